@@ -1,0 +1,146 @@
+"""The event log port: the append-only, partitioned, replayable truth of the system.
+
+Every fact is appended here once. Views are folds of this log and can be rebuilt from
+offset zero, so the contract below is what every backend (embedded SQLite, Kafka) must keep;
+`tests/contract/event_log_contract.py` is the executable form of it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic the system needs; backends create it if absent (never auto-created)."""
+
+    name: str
+    partitions: int
+
+
+@dataclass(frozen=True, order=True)
+class TopicPartition:
+    topic: str
+    partition: int
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """What a writer appends. `event_id` is the writer's idempotency key (unique per topic)."""
+
+    key: str
+    value: bytes
+    event_id: str
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Where a record landed. `duplicate` is true when the event id was already in the topic:
+    the position is then the first append's, and nothing new was written."""
+
+    topic: str
+    partition: int
+    offset: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    value: bytes
+    event_id: str
+    timestamp_ms: int
+
+    @property
+    def tp(self) -> TopicPartition:
+        return TopicPartition(self.topic, self.partition)
+
+
+class UnknownTopic(LookupError):
+    """Raised when a topic was never created: an event store does not auto-create topics."""
+
+
+class LogUnavailable(RuntimeError):
+    """The log did not acknowledge in time; the append may or may not have happened.
+
+    Callers answer 5xx/`AE` and let the client retry: the event id makes the retry safe."""
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """Stable key -> partition mapping shared by every backend, so the same incident or ECG
+    lands in the same partition whichever engine stores it (and rebuilds are identical)."""
+    return zlib.crc32(key.encode("utf-8")) % partitions
+
+
+StartAt = Callable[[TopicPartition], int]
+"""Tells a consumer where to start reading an assigned partition (next offset to read)."""
+
+
+class Consumer(ABC):
+    """A member of a consumer group. Partitions of the subscribed topics are shared among the
+    members of one group; each member reads its partitions in offset order."""
+
+    @abstractmethod
+    def poll(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Record]:
+        """Next records of the assigned partitions (may be empty after `timeout_s`)."""
+
+    @abstractmethod
+    def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Record the group's progress: the next offset to read per partition."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class EventLog(ABC):
+    """Append-only partitioned log with idempotent appends and consumer groups."""
+
+    @abstractmethod
+    def ensure_topics(self, specs: Iterable[TopicSpec]) -> None:
+        """Create missing topics with infinite retention; existing ones are left as they are."""
+
+    @abstractmethod
+    def partition_count(self, topic: str) -> int:
+        """Number of partitions of `topic`; `UnknownTopic` if it does not exist."""
+
+    @abstractmethod
+    def append(self, topic: str, records: Sequence[NewRecord]) -> list[Appended]:
+        """Append records in order, each to `partition_for(key)`; durable when this returns.
+
+        A record whose event id is already in the topic is not appended again: its entry in
+        the result is the first append's position with `duplicate=True`. Records of one key
+        keep their relative order. On an exception some records may have been appended;
+        retrying the same call is safe and appends only the missing ones.
+        """
+
+    @abstractmethod
+    def read(self, topic: str, partition: int, offset: int, limit: int = 500) -> list[Record]:
+        """Records of one partition from `offset` on (at most `limit`), in offset order."""
+
+    @abstractmethod
+    def end_offset(self, topic: str, partition: int) -> int:
+        """The offset the next record appended to this partition will get."""
+
+    @abstractmethod
+    def consumer(self, group: str, topics: Sequence[str], start_at: StartAt) -> Consumer:
+        """Join consumer group `group`; each newly assigned partition is read from
+        `start_at(tp)`, so a processor resumes from the checkpoint stored with its view."""
+
+    @abstractmethod
+    def committed(self, group: str, tp: TopicPartition) -> int | None:
+        """The group's committed next offset for `tp`, or None if it never committed."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def end_offsets(self, topic: str) -> dict[TopicPartition, int]:
+        return {
+            TopicPartition(topic, p): self.end_offset(topic, p)
+            for p in range(self.partition_count(topic))
+        }

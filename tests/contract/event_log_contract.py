@@ -1,0 +1,210 @@
+"""The event log contract, run against every backend.
+
+A backend's test module subclasses `EventLogContract` and provides one fixture,
+`make_log`: a factory returning a new `EventLog` over the same storage each call
+(so reopening, i.e. a process restart, is part of the contract).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from eventlog.base import (
+    EventLog,
+    NewRecord,
+    TopicPartition,
+    TopicSpec,
+    UnknownTopic,
+    partition_for,
+)
+
+PARTITIONS = 3
+
+
+def rec(key: str, n: int, event_id: str | None = None) -> NewRecord:
+    return NewRecord(key=key, value=f"{key}:{n}".encode(), event_id=event_id or uuid.uuid4().hex)
+
+
+def drain(log: EventLog, topic: str) -> list[tuple[int, int, str, bytes]]:
+    out = []
+    for p in range(log.partition_count(topic)):
+        out += [(r.partition, r.offset, r.key, r.value) for r in log.read(topic, p, 0, 10_000)]
+    return out
+
+
+class EventLogContract:
+    @pytest.fixture
+    def log(self, make_log: Callable[[], EventLog]) -> EventLog:
+        return make_log()
+
+    @pytest.fixture
+    def topic(self, log: EventLog) -> str:
+        name = f"contract.{uuid.uuid4().hex[:10]}"
+        log.ensure_topics([TopicSpec(name, PARTITIONS)])
+        return name
+
+    def test_append__lands_in_the_key_partition_in_order(self, log: EventLog, topic: str) -> None:
+        appended = log.append(topic, [rec("inc-1", i) for i in range(5)])
+        part = partition_for("inc-1", PARTITIONS)
+        assert [a.partition for a in appended] == [part] * 5
+        assert [a.offset for a in appended] == [0, 1, 2, 3, 4]
+        assert not any(a.duplicate for a in appended)
+        values = [r.value for r in log.read(topic, part, 0)]
+        assert values == [f"inc-1:{i}".encode() for i in range(5)]
+
+    def test_append__duplicate_event_id_returns_first_position_and_appends_nothing(
+        self, log: EventLog, topic: str
+    ) -> None:
+        first = log.append(topic, [rec("ecg-9", 1, "evt-1")])[0]
+        end = log.end_offset(topic, first.partition)
+        again = log.append(topic, [rec("ecg-9", 2, "evt-1")])[0]
+        assert (again.partition, again.offset, again.duplicate) == (
+            first.partition,
+            first.offset,
+            True,
+        )
+        assert log.end_offset(topic, first.partition) == end
+        assert [r.value for r in log.read(topic, first.partition, 0)] == [b"ecg-9:1"]
+
+    def test_append__duplicate_inside_one_batch_is_appended_once(
+        self, log: EventLog, topic: str
+    ) -> None:
+        out = log.append(topic, [rec("k", 1, "same"), rec("k", 2, "other"), rec("k", 3, "same")])
+        assert [a.duplicate for a in out] == [False, False, True]
+        assert out[2].offset == out[0].offset
+        assert len(drain(log, topic)) == 2
+
+    def test_append__retry_of_a_partly_appended_batch_appends_only_the_rest(
+        self, log: EventLog, topic: str
+    ) -> None:
+        batch = [rec("inc-7", i) for i in range(4)]
+        log.append(topic, batch[:2])
+        out = log.append(topic, batch)
+        assert [a.duplicate for a in out] == [True, True, False, False]
+        assert [a.offset for a in out] == [0, 1, 2, 3]
+
+    def test_read__from_an_offset_gives_the_rest_with_metadata(
+        self, log: EventLog, topic: str
+    ) -> None:
+        log.append(topic, [rec("a", i, f"id-{i}") for i in range(6)])
+        part = partition_for("a", PARTITIONS)
+        tail = log.read(topic, part, 4)
+        assert [(r.offset, r.key, r.event_id, r.value) for r in tail] == [
+            (4, "a", "id-4", b"a:4"),
+            (5, "a", "id-5", b"a:5"),
+        ]
+        assert all(r.topic == topic and r.partition == part for r in tail)
+        assert log.read(topic, part, 6) == []
+        assert len(log.read(topic, part, 0, limit=2)) == 2
+
+    def test_end_offsets__count_every_partition(self, log: EventLog, topic: str) -> None:
+        keys = [f"key-{i}" for i in range(12)]
+        log.append(topic, [rec(k, 0) for k in keys])
+        ends = log.end_offsets(topic)
+        assert sum(ends.values()) == 12
+        for p in range(PARTITIONS):
+            expected = sum(1 for k in keys if partition_for(k, PARTITIONS) == p)
+            assert ends[TopicPartition(topic, p)] == expected
+
+    def test_unknown_topic__is_refused_not_created(self, log: EventLog) -> None:
+        with pytest.raises(UnknownTopic):
+            log.append("never.created." + uuid.uuid4().hex[:6], [rec("k", 1)])
+        with pytest.raises(UnknownTopic):
+            log.partition_count("never.created." + uuid.uuid4().hex[:6])
+
+    def test_ensure_topics__is_idempotent(self, log: EventLog, topic: str) -> None:
+        log.append(topic, [rec("k", 1)])
+        log.ensure_topics([TopicSpec(topic, PARTITIONS)])
+        assert log.partition_count(topic) == PARTITIONS
+        assert len(drain(log, topic)) == 1
+
+    def test_reopen__keeps_records_and_duplicate_detection(
+        self, make_log: Callable[[], EventLog], log: EventLog, topic: str
+    ) -> None:
+        first = log.append(topic, [rec("inc-3", 1, "evt-x")])[0]
+        log.close()
+        reopened = make_log()
+        try:
+            assert len(drain(reopened, topic)) == 1
+            again = reopened.append(topic, [rec("inc-3", 1, "evt-x")])[0]
+            assert again.duplicate and again.offset == first.offset
+        finally:
+            reopened.close()
+
+    def test_concurrent_retries__append_once(self, log: EventLog, topic: str) -> None:
+        results = []
+
+        def retry() -> None:
+            results.append(log.append(topic, [rec("inc-5", 0, "racing-id")])[0])
+
+        threads = [threading.Thread(target=retry) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(drain(log, topic)) == 1
+        assert sum(not r.duplicate for r in results) == 1
+        assert len({(r.partition, r.offset) for r in results}) == 1
+
+    def test_consumer__reads_every_partition_from_start_at(self, log: EventLog, topic: str) -> None:
+        log.append(topic, [rec(f"k{i}", i) for i in range(10)])
+        consumer = log.consumer(f"g-{uuid.uuid4().hex[:6]}", [topic], lambda tp: 0)
+        try:
+            seen = poll_until(consumer, 10)
+        finally:
+            consumer.close()
+        assert sorted(r.value for r in seen) == sorted(f"k{i}:{i}".encode() for i in range(10))
+        for p in range(PARTITIONS):
+            offsets = [r.offset for r in seen if r.partition == p]
+            assert offsets == sorted(offsets)
+
+    def test_consumer__resumes_where_start_at_says(self, log: EventLog, topic: str) -> None:
+        log.append(topic, [rec("only", i) for i in range(5)])
+        part = partition_for("only", PARTITIONS)
+        consumer = log.consumer(
+            f"g-{uuid.uuid4().hex[:6]}", [topic], lambda tp: 3 if tp.partition == part else 0
+        )
+        try:
+            seen = poll_until(consumer, 2)
+        finally:
+            consumer.close()
+        assert [r.offset for r in seen] == [3, 4]
+
+    def test_consumer__commit_is_per_group(self, log: EventLog, topic: str) -> None:
+        log.append(topic, [rec("c", i) for i in range(3)])
+        tp = TopicPartition(topic, partition_for("c", PARTITIONS))
+        group_a, group_b = f"a-{uuid.uuid4().hex[:6]}", f"b-{uuid.uuid4().hex[:6]}"
+        consumer = log.consumer(group_a, [topic], lambda tp: 0)
+        try:
+            poll_until(consumer, 3)
+            consumer.commit({tp: 3})
+        finally:
+            consumer.close()
+        assert log.committed(group_a, tp) == 3
+        assert log.committed(group_b, tp) is None
+
+    def test_consumer__sees_records_appended_after_it_started(
+        self, log: EventLog, topic: str
+    ) -> None:
+        consumer = log.consumer(f"g-{uuid.uuid4().hex[:6]}", [topic], lambda tp: 0)
+        try:
+            consumer.poll(timeout_s=0.2)
+            log.append(topic, [rec("late", 1)])
+            seen = poll_until(consumer, 1)
+        finally:
+            consumer.close()
+        assert [r.value for r in seen] == [b"late:1"]
+
+
+def poll_until(consumer, count: int, attempts: int = 60) -> list:  # type: ignore[no-untyped-def]
+    """Poll until `count` records arrived; bounded so a broken backend fails, not hangs."""
+    seen: list = []
+    for _ in range(attempts):
+        seen += consumer.poll(timeout_s=0.5)
+        if len(seen) >= count:
+            break
+    return seen

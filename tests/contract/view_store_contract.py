@@ -1,0 +1,146 @@
+"""The view store contract, run against every backend.
+
+A backend's test module subclasses `ViewStoreContract` and provides one fixture,
+`make_store`: a factory returning a new `ViewStore` over the same (fresh, empty) storage
+each call, so reopening after a restart is part of the contract.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from viewstore.base import (
+    Checkpoint,
+    IndexEntry,
+    PositionAlreadyApplied,
+    StoredResource,
+    VersionConflict,
+    ViewStore,
+)
+
+
+def res(rid: str, version: int, rtype: str = "Patient", **body: object) -> StoredResource:
+    when = f"2026-11-23T10:{version:02d}:00.000000+00:00"
+    doc = {"resourceType": rtype, "id": rid, "meta": {"versionId": str(version)}, **body}
+    return StoredResource(rtype, rid, version, when, json.dumps(doc, sort_keys=True).encode())
+
+
+def cp(offset: int, partition: int = 0, processor: str = "fhir") -> Checkpoint:
+    return Checkpoint(processor, "clinic.ecg", partition, offset)
+
+
+class ViewStoreContract:
+    @pytest.fixture
+    def store(self, make_store: Callable[[], ViewStore]) -> ViewStore:
+        return make_store()
+
+    def test_read__missing_resource_is_none(self, store: ViewStore) -> None:
+        assert store.read("Patient", "nobody") is None
+        assert store.vread("Patient", "nobody", 1) is None
+        assert store.history("Patient", "nobody") == []
+
+    def test_apply__new_versions_are_readable_and_kept(self, store: ViewStore) -> None:
+        store.apply([res("p1", 1, name="a")], [], cp(1))
+        store.apply([res("p1", 2, name="b")], [], cp(2))
+        latest = store.read("Patient", "p1")
+        assert latest == res("p1", 2, name="b")
+        assert store.vread("Patient", "p1", 1) == res("p1", 1, name="a")
+        assert [r.version for r in store.history("Patient", "p1")] == [2, 1]
+
+    def test_apply__types_do_not_collide(self, store: ViewStore) -> None:
+        store.apply([res("x", 1, "Patient"), res("x", 1, "Observation")], [], cp(1))
+        assert store.read("Observation", "x") == res("x", 1, "Observation")
+        assert store.read("Patient", "x") == res("x", 1, "Patient")
+
+    def test_apply__version_gap_is_refused_and_writes_nothing(self, store: ViewStore) -> None:
+        store.apply([res("p1", 1)], [], cp(1))
+        with pytest.raises(VersionConflict):
+            store.apply([res("p2", 1), res("p1", 3)], [], cp(2))
+        assert store.read("Patient", "p2") is None
+        assert store.checkpoint("fhir", "clinic.ecg", 0) == 1
+
+    def test_apply__existing_version_is_refused(self, store: ViewStore) -> None:
+        store.apply([res("p1", 1, name="a")], [], cp(1))
+        with pytest.raises(VersionConflict):
+            store.apply([res("p1", 1, name="other")], [], cp(2))
+        assert store.read("Patient", "p1") == res("p1", 1, name="a")
+
+    def test_checkpoint__is_per_processor_and_partition(self, store: ViewStore) -> None:
+        assert store.checkpoint("fhir", "clinic.ecg", 0) is None
+        store.apply([], [], cp(5, partition=0))
+        store.apply([], [], cp(9, partition=1, processor="queue"))
+        assert store.checkpoint("fhir", "clinic.ecg", 0) == 5
+        assert store.checkpoint("fhir", "clinic.ecg", 1) is None
+        assert store.checkpoint("queue", "clinic.ecg", 1) == 9
+
+    def test_apply__same_position_twice_is_an_error(self, store: ViewStore) -> None:
+        store.apply([res("p1", 1)], [], cp(3))
+        with pytest.raises(PositionAlreadyApplied):
+            store.apply([res("p1", 2)], [], cp(3))
+        with pytest.raises(PositionAlreadyApplied):
+            store.apply([], [], cp(2))
+        assert store.read("Patient", "p1") == res("p1", 1)
+
+    def test_lookup__finds_indexed_resources(self, store: ViewStore) -> None:
+        store.apply(
+            [res("p1", 1), res("p2", 1)],
+            [
+                IndexEntry("Patient.identifier", "sys|123", "Patient", "p2"),
+                IndexEntry("Patient.identifier", "sys|123", "Patient", "p1"),
+                IndexEntry("Patient.identifier", "sys|456", "Patient", "p2"),
+            ],
+            cp(1),
+        )
+        assert store.lookup("Patient.identifier", "sys|123") == [
+            ("Patient", "p1"),
+            ("Patient", "p2"),
+        ]
+        assert store.lookup("Patient.identifier", "sys|999") == []
+        assert store.lookup("Other.index", "sys|123") == []
+
+    def test_lookup__same_entry_twice_is_kept_once(self, store: ViewStore) -> None:
+        entry = IndexEntry("Patient.identifier", "sys|1", "Patient", "p1")
+        store.apply([res("p1", 1)], [entry], cp(1))
+        store.apply([], [entry], cp(2))
+        assert store.lookup("Patient.identifier", "sys|1") == [("Patient", "p1")]
+
+    def test_scan__dumps_every_version_in_order(self, store: ViewStore) -> None:
+        store.apply([res("b", 1, "Observation"), res("a", 1)], [], cp(1))
+        store.apply([res("a", 2)], [], cp(2))
+        assert [(r.resource_type, r.id, r.version) for r in store.scan()] == [
+            ("Observation", "b", 1),
+            ("Patient", "a", 1),
+            ("Patient", "a", 2),
+        ]
+
+    def test_truncate__empties_views_lookups_and_checkpoints(self, store: ViewStore) -> None:
+        store.apply(
+            [res("p1", 1)], [IndexEntry("Patient.identifier", "s|1", "Patient", "p1")], cp(4)
+        )
+        store.truncate()
+        assert list(store.scan()) == []
+        assert store.lookup("Patient.identifier", "s|1") == []
+        assert store.checkpoint("fhir", "clinic.ecg", 0) is None
+        store.apply([res("p1", 1)], [], cp(1))
+        assert store.read("Patient", "p1") == res("p1", 1)
+
+    def test_reopen__keeps_everything(
+        self, make_store: Callable[[], ViewStore], store: ViewStore
+    ) -> None:
+        store.apply([res("p1", 1)], [IndexEntry("i", "k", "Patient", "p1")], cp(7))
+        store.close()
+        again = make_store()
+        try:
+            assert again.read("Patient", "p1") == res("p1", 1)
+            assert again.lookup("i", "k") == [("Patient", "p1")]
+            assert again.checkpoint("fhir", "clinic.ecg", 0) == 7
+        finally:
+            again.close()
+
+    def test_large_body__round_trips(self, store: ViewStore) -> None:
+        big = res("ecg", 1, "Observation", data=" ".join(str(i % 997) for i in range(60_000)))
+        store.apply([big], [], cp(1))
+        assert store.read("Observation", "ecg") == big

@@ -1,0 +1,101 @@
+"""The view store port: versioned FHIR resources folded from the log, plus the processors'
+checkpoints, written together so that a view never runs ahead of or behind its position.
+
+Backends: embedded SQLite (`sqlite.py`) and Cassandra (`cassandra.py`);
+`tests/contract/view_store_contract.py` is the executable contract.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    """One version of a resource. `body` is the canonical FHIR JSON (meta included), exactly
+    the bytes served; it is derived from events only, so a rebuild reproduces it byte for byte."""
+
+    resource_type: str
+    id: str
+    version: int
+    last_updated: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """A secondary lookup, e.g. ("Patient.identifier", "urn:oid:...|110101...", "Patient", id)."""
+
+    index: str
+    key: str
+    resource_type: str
+    id: str
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a processor is: the next offset to read in one topic partition."""
+
+    processor: str
+    topic: str
+    partition: int
+    next_offset: int
+
+
+class PositionAlreadyApplied(RuntimeError):
+    """`apply` was given a checkpoint not beyond the stored one: that position was folded."""
+
+
+class VersionConflict(RuntimeError):
+    """A new version does not follow the stored latest version of its resource."""
+
+
+class ViewStore(ABC):
+    """Versioned resources, lookups and checkpoints."""
+
+    @abstractmethod
+    def read(self, resource_type: str, id: str) -> StoredResource | None:
+        """Latest version (FHIR `read`)."""
+
+    @abstractmethod
+    def vread(self, resource_type: str, id: str, version: int) -> StoredResource | None:
+        """One version (FHIR `vread`)."""
+
+    @abstractmethod
+    def history(self, resource_type: str, id: str) -> list[StoredResource]:
+        """All versions, newest first (FHIR instance `_history`)."""
+
+    @abstractmethod
+    def lookup(self, index: str, key: str) -> list[tuple[str, str]]:
+        """(resource_type, id) pairs filed under `key` in `index`, sorted."""
+
+    @abstractmethod
+    def checkpoint(self, processor: str, topic: str, partition: int) -> int | None:
+        """The processor's next offset to read, or None if it never applied anything."""
+
+    @abstractmethod
+    def apply(
+        self,
+        resources: Sequence[StoredResource],
+        index: Sequence[IndexEntry],
+        checkpoint: Checkpoint,
+    ) -> None:
+        """Write new resource versions, index entries and the checkpoint as one unit.
+
+        Each resource must be version 1 of a new resource or latest+1 of an existing one
+        (`VersionConflict` otherwise). A checkpoint not beyond the stored one raises
+        `PositionAlreadyApplied` and writes nothing: each position is folded once.
+        """
+
+    @abstractmethod
+    def scan(self) -> Iterator[StoredResource]:
+        """Every version of every resource, ordered by (type, id, version): a view's dump."""
+
+    @abstractmethod
+    def truncate(self) -> None:
+        """Drop all views, lookups and checkpoints (before a rebuild from offset zero)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
