@@ -1,0 +1,214 @@
+"""Embedded event log: one SQLite file in WAL mode, for one machine without Java.
+
+Durability: `synchronous=FULL` makes every committed append survive a power cut, so an
+append that returned is on disk before the API answers 2xx. Idempotency is a unique index on
+(topic, event_id), checked in the same IMMEDIATE transaction as the insert, so racing
+retries (threads or processes) append once.
+
+Consumer groups here have one member: a consumer is assigned every partition of its topics.
+That is the embedded deployment (one process runs every processor); scaling out is Kafka's job.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from eventlog.base import (
+    Appended,
+    Consumer,
+    EventLog,
+    NewRecord,
+    Record,
+    StartAt,
+    TopicPartition,
+    TopicSpec,
+    UnknownTopic,
+    partition_for,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
+    key TEXT NOT NULL, value BLOB NOT NULL, event_id TEXT NOT NULL, ts_ms INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition, offset)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS records_by_event_id ON records (topic, event_id);
+CREATE TABLE IF NOT EXISTS group_offsets (
+    grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
+    next_offset INTEGER NOT NULL, PRIMARY KEY (grp, topic, partition)
+) WITHOUT ROWID;
+"""
+
+POLL_INTERVAL_S = 0.05  # how often an idle consumer looks for appends by other processes
+BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another process's transaction
+
+
+class SqliteEventLog(EventLog):
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        self._appended = threading.Condition()
+        self._partitions: dict[str, int] = {}
+        self._conn().executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self._path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            self._local.conn = conn
+            with self._guard:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def ensure_topics(self, specs: Iterable[TopicSpec]) -> None:
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO topics (name, partitions) VALUES (?, ?)",
+                [(s.name, s.partitions) for s in specs],
+            )
+
+    def partition_count(self, topic: str) -> int:
+        if topic not in self._partitions:
+            row = self._conn().execute(
+                "SELECT partitions FROM topics WHERE name = ?", (topic,)
+            ).fetchone()
+            if row is None:
+                raise UnknownTopic(topic)
+            self._partitions[topic] = int(row[0])
+        return self._partitions[topic]
+
+    def append(self, topic: str, records: Sequence[NewRecord]) -> list[Appended]:
+        partitions = self.partition_count(topic)
+        now_ms = int(time.time() * 1000)
+        out: list[Appended] = []
+        with self._write() as conn:
+            for r in records:
+                out.append(self._append_one(conn, topic, partitions, r, now_ms))
+        with self._appended:
+            self._appended.notify_all()
+        return out
+
+    def _append_one(
+        self, conn: sqlite3.Connection, topic: str, partitions: int, r: NewRecord, now_ms: int
+    ) -> Appended:
+        found = conn.execute(
+            "SELECT partition, offset FROM records WHERE topic = ? AND event_id = ?",
+            (topic, r.event_id),
+        ).fetchone()
+        if found:
+            return Appended(topic, found[0], found[1], duplicate=True)
+        partition = partition_for(r.key, partitions)
+        offset = self._next_offset(conn, topic, partition)
+        conn.execute(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (topic, partition, offset, r.key, r.value, r.event_id, now_ms),
+        )
+        return Appended(topic, partition, offset)
+
+    @staticmethod
+    def _next_offset(conn: sqlite3.Connection, topic: str, partition: int) -> int:
+        row = conn.execute(
+            "SELECT MAX(offset) FROM records WHERE topic = ? AND partition = ?", (topic, partition)
+        ).fetchone()
+        return 0 if row[0] is None else int(row[0]) + 1
+
+    def read(self, topic: str, partition: int, offset: int, limit: int = 500) -> list[Record]:
+        self.partition_count(topic)
+        rows = self._conn().execute(
+            "SELECT offset, key, value, event_id, ts_ms FROM records"
+            " WHERE topic = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?",
+            (topic, partition, offset, limit),
+        )
+        return [Record(topic, partition, o, k, v, e, ts) for o, k, v, e, ts in rows]
+
+    def end_offset(self, topic: str, partition: int) -> int:
+        self.partition_count(topic)
+        return self._next_offset(self._conn(), topic, partition)
+
+    def consumer(self, group: str, topics: Sequence[str], start_at: StartAt) -> Consumer:
+        tps = [TopicPartition(t, p) for t in topics for p in range(self.partition_count(t))]
+        return SqliteConsumer(self, group, {tp: start_at(tp) for tp in tps})
+
+    def committed(self, group: str, tp: TopicPartition) -> int | None:
+        row = self._conn().execute(
+            "SELECT next_offset FROM group_offsets WHERE grp = ? AND topic = ? AND partition = ?",
+            (group, tp.topic, tp.partition),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def commit_group(self, group: str, offsets: dict[TopicPartition, int]) -> None:
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO group_offsets VALUES (?, ?, ?, ?)",
+                [(group, tp.topic, tp.partition, o) for tp, o in offsets.items()],
+            )
+
+    def wait_for_append(self, timeout_s: float) -> None:
+        """Sleep until this process appends, or at most `timeout_s` (other processes' appends
+        are seen by the next poll)."""
+        with self._appended:
+            self._appended.wait(timeout_s)
+
+    def close(self) -> None:
+        with self._guard:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+class SqliteConsumer(Consumer):
+    def __init__(self, log: SqliteEventLog, group: str, positions: dict[TopicPartition, int]):
+        self._log = log
+        self._group = group
+        self._positions = positions
+
+    def poll(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Record]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            batch = self._read_available(max_records)
+            remaining = deadline - time.monotonic()
+            if batch or remaining <= 0:
+                return batch
+            self._log.wait_for_append(min(POLL_INTERVAL_S, remaining))
+
+    def _read_available(self, max_records: int) -> list[Record]:
+        out: list[Record] = []
+        for tp, offset in sorted(self._positions.items()):
+            if len(out) >= max_records:
+                break
+            records = self._log.read(tp.topic, tp.partition, offset, max_records - len(out))
+            if records:
+                self._positions[tp] = records[-1].offset + 1
+                out += records
+        return out
+
+    def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self._log.commit_group(self._group, offsets)
+
+    def close(self) -> None:
+        pass

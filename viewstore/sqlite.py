@@ -1,0 +1,171 @@
+"""Embedded view store: one SQLite file; `apply` is one transaction, so a view and its
+checkpoint can never diverge, even if the process is killed mid-write."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from viewstore.base import (
+    Checkpoint,
+    IndexEntry,
+    PositionAlreadyApplied,
+    StoredResource,
+    VersionConflict,
+    ViewStore,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    resource_type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+    last_updated TEXT NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (resource_type, id, version)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lookups (
+    idx TEXT NOT NULL, key TEXT NOT NULL, resource_type TEXT NOT NULL, id TEXT NOT NULL,
+    PRIMARY KEY (idx, key, resource_type, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+    processor TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
+    next_offset INTEGER NOT NULL, PRIMARY KEY (processor, topic, partition)
+) WITHOUT ROWID;
+"""
+VIEW_TABLES = ("resources", "lookups", "checkpoints")
+BUSY_TIMEOUT_S = 30.0
+
+
+class SqliteViewStore(ViewStore):
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        self._conn().executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self._path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: a power cut may lose the last view writes, never corrupt them; the
+            # checkpoint is lost with them, so the processor re-folds from the log.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._guard:
+                self._connections.append(conn)
+        return conn
+
+    def read(self, resource_type: str, id: str) -> StoredResource | None:
+        row = self._conn().execute(
+            "SELECT version, last_updated, body FROM resources"
+            " WHERE resource_type = ? AND id = ? ORDER BY version DESC LIMIT 1",
+            (resource_type, id),
+        ).fetchone()
+        return None if row is None else StoredResource(resource_type, id, *row)
+
+    def vread(self, resource_type: str, id: str, version: int) -> StoredResource | None:
+        row = self._conn().execute(
+            "SELECT version, last_updated, body FROM resources"
+            " WHERE resource_type = ? AND id = ? AND version = ?",
+            (resource_type, id, version),
+        ).fetchone()
+        return None if row is None else StoredResource(resource_type, id, *row)
+
+    def history(self, resource_type: str, id: str) -> list[StoredResource]:
+        rows = self._conn().execute(
+            "SELECT version, last_updated, body FROM resources"
+            " WHERE resource_type = ? AND id = ? ORDER BY version DESC",
+            (resource_type, id),
+        )
+        return [StoredResource(resource_type, id, *row) for row in rows]
+
+    def lookup(self, index: str, key: str) -> list[tuple[str, str]]:
+        rows = self._conn().execute(
+            "SELECT resource_type, id FROM lookups WHERE idx = ? AND key = ?"
+            " ORDER BY resource_type, id",
+            (index, key),
+        )
+        return [(t, i) for t, i in rows]
+
+    def checkpoint(self, processor: str, topic: str, partition: int) -> int | None:
+        row = self._conn().execute(
+            "SELECT next_offset FROM checkpoints WHERE processor = ? AND topic = ? AND partition = ?",
+            (processor, topic, partition),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def apply(
+        self,
+        resources: Sequence[StoredResource],
+        index: Sequence[IndexEntry],
+        checkpoint: Checkpoint,
+    ) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._check_position(checkpoint)
+            for r in resources:
+                self._check_version(r)
+            self._write(conn, resources, index, checkpoint)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _check_position(self, cp: Checkpoint) -> None:
+        stored = self.checkpoint(cp.processor, cp.topic, cp.partition)
+        if stored is not None and cp.next_offset <= stored:
+            raise PositionAlreadyApplied(f"{cp} is not beyond stored next offset {stored}")
+
+    def _check_version(self, r: StoredResource) -> None:
+        latest = self.read(r.resource_type, r.id)
+        expected = 1 if latest is None else latest.version + 1
+        if r.version != expected:
+            raise VersionConflict(f"{r.resource_type}/{r.id}: got v{r.version}, next is v{expected}")
+
+    @staticmethod
+    def _write(
+        conn: sqlite3.Connection,
+        resources: Sequence[StoredResource],
+        index: Sequence[IndexEntry],
+        cp: Checkpoint,
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO resources VALUES (?, ?, ?, ?, ?)",
+            [(r.resource_type, r.id, r.version, r.last_updated, r.body) for r in resources],
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO lookups VALUES (?, ?, ?, ?)",
+            [(e.index, e.key, e.resource_type, e.id) for e in index],
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
+            (cp.processor, cp.topic, cp.partition, cp.next_offset),
+        )
+
+    def scan(self) -> Iterator[StoredResource]:
+        rows = self._conn().execute(
+            "SELECT resource_type, id, version, last_updated, body FROM resources"
+            " ORDER BY resource_type, id, version"
+        )
+        for row in rows:
+            yield StoredResource(*row)
+
+    def truncate(self) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        for table in VIEW_TABLES:
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._guard:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
