@@ -1,0 +1,72 @@
+"""The event catalogue: event type -> topic and the field whose value is the record key.
+
+Keys keep order where it matters: every event of one incident, or of one ECG, lands in one
+partition. Partition counts are per topic; changing one re-keys nothing already written but
+moves future events of a key, so it is a migration, not a setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eventlog.base import TopicSpec
+
+INCIDENT = "ems.incident"
+CLINIC_ECG = "clinic.ecg"
+READING = "diagnosis.reading"
+ADT = "hospital.adt"
+IDENTITY = "identity.links"
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str  # full Avro record name
+    topic: str
+    key_field: str
+
+
+def _types(namespace: str, topic: str, key_field: str, *names: str) -> list[EventType]:
+    return [EventType(f"goldenhour.{namespace}.{n}", topic, key_field) for n in names]
+
+
+EVENT_TYPES: dict[str, EventType] = {
+    t.name: t
+    for t in [
+        *_types(
+            "ems", INCIDENT, "incident_id",
+            "IncidentOpened", "UnitStatusChanged", "PatientRecorded", "VitalsRecorded",
+            "InterventionPerformed", "MedicationGiven", "EcgAcquired", "PreAlertRaised",
+            "HandoverSubmitted", "HandoverAccepted",
+        ),
+        *_types("ecg", CLINIC_ECG, "ecg_id", "EcgSubmitted", "ReadRequested"),
+        *_types(
+            "reading", READING, "ecg_id",
+            "ReadClaimed", "ReadReleased", "ReadReported", "ReadEscalated",
+        ),
+        *_types(
+            "adt", ADT, "patient_key",
+            "PatientRegistered", "PatientAdmitted", "PatientTransferred", "PatientDischarged",
+        ),
+        *_types("identity", IDENTITY, "patient_key", "PatientLinked"),
+    ]
+}
+
+DEAD_LETTER = "goldenhour.dlq.DeadLetter"
+
+# Partitions: enough for a county's processors to scale to a few consumers each.
+TOPICS: list[TopicSpec] = [
+    TopicSpec(INCIDENT, 6),
+    TopicSpec(CLINIC_ECG, 6),
+    TopicSpec(READING, 6),
+    TopicSpec(ADT, 3),
+    TopicSpec(IDENTITY, 3),
+]
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def all_topics() -> list[TopicSpec]:
+    """Event topics and their dead-letter topics."""
+    return TOPICS + [TopicSpec(dlq_topic(t.name), 1) for t in TOPICS]
