@@ -1,0 +1,38 @@
+"""The HTTP application: one routing table for every service.
+
+| prefix        | router                        | what                                  |
+|---------------|-------------------------------|---------------------------------------|
+| /ingest       | services/ingest/routes.py     | ECG submission (clinics, carts)       |
+| /fhir         | services/fhir_api/routes.py   | FHIR R4 read, vread, history, search  |
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services import outcome
+from services.fhir_api.routes import router as fhir_router
+from services.ingest.routes import router as ingest_router
+from services.system import System
+
+
+def create_app(system: System) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.system = system
+        yield
+
+    app = FastAPI(
+        title="goldenhour",
+        summary="Regional emergency (120) and remote-ECG record system",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.system = system
+    outcome.install(app)
+    app.include_router(ingest_router)
+    app.include_router(fhir_router)
+    return app

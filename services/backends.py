@@ -1,0 +1,51 @@
+"""Backend selection: a URL picks the engine; the embedded SQLite files are the default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from eventlog.base import EventLog
+from viewstore.base import ViewStore
+
+
+def _query(url: str) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlparse(url).query).items()}
+
+
+def open_log(url: str, data_dir: Path) -> EventLog:
+    """`sqlite:` (embedded, in data_dir) or `kafka://h:p[,h:p]?namespace=&replication=`."""
+    if url.startswith("sqlite:"):
+        from eventlog.sqlite import SqliteEventLog
+
+        return SqliteEventLog(data_dir / "log.sqlite")
+    if url.startswith("kafka://"):
+        from eventlog.kafka import KafkaEventLog
+
+        q = _query(url)
+        return KafkaEventLog(
+            urlparse(url).netloc,
+            namespace=q.get("namespace", ""),
+            replication_factor=int(q.get("replication", "1")),
+        )
+    raise ValueError(f"unknown event log URL {url!r}: use sqlite: or kafka://host:port")
+
+
+def open_store(url: str, data_dir: Path) -> ViewStore:
+    """`sqlite:` (embedded, in data_dir) or `cassandra://h[,h]:port/keyspace?replication=`."""
+    if url.startswith("sqlite:"):
+        from viewstore.sqlite import SqliteViewStore
+
+        return SqliteViewStore(data_dir / "views.sqlite")
+    if url.startswith("cassandra://"):
+        from viewstore.cassandra import CassandraViewStore
+
+        parsed, q = urlparse(url), _query(url)
+        hosts = (parsed.hostname or "127.0.0.1").split(",")
+        return CassandraViewStore(
+            hosts,
+            port=parsed.port or 9042,
+            keyspace=parsed.path.strip("/") or "goldenhour",
+            replication_factor=int(q.get("replication", "1")),
+        )
+    raise ValueError(f"unknown view store URL {url!r}: use sqlite: or cassandra://host:port/ks")

@@ -1,0 +1,158 @@
+"""The ECG submission API model (`EcgIn`), its answer (`EcgAccepted`) and the one function
+that turns a validated submission into the `EcgSubmitted` event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, StrictInt, field_validator, model_validator
+
+from avro_schemas.catalogue import CLINIC_ECG
+from services.ingest import resident_id
+from stream_processors.fhir_projector.codes import RESIDENT_ID, STANDARD_LEAD_ORDER
+from stream_processors.ids import ecg_observation_id, patient_id
+
+LeadName = Literal["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+# Resting ECGs are 10 s; accept 2.5 s (one 3x4 row) to 60 s (a long rhythm strip).
+MIN_SECONDS, MAX_SECONDS = 2.5, 60.0
+# A sample beyond +-20 mV is not a surface ECG (saturated or wrong units).
+MAX_ABS_UV = 20_000
+
+
+class IdentifierIn(BaseModel):
+    system: str = Field(min_length=1, examples=[RESIDENT_ID])
+    value: str = Field(min_length=1, max_length=64, examples=["11010519491231002X"])
+
+    @model_validator(mode="after")
+    def _resident_id_checks(self) -> IdentifierIn:
+        if self.system == RESIDENT_ID and (why := resident_id.problem(self.value)):
+            raise ValueError(f"resident ID {why}")
+        return self
+
+
+class PatientIn(BaseModel):
+    identifiers: list[IdentifierIn] = Field(min_length=1)
+    family: str | None = Field(None, max_length=100)
+    given: str | None = Field(None, max_length=100)
+    gender: Literal["male", "female", "other", "unknown"] | None = None
+    birth_date: dt.date | None = None
+
+
+class SiteIn(BaseModel):
+    id: Id
+    name: str | None = Field(None, max_length=200)
+    kind: Literal["clinic", "ambulance", "hospital"] = "clinic"
+
+
+class DeviceIn(BaseModel):
+    id: Id
+    manufacturer: str | None = Field(None, max_length=100)
+    model: str | None = Field(None, max_length=100)
+
+
+class MeasurementsIn(BaseModel):
+    heart_rate_bpm: float | None = Field(None, ge=10, le=350)
+    pr_ms: float | None = Field(None, ge=0, le=1000)
+    qrs_ms: float | None = Field(None, ge=0, le=500)
+    qt_ms: float | None = Field(None, ge=0, le=1000)
+    qtc_ms: float | None = Field(None, ge=0, le=1000)
+    p_axis_deg: float | None = Field(None, ge=-180, le=360)
+    qrs_axis_deg: float | None = Field(None, ge=-180, le=360)
+    t_axis_deg: float | None = Field(None, ge=-180, le=360)
+    statements: list[str] = Field(default_factory=list, max_length=50)
+
+
+class EcgIn(BaseModel):
+    """A resting 12-lead ECG. `event_id` is the sender's idempotency key: resending the
+    same submission with the same `event_id` is answered as the first time."""
+
+    event_id: Id
+    ecg_id: Id
+    patient: PatientIn
+    acquired_at: AwareDatetime
+    site: SiteIn
+    device: DeviceIn
+    sampling_rate_hz: float = Field(ge=100, le=2000, examples=[500])
+    units: Literal["uV"] = "uV"
+    leads: dict[LeadName, list[StrictInt]]
+    measurements: MeasurementsIn | None = None
+    clinical_question: str | None = Field(None, max_length=2000)
+    urgency: Literal["routine", "urgent", "stat"] = "routine"
+
+    @field_validator("leads")
+    @classmethod
+    def _twelve_leads(cls, leads: dict[str, list[int]]) -> dict[str, list[int]]:
+        missing = [lead for lead in STANDARD_LEAD_ORDER if lead not in leads]
+        if missing:
+            raise ValueError(f"a 12-lead ECG needs all 12 leads; missing {', '.join(missing)}")
+        lengths = {len(s) for s in leads.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"all leads must have the same number of samples, got {sorted(lengths)}")
+        for lead, samples in leads.items():
+            if samples and max(abs(min(samples)), abs(max(samples))) > MAX_ABS_UV:
+                raise ValueError(f"lead {lead} has samples beyond +-{MAX_ABS_UV} uV")
+        return leads
+
+    @model_validator(mode="after")
+    def _duration(self) -> EcgIn:
+        seconds = len(self.leads["I"]) / self.sampling_rate_hz
+        if not MIN_SECONDS <= seconds <= MAX_SECONDS:
+            raise ValueError(
+                f"leads: {len(self.leads['I'])} samples at {self.sampling_rate_hz:g} Hz is "
+                f"{seconds:.2f} s; expected {MIN_SECONDS:g} to {MAX_SECONDS:g} s"
+            )
+        return self
+
+
+class EcgAccepted(BaseModel):
+    """Where the submission went and where its FHIR resources will be."""
+
+    event_id: str
+    ecg_id: str
+    observation: str
+    patient: str
+    topic: str
+    partition: int
+    offset: int
+
+
+def ecg_event(body: EcgIn, recorded_at: dt.datetime, channel: str = "http") -> dict[str, Any]:
+    """The `EcgSubmitted` Avro record for a validated submission."""
+    return {
+        "meta": {
+            "event_id": body.event_id,
+            "occurred_at": body.acquired_at,
+            "recorded_at": recorded_at,
+            "source": {"channel": channel, "device_id": body.device.id, "user_id": None,
+                       "site_id": body.site.id},
+        },
+        "ecg_id": body.ecg_id,
+        "patient": body.patient.model_dump(),
+        "site": body.site.model_dump(),
+        "device": body.device.model_dump(),
+        "acquired_at": body.acquired_at,
+        "waveform": {
+            "sampling_rate_hz": body.sampling_rate_hz,
+            "units": body.units,
+            "leads": [{"lead": lead, "samples": body.leads[lead]} for lead in STANDARD_LEAD_ORDER],
+        },
+        "measurements": body.measurements.model_dump() if body.measurements else None,
+        "clinical_question": body.clinical_question,
+        "urgency": body.urgency,
+        "incident_id": None,
+    }
+
+
+def accepted(event: dict[str, Any], partition: int, offset: int) -> EcgAccepted:
+    """The answer for an appended event (computed from the event, so a retry gets the same)."""
+    return EcgAccepted(
+        event_id=event["meta"]["event_id"],
+        ecg_id=event["ecg_id"],
+        observation=f"Observation/{ecg_observation_id(event['ecg_id'])}",
+        patient=f"Patient/{patient_id(event['patient']['identifiers'])}",
+        topic=CLINIC_ECG,
+        partition=partition,
+        offset=offset,
+    )

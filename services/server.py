@@ -1,0 +1,56 @@
+"""Runs the long-lived system in one process: processors in threads, HTTP in uvicorn."""
+
+from __future__ import annotations
+
+import threading
+
+import uvicorn
+
+from services.app import create_app
+from services.settings import Settings
+from services.system import System, bootstrap
+
+
+class Server:
+    """The system plus its HTTP server, startable in a background thread (demo, tests)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.system: System = bootstrap(settings)
+        config = uvicorn.Config(create_app(self.system), host=settings.host,
+                                port=settings.http_port, log_level="warning")
+        self._http = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.http_port}"
+
+    def start(self) -> None:
+        if self.settings.run_processors:
+            self.system.start_processors()
+        self._thread = threading.Thread(target=self._http.run, name="http", daemon=True)
+        self._thread.start()
+        while not self._http.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"HTTP server did not start on {self.base_url}")
+            threading.Event().wait(0.05)
+
+    def stop(self) -> None:
+        self._http.should_exit = True
+        if self._thread:
+            self._thread.join(timeout=10)
+        self.system.close()
+
+
+def serve(settings: Settings) -> None:
+    server = Server(settings)
+    server.start()
+    print(f"goldenhour: serving {server.base_url}/fhir/metadata "
+          f"(log {settings.log_url}, store {settings.store_url}); Ctrl-C stops", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

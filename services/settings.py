@@ -1,0 +1,21 @@
+"""One settings object for every process; env vars `GOLDENHOUR_*` or CLI flags set it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOLDENHOUR_")
+
+    data_dir: Path = Path("data")
+    # Embedded by default; `kafka://host:port[,host:port][?namespace=x&replication=3]`
+    log_url: str = "sqlite:"
+    # Embedded by default; `cassandra://host[,host]:port/keyspace[?replication=3]`
+    store_url: str = "sqlite:"
+    host: str = "127.0.0.1"
+    http_port: int = 8080
+    mllp_port: int = 2575
+    run_processors: bool = True

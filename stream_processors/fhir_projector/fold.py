@@ -1,0 +1,62 @@
+"""The FHIR projection as a pure fold: `fold(state, event) -> new versions`.
+
+`state` maps (resourceType, id) to the current resource (meta excluded) for the refs that
+`refs(event)` names; the runner loads them, calls `fold`, and stores every returned resource
+as its next version. One small function per event type, found through `FOLDS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from stream_processors.fhir_projector.ecg_to_fhir import ecg_observation
+from stream_processors.fhir_projector.patient_to_fhir import merge_patient
+from stream_processors.ids import ecg_observation_id, patient_id
+from viewstore.base import IndexEntry
+
+Json = dict[str, Any]
+Ref = tuple[str, str]
+State = Mapping[Ref, Json]
+
+
+def _ecg_refs(event: Json) -> list[Ref]:
+    return [
+        ("Patient", patient_id(event["patient"]["identifiers"])),
+        ("Observation", ecg_observation_id(event["ecg_id"])),
+    ]
+
+
+def _fold_ecg_submitted(state: State, event: Json) -> dict[Ref, Json]:
+    patient_ref, obs_ref = _ecg_refs(event)
+    patient = merge_patient(state.get(patient_ref), event["patient"], event["meta"]["occurred_at"])
+    return {patient_ref: patient, obs_ref: ecg_observation(event)}
+
+
+FOLDS: dict[str, tuple[Callable[[Json], list[Ref]], Callable[[State, Json], dict[Ref, Json]]]] = {
+    "goldenhour.ecg.EcgSubmitted": (_ecg_refs, _fold_ecg_submitted),
+}
+
+
+def refs(event_name: str, event: Json) -> list[Ref]:
+    """The resources an event touches (empty for events this projection ignores)."""
+    entry = FOLDS.get(event_name)
+    return entry[0](event) if entry else []
+
+
+def fold(state: State, event_name: str, event: Json) -> dict[Ref, Json]:
+    """New content of every resource the event changes."""
+    entry = FOLDS.get(event_name)
+    return entry[1](state, event) if entry else {}
+
+
+def index_entries(resource: Json) -> list[IndexEntry]:
+    """Secondary lookups of a resource, for FHIR search by identifier and subject."""
+    rtype, rid = resource["resourceType"], resource["id"]
+    out = [
+        IndexEntry(f"{rtype}.identifier", f"{i['system']}|{i['value']}", rtype, rid)
+        for i in resource.get("identifier", [])
+    ]
+    if "subject" in resource:
+        out.append(IndexEntry(f"{rtype}.subject", resource["subject"]["reference"], rtype, rid))
+    return out

@@ -1,0 +1,73 @@
+"""Patient demographics from events, merged so the result does not depend on arrival order.
+
+Events about one patient come from many partitions (every ECG, every incident), so their
+processing order differs between a live run and a rebuild. The merge is therefore
+commutative: identifiers are a sorted union; each demographic field is taken from the event
+that occurred last (the instant is kept in an extension so the rule survives restarts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from stream_processors.fhir_projector.codes import IDENTIFIER_TYPE, RESIDENT_ID
+from stream_processors.fhir_projector.ecg_to_fhir import instant
+from stream_processors.ids import patient_id
+
+Json = dict[str, Any]
+AS_OF_URL = "https://goldenhour.health/fhir/StructureDefinition/demographics-as-of"
+
+
+def _identifier(i: Json) -> Json:
+    out: Json = {"system": i["system"], "value": i["value"]}
+    if i["system"] == RESIDENT_ID:
+        out["type"] = {"coding": [{"system": IDENTIFIER_TYPE, "code": "NNCHN"}]}
+    return out
+
+
+def demographics(details: Json) -> Json:
+    """The FHIR demographic fields the sender stated (absent ones omitted)."""
+    out: Json = {}
+    if details.get("family") or details.get("given"):
+        name: Json = {}
+        if details.get("family"):
+            name["family"] = details["family"]
+        if details.get("given"):
+            name["given"] = [details["given"]]
+        out["name"] = [name]
+    if details.get("gender"):
+        out["gender"] = details["gender"]
+    if details.get("birth_date"):
+        out["birthDate"] = details["birth_date"].isoformat()
+    return out
+
+
+def _as_of(patient: Json | None) -> str:
+    for ext in (patient or {}).get("extension", []):
+        if ext["url"] == AS_OF_URL:
+            return str(ext["valueInstant"])
+    return ""
+
+
+def _newer_first(a: tuple[str, Json], b: tuple[str, Json]) -> tuple[Json, Json]:
+    # Ties broken by content so that the order of arrival never decides.
+    key = lambda x: (x[0], json.dumps(x[1], sort_keys=True))  # noqa: E731
+    return (a[1], b[1]) if key(a) >= key(b) else (b[1], a[1])
+
+
+def merge_patient(current: Json | None, details: Json, occurred_at: dt.datetime) -> Json:
+    """`current` Patient (or None) updated with what one event says of the patient."""
+    stated = instant(occurred_at)
+    old_demo = {k: v for k, v in (current or {}).items() if k in ("name", "gender", "birthDate")}
+    newer, older = _newer_first((stated, demographics(details)), (_as_of(current), old_demo))
+    identifiers = {(i["system"], i["value"]): i for i in (current or {}).get("identifier", [])}
+    identifiers.update({(i["system"], i["value"]): _identifier(i) for i in details["identifiers"]})
+    return {
+        "resourceType": "Patient",
+        "id": patient_id(details["identifiers"]) if current is None else current["id"],
+        "extension": [{"url": AS_OF_URL, "valueInstant": max(stated, _as_of(current))}],
+        "identifier": [identifiers[k] for k in sorted(identifiers)],
+        **{**older, **newer},
+    }

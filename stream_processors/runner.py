@@ -1,0 +1,221 @@
+"""Runs a projection: consume -> decode -> fold -> write views + checkpoint -> commit.
+
+Delivery reasoning (read this before changing the loop):
+1. The checkpoint (next offset per partition) is stored *with* the view writes, in one
+   `ViewStore.apply`. The consumer starts every partition at that checkpoint, so a crash at
+   any point either lost the whole batch's writes (and re-folds it) or kept them (and skips
+   it): each position is folded exactly once into the views.
+2. Group offsets committed to the log after `apply` are informational (lag monitoring);
+   the view store's checkpoint is the one that counts.
+3. A record that cannot be decoded or folded is appended to `<topic>.dlq` with the reason and
+   its position *before* the checkpoint moves past it. Its event id derives from the
+   position, so re-dead-lettering after a crash is deduplicated by the log.
+4. A store or log failure (e.g. Cassandra down) pauses the runner: it drops its in-memory
+   position, waits with backoff, and resumes from the stored checkpoint.
+5. Versions and lastUpdated derive from events: every event touching a resource makes its
+   next version, stamped with the latest `recorded_at` seen; never the wall clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from avro_schemas.catalogue import DEAD_LETTER, dlq_topic
+from avro_schemas.codec import Codec, UndecodableEvent
+from eventlog.base import EventLog, NewRecord, Record, TopicPartition
+from stream_processors.fhir_projector.ecg_to_fhir import instant
+from viewstore.base import Checkpoint, IndexEntry, StoredResource, ViewStore
+
+log = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+Ref = tuple[str, str]
+
+BACKOFF_S = (0.5, 1, 2, 5, 10)  # pause after a store/log failure, growing, capped at 10 s
+
+
+class Projection(Protocol):
+    """What a runner needs of a projection: pure functions, no I/O."""
+
+    name: str
+    topics: list[str]
+
+    def refs(self, event_name: str, event: Json) -> list[Ref]: ...
+    def fold(self, state: dict[Ref, Json], event_name: str, event: Json) -> dict[Ref, Json]: ...
+    def index(self, resource: Json) -> list[IndexEntry]: ...
+
+
+def canonical_json(doc: Json) -> bytes:
+    """The one serialisation of a resource: sorted keys, no spaces, UTF-8."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def next_version(previous: StoredResource | None, resource: Json, recorded_at: str) -> StoredResource:
+    version = 1 if previous is None else previous.version + 1
+    last_updated = recorded_at if previous is None else max(previous.last_updated, recorded_at)
+    body = {**resource, "meta": {"versionId": str(version), "lastUpdated": last_updated}}
+    return StoredResource(resource["resourceType"], resource["id"], version, last_updated, canonical_json(body))
+
+
+def without_meta(stored: StoredResource) -> Json:
+    doc: Json = json.loads(stored.body)
+    doc.pop("meta", None)
+    return doc
+
+
+@dataclass
+class Stats:
+    folded: int = 0
+    dead_lettered: int = 0
+    versions_written: int = 0
+    failures: int = 0
+
+
+@dataclass
+class _Batch:
+    """Writes of one partition's batch, with the versions it already produced."""
+
+    latest: dict[Ref, StoredResource | None] = field(default_factory=dict)
+    writes: list[StoredResource] = field(default_factory=list)
+    index: list[IndexEntry] = field(default_factory=list)
+
+
+class Runner:
+    def __init__(self, projection: Projection, log_: EventLog, store: ViewStore, codec: Codec):
+        self.projection = projection
+        self._log = log_
+        self._store = store
+        self._codec = codec
+        self.stats = Stats()
+        self._stop = threading.Event()
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run(self, on_batch: Callable[[], None] | None = None) -> None:
+        """Process until `stop()`; survives store and log failures (see 4 above)."""
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self._run_consumer(on_batch)
+                return
+            except Exception:
+                self.stats.failures += 1
+                pause = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
+                failures += 1
+                log.exception("%s paused %.1fs after a failure", self.projection.name, pause)
+                self._stop.wait(pause)
+
+    def _run_consumer(self, on_batch: Callable[[], None] | None) -> None:
+        consumer = self._log.consumer(self.projection.name, self.projection.topics, self._start_at)
+        try:
+            while not self._stop.is_set():
+                records = consumer.poll(max_records=500, timeout_s=0.5)
+                if records:
+                    consumer.commit(self.process(records))
+                    if on_batch:
+                        on_batch()
+        finally:
+            consumer.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _start_at(self, tp: TopicPartition) -> int:
+        return self._store.checkpoint(self.projection.name, tp.topic, tp.partition) or 0
+
+    def lag(self) -> int:
+        """Records in the log not yet folded into the views."""
+        behind = 0
+        for topic in self.projection.topics:
+            for tp, end in self._log.end_offsets(topic).items():
+                behind += end - self._start_at(tp)
+        return behind
+
+    def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Fold everything in the log now (for rebuilds, tests, the CLI); returns records folded.
+        `progress(done, total)` is called after each batch."""
+        total = self.lag()
+        done = 0
+        consumer = self._log.consumer(self.projection.name, self.projection.topics, self._start_at)
+        try:
+            while self.lag() > 0:
+                records = consumer.poll(max_records=500, timeout_s=0.5)
+                if records:
+                    consumer.commit(self.process(records))
+                    done += len(records)
+                    if progress:
+                        progress(done, total)
+        finally:
+            consumer.close()
+        return done
+
+    # -- one poll's records -----------------------------------------------------------------
+
+    def process(self, records: Iterable[Record]) -> dict[TopicPartition, int]:
+        """Fold records (any partitions, offset order within each); returns next offsets."""
+        by_tp: dict[TopicPartition, list[Record]] = defaultdict(list)
+        for r in records:
+            by_tp[r.tp].append(r)
+        for tp, recs in by_tp.items():
+            self._process_partition(tp, recs)
+        return {tp: recs[-1].offset + 1 for tp, recs in by_tp.items()}
+
+    def _process_partition(self, tp: TopicPartition, records: list[Record]) -> None:
+        batch = _Batch()
+        for record in records:
+            try:
+                self._fold_record(batch, record)
+                self.stats.folded += 1
+            except Exception as exc:  # poison: any decode or fold error, never the store's
+                self._dead_letter(record, exc)
+        checkpoint = Checkpoint(self.projection.name, tp.topic, tp.partition, records[-1].offset + 1)
+        self._store.apply(batch.writes, batch.index, checkpoint)
+        self.stats.versions_written += len(batch.writes)
+
+    def _fold_record(self, batch: _Batch, record: Record) -> None:
+        name, event = self._codec.decode(record.value)
+        refs = self.projection.refs(name, event)
+        for ref in refs:
+            if ref not in batch.latest:
+                batch.latest[ref] = self._store.read(*ref)
+        state = {ref: without_meta(s) for ref in refs if (s := batch.latest[ref]) is not None}
+        changed = self.projection.fold(state, name, event)
+        recorded_at = instant(event["meta"]["recorded_at"])
+        for ref, resource in sorted(changed.items()):
+            stored = next_version(batch.latest.get(ref), resource, recorded_at)
+            batch.latest[ref] = stored
+            batch.writes.append(stored)
+            batch.index += self.projection.index(resource)
+
+    def _dead_letter(self, record: Record, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        log.warning("%s dead-letters %s/%d@%d: %s", self.projection.name, record.topic,
+                    record.partition, record.offset, reason)
+        letter = {
+            "processor": self.projection.name,
+            "source_topic": record.topic,
+            "source_partition": record.partition,
+            "source_offset": record.offset,
+            "key": record.key,
+            "event_id": record.event_id,
+            "value": record.value,
+            "reason": reason[:2000],
+            "failed_at": dt.datetime.now(dt.timezone.utc),
+        }
+        dlq_id = f"{self.projection.name}:{record.topic}:{record.partition}:{record.offset}"
+        self._log.append(
+            dlq_topic(record.topic),
+            [NewRecord(record.key, self._codec.encode(DEAD_LETTER, letter), dlq_id)],
+        )
+        self.stats.dead_lettered += 1
+
+
+__all__ = ["Runner", "Projection", "UndecodableEvent", "canonical_json"]

@@ -1,0 +1,64 @@
+"""Shared fixtures: a running system on each backend pair, reached over real HTTP."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from services.server import Server
+from services.settings import Settings
+from tests import servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def backend_urls(kind: str) -> tuple[str, str]:
+    """(log URL, store URL) of a fresh, isolated namespace on the given backends."""
+    if kind == "embedded":
+        return "sqlite:", "sqlite:"
+    tag = uuid.uuid4().hex[:10]
+    host, port = servers.cassandra_contact()
+    return (f"kafka://{servers.kafka_bootstrap()}?namespace=t{tag}.",
+            f"cassandra://{host}:{port}/t_{tag}")
+
+
+BACKENDS = [
+    pytest.param("embedded", id="embedded"),
+    pytest.param("kafka+cassandra", id="kafka+cassandra",
+                 marks=[pytest.mark.kafka, pytest.mark.cassandra]),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    log_url, store_url = backend_urls(request.param)
+    return Settings(data_dir=tmp_path / "data", log_url=log_url, store_url=store_url,
+                    http_port=free_port())
+
+
+@pytest.fixture
+def make_server(settings: Settings) -> Iterator[Callable[..., Server]]:
+    started: list[Server] = []
+
+    def make(**overrides: object) -> Server:
+        server = Server(settings.model_copy(update=overrides))
+        server.start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def server(make_server: Callable[..., Server]) -> Server:
+    return make_server()

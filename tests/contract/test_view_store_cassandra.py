@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from cassandra.cluster import Cluster
+from cassandra.policies import DCAwareRoundRobinPolicy
+
+from tests.contract.view_store_contract import ViewStoreContract
+from tests.servers import cassandra_contact
+from viewstore.base import ViewStore
+from viewstore.cassandra import CassandraViewStore
+
+pytestmark = pytest.mark.cassandra
+
+
+class TestCassandraViewStore(ViewStoreContract):
+    @pytest.fixture
+    def make_store(self) -> Iterator[Callable[[], ViewStore]]:
+        host, port = cassandra_contact()
+        keyspace = f"t_{uuid.uuid4().hex[:12]}"  # fresh, empty storage for each test
+        made: list[CassandraViewStore] = []
+
+        def make() -> ViewStore:
+            made.append(CassandraViewStore((host,), port=port, keyspace=keyspace))
+            return made[-1]
+
+        yield make
+        for store in made:
+            store.close()
+        cluster = Cluster(
+            [host],
+            port=port,
+            load_balancing_policy=DCAwareRoundRobinPolicy(local_dc="datacenter1"),
+        )
+        try:
+            cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
+        finally:
+            cluster.shutdown()

@@ -1,0 +1,429 @@
+"""Cassandra view store: the regional backend of the view store port (viewstore/base.py).
+
+Tables (viewstore/migrations/cassandra/0001_views.cql), one per query:
+- `resources`: partition (resource_type, id), clustering version DESC: read = LIMIT 1, vread,
+  history.
+- `resource_blobs`: bodies too large to ride in the apply batch, content-addressed (sha256).
+- `resource_ids`: partition (resource_type, bucket), clustering id: scan() walks these.
+- `lookups`: partition (index_name, key), clustering (resource_type, id).
+- `checkpoints`: (processor, topic, topic_partition) -> next_offset.
+
+Schema: opening a store creates the keyspace if absent and applies the migrations not yet
+recorded in its `schema_migrations` table, in file-name order. Schema changes in Cassandra 5.0
+are not serialized across nodes: let one process (a deploy step, or the first processor)
+migrate a new keyspace before others open it concurrently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import logging
+import re
+import zlib
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timezone
+from importlib import resources as package_files
+from typing import Any
+
+from cassandra import ConsistencyLevel
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
+from cassandra.concurrent import execute_concurrent_with_args
+from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, PreparedStatement
+
+from viewstore.base import (
+    Checkpoint,
+    IndexEntry,
+    PositionAlreadyApplied,
+    StoredResource,
+    VersionConflict,
+    ViewStore,
+)
+
+# Resource bodies carried inline by one apply batch, in bytes, all bodies together. Bodies
+# beyond it go to resource_blobs before the batch. Cassandra refuses a batch above
+# `batch_size_fail_threshold` (stock: 50 KiB, counted over every row of the batch), and large
+# logged batches are costly on a cluster (the coordinator writes the whole batch to two other
+# nodes' batchlogs first), so a 500 KB ECG must not ride in one.
+INLINE_BODY_BUDGET_BYTES = 32 * 1024
+# Size of one resource_blobs row, in bytes: well under Cassandra's per-mutation limit (half
+# the 32 MiB commit log segment) and the driver's frame size, so a body of any size fits.
+BLOB_CHUNK_BYTES = 1024 * 1024
+# resource_ids partitions per resource type: 10 M resources of a type make ~40 MB partitions
+# at 16. scan() reads whichever buckets exist, so changing this later breaks nothing.
+ID_BUCKETS = 16
+# Reads kept in flight by apply's version checks, blob writes and scan().
+CONCURRENCY = 32
+# Rows per page where rows carry bodies (up to the inline budget each).
+BODY_PAGE_ROWS = 64
+# TRUNCATE waits for every replica to discard the table: longer than a normal request.
+TRUNCATE_TIMEOUT_S = 120.0
+SCHEMA_AGREEMENT_WAIT_S = 30
+MIGRATIONS_PACKAGE = "viewstore"
+MIGRATIONS_DIR = ("migrations", "cassandra")
+MIGRATION_FILE = re.compile(r"(\d{4})_([a-z0-9_]+)\.cql")
+KEYSPACE_NAME = re.compile(r"[A-Za-z0-9_]{1,48}")  # Cassandra's own rule for unquoted names
+# Truncated in this order: positions first, so that a truncate interrupted half-way leaves
+# views without positions (a rebuild from zero then stops at a VersionConflict: loud),
+# never positions ahead of emptied views (events silently skipped). Retry truncate() then.
+VIEW_TABLES = ("checkpoints", "lookups", "resource_ids", "resources", "resource_blobs")
+
+
+class _ExpectedProtocolDowngrade(logging.Filter):
+    """Drops the driver's warning when it steps its protocol version down while connecting.
+
+    With the protocol version left to negotiation (so the store works with any Cassandra
+    since 3.x), the driver first offers the DataStax Enterprise versions 66 and 65; Apache
+    Cassandra refuses them, and the driver logs each step down as a warning, on every
+    connect. Other driver warnings pass.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Downgrading core protocol version")
+
+
+_PROTOCOL_DOWNGRADE_FILTER = _ExpectedProtocolDowngrade()
+
+
+class CassandraViewStore(ViewStore):
+    def __init__(
+        self,
+        hosts: Sequence[str] = ("127.0.0.1",),
+        port: int = 9042,
+        keyspace: str = "goldenhour",
+        replication_factor: int = 1,
+        consistency: str = "LOCAL_QUORUM",
+        *,
+        local_dc: str = "datacenter1",
+    ) -> None:
+        if not KEYSPACE_NAME.fullmatch(keyspace):
+            raise ValueError(f"keyspace {keyspace!r}: 1 to 48 letters, digits or underscores")
+        self._keyspace = keyspace.lower()
+        self._consistency = ConsistencyLevel.name_to_value[consistency.upper()]
+        logging.getLogger("cassandra.cluster").addFilter(_PROTOCOL_DOWNGRADE_FILTER)
+        profile = ExecutionProfile(
+            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
+            consistency_level=self._consistency,
+        )
+        self._cluster = Cluster(
+            list(hosts),
+            port=port,
+            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+            max_schema_agreement_wait=SCHEMA_AGREEMENT_WAIT_S,
+        )
+        try:
+            self._session: Session = self._cluster.connect()
+            _migrate(self._session, self._keyspace, replication_factor)
+            self._q = _Statements(self._session)
+        except BaseException:
+            self._cluster.shutdown()
+            raise
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def read(self, resource_type: str, id: str) -> StoredResource | None:
+        row = self._session.execute(self._q.latest, (resource_type, id)).one()
+        return None if row is None else self._resource(resource_type, id, row)
+
+    def vread(self, resource_type: str, id: str, version: int) -> StoredResource | None:
+        row = self._session.execute(self._q.one_version, (resource_type, id, version)).one()
+        return None if row is None else self._resource(resource_type, id, row)
+
+    def history(self, resource_type: str, id: str) -> list[StoredResource]:
+        rows = self._session.execute(self._q.versions_desc, (resource_type, id))
+        return [self._resource(resource_type, id, row) for row in rows]
+
+    def lookup(self, index: str, key: str) -> list[tuple[str, str]]:
+        rows = self._session.execute(self._q.lookup, (index, key))  # clustering order: sorted
+        return [(row.resource_type, row.id) for row in rows]
+
+    def checkpoint(self, processor: str, topic: str, partition: int) -> int | None:
+        row = self._session.execute(self._q.checkpoint, (processor, topic, partition)).one()
+        return None if row is None else int(row.next_offset)
+
+    def _resource(self, resource_type: str, id: str, row: Any) -> StoredResource:
+        body = row.body if row.body_sha256 is None else self._blob(row.body_sha256)
+        return StoredResource(resource_type, id, row.version, row.last_updated, body or b"")
+
+    def _blob(self, sha256: bytes) -> bytes:
+        body = bytearray()
+        for row in self._session.execute(self._q.blob, (sha256,)):
+            body[row.byte_offset : row.byte_offset + len(row.data)] = row.data
+        if hashlib.sha256(body).digest() != sha256:
+            raise RuntimeError(f"resource_blobs {sha256.hex()}: missing or damaged chunks")
+        return bytes(body)
+
+    # -- apply -------------------------------------------------------------------------------
+    #
+    # The write protocol, in order:
+    #   1. Position: the stored checkpoint of (processor, topic, partition) must be below the
+    #      new one, else PositionAlreadyApplied.
+    #   2. Versions: each resource must be version 1 of a new resource or latest+1 (several
+    #      versions of one resource may follow each other in one call), else VersionConflict.
+    #      Nothing has been written when 1 or 2 refuse.
+    #   3. Large bodies: beyond the inline budget, bodies are written to resource_blobs under
+    #      their sha256. Unreferenced until step 4 succeeds, so invisible to readers; if step 4
+    #      never happens they are garbage (removed by truncate), and a retry rewrites the same
+    #      bytes under the same key.
+    #   4. One LOGGED batch: resource versions, resource_ids, lookups and the checkpoint. A
+    #      logged batch goes through the batchlog, so once it is accepted all of it is applied
+    #      eventually, even if the coordinator dies: the view and its position never diverge.
+    #      A batch error (e.g. WriteTimeout) does not say "nothing written": the batch may
+    #      still be replayed. The processor must then not commit its offset; it can re-read
+    #      the checkpoint once the cluster is healthy and resume from there.
+    #
+    # Why steps 1-2 may read and then write without a lightweight transaction (LWT): each
+    # (processor, topic partition) has exactly one writer, because the partition is assigned
+    # to one member of the processor's consumer group, and every version of a resource comes
+    # from one partition (events are keyed by the resource's aggregate). So between our
+    # reads and our batch nobody else writes these rows, and reads and writes at LOCAL_QUORUM
+    # overlap, so the reads see every batch acknowledged before. (An LWT could not guard the
+    # batch anyway: a conditional batch must stay within one partition.)
+    #
+    # What breaks if two processors write the same partition (a zombie that missed its
+    # rebalance, or two groups given one processor name): both read latest=N and write N+1
+    # under the same key; the later timestamp wins cell by cell, so a view may mix their
+    # writes, and checkpoints overwrite each other, so the stored position may move
+    # backwards and events be re-folded (then refused as VersionConflict). The fix would be
+    # fencing: store the consumer group generation with the checkpoint and make the
+    # checkpoint write conditional on it (an LWT before the batch), at the price of a Paxos
+    # round per apply.
+
+    def apply(
+        self,
+        resources: Sequence[StoredResource],
+        index: Sequence[IndexEntry],
+        checkpoint: Checkpoint,
+    ) -> None:
+        self._check_position(checkpoint)
+        self._check_versions(resources)
+        body_refs = self._write_large_bodies(resources)
+        self._session.execute(self._batch(resources, body_refs, index, checkpoint))
+
+    def _check_position(self, cp: Checkpoint) -> None:
+        stored = self.checkpoint(cp.processor, cp.topic, cp.partition)
+        if stored is not None and cp.next_offset <= stored:
+            raise PositionAlreadyApplied(f"{cp} is not beyond stored next offset {stored}")
+
+    def _check_versions(self, resources: Sequence[StoredResource]) -> None:
+        keys = list(dict.fromkeys((r.resource_type, r.id) for r in resources))
+        latest = dict(zip(keys, self._latest_versions(keys)))
+        for r in resources:
+            expected = latest[r.resource_type, r.id] + 1
+            if r.version != expected:
+                raise VersionConflict(
+                    f"{r.resource_type}/{r.id}: got v{r.version}, next is v{expected}"
+                )
+            latest[r.resource_type, r.id] = r.version
+
+    def _latest_versions(self, keys: list[tuple[str, str]]) -> list[int]:
+        """The latest stored version of each (resource_type, id), 0 for none."""
+        results = execute_concurrent_with_args(
+            self._session, self._q.latest_version, keys, concurrency=CONCURRENCY
+        )
+        return [row.version if (row := result.one()) else 0 for _, result in results]
+
+    def _write_large_bodies(self, resources: Sequence[StoredResource]) -> list[bytes | None]:
+        """Writes the bodies beyond the inline budget to resource_blobs; returns, for each
+        resource, the sha256 its row refers to, or None when its body rides inline."""
+        refs: list[bytes | None] = []
+        chunks: list[tuple[bytes, int, bytes]] = []
+        budget = INLINE_BODY_BUDGET_BYTES
+        for r in resources:
+            if len(r.body) <= budget:
+                budget -= len(r.body)
+                refs.append(None)
+                continue
+            sha256 = hashlib.sha256(r.body).digest()
+            refs.append(sha256)
+            for offset in range(0, len(r.body), BLOB_CHUNK_BYTES):
+                chunks.append((sha256, offset, r.body[offset : offset + BLOB_CHUNK_BYTES]))
+        if chunks:
+            execute_concurrent_with_args(
+                self._session, self._q.insert_blob, chunks, concurrency=CONCURRENCY
+            )
+        return refs
+
+    def _batch(
+        self,
+        resources: Sequence[StoredResource],
+        body_refs: Sequence[bytes | None],
+        index: Sequence[IndexEntry],
+        cp: Checkpoint,
+    ) -> BatchStatement:
+        batch = BatchStatement(batch_type=BatchType.LOGGED, consistency_level=self._consistency)
+        for r, ref in zip(resources, body_refs):
+            # UNSET, not None: a null would write a tombstone into the unused column.
+            body = r.body if ref is None else UNSET_VALUE
+            batch.add(
+                self._q.insert_resource,
+                (r.resource_type, r.id, r.version, r.last_updated, body, ref or UNSET_VALUE),
+            )
+            batch.add(self._q.insert_id, (r.resource_type, _bucket(r.id), r.id))
+        for e in index:
+            batch.add(self._q.insert_lookup, (e.index, e.key, e.resource_type, e.id))
+        batch.add(self._q.insert_checkpoint, (cp.processor, cp.topic, cp.partition, cp.next_offset))
+        return batch
+
+    # -- scan, truncate, close ---------------------------------------------------------------
+
+    def scan(self) -> Iterator[StoredResource]:
+        """Types in order; each type's ids merged from its buckets in order; each id's versions
+        ascending. Streams: memory holds a page per bucket and CONCURRENCY resources."""
+        buckets: dict[str, list[int]] = {}
+        for row in self._session.execute(self._q.id_partitions):
+            buckets.setdefault(row.resource_type, []).append(row.bucket)
+        for resource_type in sorted(buckets):
+            ids = heapq.merge(*(self._ids(resource_type, b) for b in buckets[resource_type]))
+            yield from self._all_versions(resource_type, ids)
+
+    def _ids(self, resource_type: str, bucket: int) -> Iterator[str]:
+        for row in self._session.execute(self._q.ids, (resource_type, bucket)):
+            yield row.id
+
+    def _all_versions(self, resource_type: str, ids: Iterable[str]) -> Iterator[StoredResource]:
+        pending: deque[tuple[str, Any]] = deque()
+        for id in ids:
+            future = self._session.execute_async(self._q.versions_asc, (resource_type, id))
+            pending.append((id, future))
+            if len(pending) >= CONCURRENCY:
+                yield from self._resources_of(resource_type, *pending.popleft())
+        while pending:
+            yield from self._resources_of(resource_type, *pending.popleft())
+
+    def _resources_of(self, resource_type: str, id: str, future: Any) -> Iterator[StoredResource]:
+        for row in future.result():
+            yield self._resource(resource_type, id, row)
+
+    def truncate(self) -> None:
+        """Empties every view table (not schema_migrations). Not atomic across tables (see
+        VIEW_TABLES for the order and why): if it raises, call it again before folding."""
+        for table in VIEW_TABLES:
+            self._session.execute(f"TRUNCATE TABLE {table}", timeout=TRUNCATE_TIMEOUT_S)
+
+    def close(self) -> None:
+        if not self._cluster.is_shutdown:
+            self._cluster.shutdown()
+
+
+def _bucket(id: str) -> int:
+    return zlib.crc32(id.encode()) % ID_BUCKETS
+
+
+class _Statements:
+    """Every statement the store runs, prepared once per store."""
+
+    def __init__(self, session: Session) -> None:
+        p = session.prepare
+        cols = "version, last_updated, body, body_sha256"
+        by_id = "WHERE resource_type = ? AND id = ?"
+        self.latest: PreparedStatement = p(f"SELECT {cols} FROM resources {by_id} LIMIT 1")
+        self.latest_version: PreparedStatement = p(
+            f"SELECT version FROM resources {by_id} LIMIT 1"
+        )
+        self.one_version: PreparedStatement = p(
+            f"SELECT {cols} FROM resources {by_id} AND version = ?"
+        )
+        self.versions_desc: PreparedStatement = p(f"SELECT {cols} FROM resources {by_id}")
+        self.versions_desc.fetch_size = BODY_PAGE_ROWS
+        self.versions_asc: PreparedStatement = p(
+            f"SELECT {cols} FROM resources {by_id} ORDER BY version ASC"
+        )
+        self.versions_asc.fetch_size = BODY_PAGE_ROWS
+        self.blob: PreparedStatement = p(
+            "SELECT byte_offset, data FROM resource_blobs WHERE sha256 = ?"
+        )
+        self.blob.fetch_size = 4  # chunks of BLOB_CHUNK_BYTES
+        self.lookup: PreparedStatement = p(
+            "SELECT resource_type, id FROM lookups WHERE index_name = ? AND key = ?"
+        )
+        self.checkpoint: PreparedStatement = p(
+            "SELECT next_offset FROM checkpoints"
+            " WHERE processor = ? AND topic = ? AND topic_partition = ?"
+        )
+        self.id_partitions: PreparedStatement = p(
+            "SELECT DISTINCT resource_type, bucket FROM resource_ids"
+        )
+        self.ids: PreparedStatement = p(
+            "SELECT id FROM resource_ids WHERE resource_type = ? AND bucket = ?"
+        )
+        self.insert_resource: PreparedStatement = p(
+            "INSERT INTO resources (resource_type, id, version, last_updated, body, body_sha256)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        self.insert_blob: PreparedStatement = p(
+            "INSERT INTO resource_blobs (sha256, byte_offset, data) VALUES (?, ?, ?)"
+        )
+        self.insert_id: PreparedStatement = p(
+            "INSERT INTO resource_ids (resource_type, bucket, id) VALUES (?, ?, ?)"
+        )
+        self.insert_lookup: PreparedStatement = p(
+            "INSERT INTO lookups (index_name, key, resource_type, id) VALUES (?, ?, ?, ?)"
+        )
+        self.insert_checkpoint: PreparedStatement = p(
+            "INSERT INTO checkpoints (processor, topic, topic_partition, next_offset)"
+            " VALUES (?, ?, ?, ?)"
+        )
+
+
+# -- schema ----------------------------------------------------------------------------------
+
+
+def _migrate(session: Session, keyspace: str, replication_factor: int) -> None:
+    """Creates the keyspace if absent, applies the migrations it has not recorded, in order,
+    and waits until every node agrees on the schema. Leaves `session` in the keyspace.
+
+    A migration is recorded after its last statement: one interrupted half-way runs again
+    whole, so its statements must be idempotent (IF NOT EXISTS)."""
+    if keyspace not in session.cluster.metadata.keyspaces:
+        _ddl(
+            session,
+            f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication ="
+            f" {{'class': 'SimpleStrategy', 'replication_factor': {int(replication_factor)}}}"
+            " AND durable_writes = true",
+        )
+    session.set_keyspace(keyspace)
+    _ddl(
+        session,
+        "CREATE TABLE IF NOT EXISTS schema_migrations"
+        " (version int PRIMARY KEY, name text, applied_at timestamp)",
+    )
+    applied = {row.version for row in session.execute("SELECT version FROM schema_migrations")}
+    for version, name, statements in _migrations():
+        if version in applied:
+            continue
+        for statement in statements:
+            _ddl(session, statement)
+        session.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
+            (version, name, datetime.now(timezone.utc)),
+        )
+
+
+def _ddl(session: Session, statement: str) -> None:
+    """Runs a schema statement; the driver then waits (up to SCHEMA_AGREEMENT_WAIT_S) until
+    every node reports the same schema version, and we refuse to go on if they do not."""
+    result = session.execute(statement)
+    if not result.response_future.is_schema_agreed:
+        raise RuntimeError(f"nodes disagree on the schema after: {statement}")
+
+
+def _migrations() -> Iterator[tuple[int, str, list[str]]]:
+    """(version, name, statements) of each migration file, by version."""
+    folder = package_files.files(MIGRATIONS_PACKAGE).joinpath(*MIGRATIONS_DIR)
+    found = []
+    for entry in folder.iterdir():
+        match = MIGRATION_FILE.fullmatch(entry.name)
+        if match:
+            found.append((int(match[1]), match[2], _statements(entry.read_text("utf-8"))))
+    found.sort()
+    yield from found
+
+
+def _statements(cql: str) -> list[str]:
+    """Splits a migration file into statements: `--` comments dropped, `;` ends a statement
+    (the files keep `;` and `--` out of string literals)."""
+    text = "\n".join(line.split("--", 1)[0] for line in cql.splitlines())
+    return [s.strip() for s in text.split(";") if s.strip()]
