@@ -2,7 +2,7 @@
 
 Topics: one Kafka topic per logical topic, named `namespace + topic` (the namespace isolates
 tests and tenants of a shared cluster; every `Record`, `Appended` and `TopicPartition` this
-module returns carries the logical name). Topics are created explicitly with infinite retention
+module returns carries the logical name). Consumer group ids get the same prefix. Topics are created explicitly with infinite retention
 (`retention.ms=-1`): the log is the system's truth, never a cache. Auto-creation is refused on
 every client, so a typo is an `UnknownTopic`, not a new empty topic.
 
@@ -612,7 +612,7 @@ class KafkaEventLog(EventLog):
         with _unavailable_on_kafka_error("joining consumer group"):
             member = KafkaConsumerGroupMember(
                 self._bootstrap,
-                group,
+                self._physical(group),
                 [self._physical(t) for t in topics],
                 start_at,
                 logical=self._logical,
@@ -626,11 +626,12 @@ class KafkaEventLog(EventLog):
     def committed(self, group: str, tp: TopicPartition) -> int | None:
         admin = self._admin()
         ktp = self._ktp(tp.topic, tp.partition)
+        physical_group = self._physical(group)
         with _unavailable_on_kafka_error("list_group_offsets"):
             result = _retry_retriable(
-                lambda: admin.list_group_offsets({group: [ktp]}), self._timeout_s
+                lambda: admin.list_group_offsets({physical_group: [ktp]}), self._timeout_s
             )
-        meta = result.get(group, {}).get(ktp)
+        meta = result.get(physical_group, {}).get(ktp)
         # The broker answers -1 for a partition the group never committed.
         if meta is None or meta.offset is None or meta.offset < 0:
             return None
@@ -649,7 +650,11 @@ class KafkaEventLog(EventLog):
             self._producer_client = self._reader_client = self._admin_client = None
         for member in consumers:
             _close_quietly(member.close)
-        for client in clients:
+        producer, reader, admin = clients
+        if producer is not None:
+            # Bounded: a broker that is gone must not make close() hang.
+            _close_quietly(lambda: producer.close(timeout=self._timeout_s))
+        for client in (reader, admin):
             if client is not None:
                 _close_quietly(client.close)
 

@@ -84,8 +84,9 @@ class ViewStore(ABC):
     ) -> None:
         """Write new resource versions, index entries and the checkpoint as one unit.
 
-        Each resource must be version 1 of a new resource or latest+1 of an existing one
-        (`VersionConflict` otherwise). A checkpoint not beyond the stored one raises
+        Each resource must be version 1 of a new resource or latest+1 of an existing one,
+        where "latest" counts earlier entries of the same call: one call may carry several
+        consecutive versions of a resource, in order (`VersionConflict` otherwise). A checkpoint not beyond the stored one raises
         `PositionAlreadyApplied` and writes nothing: each position is folded once.
         """
 

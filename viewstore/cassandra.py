@@ -114,9 +114,11 @@ class CassandraViewStore(ViewStore):
             max_schema_agreement_wait=SCHEMA_AGREEMENT_WAIT_S,
         )
         try:
+            _migrate(self._cluster, self._keyspace, replication_factor)
+            # Table names are qualified, and this session never runs USE: the server warns
+            # about prepared statements on a connection with a current keyspace.
             self._session: Session = self._cluster.connect()
-            _migrate(self._session, self._keyspace, replication_factor)
-            self._q = _Statements(self._session)
+            self._q = _Statements(self._session, self._keyspace)
         except BaseException:
             self._cluster.shutdown()
             raise
@@ -301,7 +303,9 @@ class CassandraViewStore(ViewStore):
         """Empties every view table (not schema_migrations). Not atomic across tables (see
         VIEW_TABLES for the order and why): if it raises, call it again before folding."""
         for table in VIEW_TABLES:
-            self._session.execute(f"TRUNCATE TABLE {table}", timeout=TRUNCATE_TIMEOUT_S)
+            self._session.execute(
+                f"TRUNCATE TABLE {self._keyspace}.{table}", timeout=TRUNCATE_TIMEOUT_S
+            )
 
     def close(self) -> None:
         if not self._cluster.is_shutdown:
@@ -313,57 +317,59 @@ def _bucket(id: str) -> int:
 
 
 class _Statements:
-    """Every statement the store runs, prepared once per store."""
+    """Every statement the store runs, prepared once per store, tables named with keyspace."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, keyspace: str) -> None:
         p = session.prepare
+        ks = keyspace
         cols = "version, last_updated, body, body_sha256"
         by_id = "WHERE resource_type = ? AND id = ?"
-        self.latest: PreparedStatement = p(f"SELECT {cols} FROM resources {by_id} LIMIT 1")
+        self.latest: PreparedStatement = p(f"SELECT {cols} FROM {ks}.resources {by_id} LIMIT 1")
         self.latest_version: PreparedStatement = p(
-            f"SELECT version FROM resources {by_id} LIMIT 1"
+            f"SELECT version FROM {ks}.resources {by_id} LIMIT 1"
         )
         self.one_version: PreparedStatement = p(
-            f"SELECT {cols} FROM resources {by_id} AND version = ?"
+            f"SELECT {cols} FROM {ks}.resources {by_id} AND version = ?"
         )
-        self.versions_desc: PreparedStatement = p(f"SELECT {cols} FROM resources {by_id}")
+        self.versions_desc: PreparedStatement = p(f"SELECT {cols} FROM {ks}.resources {by_id}")
         self.versions_desc.fetch_size = BODY_PAGE_ROWS
         self.versions_asc: PreparedStatement = p(
-            f"SELECT {cols} FROM resources {by_id} ORDER BY version ASC"
+            f"SELECT {cols} FROM {ks}.resources {by_id} ORDER BY version ASC"
         )
         self.versions_asc.fetch_size = BODY_PAGE_ROWS
         self.blob: PreparedStatement = p(
-            "SELECT byte_offset, data FROM resource_blobs WHERE sha256 = ?"
+            f"SELECT byte_offset, data FROM {ks}.resource_blobs WHERE sha256 = ?"
         )
         self.blob.fetch_size = 4  # chunks of BLOB_CHUNK_BYTES
         self.lookup: PreparedStatement = p(
-            "SELECT resource_type, id FROM lookups WHERE index_name = ? AND key = ?"
+            f"SELECT resource_type, id FROM {ks}.lookups WHERE index_name = ? AND key = ?"
         )
         self.checkpoint: PreparedStatement = p(
-            "SELECT next_offset FROM checkpoints"
+            f"SELECT next_offset FROM {ks}.checkpoints"
             " WHERE processor = ? AND topic = ? AND topic_partition = ?"
         )
         self.id_partitions: PreparedStatement = p(
-            "SELECT DISTINCT resource_type, bucket FROM resource_ids"
+            f"SELECT DISTINCT resource_type, bucket FROM {ks}.resource_ids"
         )
         self.ids: PreparedStatement = p(
-            "SELECT id FROM resource_ids WHERE resource_type = ? AND bucket = ?"
+            f"SELECT id FROM {ks}.resource_ids WHERE resource_type = ? AND bucket = ?"
         )
         self.insert_resource: PreparedStatement = p(
-            "INSERT INTO resources (resource_type, id, version, last_updated, body, body_sha256)"
+            f"INSERT INTO {ks}.resources"
+            " (resource_type, id, version, last_updated, body, body_sha256)"
             " VALUES (?, ?, ?, ?, ?, ?)"
         )
         self.insert_blob: PreparedStatement = p(
-            "INSERT INTO resource_blobs (sha256, byte_offset, data) VALUES (?, ?, ?)"
+            f"INSERT INTO {ks}.resource_blobs (sha256, byte_offset, data) VALUES (?, ?, ?)"
         )
         self.insert_id: PreparedStatement = p(
-            "INSERT INTO resource_ids (resource_type, bucket, id) VALUES (?, ?, ?)"
+            f"INSERT INTO {ks}.resource_ids (resource_type, bucket, id) VALUES (?, ?, ?)"
         )
         self.insert_lookup: PreparedStatement = p(
-            "INSERT INTO lookups (index_name, key, resource_type, id) VALUES (?, ?, ?, ?)"
+            f"INSERT INTO {ks}.lookups (index_name, key, resource_type, id) VALUES (?, ?, ?, ?)"
         )
         self.insert_checkpoint: PreparedStatement = p(
-            "INSERT INTO checkpoints (processor, topic, topic_partition, next_offset)"
+            f"INSERT INTO {ks}.checkpoints (processor, topic, topic_partition, next_offset)"
             " VALUES (?, ?, ?, ?)"
         )
 
@@ -371,12 +377,21 @@ class _Statements:
 # -- schema ----------------------------------------------------------------------------------
 
 
-def _migrate(session: Session, keyspace: str, replication_factor: int) -> None:
+def _migrate(cluster: Cluster, keyspace: str, replication_factor: int) -> None:
     """Creates the keyspace if absent, applies the migrations it has not recorded, in order,
-    and waits until every node agrees on the schema. Leaves `session` in the keyspace.
+    and waits until every node agrees on the schema. Runs in a session of its own, in the
+    keyspace (USE), so that the migration files name their tables unqualified.
 
     A migration is recorded after its last statement: one interrupted half-way runs again
     whole, so its statements must be idempotent (IF NOT EXISTS)."""
+    session = cluster.connect()
+    try:
+        _migrate_in(session, keyspace, replication_factor)
+    finally:
+        session.shutdown()
+
+
+def _migrate_in(session: Session, keyspace: str, replication_factor: int) -> None:
     if keyspace not in session.cluster.metadata.keyspaces:
         _ddl(
             session,

@@ -109,8 +109,9 @@ class SqliteViewStore(ViewStore):
         conn.execute("BEGIN IMMEDIATE")
         try:
             self._check_position(checkpoint)
+            pending: dict[tuple[str, str], int] = {}
             for r in resources:
-                self._check_version(r)
+                self._check_version(r, pending)
             self._write(conn, resources, index, checkpoint)
         except BaseException:
             conn.execute("ROLLBACK")
@@ -122,9 +123,13 @@ class SqliteViewStore(ViewStore):
         if stored is not None and cp.next_offset <= stored:
             raise PositionAlreadyApplied(f"{cp} is not beyond stored next offset {stored}")
 
-    def _check_version(self, r: StoredResource) -> None:
-        latest = self.read(r.resource_type, r.id)
-        expected = 1 if latest is None else latest.version + 1
+    def _check_version(self, r: StoredResource, pending: dict[tuple[str, str], int]) -> None:
+        ref = (r.resource_type, r.id)
+        if ref not in pending:
+            latest = self.read(*ref)
+            pending[ref] = 0 if latest is None else latest.version
+        expected = pending[ref] + 1
+        pending[ref] = r.version
         if r.version != expected:
             raise VersionConflict(f"{r.resource_type}/{r.id}: got v{r.version}, next is v{expected}")
 

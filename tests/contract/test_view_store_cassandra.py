@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from cassandra.cluster import Cluster
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import DCAwareRoundRobinPolicy
 
 from tests.contract.view_store_contract import ViewStoreContract
@@ -29,10 +29,11 @@ class TestCassandraViewStore(ViewStoreContract):
         yield make
         for store in made:
             store.close()
+        policy = DCAwareRoundRobinPolicy(local_dc="datacenter1")
         cluster = Cluster(
             [host],
             port=port,
-            load_balancing_policy=DCAwareRoundRobinPolicy(local_dc="datacenter1"),
+            execution_profiles={EXEC_PROFILE_DEFAULT: ExecutionProfile(load_balancing_policy=policy)},
         )
         try:
             cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)

@@ -50,6 +50,15 @@ class ViewStoreContract:
         assert store.vread("Patient", "p1", 1) == res("p1", 1, name="a")
         assert [r.version for r in store.history("Patient", "p1")] == [2, 1]
 
+    def test_apply__consecutive_versions_in_one_call(self, store: ViewStore) -> None:
+        store.apply([res("p1", 1, name="a")], [], cp(1))
+        store.apply([res("p1", 2, name="b"), res("p1", 3, name="c")], [], cp(3))
+        assert store.read("Patient", "p1") == res("p1", 3, name="c")
+        assert [r.version for r in store.history("Patient", "p1")] == [3, 2, 1]
+        with pytest.raises(VersionConflict):
+            store.apply([res("p1", 4), res("p1", 6)], [], cp(4))
+        assert store.read("Patient", "p1") == res("p1", 3, name="c")
+
     def test_apply__types_do_not_collide(self, store: ViewStore) -> None:
         store.apply([res("x", 1, "Patient"), res("x", 1, "Observation")], [], cp(1))
         assert store.read("Observation", "x") == res("x", 1, "Observation")
