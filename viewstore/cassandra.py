@@ -23,7 +23,7 @@ import re
 import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources as package_files
 from typing import Any
 
@@ -101,6 +101,8 @@ class CassandraViewStore(ViewStore):
         if not KEYSPACE_NAME.fullmatch(keyspace):
             raise ValueError(f"keyspace {keyspace!r}: 1 to 48 letters, digits or underscores")
         self._keyspace = keyspace.lower()
+        if consistency.upper() not in ConsistencyLevel.name_to_value:
+            raise ValueError(f"consistency {consistency!r}: not a Cassandra consistency level")
         self._consistency = ConsistencyLevel.name_to_value[consistency.upper()]
         logging.getLogger("cassandra.cluster").addFilter(_PROTOCOL_DOWNGRADE_FILTER)
         profile = ExecutionProfile(
@@ -413,7 +415,7 @@ def _migrate_in(session: Session, keyspace: str, replication_factor: int) -> Non
             _ddl(session, statement)
         session.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
-            (version, name, datetime.now(timezone.utc)),
+            (version, name, datetime.now(UTC)),
         )
 
 

@@ -38,6 +38,7 @@ class PatientIn(BaseModel):
     given: str | None = Field(None, max_length=100)
     gender: Literal["male", "female", "other", "unknown"] | None = None
     birth_date: dt.date | None = None
+    estimated_age_years: int | None = Field(None, ge=0, le=130)
 
 
 class SiteIn(BaseModel):

@@ -29,12 +29,8 @@ class TestCassandraViewStore(ViewStoreContract):
         yield make
         for store in made:
             store.close()
-        policy = DCAwareRoundRobinPolicy(local_dc="datacenter1")
-        cluster = Cluster(
-            [host],
-            port=port,
-            execution_profiles={EXEC_PROFILE_DEFAULT: ExecutionProfile(load_balancing_policy=policy)},
-        )
+        profile = ExecutionProfile(load_balancing_policy=DCAwareRoundRobinPolicy("datacenter1"))
+        cluster = Cluster([host], port=port, execution_profiles={EXEC_PROFILE_DEFAULT: profile})
         try:
             cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
         finally:

@@ -1,0 +1,40 @@
+# One entry point for people and CI. Each target makes its own virtualenv in .venv.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+export PYTHON := $(abspath $(PY))
+
+.PHONY: demo serve test test-embedded bench servers-up servers-down lint clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+## Start the whole system on the embedded default and play a scenario (DEMO_EXIT=1 exits after it).
+demo: $(STAMP)
+	$(VENV)/bin/goldenhour demo
+
+serve: $(STAMP)
+	$(VENV)/bin/goldenhour serve
+
+## The whole suite: starts real Kafka and Cassandra (deploy/local), runs pytest, stops them.
+test: $(STAMP)
+	deploy/local/with-servers $(PY) -m pytest $(PYTEST_ARGS)
+
+## Only what needs no Java (embedded backends, unit tests).
+test-embedded: $(STAMP)
+	$(PY) -m pytest -m "not kafka and not cassandra" $(PYTEST_ARGS)
+
+## Every benchmark, on both backends; prints figures beside the raw limits.
+bench: $(STAMP)
+	deploy/local/with-servers $(PY) -m bench.run_all
+
+lint: $(STAMP)
+	$(PY) -m pip install -q ruff mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy services stream_processors eventlog viewstore avro_schemas
+
+clean:
+	rm -rf $(VENV) .local data
