@@ -1,0 +1,111 @@
+"""`goldenhour demo`: the system on the embedded default, driven through its public HTTP API
+by a short scenario a county would recognise, then left serving for a look around."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from services.server import Server
+from services.settings import Settings
+from services.simulate.ecg_synth import INFERIOR, synth_ecg
+from stream_processors.fhir_projector.codes import RESIDENT_ID
+
+WAIT_ATTEMPTS = 100  # x 0.1 s for the projector to catch up
+
+
+def _ecg(ecg_id: str, resident: str, family: str, given: str, site: tuple[str, str],
+         st_uv: float, question: str, urgency: str) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo/{ecg_id}")),
+        "ecg_id": ecg_id,
+        "patient": {"identifiers": [{"system": RESIDENT_ID, "value": resident}],
+                    "family": family, "given": given, "gender": "male"},
+        "acquired_at": "2026-11-23T18:02:11+08:00",
+        "site": {"id": site[0], "name": site[1], "kind": "clinic"},
+        "device": {"id": "cart-017", "manufacturer": "Edan", "model": "SE-1200"},
+        "sampling_rate_hz": 500,
+        "leads": synth_ecg(heart_rate_bpm=88, st_elevation_uv=st_uv, st_leads=INFERIOR, seed=7),
+        "measurements": {"heart_rate_bpm": 88, "pr_ms": 164, "qrs_ms": 94, "qt_ms": 372,
+                         "qtc_ms": 450, "statements": ["Sinus rhythm"]},
+        "clinical_question": question,
+        "urgency": urgency,
+    }
+
+
+def _say(step: str, text: str) -> None:
+    print(f"  [{step}] {text}", flush=True)
+
+
+def _wait(client: httpx.Client, url: str) -> dict[str, Any]:
+    for _ in range(WAIT_ATTEMPTS):
+        resp = client.get(url)
+        if resp.status_code == 200:
+            return resp.json()  # type: ignore[no-any-return]
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not appear: the projector is not keeping up")
+
+
+def play(client: httpx.Client) -> dict[str, str]:
+    stemi = _ecg("BY-2026-1123-0042", "11010519491231002X", "王", "建国",
+                 ("clinic-baiyang", "白杨镇卫生院"), 250, "Chest pain 40 min, sweating", "stat")
+    resp = client.post("/ingest/ecg", json=stemi)
+    ans = resp.json()
+    _say("clinic", f"白杨镇卫生院 uploads a 12-lead ECG (inferior ST elevation): {resp.status_code}, "
+         f"{ans['topic']} partition {ans['partition']} offset {ans['offset']}")
+    again = client.post("/ingest/ecg", json=stemi)
+    _say("clinic", f"the cart's network flaps and it re-sends: {again.status_code}, same answer="
+         f"{again.json() == ans}, replayed={again.headers.get('idempotent-replayed')}")
+    routine = _ecg("HS-2026-1123-0007", "110105198001011238", "李", "强",
+                   ("clinic-heshan", "鹤山乡卫生院"), 0, "Pre-operative ECG", "routine")
+    client.post("/ingest/ecg", json=routine)
+    _say("clinic", "鹤山乡卫生院 uploads a routine pre-operative ECG")
+    bad = {**routine, "event_id": str(uuid.uuid4()),
+           "leads": {k: v for k, v in routine["leads"].items() if k != "V1"}}
+    outcome = client.post("/ingest/ecg", json=bad).json()
+    _say("clinic", f"an upload missing lead V1 is refused: {outcome['issue'][0]['diagnostics']}")
+    obs = _wait(client, f"/fhir/{ans['observation']}")
+    patient = _wait(client, f"/fhir/{ans['patient']}")
+    leads = sum(1 for c in obs["component"] if "valueSampledData" in c)
+    _say("fhir", f"Observation {obs['id']} v{obs['meta']['versionId']}: {leads} leads (MDC), "
+         f"{len(obs['component']) - leads} device measurements (LOINC)")
+    _say("fhir", f"Patient {patient['id']}: {patient['name'][0]['family']}{patient['name'][0]['given'][0]}, "
+         f"identifiers {[i['value'] for i in patient['identifier']]}")
+    return {"observation": ans["observation"], "patient": ans["patient"]}
+
+
+def run_demo(settings: Settings, fresh: bool = True) -> int:
+    if settings.data_dir == Settings().data_dir:
+        settings = settings.model_copy(update={"data_dir": settings.data_dir / "demo"})
+    if fresh and settings.log_url.startswith("sqlite:"):
+        shutil.rmtree(settings.data_dir, ignore_errors=True)
+    server = Server(settings)
+    server.start()
+    base = server.base_url
+    print(f"goldenhour demo: serving {base} (log {settings.log_url}, store {settings.store_url}, "
+          f"data {settings.data_dir})", flush=True)
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            made = play(client)
+        print("\nWhere to look:")
+        print(f"  FHIR capability     {base}/fhir/metadata")
+        print(f"  the STEMI ECG       {base}/fhir/{made['observation']}")
+        print(f"  its patient         {base}/fhir/{made['patient']}  (history: /_history)")
+        print(f"  API docs (OpenAPI)  {base}/docs")
+        print(f"  rebuild the views   goldenhour rebuild --data-dir {settings.data_dir}")
+        if os.environ.get("DEMO_EXIT") == "1":
+            print("demo: done (DEMO_EXIT=1)")
+            return 0
+        print("\nServing until Ctrl-C.", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
