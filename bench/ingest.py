@@ -1,0 +1,138 @@
+"""ECG ingest through the HTTP API vs the raw log append of the same Avro bytes.
+
+Ours: `goldenhour serve` in its own process (processors off, so only ingest is measured),
+one client posting 10 s 12-lead ECGs (~0.4 MB JSON) and waiting for each 202.
+Raw limit: the same encoded events appended with the backend's bare client and the same
+durability: kafka-python `acks=all`, idempotent, one `send().get()` per event; or sqlite3
+INSERT + COMMIT with `synchronous=FULL` in WAL mode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from avro_schemas.codec import Codec
+from bench.common import Figure, backend_urls, body_bytes, latency_summary, payloads, peak_rss_mib
+from services.ingest.ecg_models import EcgIn, ecg_event
+from tests.conftest import free_port
+
+N = int(os.environ.get("BENCH_INGEST_N", "150"))
+WARMUP = 5
+
+
+def _start_server(log_url: str, store_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "GOLDENHOUR_RUN_PROCESSORS": "false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "serve", "--data-dir", str(data_dir),
+         "--log", log_url, "--store", store_url, "--http-port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{base}/fhir/metadata", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def _ours(log_url: str, store_url: str, data_dir: Path, bodies: list[bytes]) -> tuple[float, list[float], float]:
+    proc, base = _start_server(log_url, store_url, data_dir)
+    try:
+        with httpx.Client(base_url=base, timeout=60,
+                          headers={"content-type": "application/json"}) as client:
+            for b in bodies[:WARMUP]:
+                client.post("/ingest/ecg", content=b).raise_for_status()
+            lat = []
+            start = time.perf_counter()
+            for b in bodies[WARMUP:]:
+                t0 = time.perf_counter()
+                client.post("/ingest/ecg", content=b).raise_for_status()
+                lat.append(time.perf_counter() - t0)
+            elapsed = time.perf_counter() - start
+        return len(lat) / elapsed, lat, peak_rss_mib(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _encoded(bodies: list[dict]) -> list[tuple[str, bytes]]:  # type: ignore[type-arg]
+    codec, now = Codec(), dt.datetime.now(dt.timezone.utc)
+    return [(b["ecg_id"], codec.encode("goldenhour.ecg.EcgSubmitted", ecg_event(EcgIn.model_validate(b), now)))
+            for b in bodies]
+
+
+def _raw_sqlite(events: list[tuple[str, bytes]], data_dir: Path) -> tuple[float, list[float]]:
+    conn = sqlite3.connect(data_dir / "raw.sqlite", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE r (k TEXT, v BLOB)")
+    lat = []
+    start = time.perf_counter()
+    for key, value in events:
+        t0 = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO r VALUES (?, ?)", (key, value))
+        conn.execute("COMMIT")
+        lat.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return len(lat) / elapsed, lat
+
+
+def _raw_kafka(events: list[tuple[str, bytes]]) -> tuple[float, list[float]]:
+    from kafka import KafkaProducer
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    bootstrap = os.environ["GOLDENHOUR_TEST_KAFKA"]
+    topic = f"bench-raw-{time.time_ns()}"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(topic, 6, 1)])
+    admin.close()
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                             max_request_size=8 * 1024 * 1024)
+    for key, value in events[:WARMUP]:
+        producer.send(topic, key=key.encode(), value=value).get(timeout=30)
+    lat = []
+    start = time.perf_counter()
+    for key, value in events[WARMUP:]:
+        t0 = time.perf_counter()
+        producer.send(topic, key=key.encode(), value=value).get(timeout=30)
+        lat.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - start
+    producer.close()
+    return len(lat) / elapsed, lat
+
+
+def run(backend: str) -> Figure:
+    bodies = payloads(N + WARMUP)
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        log_url, store_url = backend_urls(backend, data_dir)
+        rate, lat, rss = _ours(log_url, store_url, data_dir, [body_bytes(b) for b in bodies])
+        events = _encoded(bodies)
+        raw_rate, raw_lat = _raw_sqlite(events[WARMUP:], data_dir) if backend == "embedded" else _raw_kafka(events)
+    print(f"ingest [{backend}]: ours {rate:.1f} ECG/s ({latency_summary(lat)}, server peak RSS {rss:.0f} MiB); "
+          f"raw {raw_rate:.1f} ECG/s ({latency_summary(raw_lat)}); ratio {rate / raw_rate:.2f}x", flush=True)
+    return Figure("ECG ingest, 1 client, HTTP 202 after durable append", backend,
+                  f"{rate:.1f} ECG/s, {latency_summary(lat)}, RSS {rss:.0f} MiB",
+                  f"{raw_rate:.1f} ECG/s, {latency_summary(raw_lat)}", rate / raw_rate)
+
+
+if __name__ == "__main__":
+    from bench.common import backends
+
+    for b in backends():
+        print(run(b).row())
