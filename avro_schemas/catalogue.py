@@ -38,10 +38,14 @@ EVENT_TYPES: dict[str, EventType] = {
             "InterventionPerformed", "MedicationGiven", "EcgAcquired", "PreAlertRaised",
             "HandoverSubmitted", "HandoverAccepted",
         ),
-        *_types("ecg", CLINIC_ECG, "ecg_id", "EcgSubmitted", "ReadRequested"),
+        *_types("ecg", CLINIC_ECG, "ecg_id", "EcgSubmitted"),
+        # ReadRequested lives on diagnosis.reading, not clinic.ecg: the queue then folds one
+        # totally ordered stream per ECG (request, measurement, claims, report), so its
+        # decisions (who holds a lease) are the same live and on a rebuild.
+        EventType("goldenhour.ecg.ReadRequested", READING, "ecg_id"),
         *_types(
             "reading", READING, "ecg_id",
-            "ReadClaimed", "ReadReleased", "ReadReported", "ReadEscalated",
+            "EcgMeasured", "ReadClaimed", "ReadReleased", "ReadReported", "ReadEscalated",
         ),
         *_types(
             "adt", ADT, "patient_key",

@@ -85,7 +85,22 @@ class _Batch:
 
     latest: dict[Ref, StoredResource | None] = field(default_factory=dict)
     writes: list[StoredResource] = field(default_factory=list)
-    index: list[IndexEntry] = field(default_factory=list)
+    # Net effect on the lookups: entry -> present after the batch (last change wins).
+    index: dict[IndexEntry, bool] = field(default_factory=dict)
+
+    def reindex(self, old: list[IndexEntry], new: list[IndexEntry]) -> None:
+        for entry in old:
+            if entry not in new:
+                self.index[entry] = False
+        for entry in new:
+            if entry not in old:
+                self.index[entry] = True
+
+    def added(self) -> list[IndexEntry]:
+        return [e for e, present in self.index.items() if present]
+
+    def removed(self) -> list[IndexEntry]:
+        return [e for e, present in self.index.items() if not present]
 
 
 class Runner:
@@ -177,7 +192,7 @@ class Runner:
             except Exception as exc:  # poison: any decode or fold error, never the store's
                 self._dead_letter(record, exc)
         checkpoint = Checkpoint(self.projection.name, tp.topic, tp.partition, records[-1].offset + 1)
-        self._store.apply(batch.writes, batch.index, checkpoint)
+        self._store.apply(batch.writes, batch.added(), checkpoint, unindex=batch.removed())
         self.stats.versions_written += len(batch.writes)
 
     def _fold_record(self, batch: _Batch, record: Record) -> None:
@@ -190,10 +205,12 @@ class Runner:
         changed = self.projection.fold(state, name, event)
         recorded_at = instant(event["meta"]["recorded_at"])
         for ref, resource in sorted(changed.items()):
-            stored = next_version(batch.latest.get(ref), resource, recorded_at)
+            previous = batch.latest.get(ref)
+            stored = next_version(previous, resource, recorded_at)
             batch.latest[ref] = stored
             batch.writes.append(stored)
-            batch.index += self.projection.index(resource)
+            old = self.projection.index(without_meta(previous)) if previous else []
+            batch.reindex(old, self.projection.index(resource))
 
     def _dead_letter(self, record: Record, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"

@@ -1,15 +1,17 @@
 """Every processor of the system, in one table: the index of where events are folded.
 
-| processor        | group / name      | topics      | writes                          |
-|------------------|-------------------|-------------|---------------------------------|
-| FHIR projector   | fhir-projector    | clinic.ecg  | Patient, Observation (ECG)      |
+| processor        | group / name      | topics             | writes                                  |
+|------------------|-------------------|--------------------|-----------------------------------------|
+| FHIR projector   | fhir-projector    | clinic.ecg         | Patient, Observation (ECG)              |
+| read queue       | diagnosis-queue   | diagnosis.reading  | QueueItem (internal), Task (FHIR)       |
 """
 
 from __future__ import annotations
 
+from stream_processors.diagnosis_queue.processor import QueueProjection
 from stream_processors.fhir_projector.processor import FhirProjection
 from stream_processors.runner import Projection
 
 
 def projections() -> list[Projection]:
-    return [FhirProjection()]
+    return [FhirProjection(), QueueProjection()]

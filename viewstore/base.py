@@ -81,8 +81,10 @@ class ViewStore(ABC):
         resources: Sequence[StoredResource],
         index: Sequence[IndexEntry],
         checkpoint: Checkpoint,
+        unindex: Sequence[IndexEntry] = (),
     ) -> None:
-        """Write new resource versions, index entries and the checkpoint as one unit.
+        """Write new resource versions, index entries and the checkpoint as one unit, and
+        remove the `unindex` entries (e.g. a queue item leaving the open queue).
 
         Each resource must be version 1 of a new resource or latest+1 of an existing one,
         where "latest" counts earlier entries of the same call: one call may carry several

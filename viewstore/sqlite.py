@@ -104,6 +104,7 @@ class SqliteViewStore(ViewStore):
         resources: Sequence[StoredResource],
         index: Sequence[IndexEntry],
         checkpoint: Checkpoint,
+        unindex: Sequence[IndexEntry] = (),
     ) -> None:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
@@ -112,7 +113,7 @@ class SqliteViewStore(ViewStore):
             pending: dict[tuple[str, str], int] = {}
             for r in resources:
                 self._check_version(r, pending)
-            self._write(conn, resources, index, checkpoint)
+            self._write(conn, resources, index, checkpoint, unindex)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -139,7 +140,12 @@ class SqliteViewStore(ViewStore):
         resources: Sequence[StoredResource],
         index: Sequence[IndexEntry],
         cp: Checkpoint,
+        unindex: Sequence[IndexEntry],
     ) -> None:
+        conn.executemany(
+            "DELETE FROM lookups WHERE idx = ? AND key = ? AND resource_type = ? AND id = ?",
+            [(e.index, e.key, e.resource_type, e.id) for e in unindex],
+        )
         conn.executemany(
             "INSERT INTO resources VALUES (?, ?, ?, ?, ?)",
             [(r.resource_type, r.id, r.version, r.last_updated, r.body) for r in resources],

@@ -116,6 +116,15 @@ class ViewStoreContract:
         store.apply([], [entry], cp(2))
         assert store.lookup("Patient.identifier", "sys|1") == [("Patient", "p1")]
 
+    def test_unindex__removes_entries_in_the_same_unit(self, store: ViewStore) -> None:
+        a = IndexEntry("Queue.open", "centre-1", "QueueItem", "q1")
+        b = IndexEntry("Queue.open", "centre-1", "QueueItem", "q2")
+        store.apply([], [a, b], cp(1))
+        store.apply([], [], cp(2), unindex=[a])
+        assert store.lookup("Queue.open", "centre-1") == [("QueueItem", "q2")]
+        store.apply([], [], cp(3), unindex=[a])  # removing an absent entry is no error
+        assert store.lookup("Queue.open", "centre-1") == [("QueueItem", "q2")]
+
     def test_scan__dumps_every_version_in_order(self, store: ViewStore) -> None:
         store.apply([res("b", 1, "Observation"), res("a", 1)], [], cp(1))
         store.apply([res("a", 2)], [], cp(2))

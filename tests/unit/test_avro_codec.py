@@ -20,7 +20,7 @@ ECG = "goldenhour.ecg.EcgSubmitted"
 def test_every_catalogued_event_has_a_schema_and_a_released_version() -> None:
     assert evolution.check() == []
     for name in EVENT_TYPES:
-        assert (SCHEMA_DIR / "v1" / f"{name}.avsc").exists()
+        assert list(SCHEMA_DIR.glob(f"v*/{name}.avsc")), name
 
 
 def test_encode_decode_round_trip_with_header() -> None:
@@ -58,7 +58,8 @@ def test_added_field_with_default_is_released_and_old_data_still_decodes(schema_
         {"name": "priority_score", "type": "int", "default": 0}))
     assert any("changed since v1" in p for p in evolution.check(schema_copy))
     written = evolution.freeze(schema_copy)
-    assert [p.parent.name for p in written] == ["v2"]
+    assert [p.name for p in written] == [f"{ECG}.avsc"]
+    assert written[0].parent.name not in ("v1", "v2")
     assert evolution.check(schema_copy) == []
     name, record = Codec(schema_copy).decode(old)
     assert name == ECG and record["priority_score"] == 0
@@ -77,3 +78,21 @@ def test_changed_field_type_is_refused(schema_copy: Path) -> None:
         next(f for f in doc["fields"] if f["name"] == "ecg_id")["type"] = "long"
     _edit(schema_copy, ECG, retype)
     assert any("cannot read v1" in p for p in evolution.check(schema_copy))
+
+
+def test_v1_read_request_decodes_with_the_current_schema() -> None:
+    import datetime as dt
+    import io
+
+    from fastavro import schemaless_writer
+
+    v1 = load_schema(str(SCHEMA_DIR / "v1" / "goldenhour.ecg.ReadRequested.avsc"), _write_hint=False)
+    now = dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc)
+    old = {"meta": {"event_id": "e", "occurred_at": now, "recorded_at": now,
+                    "source": {"channel": "http"}},
+           "ecg_id": "E1", "reading_centre_id": "county", "region_id": None, "reason": None}
+    buf = io.BytesIO()
+    schemaless_writer(buf, v1, old)
+    name, record = Codec().decode(MAGIC + fingerprint_of(v1) + buf.getvalue())
+    assert name == "goldenhour.ecg.ReadRequested"
+    assert record["ecg_id"] == "E1" and record["urgency"] == "routine" and record["site"] is None

@@ -1,0 +1,95 @@
+"""The queue fold: `fold_item(item, event_name, event) -> item`, one function per event.
+
+Lease rule, decided here and only here: a claim recorded at instant t is granted when the
+item is queued, or its lease ended before t, or the claimant already holds it (renewal).
+Because one ECG's events are totally ordered in its partition, the first claim wins and
+every later one is refused, on any number of API instances, and identically on a rebuild.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from stream_processors.diagnosis_queue.item import SENDER_CLASS, QueueItem, more_urgent
+from stream_processors.fhir_projector.ecg_to_fhir import instant
+
+Json = dict[str, Any]
+
+
+def _at(event: Json) -> str:
+    return instant(event["meta"]["recorded_at"])
+
+
+def sender_class(urgency: str, prealert: str) -> str:
+    return "critical" if prealert == "STEMI" else SENDER_CLASS.get(urgency, "routine")
+
+
+def _requested(item: QueueItem, e: Json) -> QueueItem:
+    site = e.get("site") or {}
+    cls = sender_class(e.get("urgency", "routine"), e.get("prealert") or "")
+    measured = item.measurements.get("triage_class", "routine")
+    return item.evolve(
+        requested=True, centre_id=e["reading_centre_id"], region_id=e.get("region_id") or "",
+        site_id=site.get("id", ""), site_name=site.get("name") or "",
+        patient_ref=e.get("patient_ref") or "", patient_name=e.get("patient_name") or "",
+        clinical_question=e.get("clinical_question") or "", urgency=e.get("urgency", "routine"),
+        prealert=e.get("prealert") or "", submitted_at=_at(e),
+        triage_class=more_urgent(cls, measured),
+        reasons=(*item.reasons, f"sender: {e.get('urgency', 'routine')}"
+                 + (f", pre-alert {e['prealert']}" if e.get("prealert") else "")),
+    )
+
+
+def _measured(item: QueueItem, e: Json) -> QueueItem:
+    summary = {k: e.get(k) for k in ("analysable", "problems", "heart_rate_bpm", "irregular",
+                                     "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "triage_class")}
+    summary["st_deviation_uv"] = {x["lead"]: x["value"] for x in e.get("st_deviation_uv", [])}
+    cls = e["triage_class"]
+    if item.requested:
+        cls = more_urgent(cls, sender_class(item.urgency, item.prealert))
+    return item.evolve(measurements=summary, triage_class=more_urgent(item.triage_class, cls)
+                       if item.requested else cls, reasons=(*item.reasons, *e.get("reasons", [])))
+
+
+def _claimed(item: QueueItem, e: Json) -> QueueItem:
+    renewal = item.status == "claimed" and item.holder == e["reader_id"]
+    if not (item.available(_at(e)) or renewal):
+        return item
+    return item.evolve(status="claimed", holder=e["reader_id"],
+                       lease_until=instant(e["lease_until"]), claim_event_id=e["meta"]["event_id"])
+
+
+def _released(item: QueueItem, e: Json) -> QueueItem:
+    if item.status != "claimed" or item.holder != e["reader_id"]:
+        return item
+    return item.evolve(status="queued", holder="", lease_until="", claim_event_id="")
+
+
+def _reported(item: QueueItem, e: Json) -> QueueItem:
+    if item.status != "claimed" or item.holder != e["reader_id"]:
+        return item
+    report = {"reader_id": e["reader_id"], "interpretation": e["interpretation"],
+              "codes": e.get("codes", []), "signed_at": instant(e["signed_at"]),
+              "event_id": e["meta"]["event_id"]}
+    return item.evolve(status="reported", report=report, lease_until="")
+
+
+def _escalated(item: QueueItem, e: Json) -> QueueItem:
+    return item.evolve(escalated=True)
+
+
+FOLDS: dict[str, Callable[[QueueItem, Json], QueueItem]] = {
+    "goldenhour.ecg.ReadRequested": _requested,
+    "goldenhour.reading.EcgMeasured": _measured,
+    "goldenhour.reading.ReadClaimed": _claimed,
+    "goldenhour.reading.ReadReleased": _released,
+    "goldenhour.reading.ReadReported": _reported,
+    "goldenhour.reading.ReadEscalated": _escalated,
+}
+
+
+def fold_item(item: QueueItem | None, event_name: str, event: Json) -> QueueItem:
+    current = item or QueueItem(ecg_id=event["ecg_id"])
+    step = FOLDS.get(event_name)
+    return step(current, event) if step else current
