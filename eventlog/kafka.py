@@ -91,6 +91,21 @@ _RETRY_BACKOFF_S = 0.1
 T = TypeVar("T")
 
 
+def _client_config(bootstrap: str, client_id: str, timeout_s: float) -> dict[str, Any]:
+    """Settings shared by every client of one log."""
+    timeout_ms = int(timeout_s * 1000)
+    return {
+        "bootstrap_servers": bootstrap,
+        "client_id": client_id,
+        "request_timeout_ms": timeout_ms,
+        "bootstrap_timeout_ms": timeout_ms,
+        # kafka-python backs off reconnects *and metadata refreshes* exponentially up to this
+        # (default 30 s): after a broker restart a client would keep a stale leader epoch and
+        # fail fetches for that long. One second is plenty for a handful of brokers.
+        "reconnect_backoff_max_ms": 1000,
+    }
+
+
 @contextmanager
 def _unavailable_on_kafka_error(what: str) -> Iterator[None]:
     """Map client errors to the port's `LogUnavailable` (the caller may retry safely)."""
@@ -146,15 +161,13 @@ class _Reader:
         self._timeout_s = request_timeout_s
         self._lock = threading.Lock()
         self._consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap,
-            client_id=f"{CLIENT_ID}-reader",
+            **_client_config(bootstrap, f"{CLIENT_ID}-reader", request_timeout_s),
             group_id=None,
             enable_auto_commit=False,
             # Seeking below the log start (never with infinite retention, but a topic could
             # have been truncated by hand) restarts at the earliest record, not at the end.
             auto_offset_reset="earliest",
             allow_auto_create_topics=False,
-            request_timeout_ms=int(request_timeout_s * 1000),
             # Reads stop at a known end offset, so an empty fetch wait is pure latency.
             fetch_max_wait_ms=100,
         )
@@ -269,15 +282,13 @@ class KafkaConsumerGroupMember(Consumer):
         self._physical = physical
         self._timeout_ms = int(request_timeout_s * 1000)
         self._consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap,
-            client_id=f"{CLIENT_ID}-{group}",
+            **_client_config(bootstrap, f"{CLIENT_ID}-{group}", request_timeout_s),
             group_id=group,
             # Processors commit after their view write; never behind their back.
             enable_auto_commit=False,
             # Only used where start_at gave no position; never skip history.
             auto_offset_reset="earliest",
             allow_auto_create_topics=False,
-            request_timeout_ms=self._timeout_ms,
             fetch_max_wait_ms=100,
         )
         self._consumer.subscribe(
@@ -376,9 +387,7 @@ class KafkaEventLog(EventLog):
         return self._client(
             "_admin_client",
             lambda: KafkaAdminClient(
-                bootstrap_servers=self._bootstrap,
-                client_id=f"{CLIENT_ID}-admin",
-                request_timeout_ms=self._timeout_ms,
+                **_client_config(self._bootstrap, f"{CLIENT_ID}-admin", self._timeout_s),
             ),
         )
 
@@ -386,13 +395,11 @@ class KafkaEventLog(EventLog):
         return self._client(
             "_producer_client",
             lambda: KafkaProducer(
-                bootstrap_servers=self._bootstrap,
-                client_id=f"{CLIENT_ID}-producer",
+                **_client_config(self._bootstrap, f"{CLIENT_ID}-producer", self._timeout_s),
                 acks="all",
                 enable_idempotence=True,
                 allow_auto_create_topics=False,
                 linger_ms=0,
-                request_timeout_ms=self._timeout_ms,
                 delivery_timeout_ms=self._timeout_ms,
                 max_block_ms=self._timeout_ms,
             ),

@@ -19,3 +19,7 @@ class Settings(BaseSettings):
     http_port: int = 8080
     mllp_port: int = 2575
     run_processors: bool = True
+    # Where ECG reads go: the county's reading centre and its region (one per county here).
+    reading_centre_id: str = "county-ecg-centre"
+    region_id: str = "county"
+    lease_minutes: float = 10.0

@@ -171,40 +171,43 @@ class CassandraViewStore(ViewStore):
     #      their sha256. Unreferenced until step 4 succeeds, so invisible to readers; if step 4
     #      never happens they are garbage (removed by truncate), and a retry rewrites the same
     #      bytes under the same key.
-    #   4. One LOGGED batch: resource versions, resource_ids, lookups and the checkpoint. A
-    #      logged batch goes through the batchlog, so once it is accepted all of it is applied
-    #      eventually, even if the coordinator dies: the view and its position never diverge.
-    #      A batch error (e.g. WriteTimeout) does not say "nothing written": the batch may
-    #      still be replayed. The processor must then not commit its offset; it can re-read
-    #      the checkpoint once the cluster is healthy and resume from there.
+    #   4. One LOGGED batch: resource versions, resource_ids, lookups added and removed, and
+    #      the checkpoint. A logged batch goes through the batchlog, so once it is accepted all
+    #      of it is applied eventually, even if the coordinator dies: the view and its position
+    #      never diverge. A batch error (e.g. WriteTimeout) does not mean "nothing written":
+    #      the batch may still be replayed. The processor must then not commit its offset; it
+    #      re-reads the checkpoint once the cluster is healthy and resumes from there.
     #
-    # Why steps 1-2 may read and then write without a lightweight transaction (LWT): each
-    # (processor, topic partition) has exactly one writer, because the partition is assigned
-    # to one member of the processor's consumer group, and every version of a resource comes
-    # from one partition (events are keyed by the resource's aggregate). So between our
-    # reads and our batch nobody else writes these rows, and reads and writes at LOCAL_QUORUM
-    # overlap, so the reads see every batch acknowledged before. (An LWT could not guard the
-    # batch anyway: a conditional batch must stay within one partition.)
+    # Why steps 1-2 may read and then write without a lightweight transaction (LWT): the rows
+    # they check have one writer. A (processor, topic partition) is consumed by exactly one
+    # member of the processor's consumer group, and every version of a resource is written
+    # by one (processor, topic partition): the log keys a resource's events (incident, ECG)
+    # to one partition, and processors must keep it so (a resource fed from two partitions
+    # or two processors would race). Between our reads and our batch nobody else writes those
+    # rows, and reads and writes at LOCAL_QUORUM overlap, so the reads see every batch
+    # acknowledged before. (An LWT could not guard the batch anyway: a conditional batch must
+    # stay within one partition.)
     #
-    # What breaks if two processors write the same partition (a zombie that missed its
-    # rebalance, or two groups given one processor name): both read latest=N and write N+1
-    # under the same key; the later timestamp wins cell by cell, so a view may mix their
-    # writes, and checkpoints overwrite each other, so the stored position may move
-    # backwards and events be re-folded (then refused as VersionConflict). The fix would be
-    # fencing: store the consumer group generation with the checkpoint and make the
-    # checkpoint write conditional on it (an LWT before the batch), at the price of a Paxos
-    # round per apply.
+    # What breaks if two processes write the same partition (a zombie that missed its
+    # rebalance, or two groups sharing a processor name): both read latest=N and both write
+    # N+1 under the same key, the later timestamp winning cell by cell, so a version may mix
+    # their writes; their checkpoints overwrite each other, so the stored position may move
+    # backwards and events be folded again (then refused as VersionConflict). The fix would
+    # be fencing: keep the consumer group generation beside the checkpoint and make its write
+    # conditional on it (an LWT before the batch), at the price of a Paxos round per apply.
 
     def apply(
         self,
         resources: Sequence[StoredResource],
         index: Sequence[IndexEntry],
         checkpoint: Checkpoint,
+        unindex: Sequence[IndexEntry] = (),
     ) -> None:
         self._check_position(checkpoint)
         self._check_versions(resources)
         body_refs = self._write_large_bodies(resources)
-        self._session.execute(self._batch(resources, body_refs, index, checkpoint))
+        batch = self._batch(resources, body_refs, index, unindex, checkpoint)
+        self._session.execute(batch)
 
     def _check_position(self, cp: Checkpoint) -> None:
         stored = self.checkpoint(cp.processor, cp.topic, cp.partition)
@@ -255,9 +258,15 @@ class CassandraViewStore(ViewStore):
         resources: Sequence[StoredResource],
         body_refs: Sequence[bytes | None],
         index: Sequence[IndexEntry],
+        unindex: Sequence[IndexEntry],
         cp: Checkpoint,
     ) -> BatchStatement:
         batch = BatchStatement(batch_type=BatchType.LOGGED, consistency_level=self._consistency)
+        # The statements of a batch share one timestamp, and at equal timestamps a deletion
+        # wins: an entry both removed and added in one call is left alone (it stays, as when
+        # the removal runs first).
+        for e in set(unindex).difference(index):
+            batch.add(self._q.delete_lookup, (e.index, e.key, e.resource_type, e.id))
         for r, ref in zip(resources, body_refs):
             # UNSET, not None: a null would write a tombstone into the unused column.
             body = r.body if ref is None else UNSET_VALUE
@@ -369,6 +378,10 @@ class _Statements:
         )
         self.insert_lookup: PreparedStatement = p(
             f"INSERT INTO {ks}.lookups (index_name, key, resource_type, id) VALUES (?, ?, ?, ?)"
+        )
+        self.delete_lookup: PreparedStatement = p(
+            f"DELETE FROM {ks}.lookups"
+            " WHERE index_name = ? AND key = ? AND resource_type = ? AND id = ?"
         )
         self.insert_checkpoint: PreparedStatement = p(
             f"INSERT INTO {ks}.checkpoints (processor, topic, topic_partition, next_offset)"

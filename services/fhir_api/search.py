@@ -13,6 +13,17 @@ SEARCH_PARAMS: dict[str, dict[str, tuple[str, str]]] = {
         "subject": ("reference", "Observation.subject"),
         "patient": ("reference", "Observation.subject"),
     },
+    "ServiceRequest": {
+        "subject": ("reference", "ServiceRequest.subject"),
+        "patient": ("reference", "ServiceRequest.subject"),
+    },
+    "DiagnosticReport": {
+        "subject": ("reference", "DiagnosticReport.subject"),
+        "patient": ("reference", "DiagnosticReport.subject"),
+    },
+    "Task": {
+        "patient": ("reference", "Task.for"),
+    },
 }
 
 

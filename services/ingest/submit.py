@@ -8,12 +8,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from avro_schemas.catalogue import CLINIC_ECG
+from avro_schemas.catalogue import CLINIC_ECG, READING
 from eventlog.base import NewRecord
 from services.ingest.ecg_models import EcgAccepted, EcgIn, accepted, ecg_event
 from services.system import System
 
 ECG_SUBMITTED = "goldenhour.ecg.EcgSubmitted"
+READ_REQUESTED = "goldenhour.ecg.ReadRequested"
 
 
 class EventIdReused(ValueError):
@@ -47,4 +48,27 @@ def submit_ecg(system: System, body: EcgIn, channel: str) -> Submitted:
     )
     if duplicate and event["ecg_id"] != body.ecg_id:
         raise EventIdReused(f"event_id {body.event_id} was already used for ECG {event['ecg_id']}")
-    return Submitted(accepted(event, partition, offset), duplicate)
+    answer = accepted(event, partition, offset)
+    # Appended after the ECG, also on a duplicate: a crash between the two appends is mended
+    # by the sender's retry, since both event ids are derived from the sender's.
+    append_event(system, READING, body.ecg_id, READ_REQUESTED, read_request(system, event, answer))
+    return Submitted(answer, duplicate)
+
+
+def read_request(system: System, ecg: dict[str, Any], answer: EcgAccepted) -> dict[str, Any]:
+    """The remote-read request for a submitted ECG, routed to the county's reading centre."""
+    patient = ecg["patient"]
+    name = "".join(p for p in (patient.get("family"), patient.get("given")) if p)
+    return {
+        "meta": {**ecg["meta"], "event_id": f"{ecg['meta']['event_id']}:read"},
+        "ecg_id": ecg["ecg_id"],
+        "reading_centre_id": system.settings.reading_centre_id,
+        "region_id": system.settings.region_id,
+        "reason": ecg.get("clinical_question"),
+        "site": ecg["site"],
+        "patient_ref": answer.patient,
+        "patient_name": name or None,
+        "urgency": ecg["urgency"],
+        "prealert": None,
+        "clinical_question": ecg.get("clinical_question"),
+    }

@@ -8,6 +8,7 @@ from avro_schemas.catalogue import READING
 from stream_processors.diagnosis_queue.fold import FOLDS, fold_item
 from stream_processors.diagnosis_queue.item import QueueItem, queue_item_id, task_id
 from stream_processors.diagnosis_queue.task_to_fhir import to_task
+from stream_processors.fhir_projector.fold import index_entries
 from viewstore.base import IndexEntry
 
 Json = dict[str, Any]
@@ -36,7 +37,9 @@ class QueueProjection:
         return out
 
     def index(self, resource: Json) -> list[IndexEntry]:
-        if resource["resourceType"] != "QueueItem" or not resource["requested"]:
+        if resource["resourceType"] == "Task":
+            return index_entries(resource)
+        if not resource["requested"]:
             return []
         if resource["status"] == "reported":
             return []

@@ -1,0 +1,188 @@
+"""ER7 (the pipe-and-hat encoding of HL7 v2) at the byte and string level: character sets,
+segment splitting, separators, escaping, the MSH header and date/times.
+
+hl7apy parses the message structure; these helpers cover what must work *before* (or
+without) it: reading the header of a message too broken to parse, so it can still be
+answered, and keeping bulk numeric arrays out of hl7apy's object-per-component model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from services.hl7_gateway.errors import (
+    DATA_TYPE_ERROR,
+    REQUIRED_FIELD_MISSING,
+    SEGMENT_SEQUENCE_ERROR,
+    Hl7Error,
+    Location,
+)
+
+# HL7 table 0211 (MSH-18 character set) -> Python codec. Without MSH-18 we assume UTF-8:
+# HL7 says ASCII, but every cart we know of sends UTF-8 or GB 18030 and names the latter.
+CHARSETS = {
+    "": "utf-8",
+    "ASCII": "ascii",
+    "UNICODE UTF-8": "utf-8",
+    "UNICODE": "utf-8",
+    "8859/1": "latin-1",
+    "GB 18030-2000": "gb18030",
+    "CNS 11643-1992": "big5",
+}
+
+
+@dataclass(frozen=True)
+class Separators:
+    """The encoding characters declared in MSH-1 and MSH-2."""
+
+    field: str = "|"
+    component: str = "^"
+    repetition: str = "~"
+    escape: str = "\\"
+    subcomponent: str = "&"
+
+    @property
+    def msh2(self) -> str:
+        return self.component + self.repetition + self.escape + self.subcomponent
+
+
+DEFAULT = Separators()
+
+
+@dataclass(frozen=True)
+class MessageHeader:
+    """MSH fields needed to answer a message, read without hl7apy (raw ER7 per field)."""
+
+    separators: Separators
+    sending_application: str
+    sending_facility: str
+    receiving_application: str
+    receiving_facility: str
+    message_type: str
+    control_id: str
+    processing_id: str
+    version: str
+    charset: str
+
+    def component(self, value: str, index: int = 1) -> str:
+        """Component `index` (1-based) of one of the raw fields above, unescaped."""
+        parts = value.split(self.separators.component)
+        return unescape(parts[index - 1], self.separators) if index <= len(parts) else ""
+
+
+def charset_of(payload: bytes) -> str:
+    """The Python codec named by MSH-18 of a raw message (UTF-8 when absent or unknown)."""
+    first = payload.split(b"\r", 1)[0].split(b"\n", 1)[0].decode("ascii", "replace")
+    if len(first) < 4 or not first.startswith("MSH"):
+        return "utf-8"
+    fields = first.split(first[3])
+    name = fields[17].split(first[4] if len(first) > 4 else "^")[0] if len(fields) > 17 else ""
+    return CHARSETS.get(name.strip().upper(), "utf-8")
+
+
+def decode(payload: bytes) -> str:
+    """The message text, in the character set it declares."""
+    codec = charset_of(payload)
+    try:
+        return payload.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise Hl7Error(DATA_TYPE_ERROR, f"message is not valid {codec}: {exc.reason} at byte "
+                       f"{exc.start}", Location("MSH", 1, 18), reject=True) from exc
+
+
+def split_segments(text: str) -> list[str]:
+    """Segments of a message; accepts CR (the standard), LF and CRLF, skips empty lines."""
+    text = text.replace("\r\n", "\r").replace("\n", "\r")
+    return [s for s in (seg.strip("\x00 \t") for seg in text.split("\r")) if s]
+
+
+def separators_of(msh: str) -> Separators:
+    """Encoding characters of an MSH segment; refuses anything that is not an MSH."""
+    if not msh.startswith("MSH") or len(msh) < 8 or msh[3].isalnum():
+        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, "not an HL7 v2 message: it must start with an "
+                       "MSH segment and its encoding characters", Location("MSH"), reject=True)
+    chars = msh[4:8]
+    if len(set(chars + msh[3])) != 5:
+        raise Hl7Error(DATA_TYPE_ERROR, f"MSH-2 encoding characters {chars!r} are not 4 "
+                       "distinct characters", Location("MSH", 1, 2), reject=True)
+    return Separators(msh[3], chars[0], chars[1], chars[2], chars[3])
+
+
+def read_header(segments: list[str]) -> MessageHeader:
+    """The MSH of a message, as raw fields. MSH-n is `fields[n - 1]` since MSH-1 is the
+    field separator itself."""
+    if not segments:
+        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, "empty message", Location("MSH"), reject=True)
+    seps = separators_of(segments[0])
+    fields = segments[0].split(seps.field)
+    fields += [""] * (19 - len(fields))
+    return MessageHeader(seps, fields[2], fields[3], fields[4], fields[5], fields[8],
+                         unescape(fields[9], seps), fields[10], fields[11].split(seps.component)[0],
+                         fields[17])
+
+
+def escape(text: str, seps: Separators = DEFAULT) -> str:
+    """Text made safe for one ER7 field component (escape char first, then the others)."""
+    out = text.replace(seps.escape, f"{seps.escape}E{seps.escape}")
+    for char, code in ((seps.field, "F"), (seps.component, "S"), (seps.subcomponent, "T"),
+                       (seps.repetition, "R")):
+        out = out.replace(char, f"{seps.escape}{code}{seps.escape}")
+    return " ".join(out.split("\r")).replace("\n", " ")
+
+
+def unescape(text: str, seps: Separators = DEFAULT) -> str:
+    """Text of an ER7 value: \\F\\ \\S\\ \\T\\ \\R\\ \\E\\ restored, \\.br\\ as a line break,
+    other escapes (highlighting, hex) dropped."""
+    if seps.escape not in text:
+        return text
+    esc = re.escape(seps.escape)
+    plain = {"F": seps.field, "S": seps.component, "T": seps.subcomponent, "R": seps.repetition,
+             "E": seps.escape, ".br": "\n"}
+    return re.sub(f"{esc}([^{esc}]*){esc}", lambda m: plain.get(m.group(1), ""), text)
+
+
+_DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,4}))?"
+                  r"([+-]\d{4})?$")
+
+
+def parse_dtm(value: str, where: Location, *, need_offset: bool) -> dt.datetime:
+    """An HL7 DTM/TS (YYYYMMDDHHMM[SS[.SSSS]][+/-ZZZZ]) with at least minute precision.
+    With `need_offset` a time without UTC offset is refused: a device's local time without
+    its offset is not an instant."""
+    m = _DTM.match(value.split("^")[0].strip())
+    if not value.strip():
+        raise Hl7Error(REQUIRED_FIELD_MISSING, "date/time missing", where)
+    if not m or m.group(5) is None:
+        raise Hl7Error(DATA_TYPE_ERROR, f"{value!r} is not a date/time "
+                       "YYYYMMDDHHMM[SS[.S]][+/-ZZZZ]", where)
+    if need_offset and m.group(8) is None:
+        raise Hl7Error(DATA_TYPE_ERROR, f"{value!r} has no UTC offset (+/-ZZZZ); the device "
+                       "time must say its offset, e.g. 20261123180211+0800", where)
+    return _to_datetime(m, value, where)
+
+
+def _to_datetime(m: re.Match[str], value: str, where: Location) -> dt.datetime:
+    y, mo, d, h, mi, s, frac, off = m.groups()
+    tz = None
+    if off:
+        sign = 1 if off[0] == "+" else -1
+        tz = dt.timezone(sign * dt.timedelta(hours=int(off[1:3]), minutes=int(off[3:5])))
+    try:
+        return dt.datetime(int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0),
+                           int(s or 0), int((frac or "0").ljust(6, "0")[:6]), tzinfo=tz)
+    except ValueError as exc:
+        raise Hl7Error(DATA_TYPE_ERROR, f"{value!r} is not a valid date/time: {exc}",
+                       where) from exc
+
+
+def parse_date(value: str, where: Location) -> dt.date | None:
+    """A DT/DTM reduced to its date; None when only the year or month is known."""
+    digits = value.split("^")[0].strip()[:8]
+    if len(digits) < 8:
+        return None
+    try:
+        return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError as exc:
+        raise Hl7Error(DATA_TYPE_ERROR, f"{value!r} is not a date YYYYMMDD", where) from exc
