@@ -2,9 +2,10 @@
 
 Topics: one Kafka topic per logical topic, named `namespace + topic` (the namespace isolates
 tests and tenants of a shared cluster; every `Record`, `Appended` and `TopicPartition` this
-module returns carries the logical name). Consumer group ids get the same prefix. Topics are created explicitly with infinite retention
-(`retention.ms=-1`): the log is the system's truth, never a cache. Auto-creation is refused on
-every client, so a typo is an `UnknownTopic`, not a new empty topic.
+module returns carries the logical name); consumer group ids get the same prefix. Topics are
+created explicitly with infinite retention (`retention.ms=-1`): the log is the system's truth,
+never a cache. Auto-creation is refused on every client, so a typo is an `UnknownTopic`, not a
+new empty topic.
 
 Partitioning: the partition of every record is chosen here with `eventlog.base.partition_for`,
 not by Kafka's murmur2 partitioner, so the embedded backend and Kafka place a key identically
@@ -51,6 +52,7 @@ stored with its view (the committed group offset is informative only).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -89,6 +91,7 @@ _READ_CHUNK = 500
 _RETRY_BACKOFF_S = 0.1
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 
 def _client_config(bootstrap: str, client_id: str, timeout_s: float) -> dict[str, Any]:
@@ -366,7 +369,7 @@ class KafkaEventLog(EventLog):
         return self._namespace + topic
 
     def _logical(self, physical: str) -> str:
-        return physical[len(self._namespace) :] if physical.startswith(self._namespace) else physical
+        return physical.removeprefix(self._namespace)
 
     def _ktp(self, topic: str, partition: int) -> KafkaTopicPartition:
         return KafkaTopicPartition(self._physical(topic), partition)
@@ -653,22 +656,23 @@ class KafkaEventLog(EventLog):
                 return
             self._closed = True
             consumers, self._consumers = self._consumers, []
-            clients = [self._producer_client, self._reader_client, self._admin_client]
-            self._producer_client = self._reader_client = self._admin_client = None
+            producer, self._producer_client = self._producer_client, None
+            reader, self._reader_client = self._reader_client, None
+            admin, self._admin_client = self._admin_client, None
         for member in consumers:
             _close_quietly(member.close)
-        producer, reader, admin = clients
         if producer is not None:
             # Bounded: a broker that is gone must not make close() hang.
             _close_quietly(lambda: producer.close(timeout=self._timeout_s))
-        for client in (reader, admin):
-            if client is not None:
-                _close_quietly(client.close)
+        if reader is not None:
+            _close_quietly(reader.close)
+        if admin is not None:
+            _close_quietly(admin.close)
 
 
 def _close_quietly(close: Callable[[], object]) -> None:
     # Closing is best effort: a broker that is gone must not turn close() into an error.
     try:
         close()
-    except Exception:  # noqa: BLE001
-        pass
+    except Exception:  # noqa: BLE001 - whatever the client raises, the others still close
+        _log.warning("kafka: error while closing a client", exc_info=True)

@@ -4,6 +4,7 @@
 |---------------|-------------------------------|---------------------------------------|
 | /ingest       | services/ingest/routes.py     | ECG submission (clinics, carts)       |
 | /fhir         | services/fhir_api/routes.py   | FHIR R4 read, vread, history, search  |
+| /reading      | services/reading/routes.py    | read queue, claims/leases, reports    |
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi import FastAPI
 from services import outcome
 from services.fhir_api.routes import router as fhir_router
 from services.ingest.routes import router as ingest_router
+from services.reading.routes import router as reading_router
 from services.system import System
 
 
@@ -35,4 +37,5 @@ def create_app(system: System) -> FastAPI:
     outcome.install(app)
     app.include_router(ingest_router)
     app.include_router(fhir_router)
+    app.include_router(reading_router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import uvicorn
@@ -9,6 +10,9 @@ import uvicorn
 from services.app import create_app
 from services.settings import Settings
 from services.system import System, bootstrap
+
+
+SWEEP_INTERVAL_S = 15.0  # escalation and lease expiry are minute-scale; 15 s is prompt enough
 
 
 class Server:
@@ -21,6 +25,7 @@ class Server:
                                 port=settings.http_port, log_level="warning")
         self._http = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def base_url(self) -> str:
@@ -29,6 +34,7 @@ class Server:
     def start(self) -> None:
         if self.settings.run_processors:
             self.system.start_processors()
+            threading.Thread(target=self._sweep, name="queue-sweeper", daemon=True).start()
         self._thread = threading.Thread(target=self._http.run, name="http", daemon=True)
         self._thread.start()
         while not self._http.started:
@@ -36,7 +42,17 @@ class Server:
                 raise RuntimeError(f"HTTP server did not start on {self.base_url}")
             threading.Event().wait(0.05)
 
+    def _sweep(self) -> None:
+        from services.reading.queue import sweep
+
+        while not self._stopping.wait(SWEEP_INTERVAL_S):
+            try:
+                sweep(self.system)
+            except Exception:  # the next sweep retries; escalation ids make it idempotent
+                logging.getLogger(__name__).exception("queue sweep failed")
+
     def stop(self) -> None:
+        self._stopping.set()
         self._http.should_exit = True
         if self._thread:
             self._thread.join(timeout=10)

@@ -79,7 +79,7 @@ class QueueItem:
 
     @staticmethod
     def from_json(doc: dict[str, Any]) -> QueueItem:
-        fields = {k: v for k, v in doc.items() if k not in ("resourceType", "id")}
+        fields = {k: v for k, v in doc.items() if k not in ("resourceType", "id", "meta")}
         fields["reasons"] = tuple(fields.get("reasons", ()))
         return QueueItem(**fields)
 

@@ -1,0 +1,270 @@
+"""OBX segments of an ECG ORU^R01 -> leads, sample rate, device measurements, statements and
+the device identifier. The accepted profile is documented in `oru_ecg`; this module holds
+the code tables and the per-OBX rules.
+
+Waveform values (OBX-5 of `NA` OBXs) are lifted out of the message text *before* hl7apy
+parses it (`lift_arrays`): hl7apy builds one object per component, which takes seconds for
+the 60 000 samples of a 10 s 12-lead ECG; here they are split and converted in one pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.hl7_gateway.er7 import Separators, unescape
+from services.hl7_gateway.errors import (
+    DATA_TYPE_ERROR,
+    REQUIRED_FIELD_MISSING,
+    SEGMENT_SEQUENCE_ERROR,
+    TABLE_VALUE_NOT_FOUND,
+    Hl7Error,
+    Location,
+)
+from stream_processors.fhir_projector.codes import ECG_LEADS, ECG_MEASUREMENTS
+
+# Coding systems (HL7 table 0396) under which OBX-3 codes are read.
+MDC_SYSTEMS = {"MDC", ""}
+LOINC_SYSTEMS = {"LN", "LOINC"}
+
+LEAD_BY_CODE = {code: lead for lead, (code, _) in ECG_LEADS.items()}
+# Lead names as text: "V1", "aVR", the MDC reference ids MDC_ECG_ELEC_POTL_V1 and the
+# older MDC_ECG_LEAD_V1 some monitors send; compared case-insensitively.
+LEAD_BY_NAME = {
+    alias.lower(): lead
+    for lead, (_, ref) in ECG_LEADS.items()
+    for alias in (lead, f"lead {lead}", ref, ref.replace("ELEC_POTL", "LEAD"))
+}
+
+# OBX-6 of a lead -> factor to integer microvolts. UCUM codes, MDC reference ids and
+# MDC unit codes (MDC_DIM_MILLI_VOLT 266418 as in IHE PCD examples; micro = milli + 1).
+LEAD_UNITS = {"uV": 1, "µV": 1, "μV": 1, "266419": 1, "MDC_DIM_MICRO_VOLT": 1,
+              "mV": 1000, "266418": 1000, "MDC_DIM_MILLI_VOLT": 1000}
+
+# The sample rate, as IHE PCD waveform senders (Mindray, and the IHE PCD-01 test tools)
+# write it: an NM OBX "0^MDC_ATTR_SAMP_RATE^MDC" (the term has no numeric code in their
+# messages) with sub-id <lead sub-id>.1 and unit 264608^MDC_DIM_PER_SEC^MDC.
+SAMPLE_RATE_REF = "MDC_ATTR_SAMP_RATE"
+PER_SECOND_UNITS = {"", "Hz", "/s", "264608", "MDC_DIM_PER_SEC"}
+
+# Device measurement field -> {accepted OBX-6 unit: factor to the field's unit}.
+_MS = {"": 1.0, "ms": 1.0, "264338": 1.0, "MDC_DIM_MILLI_SEC": 1.0,
+       "s": 1000.0, "264320": 1000.0, "MDC_DIM_SEC": 1000.0}
+_PER_MIN = {"": 1.0, "/min": 1.0, "{beats}/min": 1.0, "bpm": 1.0, "264864": 1.0,
+            "MDC_DIM_BEAT_PER_MIN": 1.0}
+_DEG = {"": 1.0, "deg": 1.0, "262880": 1.0, "MDC_DIM_ANG_DEG": 1.0}
+MEASUREMENT_UNITS = {"heart_rate_bpm": _PER_MIN, "pr_ms": _MS, "qrs_ms": _MS, "qt_ms": _MS,
+                     "qtc_ms": _MS, "p_axis_deg": _DEG, "qrs_axis_deg": _DEG,
+                     "t_axis_deg": _DEG}
+MEASUREMENT_BY_LOINC = {code: name for name, (code, _, _) in ECG_MEASUREMENTS.items()}
+# Heart rate is also sent under its MDC code by monitors (GE, Philips PCD-01 feeds).
+MEASUREMENT_BY_MDC = {"147842": "heart_rate_bpm", "MDC_ECG_HEART_RATE": "heart_rate_bpm"}
+STATEMENT_LOINC = "8601-7"  # EKG impression
+TEXT_TYPES = {"ST", "TX", "FT", "CE", "CWE"}
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+@dataclass(frozen=True)
+class Obx:
+    """One OBX, as raw ER7 fields (1-based: `fields[3]` is OBX-3), with its waveform."""
+
+    sequence: int  # occurrence among the message's OBX segments
+    fields: list[str]
+    array: str | None  # OBX-5 of an NA OBX, lifted before hl7apy parsed the message
+
+    def at(self, position: int, component: int | None = None) -> Location:
+        return Location("OBX", self.sequence, position, component)
+
+    def value(self, position: int) -> str:
+        return self.fields[position] if position < len(self.fields) else ""
+
+
+@dataclass
+class Observations:
+    """What the OBXs of one ECG say, and where each part came from (for error locations)."""
+
+    leads: dict[str, list[int]] = field(default_factory=dict)
+    sampling_rate_hz: float | None = None
+    measurements: dict[str, Any] = field(default_factory=dict)
+    device_id: str | None = None
+    site_name: str | None = None
+    sources: dict[tuple[str, ...], Location] = field(default_factory=dict)
+
+
+def lift_arrays(segments: list[str], seps: Separators) -> tuple[list[str], dict[int, str]]:
+    """The segments with OBX-5 of every `NA` OBX emptied, and those values by OBX sequence."""
+    arrays: dict[int, str] = {}
+    out: list[str] = []
+    sequence = 0
+    for segment in segments:
+        if segment.startswith("OBX" + seps.field):
+            sequence += 1
+            fields = segment.split(seps.field)
+            if len(fields) > 5 and fields[2].strip().upper() == "NA":
+                arrays[sequence], fields[5] = fields[5], ""
+                segment = seps.field.join(fields)
+        out.append(segment)
+    return out, arrays
+
+
+def read_observations(obxs: Iterable[Obx], seps: Separators) -> Observations:
+    """Classify and convert every OBX; OBXs that are none of ours are ignored."""
+    found = Observations()
+    for obx in obxs:
+        _read_one(obx, seps, found)
+    if found.leads and found.sampling_rate_hz is None:
+        raise Hl7Error(REQUIRED_FIELD_MISSING, "no sample rate: send an NM OBX "
+                       f"0^{SAMPLE_RATE_REF}^MDC with the rate in Hz", Location("OBX"))
+    return found
+
+
+def _read_one(obx: Obx, seps: Separators, found: Observations) -> None:
+    code = _components(obx.value(3), seps)
+    lead = lead_of(code, obx)
+    if lead:
+        _read_lead(obx, lead, seps, found)
+    elif _is_sample_rate(code):
+        _read_sample_rate(obx, seps, found)
+    elif name := _measurement_of(code):
+        _read_measurement(obx, name, seps, found)
+    elif code[0] == STATEMENT_LOINC and code[2].upper() in LOINC_SYSTEMS:
+        _read_statements(obx, seps, found)
+    if found.site_name is None and (org := _components(obx.value(23), seps)[0]):
+        found.site_name = org  # OBX-23 performing organization name (XON.1)
+
+
+def _components(raw: str, seps: Separators, count: int = 6) -> list[str]:
+    """Unescaped components of the first repetition of a raw field, padded to `count`."""
+    parts = [unescape(p, seps).strip() for p in raw.split(seps.repetition)[0].split(seps.component)]
+    return parts + [""] * (count - len(parts))
+
+
+def lead_of(code: list[str], obx: Obx) -> str | None:
+    """The lead an OBX-3 names by MDC code or by text; refuses a code and text that disagree
+    (a lead filed under the wrong name would be read as another lead)."""
+    by_code = LEAD_BY_CODE.get(code[0]) if code[2].upper() in MDC_SYSTEMS else None
+    by_text = LEAD_BY_NAME.get(code[1].lower()) or (
+        LEAD_BY_NAME.get(code[0].lower()) if not code[0].isdigit() else None)
+    if by_code and by_text and by_code != by_text:
+        raise Hl7Error(TABLE_VALUE_NOT_FOUND, f"OBX-3 code {code[0]} is lead {by_code} but "
+                       f"its text {code[1]} names lead {by_text}", obx.at(3))
+    return by_code or by_text
+
+
+def _read_lead(obx: Obx, lead: str, seps: Separators, found: Observations) -> None:
+    if obx.value(2).strip().upper() != "NA":
+        raise Hl7Error(DATA_TYPE_ERROR, f"lead {lead}: value type must be NA (numeric array, "
+                       f"samples separated by {seps.component}), got {obx.value(2)!r}",
+                       obx.at(2))
+    if lead in found.leads:
+        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, f"lead {lead} is sent twice", obx.at(3))
+    factor = _lead_factor(obx, lead, seps)
+    found.leads[lead] = samples(obx.array or "", factor, seps, obx.at(5), lead)
+    found.sources[("leads", lead)] = obx.at(5)
+    if found.device_id is None and (device := _components(obx.value(18), seps)[0]):
+        found.device_id = device  # OBX-18 equipment instance identifier (EI.1)
+        found.sources[("device",)] = obx.at(18)
+
+
+def _lead_factor(obx: Obx, lead: str, seps: Separators) -> int:
+    unit = _components(obx.value(6), seps)
+    if not unit[0] and not unit[1]:
+        raise Hl7Error(REQUIRED_FIELD_MISSING, f"lead {lead}: units missing (uV or mV)",
+                       obx.at(6))
+    factor = LEAD_UNITS.get(unit[0]) or LEAD_UNITS.get(unit[1])
+    if factor is None:
+        raise Hl7Error(TABLE_VALUE_NOT_FOUND, f"lead {lead}: unit {unit[0] or unit[1]!r} is "
+                       "not a voltage we take (uV or mV)", obx.at(6, 1))
+    return factor
+
+
+def samples(raw: str, factor: int, seps: Separators, where: Location, lead: str) -> list[int]:
+    """Integer microvolts of an NA value; `factor` converts the sender's unit (1000 for mV).
+    Sub-microvolt fractions are rounded: they are below any ECG's resolution."""
+    if not raw.strip():
+        raise Hl7Error(REQUIRED_FIELD_MISSING, f"lead {lead}: no samples", where)
+    if seps.repetition in raw or seps.subcomponent in raw:
+        raise Hl7Error(DATA_TYPE_ERROR, f"lead {lead}: NA samples must be separated by "
+                       f"{seps.component} only", where)
+    parts = raw.split(seps.component)
+    if factor == 1:
+        try:
+            return [int(p) for p in parts]  # the common case: integer uV
+        except ValueError:
+            pass
+    return [round(_number(p, i, where, lead) * factor) for i, p in enumerate(parts)]
+
+
+def _number(text: str, index: int, where: Location, lead: str) -> float:
+    if not _NUMBER.match(text.strip()):
+        raise Hl7Error(DATA_TYPE_ERROR, f"lead {lead}: sample {index + 1} is {text[:20]!r}, "
+                       "not a number", where)
+    return float(text)
+
+
+def _is_sample_rate(code: list[str]) -> bool:
+    return SAMPLE_RATE_REF.lower() in (code[0].lower(), code[1].lower())
+
+
+def _read_sample_rate(obx: Obx, seps: Separators, found: Observations) -> None:
+    if obx.value(2).strip().upper() != "NM":
+        raise Hl7Error(DATA_TYPE_ERROR, f"sample rate: value type must be NM, got "
+                       f"{obx.value(2)!r}", obx.at(2))
+    unit = _components(obx.value(6), seps)
+    if unit[0] not in PER_SECOND_UNITS and unit[1] not in PER_SECOND_UNITS:
+        raise Hl7Error(TABLE_VALUE_NOT_FOUND, f"sample rate: unit {unit[0]!r} is not Hz "
+                       "(264608^MDC_DIM_PER_SEC^MDC)", obx.at(6, 1))
+    rate = _numeric_value(obx, seps, "sample rate")
+    if found.sampling_rate_hz is not None and rate != found.sampling_rate_hz:
+        raise Hl7Error(DATA_TYPE_ERROR, f"leads at different sample rates ({found.sampling_rate_hz:g}"
+                       f" and {rate:g} Hz) are not supported", obx.at(5))
+    found.sampling_rate_hz = rate
+    found.sources[("sampling_rate_hz",)] = obx.at(5)
+
+
+def _numeric_value(obx: Obx, seps: Separators, what: str) -> float:
+    text = _components(obx.value(5), seps)[0]
+    if not text:
+        raise Hl7Error(REQUIRED_FIELD_MISSING, f"{what}: no value", obx.at(5))
+    if not _NUMBER.match(text):
+        raise Hl7Error(DATA_TYPE_ERROR, f"{what}: {text[:20]!r} is not a number", obx.at(5))
+    return float(text)
+
+
+def _measurement_of(code: list[str]) -> str | None:
+    if code[2].upper() in LOINC_SYSTEMS:
+        return MEASUREMENT_BY_LOINC.get(code[0])
+    if code[2].upper() in MDC_SYSTEMS:
+        return MEASUREMENT_BY_MDC.get(code[0]) or MEASUREMENT_BY_MDC.get(code[1].upper())
+    return None
+
+
+def _read_measurement(obx: Obx, name: str, seps: Separators, found: Observations) -> None:
+    if obx.value(2).strip().upper() != "NM":
+        raise Hl7Error(DATA_TYPE_ERROR, f"{name}: value type must be NM, got "
+                       f"{obx.value(2)!r}", obx.at(2))
+    unit = _components(obx.value(6), seps)
+    factors = MEASUREMENT_UNITS[name]
+    factor = factors.get(unit[0]) or factors.get(unit[1])
+    if factor is None:
+        raise Hl7Error(TABLE_VALUE_NOT_FOUND, f"{name}: unit {unit[0]!r} not accepted "
+                       f"(one of {', '.join(u for u in factors if u)})", obx.at(6, 1))
+    found.measurements[name] = _numeric_value(obx, seps, name) * factor
+    found.sources[("measurements", name)] = obx.at(5)
+
+
+def _read_statements(obx: Obx, seps: Separators, found: Observations) -> None:
+    value_type = obx.value(2).strip().upper()
+    if value_type not in TEXT_TYPES:
+        raise Hl7Error(DATA_TYPE_ERROR, f"ECG statements: value type must be one of "
+                       f"{', '.join(sorted(TEXT_TYPES))}, got {value_type!r}", obx.at(2))
+    coded = value_type in ("CE", "CWE")
+    for rep in obx.value(5).split(seps.repetition):
+        parts = _components(rep, seps)
+        text = (parts[1] or parts[0]) if coded else unescape(rep, seps).strip()
+        if text:
+            found.measurements.setdefault("statements", []).append(text)
+    found.sources[("measurements", "statements")] = obx.at(5)

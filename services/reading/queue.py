@@ -1,0 +1,145 @@
+"""The reading centre's commands and queries over the queue view.
+
+Commands append events; the queue processor decides (see diagnosis_queue/fold.py). A command
+that needs the decision (a claim) waits until the processor has folded its own event's
+position, then reads the outcome: no lock, no compare-and-set, one source of truth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from typing import Any
+
+from avro_schemas.catalogue import READING
+from services.ingest.submit import append_event
+from services.system import System
+from stream_processors.diagnosis_queue.item import QueueItem, format_instant, parse_instant, queue_item_id
+from stream_processors.diagnosis_queue.processor import OPEN_INDEX, QueueProjection
+
+QUEUE = QueueProjection.name
+FOLD_WAIT_S = 10.0  # a processor more than this behind is reported as unavailable
+FOLD_POLL_S = 0.02
+CLAIM_ATTEMPTS = 5  # claim-next tries this many items before giving up on a busy queue
+
+
+class QueueLagging(RuntimeError):
+    """The queue processor did not fold the command in time; its outcome is unknown yet."""
+
+
+class NotClaimable(LookupError):
+    """Nothing (or not that ECG) can be claimed by this reader now."""
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _item(system: System, item_id: str) -> QueueItem | None:
+    stored = system.store.read("QueueItem", item_id)
+    return None if stored is None else QueueItem.from_json(json.loads(stored.body))
+
+
+def current(system: System, ecg_id: str) -> QueueItem | None:
+    return _item(system, queue_item_id(ecg_id))
+
+
+def open_items(system: System, centre_id: str) -> list[QueueItem]:
+    """Items not yet reported, most urgent first (class, then due time)."""
+    items = [_item(system, rid) for _, rid in system.store.lookup(OPEN_INDEX, centre_id)]
+    return sorted((i for i in items if i is not None), key=QueueItem.sort_key)
+
+
+def _meta(event_id: str, at: dt.datetime, reader_id: str | None) -> dict[str, Any]:
+    return {"event_id": event_id, "occurred_at": at, "recorded_at": at,
+            "source": {"channel": "reader", "device_id": None, "user_id": reader_id, "site_id": None}}
+
+
+def _wait_folded(system: System, partition: int, offset: int) -> None:
+    deadline = time.monotonic() + FOLD_WAIT_S
+    while (system.store.checkpoint(QUEUE, READING, partition) or 0) <= offset:
+        if time.monotonic() > deadline:
+            raise QueueLagging(f"queue processor has not folded {READING}/{partition}@{offset}")
+        time.sleep(FOLD_POLL_S)
+
+
+def _append(system: System, ecg_id: str, name: str, event: dict[str, Any]) -> None:
+    _, partition, offset, _ = append_event(system, READING, ecg_id, name, event)
+    _wait_folded(system, partition, offset)
+
+
+def claim(system: System, reader_id: str, ecg_id: str | None = None) -> QueueItem:
+    """Claim one ECG (or the most urgent available) for `reader_id`, with a lease."""
+    at = now()
+    stamp = format_instant(at)
+    if ecg_id is None:
+        candidates = [i.ecg_id for i in open_items(system, system.settings.reading_centre_id)
+                      if i.available(stamp)][:CLAIM_ATTEMPTS]
+    else:
+        candidates = [ecg_id]
+    for candidate in candidates:
+        event_id = str(uuid.uuid4())
+        lease_until = at + dt.timedelta(minutes=system.settings.lease_minutes)
+        _append(system, candidate, "goldenhour.reading.ReadClaimed", {
+            "meta": _meta(event_id, at, reader_id), "ecg_id": candidate,
+            "reader_id": reader_id, "lease_until": lease_until})
+        item = current(system, candidate)
+        if item is not None and item.claim_event_id == event_id:
+            return item
+    raise NotClaimable("no ECG available to claim" if ecg_id is None
+                       else f"ECG {ecg_id} is not available to {reader_id}")
+
+
+def release(system: System, reader_id: str, ecg_id: str, reason: str = "released by reader") -> QueueItem:
+    item = _held(system, reader_id, ecg_id)
+    _append(system, ecg_id, "goldenhour.reading.ReadReleased", {
+        "meta": _meta(str(uuid.uuid4()), now(), reader_id), "ecg_id": ecg_id,
+        "reader_id": reader_id, "reason": reason})
+    return current(system, ecg_id) or item
+
+
+def report(system: System, reader_id: str, ecg_id: str, interpretation: str,
+           codes: list[dict[str, Any]], confirmed: list[str]) -> QueueItem:
+    """Sign a read; only the lease holder may."""
+    item = _held(system, reader_id, ecg_id)
+    at = now()
+    event_id = str(uuid.uuid4())
+    _append(system, ecg_id, "goldenhour.reading.ReadReported", {
+        "meta": _meta(event_id, at, reader_id), "ecg_id": ecg_id, "reader_id": reader_id,
+        "interpretation": interpretation, "codes": codes, "signed_at": at,
+        "patient_ref": item.patient_ref or None, "reading_centre_id": item.centre_id,
+        "confirmed_statements": confirmed})
+    done = current(system, ecg_id)
+    if done is None or done.report.get("event_id") != event_id:
+        raise NotClaimable(f"ECG {ecg_id}: the lease ended before the report was recorded")
+    return done
+
+
+def _held(system: System, reader_id: str, ecg_id: str) -> QueueItem:
+    item = current(system, ecg_id)
+    if item is None or item.status != "claimed" or item.holder != reader_id:
+        raise NotClaimable(f"ECG {ecg_id} is not held by {reader_id}")
+    return item
+
+
+def sweep(system: System, at: dt.datetime | None = None) -> dict[str, int]:
+    """Escalate overdue items (once each: the event id is derived from the ECG) and hand
+    back expired leases. Run periodically; safe to run from several processes."""
+    at = at or now()
+    stamp = format_instant(at)
+    counts = {"escalated": 0, "expired": 0}
+    for item in open_items(system, system.settings.reading_centre_id):
+        if item.overdue(stamp) and not item.escalated:
+            append_event(system, READING, item.ecg_id, "goldenhour.reading.ReadEscalated", {
+                "meta": _meta(f"escalate:{item.ecg_id}", at, None), "ecg_id": item.ecg_id,
+                "reason": f"{item.triage_class} read not signed by its due time",
+                "due_at": parse_instant(item.due_at)})
+            counts["escalated"] += 1
+        if item.lease_expired(stamp):
+            append_event(system, READING, item.ecg_id, "goldenhour.reading.ReadReleased", {
+                "meta": _meta(f"expire:{item.claim_event_id}", at, None), "ecg_id": item.ecg_id,
+                "reader_id": item.holder, "reason": "lease expired"})
+            counts["expired"] += 1
+    return counts

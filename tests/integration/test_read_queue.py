@@ -1,0 +1,120 @@
+"""The regional read queue over real HTTP, on each backend pair: ordering by class, claims
+by many concurrent readers, leases, escalation, and the signed report as FHIR."""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+from fhir.resources.R4B.task import Task
+
+from avro_schemas.catalogue import READING
+from services.reading.queue import sweep
+from services.server import Server
+from tests.ecg_payloads import ecg_payload
+from tests.integration.test_ecg_slice import wait_for
+
+CLAIMERS = 24
+
+
+@pytest.fixture
+def client(server: Server) -> httpx.Client:
+    with httpx.Client(base_url=server.base_url, timeout=60) as c:
+        yield c  # type: ignore[misc]
+
+
+def submit(client: httpx.Client, urgency: str) -> str:
+    body = ecg_payload(urgency=urgency)
+    assert client.post("/ingest/ecg", json=body).status_code == 202
+    return str(body["ecg_id"])
+
+
+def queue_ids(client: httpx.Client, expect: int) -> list[str]:
+    for _ in range(200):
+        items = client.get("/reading/queue").json()
+        if len(items) >= expect:
+            return [i["ecg_id"] for i in items]
+        import time
+        time.sleep(0.1)
+    raise AssertionError(f"queue never reached {expect} items: {items}")
+
+
+def test_queue_orders_by_class_then_due_time(client: httpx.Client) -> None:
+    routine, stat, urgent = submit(client, "routine"), submit(client, "stat"), submit(client, "urgent")
+    assert queue_ids(client, 3) == [stat, urgent, routine]
+    item = client.get("/reading/queue").json()[0]
+    assert item["triage_class"] == "critical" and item["available"] and not item["overdue"]
+    task = Task.model_validate(wait_for(client, f"/fhir/{item['task']}").json())
+    assert task.priority == "stat" and task.status == "requested"
+
+
+def test_concurrent_claimers_never_share_an_ecg(client: httpx.Client) -> None:
+    ecgs = [submit(client, "urgent") for _ in range(3)]
+    queue_ids(client, 3)
+
+    def claim(n: int) -> tuple[int, dict[str, Any]]:
+        resp = client.post("/reading/claims", json={"reader_id": f"dr-{n:02d}"})
+        return resp.status_code, resp.json()
+
+    with ThreadPoolExecutor(CLAIMERS) as pool:
+        results = list(pool.map(claim, range(CLAIMERS)))
+    won = [body for status, body in results if status == 200]
+    assert sorted(b["ecg_id"] for b in won) == sorted(ecgs)  # each ECG exactly one winner
+    assert all(status in (200, 409) for status, _ in results)
+    for b in won:
+        assert client.get("/reading/queue").json()  # still listed (claimed, not reported)
+        task = wait_for(client, f"/fhir/{b['task']}").json()
+        assert task["owner"]["identifier"]["value"] == b["holder"]
+
+
+def test_concurrent_claims_of_one_ecg_have_one_winner(client: httpx.Client) -> None:
+    ecg = submit(client, "stat")
+    queue_ids(client, 1)
+    with ThreadPoolExecutor(CLAIMERS) as pool:
+        statuses = list(pool.map(
+            lambda n: client.post("/reading/claims", json={"reader_id": f"dr-{n}", "ecg_id": ecg}).status_code,
+            range(CLAIMERS)))
+    assert statuses.count(200) == 1 and statuses.count(409) == CLAIMERS - 1
+
+
+def test_expired_lease_returns_the_item_and_overdue_escalates_once(client: httpx.Client, server: Server) -> None:
+    ecg = submit(client, "stat")
+    queue_ids(client, 1)
+    assert client.post("/reading/claims", json={"reader_id": "dr-li", "ecg_id": ecg}).status_code == 200
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=11)
+    assert sweep(server.system, later) == {"escalated": 1, "expired": 1}
+    sweep(server.system, later)
+    escalations = [r for p in range(server.system.log.partition_count(READING))
+                   for r in server.system.log.read(READING, p, 0) if r.event_id == f"escalate:{ecg}"]
+    assert len(escalations) == 1
+    for _ in range(100):
+        item = client.get("/reading/queue").json()[0]
+        if item["escalated"] and item["status"] == "queued":
+            break
+    assert item["escalated"] and item["status"] == "queued" and item["holder"] == ""
+    assert client.post("/reading/claims", json={"reader_id": "dr-zhang"}).json()["holder"] == "dr-zhang"
+
+
+def test_signed_report_becomes_a_final_diagnostic_report(client: httpx.Client) -> None:
+    ecg = submit(client, "stat")
+    queue_ids(client, 1)
+    claimed = client.post("/reading/claims", json={"reader_id": "dr-li"}).json()
+    assert claimed["ecg_id"] == ecg
+    stray = client.post(f"/reading/ecg/{ecg}/report", json={"reader_id": "dr-zhang", "interpretation": "x"})
+    assert stray.status_code == 409 and stray.json()["resourceType"] == "OperationOutcome"
+    signed = client.post(f"/reading/ecg/{ecg}/report", json={
+        "reader_id": "dr-li", "interpretation": "Acute inferior STEMI. Activate cath lab.",
+        "codes": [{"system": "http://snomed.info/sct", "code": "401303003",
+                   "display": "Acute ST segment elevation myocardial infarction"}]})
+    assert signed.status_code == 200, signed.text
+    report = DiagnosticReport.model_validate(wait_for(client, f"/fhir/{signed.json()['report']}").json())
+    assert report.status == "final" and report.conclusion.startswith("Acute inferior STEMI")
+    assert report.resultsInterpreter[0].identifier.value == "dr-li"
+    assert report.subject.reference == claimed["patient_ref"]
+    request = wait_for(client, f"/fhir/{report.basedOn[0].reference}").json()
+    assert request["status"] == "completed"
+    assert client.get("/reading/queue").json() == []
