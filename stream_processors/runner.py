@@ -42,8 +42,20 @@ Ref = tuple[str, str]
 BACKOFF_S = (0.5, 1, 2, 5, 10)  # pause after a store/log failure, growing, capped at 10 s
 
 
+@dataclass(frozen=True)
+class Emitted:
+    """An event a processor derives from another (e.g. measurements from a waveform). Its
+    event id must derive from the source event, so a replay appends nothing new."""
+
+    topic: str
+    key: str
+    name: str
+    event: Json
+
+
 class Projection(Protocol):
-    """What a runner needs of a projection: pure functions, no I/O."""
+    """What a runner needs of a projection: pure functions, no I/O. A processor that also
+    derives events has an `emit(event_name, event) -> list[Emitted]` method."""
 
     name: str
     topics: list[str]
@@ -203,6 +215,7 @@ class Runner:
                 batch.latest[ref] = self._store.read(*ref)
         state = {ref: without_meta(s) for ref in refs if (s := batch.latest[ref]) is not None}
         changed = self.projection.fold(state, name, event)
+        self._emit(name, event)
         recorded_at = instant(event["meta"]["recorded_at"])
         for ref, resource in sorted(changed.items()):
             previous = batch.latest.get(ref)
@@ -211,6 +224,14 @@ class Runner:
             batch.writes.append(stored)
             old = self.projection.index(without_meta(previous)) if previous else []
             batch.reindex(old, self.projection.index(resource))
+
+    def _emit(self, name: str, event: Json) -> None:
+        # Appended before the checkpoint moves: at-least-once, made exactly-once in effect
+        # by the derived event ids (the log drops a second append of the same id).
+        emit = getattr(self.projection, "emit", None)
+        for out in emit(name, event) if emit else []:
+            encoded = self._codec.encode(out.name, out.event)
+            self._log.append(out.topic, [NewRecord(out.key, encoded, out.event["meta"]["event_id"])])
 
     def _dead_letter(self, record: Record, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"
