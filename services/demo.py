@@ -77,7 +77,38 @@ def play(client: httpx.Client) -> dict[str, str]:
          f"{len(obs['component']) - leads} device measurements (LOINC)")
     _say("fhir", f"Patient {patient['id']}: {patient['name'][0]['family']}{patient['name'][0]['given'][0]}, "
          f"identifiers {[i['value'] for i in patient['identifier']]}")
-    return {"observation": ans["observation"], "patient": ans["patient"]}
+    made = {"observation": ans["observation"], "patient": ans["patient"]}
+    made.update(read_at_the_centre(client))
+    return made
+
+
+def _wait_queue(client: httpx.Client, count: int) -> list[dict[str, Any]]:
+    for _ in range(WAIT_ATTEMPTS):
+        items: list[dict[str, Any]] = client.get("/reading/queue").json()
+        if len(items) >= count:
+            return items
+        time.sleep(0.1)
+    raise RuntimeError("the read queue did not fill: the queue processor is not keeping up")
+
+
+def read_at_the_centre(client: httpx.Client) -> dict[str, str]:
+    """The county reading centre: the queue, a claim, a signed report."""
+    for item in _wait_queue(client, 2):
+        _say("queue", f"{item['triage_class']:<8} {item['site_name']} {item['patient_name']} "
+             f"due {item['due_at'][5:16].replace('T', ' ')} UTC ({', '.join(item['reasons'])})")
+    claimed = client.post("/reading/claims", json={"reader_id": "dr-zhao"}).json()
+    _say("reader", f"dr-zhao claims the next ECG: {claimed['ecg_id']} ({claimed['triage_class']}), "
+         f"lease until {claimed['lease_until'][11:19]} UTC")
+    taken = client.post("/reading/claims", json={"reader_id": "dr-qian", "ecg_id": claimed["ecg_id"]})
+    _say("reader", f"dr-qian tries the same ECG: {taken.status_code} {taken.json()['issue'][0]['diagnostics']}")
+    signed = client.post(f"/reading/ecg/{claimed['ecg_id']}/report", json={
+        "reader_id": "dr-zhao",
+        "interpretation": "Sinus rhythm 88/min. ST elevation II, III, aVF: acute inferior STEMI.",
+        "codes": [{"system": "http://snomed.info/sct", "code": "401303003",
+                   "display": "Acute ST segment elevation myocardial infarction"}]}).json()
+    report = _wait(client, f"/fhir/{signed['report']}")
+    _say("fhir", f"DiagnosticReport {report['id']} {report['status']}: {report['conclusion']}")
+    return {"report": signed["report"]}
 
 
 def run_demo(settings: Settings, fresh: bool = True) -> int:
@@ -97,6 +128,8 @@ def run_demo(settings: Settings, fresh: bool = True) -> int:
         print(f"  FHIR capability     {base}/fhir/metadata")
         print(f"  the STEMI ECG       {base}/fhir/{made['observation']}")
         print(f"  its patient         {base}/fhir/{made['patient']}  (history: /_history)")
+        print(f"  the signed read     {base}/fhir/{made['report']}")
+        print(f"  the read queue      {base}/reading/queue")
         print(f"  API docs (OpenAPI)  {base}/docs")
         print(f"  rebuild the views   goldenhour rebuild --data-dir {settings.data_dir}")
         if os.environ.get("DEMO_EXIT") == "1":
