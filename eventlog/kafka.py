@@ -133,11 +133,12 @@ def _retry_retriable(call: Callable[[], T], timeout_s: float) -> T:
         time.sleep(_RETRY_BACKOFF_S)
 
 
-def _event_id_of(headers: Sequence[tuple[str, bytes]] | None) -> str:
+def _event_id_of(headers: Sequence[tuple[str, bytes]] | None) -> str | None:
+    """The record's event id; None for a record some other producer wrote without one."""
     for name, value in headers or ():
         if name == EVENT_ID_HEADER and value is not None:
             return value.decode("utf-8")
-    return ""  # a record written by some other producer: not deduplicated
+    return None
 
 
 def _to_record(logical_topic: str, raw: Any) -> Record:
@@ -148,7 +149,7 @@ def _to_record(logical_topic: str, raw: Any) -> Record:
         offset=raw.offset,
         key=raw.key.decode("utf-8") if raw.key is not None else "",
         value=raw.value if raw.value is not None else b"",
-        event_id=_event_id_of(raw.headers),
+        event_id=_event_id_of(raw.headers) or "",
         timestamp_ms=raw.timestamp,
     )
 
@@ -238,10 +239,10 @@ class _TopicIndex:
         with self.lock:
             return self.positions.get(event_id)
 
-    def add(self, event_id: str, partition: int, offset: int) -> None:
+    def add(self, event_id: str | None, partition: int, offset: int) -> None:
         """Remember a position; the earliest one in the log is the first append's."""
-        if not event_id:
-            return
+        if event_id is None:
+            return  # not written through this port: nothing to deduplicate against
         with self.lock:
             known = self.positions.get(event_id)
             if known is None or (known[0] == partition and offset < known[1]):
@@ -505,19 +506,7 @@ class KafkaEventLog(EventLog):
                 first_in_batch[rec.event_id] = i
                 to_send.append(i)
 
-        producer = self._producer()
-        physical = self._physical(topic)
-        with _unavailable_on_kafka_error("produce"):
-            futures = [
-                producer.send(
-                    physical,
-                    key=records[i].key.encode("utf-8"),
-                    value=records[i].value,
-                    partition=targets[i],
-                    headers=[(EVENT_ID_HEADER, records[i].event_id.encode("utf-8"))],
-                )
-                for i in to_send
-            ]
+        futures = self._send(topic, records, targets, to_send) if to_send else []
         offsets, failure = self._await_acks(futures)
         # Index whatever was acknowledged, even if a later record failed, so that the retry
         # the caller will make appends only the rest.
@@ -536,11 +525,30 @@ class KafkaEventLog(EventLog):
             out.append(Appended(topic, partition, offset, duplicate=i not in sent))
         return out
 
+    def _send(
+        self, topic: str, records: Sequence[NewRecord], targets: list[int], which: list[int]
+    ) -> list[Any]:
+        """Hand records `which` to the producer, each to its explicit partition."""
+        producer = self._producer()
+        physical = self._physical(topic)
+        with _unavailable_on_kafka_error("produce"):
+            return [
+                producer.send(
+                    physical,
+                    key=records[i].key.encode("utf-8"),
+                    value=records[i].value,
+                    partition=targets[i],
+                    headers=[(EVENT_ID_HEADER, records[i].event_id.encode("utf-8"))],
+                )
+                for i in which
+            ]
+
     def _await_acks(self, futures: list[Any]) -> tuple[list[int], BaseException | None]:
         """Offsets of the leading acknowledged records, and the first failure if any.
 
-        Records of one partition are acknowledged in order (idempotent producer), so after a
-        failure nothing later in the batch is counted as landed."""
+        Records after a failure are not counted even if they landed (possible in another
+        partition): they are not indexed, and the partition's indexed position does not move
+        past them, so the retry's catch-up reads and indexes them before deciding anything."""
         deadline = time.monotonic() + self._timeout_s
         offsets: list[int] = []
         for future in futures:
