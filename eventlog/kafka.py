@@ -38,9 +38,10 @@ client retrying after a timeout must not append twice). It is built here:
 The remaining gap: two *processes* appending the same event id at the same moment can both
 miss the other's record (each catches up, then produces, within the other's window), and the
 id is then in the log twice. The index keeps the first position, so later retries are answered
-`duplicate` with the first append's offset. This is tolerated by design: consumers and
-projectors are idempotent by event id (they skip ids already applied), so views are not
-affected; only the raw log shows the extra record. Closing it needs a single writer per
+`duplicate` with the first append's offset. Views tolerate it: folding the same event twice
+gives the same content (resource ids and fields derive from the event), so at worst a resource
+gets one extra version with identical content, and a rebuild replays the same log to the same
+views. Only the raw log shows the extra record. Closing it needs a single writer per
 partition (route writes by partition) or a transactional fence, not more reads. Likewise a
 record whose acknowledgement timed out may still land later; a retry catches up first, but if
 the late record arrives after that catch-up it is appended twice, with the same outcome.

@@ -42,12 +42,16 @@ from viewstore.base import (
     ViewStore,
 )
 
-# Resource bodies carried inline by one apply batch, in bytes, all bodies together. Bodies
-# beyond it go to resource_blobs before the batch. Cassandra refuses a batch above
-# `batch_size_fail_threshold` (stock: 50 KiB, counted over every row of the batch), and large
-# logged batches are costly on a cluster (the coordinator writes the whole batch to two other
-# nodes' batchlogs first), so a 500 KB ECG must not ride in one.
-INLINE_BODY_BUDGET_BYTES = 32 * 1024
+# Bodies up to this size, in bytes, ride inline in the apply batch and are read in one round
+# trip (FHIR resources are mostly 1-5 KB). Larger ones (a 12-lead ECG Observation is ~500 KB
+# of JSON) are written to resource_blobs before the batch and cost reads a second round trip.
+INLINE_BODY_MAX_BYTES = 16 * 1024
+# Inline body bytes per batch at most; bodies beyond it go to resource_blobs too. A logged
+# batch is one mutation in the batchlog, so it must stay under max_mutation_size (half the
+# commit log segment: 16 MiB stock) whatever one apply carries (the runner folds up to 500
+# records per apply); the cluster's batch_size_fail_threshold must be above this budget plus
+# the batch's other rows (deploy/local/cassandra/ctl sets 8 MiB; stock is 50 KiB).
+INLINE_BATCH_BUDGET_BYTES = 4 * 1024 * 1024
 # Size of one resource_blobs row, in bytes: well under Cassandra's per-mutation limit (half
 # the 32 MiB commit log segment) and the driver's frame size, so a body of any size fits.
 BLOB_CHUNK_BYTES = 1024 * 1024
@@ -56,7 +60,7 @@ BLOB_CHUNK_BYTES = 1024 * 1024
 ID_BUCKETS = 16
 # Reads kept in flight by apply's version checks, blob writes and scan().
 CONCURRENCY = 32
-# Rows per page where rows carry bodies (up to the inline budget each).
+# Rows per page where rows carry bodies (up to INLINE_BODY_MAX_BYTES each).
 BODY_PAGE_ROWS = 64
 # TRUNCATE waits for every replica to discard the table: longer than a normal request.
 TRUNCATE_TIMEOUT_S = 120.0
@@ -167,8 +171,8 @@ class CassandraViewStore(ViewStore):
     #   2. Versions: each resource must be version 1 of a new resource or latest+1 (several
     #      versions of one resource may follow each other in one call), else VersionConflict.
     #      Nothing has been written when 1 or 2 refuse.
-    #   3. Large bodies: beyond the inline budget, bodies are written to resource_blobs under
-    #      their sha256. Unreferenced until step 4 succeeds, so invisible to readers; if step 4
+    #   3. Large bodies (and any beyond the batch's inline budget) are written to
+    #      resource_blobs under their sha256. Unreferenced until step 4 succeeds, so invisible to readers; if step 4
     #      never happens they are garbage (removed by truncate), and a retry rewrites the same
     #      bytes under the same key.
     #   4. One LOGGED batch: resource versions, resource_ids, lookups added and removed, and
@@ -233,13 +237,13 @@ class CassandraViewStore(ViewStore):
         return [row.version if (row := result.one()) else 0 for _, result in results]
 
     def _write_large_bodies(self, resources: Sequence[StoredResource]) -> list[bytes | None]:
-        """Writes the bodies beyond the inline budget to resource_blobs; returns, for each
+        """Writes the bodies too large to ride inline to resource_blobs; returns, for each
         resource, the sha256 its row refers to, or None when its body rides inline."""
         refs: list[bytes | None] = []
         chunks: list[tuple[bytes, int, bytes]] = []
-        budget = INLINE_BODY_BUDGET_BYTES
+        budget = INLINE_BATCH_BUDGET_BYTES
         for r in resources:
-            if len(r.body) <= budget:
+            if len(r.body) <= min(INLINE_BODY_MAX_BYTES, budget):
                 budget -= len(r.body)
                 refs.append(None)
                 continue
