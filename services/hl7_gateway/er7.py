@@ -123,6 +123,14 @@ def read_header(segments: list[str]) -> MessageHeader:
                          fields[17])
 
 
+def components(raw: str, seps: Separators, count: int = 6) -> list[str]:
+    """Unescaped, stripped components of the first repetition of a raw field, padded with
+    empty strings to at least `count`."""
+    parts = [unescape(p, seps).strip()
+             for p in raw.split(seps.repetition)[0].split(seps.component)]
+    return parts + [""] * (count - len(parts))
+
+
 def escape(text: str, seps: Separators = DEFAULT) -> str:
     """Text made safe for one ER7 field component (escape char first, then the others)."""
     out = text.replace(seps.escape, f"{seps.escape}E{seps.escape}")

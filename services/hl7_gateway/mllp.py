@@ -106,9 +106,8 @@ class FrameDecoder:
 
     def _next(self) -> Received | None:
         """The next complete item, or None when more bytes are needed."""
-        if self._discarding:
-            if not self._skip_to_end():
-                return None
+        if self._discarding and not self._skip_to_end():
+            return None
         if not self._in_frame and not self._find_start():
             return None
         return self._take_frame()

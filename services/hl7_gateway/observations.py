@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.hl7_gateway.er7 import Separators, unescape
+from services.hl7_gateway.er7 import Separators, components, unescape
 from services.hl7_gateway.errors import (
     DATA_TYPE_ERROR,
     REQUIRED_FIELD_MISSING,
@@ -122,7 +122,7 @@ def read_observations(obxs: Iterable[Obx], seps: Separators) -> Observations:
 
 
 def _read_one(obx: Obx, seps: Separators, found: Observations) -> None:
-    code = _components(obx.value(3), seps)
+    code = components(obx.value(3), seps)
     lead = lead_of(code, obx)
     if lead:
         _read_lead(obx, lead, seps, found)
@@ -132,14 +132,8 @@ def _read_one(obx: Obx, seps: Separators, found: Observations) -> None:
         _read_measurement(obx, name, seps, found)
     elif code[0] == STATEMENT_LOINC and code[2].upper() in LOINC_SYSTEMS:
         _read_statements(obx, seps, found)
-    if found.site_name is None and (org := _components(obx.value(23), seps)[0]):
+    if found.site_name is None and (org := components(obx.value(23), seps)[0]):
         found.site_name = org  # OBX-23 performing organization name (XON.1)
-
-
-def _components(raw: str, seps: Separators, count: int = 6) -> list[str]:
-    """Unescaped components of the first repetition of a raw field, padded to `count`."""
-    parts = [unescape(p, seps).strip() for p in raw.split(seps.repetition)[0].split(seps.component)]
-    return parts + [""] * (count - len(parts))
 
 
 def lead_of(code: list[str], obx: Obx) -> str | None:
@@ -164,13 +158,13 @@ def _read_lead(obx: Obx, lead: str, seps: Separators, found: Observations) -> No
     factor = _lead_factor(obx, lead, seps)
     found.leads[lead] = samples(obx.array or "", factor, seps, obx.at(5), lead)
     found.sources[("leads", lead)] = obx.at(5)
-    if found.device_id is None and (device := _components(obx.value(18), seps)[0]):
+    if found.device_id is None and (device := components(obx.value(18), seps)[0]):
         found.device_id = device  # OBX-18 equipment instance identifier (EI.1)
         found.sources[("device",)] = obx.at(18)
 
 
 def _lead_factor(obx: Obx, lead: str, seps: Separators) -> int:
-    unit = _components(obx.value(6), seps)
+    unit = components(obx.value(6), seps)
     if not unit[0] and not unit[1]:
         raise Hl7Error(REQUIRED_FIELD_MISSING, f"lead {lead}: units missing (uV or mV)",
                        obx.at(6))
@@ -213,7 +207,7 @@ def _read_sample_rate(obx: Obx, seps: Separators, found: Observations) -> None:
     if obx.value(2).strip().upper() != "NM":
         raise Hl7Error(DATA_TYPE_ERROR, f"sample rate: value type must be NM, got "
                        f"{obx.value(2)!r}", obx.at(2))
-    unit = _components(obx.value(6), seps)
+    unit = components(obx.value(6), seps)
     if unit[0] not in PER_SECOND_UNITS and unit[1] not in PER_SECOND_UNITS:
         raise Hl7Error(TABLE_VALUE_NOT_FOUND, f"sample rate: unit {unit[0]!r} is not Hz "
                        "(264608^MDC_DIM_PER_SEC^MDC)", obx.at(6, 1))
@@ -226,7 +220,7 @@ def _read_sample_rate(obx: Obx, seps: Separators, found: Observations) -> None:
 
 
 def _numeric_value(obx: Obx, seps: Separators, what: str) -> float:
-    text = _components(obx.value(5), seps)[0]
+    text = components(obx.value(5), seps)[0]
     if not text:
         raise Hl7Error(REQUIRED_FIELD_MISSING, f"{what}: no value", obx.at(5))
     if not _NUMBER.match(text):
@@ -246,7 +240,7 @@ def _read_measurement(obx: Obx, name: str, seps: Separators, found: Observations
     if obx.value(2).strip().upper() != "NM":
         raise Hl7Error(DATA_TYPE_ERROR, f"{name}: value type must be NM, got "
                        f"{obx.value(2)!r}", obx.at(2))
-    unit = _components(obx.value(6), seps)
+    unit = components(obx.value(6), seps)
     factors = MEASUREMENT_UNITS[name]
     factor = factors.get(unit[0]) or factors.get(unit[1])
     if factor is None:
@@ -263,7 +257,7 @@ def _read_statements(obx: Obx, seps: Separators, found: Observations) -> None:
                        f"{', '.join(sorted(TEXT_TYPES))}, got {value_type!r}", obx.at(2))
     coded = value_type in ("CE", "CWE")
     for rep in obx.value(5).split(seps.repetition):
-        parts = _components(rep, seps)
+        parts = components(rep, seps)
         text = (parts[1] or parts[0]) if coded else unescape(rep, seps).strip()
         if text:
             found.measurements.setdefault("statements", []).append(text)

@@ -1,0 +1,207 @@
+"""Automatic measurements of a resting 12-lead ECG: rate, rhythm regularity, intervals, ST.
+
+`measure(leads, rate_hz)` is pure and never raises: a waveform it cannot analyse comes back
+with `analysable=False` and the reasons in `problems`.
+
+Steps (each in its own module):
+1. `quality`: leads that are flat or clipped are left out and named in `problems`;
+2. `beats`: mains notches + 40 Hz low-pass for morphology; multi-lead QRS detection on the
+   5-25 Hz band; fiducials aligned by cross-correlation;
+3. `delineate`: median beat of every lead; QRS onset/offset from the spatial velocity, then a
+   cubic-spline baseline through each beat's PR segment is removed (a high-pass filter
+   would bend the ST segment, this does not), leads whose beats disagree by more than
+   80 uV of residual noise are left out, the T end (tangent method) and the P onset;
+4. here: rate from the mean RR, irregularity, QT corrected with Bazett's formula
+   (QTc = QT / sqrt(RR in s), RR the mean RR), and per lead the ST deviation at J + 60 ms
+   relative to the PR segment (mean of 20 to 4 ms before the QRS onset), median over beats.
+
+Library choice (figures from `compare_libraries.py` in this folder; 2 cores):
+{LIBRARY_FIGURES}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.interpolate import CubicSpline
+
+from stream_processors.ecg_measurement import beats, delineate, quality
+from stream_processors.fhir_projector.codes import STANDARD_LEAD_ORDER
+
+Array = NDArray[np.float64]
+
+MIN_RATE_HZ = 125.0  # below this the QRS cannot be timed to the 10 ms tolerance
+MAX_RATE_HZ = 10_000.0
+MIN_SECONDS = 2.5  # the shortest ECG the ingest API accepts; 2 beats at 48 bpm
+IRREGULAR_CV = 0.10  # RR coefficient of variation; sinus arrhythmia at rest stays under it
+PRE_S, POST_S = 0.35, 0.75  # median-beat window around the fiducial (shortened at fast rates)
+ST_AFTER_J_S = 0.060
+ST_AVERAGE_S = 0.008  # the ST level is the mean of +-4 ms around J + 60 ms
+PR_WINDOW_S = (0.020, 0.004)  # PR-segment baseline: from 20 to 4 ms before the QRS onset
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """Global measurements of one ECG. Intervals in ms, voltages in uV; None = not measured."""
+
+    analysable: bool
+    problems: list[str] = field(default_factory=list)
+    heart_rate_bpm: float | None = None
+    rr_irregularity: float | None = None  # coefficient of variation of the RR intervals
+    irregular: bool | None = None  # rr_irregularity > IRREGULAR_CV
+    qrs_ms: float | None = None
+    pr_ms: float | None = None  # None when no P wave is detectable
+    qt_ms: float | None = None
+    qtc_ms: float | None = None  # Bazett
+    st_deviation_uv: dict[str, float] = field(default_factory=dict)  # usable leads only
+    beats: int = 0
+
+
+def measure(leads: Mapping[str, Sequence[int]], rate_hz: float) -> Measurements:
+    """Measurements of a 12-lead ECG given as integer uV per lead name."""
+    try:
+        return _measure(leads, rate_hz)
+    except Exception as exc:  # the contract is "never raises": a processor must go on
+        return Measurements(False, [f"measurement failed: {type(exc).__name__}: {exc}"])
+
+
+def _measure(leads: Mapping[str, Sequence[int]], rate_hz: float) -> Measurements:
+    names, x, problems = _read(leads, rate_hz)
+    if x is None:
+        return Measurements(False, problems)
+    usable = _usable_leads(names, x, rate_hz, problems)
+    if not usable:
+        return Measurements(False, problems + ["no usable lead"])
+    names = [names[i] for i in usable]
+    y = beats.morphology_filter(x[usable], rate_hz)
+    detection = beats.detect(beats.detection_band(x[usable], rate_hz), rate_hz)
+    if len(detection.fiducials) < 2:
+        return Measurements(False, problems + ["no beats found"])
+    return _measure_beats(names, y, detection, rate_hz, problems)
+
+
+def _read(leads: Mapping[str, Sequence[int]], rate_hz: float) -> tuple[list[str], Array | None, list[str]]:
+    problems = [f"unknown lead {name!r} ignored" for name in leads if name not in STANDARD_LEAD_ORDER]
+    names = [name for name in STANDARD_LEAD_ORDER if name in leads]
+    problems += [f"lead {name}: missing" for name in STANDARD_LEAD_ORDER if name not in leads]
+    if not (isinstance(rate_hz, (int, float)) and MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ):
+        return names, None, problems + [f"sampling rate {rate_hz} Hz outside {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz"]
+    if not names:
+        return names, None, problems + ["no standard lead"]
+    lengths = {len(leads[name]) for name in names}
+    if len(lengths) > 1:
+        return names, None, problems + [f"leads differ in length ({min(lengths)}-{max(lengths)} samples)"]
+    seconds = lengths.pop() / rate_hz
+    if seconds < MIN_SECONDS:
+        return names, None, problems + [f"too short: {seconds:.1f} s, at least {MIN_SECONDS} s needed"]
+    try:
+        x = np.array([leads[name] for name in names], dtype=np.float64)
+    except (TypeError, ValueError):
+        return names, None, problems + ["samples are not numbers"]
+    if not np.all(np.isfinite(x)):
+        return names, None, problems + ["samples are not finite numbers"]
+    return names, x, problems
+
+
+def _usable_leads(names: list[str], x: Array, rate_hz: float, problems: list[str]) -> list[int]:
+    usable = []
+    for i, name in enumerate(names):
+        if quality.flat(x[i]):
+            problems.append(f"lead {name}: flat line")
+        elif quality.clipped(x[i], rate_hz):
+            problems.append(f"lead {name}: saturated (clipped)")
+        else:
+            usable.append(i)
+    return usable
+
+
+def _measure_beats(names: list[str], y: Array, detection: beats.Detection, rate_hz: float,
+                   problems: list[str]) -> Measurements:
+    fiducials, rr = detection.fiducials, detection.rr_s
+    rr_median = float(np.median(rr))
+    pre = int(round(min(PRE_S, 0.5 * rr_median) * rate_hz))
+    post = int(round(min(POST_S, max(0.25, rr_median - 0.05)) * rate_hz))
+    complete = fiducials[(fiducials - pre >= 0) & (fiducials + post <= y.shape[1])]
+    if len(complete) == 0:
+        return Measurements(False, problems + ["no complete beat"])
+    on, off = delineate.qrs_bounds(delineate.median_beat(y, complete, pre, post), pre, rate_hz)
+    z = y - _pr_spline(y, fiducials + on, rate_hz)
+    stack = delineate.beat_stack(z, complete, pre, post)
+    noise = quality.residual_noise_uv(stack, slice(pre + on - 5, pre + off + 5))
+    clean = [i for i, name in enumerate(names) if not _noisy(name, noise[i], problems)]
+    if not clean:
+        return Measurements(False, problems + ["too noisy"])
+    median = np.median(stack[:, clean], axis=0)
+    spatial_noise = float(np.sqrt(np.sum(noise[clean] ** 2) / len(complete)))
+    return _assemble(names, clean, z, fiducials, rr, median, pre, post, on, off,
+                     spatial_noise, rate_hz, problems)
+
+
+def _noisy(name: str, noise_uv: float, problems: list[str]) -> bool:
+    if noise_uv <= quality.NOISY_RESIDUAL_UV:
+        return False
+    problems.append(f"lead {name}: too noisy ({noise_uv:.0f} uV residual)")
+    return True
+
+
+def _assemble(names: list[str], clean: list[int], z: Array, fiducials: NDArray[np.int64],
+              rr: Array, median: Array, pre: int, post: int, on: int, off: int,
+              spatial_noise: float, rate_hz: float, problems: list[str]) -> Measurements:
+    ms = 1000.0 / rate_hz
+    rr_mean = float(np.mean(rr))
+    rr_samples = int(round(float(np.median(rr)) * rate_hz))
+    t_end = delineate.t_end(median, pre, off, min(post, rr_samples + on - int(0.02 * rate_hz)), rate_hz)
+    p_start = -pre if t_end is None else max(-pre, t_end - rr_samples)
+    p_on = delineate.p_onset(median, pre, on, p_start, spatial_noise, rate_hz)
+    qt = None if t_end is None else (t_end - on) * ms
+    cv = float(np.std(rr) / rr_mean)
+    st = _st_deviation(z[clean], fiducials, on, off, rate_hz)
+    return Measurements(
+        analysable=True,
+        problems=problems,
+        heart_rate_bpm=round(60.0 / rr_mean, 1),
+        rr_irregularity=round(cv, 3),
+        irregular=cv > IRREGULAR_CV if len(rr) >= 2 else None,
+        qrs_ms=round((off - on) * ms),
+        pr_ms=None if p_on is None else round((on - p_on) * ms),
+        qt_ms=None if qt is None else round(qt),
+        qtc_ms=None if qt is None else round(qt / math.sqrt(rr_mean)),
+        st_deviation_uv={names[i]: round(float(v), 1) for i, v in zip(clean, st)},
+        beats=len(fiducials),
+    )
+
+
+def _pr_spline(y: Array, qrs_onsets: NDArray[np.int64], rate_hz: float) -> Array:
+    """Per lead, a cubic spline through the PR-segment level of every beat (the baseline)."""
+    starts, stops = _pr_windows(qrs_onsets, rate_hz)
+    keep = (starts >= 0) & (stops <= y.shape[1])
+    starts, stops = starts[keep], stops[keep]
+    if len(starts) == 0:
+        return np.zeros_like(y)
+    levels = np.stack([y[:, a:b].mean(axis=1) for a, b in zip(starts, stops)], axis=1)
+    knots = (starts + stops) / 2
+    t = np.arange(y.shape[1])
+    if len(knots) < 3:
+        return np.repeat(levels.mean(axis=1, keepdims=True), y.shape[1], axis=1)
+    inside = np.clip(t, knots[0], knots[-1])  # flat beyond the first and last knot
+    return np.asarray(CubicSpline(knots, levels, axis=1)(inside))
+
+
+def _pr_windows(qrs_onsets: NDArray[np.int64], rate_hz: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    before, until = (int(round(s * rate_hz)) for s in PR_WINDOW_S)
+    return qrs_onsets - before, qrs_onsets - until
+
+
+def _st_deviation(z: Array, fiducials: NDArray[np.int64], on: int, off: int, rate_hz: float) -> Array:
+    """Per lead, median over beats of (level at J + 60 ms) - (PR-segment level)."""
+    half = max(1, int(round(ST_AVERAGE_S / 2 * rate_hz)))
+    st_at = fiducials + off + int(round(ST_AFTER_J_S * rate_hz))
+    starts, stops = _pr_windows(fiducials + on, rate_hz)
+    ok = (starts >= 0) & (st_at + half < z.shape[1])
+    values = [z[:, s - half:s + half + 1].mean(axis=1) - z[:, a:b].mean(axis=1)
+              for s, a, b in zip(st_at[ok], starts[ok], stops[ok])]
+    return np.median(np.stack(values, axis=1), axis=1)
