@@ -27,6 +27,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             "log_url": args.log,
             "store_url": args.store,
             "http_port": getattr(args, "http_port", None),
+            "mllp_port": getattr(args, "mllp_port", None),
             "host": getattr(args, "host", None),
         }.items()
         if v is not None
@@ -105,10 +106,12 @@ def parser() -> argparse.ArgumentParser:
     _backend_flags(serve)
     serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--http-port", type=int, help="HTTP port (default 8080)")
+    serve.add_argument("--mllp-port", type=int, help="HL7 v2 MLLP port (default 2575; -1 disables)")
     serve.set_defaults(func=cmd_serve)
     demo = sub.add_parser("demo", help="serve and play a scenario (DEMO_EXIT=1 exits after it)")
     _backend_flags(demo)
     demo.add_argument("--http-port", type=int, help="HTTP port (default 8080)")
+    demo.add_argument("--mllp-port", type=int, help="HL7 v2 MLLP port (default 2575)")
     demo.add_argument("--keep-data", action="store_true", help="do not wipe the demo data dir")
     demo.set_defaults(func=cmd_demo)
     rebuild = sub.add_parser("rebuild", help="drop views and replay the log from offset 0")

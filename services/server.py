@@ -8,6 +8,7 @@ import threading
 import uvicorn
 
 from services.app import create_app
+from services.hl7_gateway.listener import MllpListener
 from services.settings import Settings
 from services.system import System, bootstrap
 
@@ -26,6 +27,7 @@ class Server:
         self._http = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self.mllp = MllpListener(self.system, settings.host, settings.mllp_port) if settings.mllp_port >= 0 else None
 
     @property
     def base_url(self) -> str:
@@ -35,6 +37,8 @@ class Server:
         if self.settings.run_processors:
             self.system.start_processors()
             threading.Thread(target=self._sweep, name="queue-sweeper", daemon=True).start()
+        if self.mllp:
+            self.mllp.start()
         self._thread = threading.Thread(target=self._http.run, name="http", daemon=True)
         self._thread.start()
         while not self._http.started:
@@ -53,6 +57,8 @@ class Server:
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.mllp:
+            self.mllp.stop()
         self._http.should_exit = True
         if self._thread:
             self._thread.join(timeout=10)
@@ -62,7 +68,8 @@ class Server:
 def serve(settings: Settings) -> None:
     server = Server(settings)
     server.start()
-    print(f"goldenhour: serving {server.base_url}/fhir/metadata "
+    mllp = f", HL7 v2 MLLP on {settings.host}:{server.mllp.port}" if server.mllp else ""
+    print(f"goldenhour: serving {server.base_url}/fhir/metadata{mllp} "
           f"(log {settings.log_url}, store {settings.store_url}); Ctrl-C stops", flush=True)
     try:
         threading.Event().wait()

@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     store_url: str = "sqlite:"
     host: str = "127.0.0.1"
     http_port: int = 8080
-    mllp_port: int = 2575
+    mllp_port: int = 2575  # 0: any free port; -1: no MLLP listener
     run_processors: bool = True
     # Where ECG reads go: the county's reading centre and its region (one per county here).
     reading_centre_id: str = "county-ecg-centre"

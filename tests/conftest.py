@@ -41,7 +41,7 @@ BACKENDS = [
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     log_url, store_url = backend_urls(request.param)
     return Settings(data_dir=tmp_path / "data", log_url=log_url, store_url=store_url,
-                    http_port=free_port())
+                    http_port=free_port(), mllp_port=0)
 
 
 @pytest.fixture

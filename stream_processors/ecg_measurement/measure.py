@@ -42,6 +42,8 @@ PRE_S, POST_S = 0.35, 0.75  # median-beat window around the fiducial (shortened 
 ST_AFTER_J_S = 0.060
 ST_AVERAGE_S = 0.008  # the ST level is the mean of +-4 ms around J + 60 ms
 PR_WINDOW_S = (0.020, 0.004)  # PR-segment baseline: from 20 to 4 ms before the QRS onset
+TP_MARGIN_S = 0.040  # a TP knot keeps this far from the T end and the next P onset
+TP_MIN_S = 0.060
 
 
 @dataclass(frozen=True)
@@ -122,86 +124,137 @@ def _usable_leads(names: list[str], x: Array, rate_hz: float, problems: list[str
 def _measure_beats(names: list[str], y: Array, detection: beats.Detection, rate_hz: float,
                    problems: list[str]) -> Measurements:
     fiducials, rr = detection.fiducials, detection.rr_s
-    rr_median = float(np.median(rr))
-    pre = int(round(min(PRE_S, 0.5 * rr_median) * rate_hz))
-    post = int(round(min(POST_S, max(0.25, rr_median - 0.05)) * rate_hz))
-    complete = fiducials[(fiducials - pre >= 0) & (fiducials + post <= y.shape[1])]
+    window = _window(rr, rate_hz)
+    complete = fiducials[(fiducials - window.pre >= 0) & (fiducials + window.post <= y.shape[1])]
     if len(complete) == 0:
         return Measurements(False, problems + ["no complete beat"])
-    on, off = delineate.qrs_bounds(delineate.median_beat(y, complete, pre, post), pre, rate_hz)
-    z = y - _pr_spline(y, fiducials + on, rate_hz)
-    stack = delineate.beat_stack(z, complete, pre, post)
-    noise = quality.residual_noise_uv(stack, slice(pre + on - 5, pre + off + 5))
+    on, off = delineate.qrs_bounds(delineate.median_beat(y, complete, window.pre, window.post),
+                                   window.pre, rate_hz)
+    # First pass with PR knots only, to find the T end and the P onset; then the baseline
+    # again with knots in the TP segment too, which follows faster wander at slow rates.
+    z = y - _spline_baseline(y, _pr_knots(fiducials + on, rate_hz))
+    waves = _waves(z, complete, window, on, off, np.zeros(len(names)), rate_hz)
+    tp = _tp_knots(fiducials, waves, rate_hz)
+    z = y - _spline_baseline(y, _pr_knots(fiducials + on, rate_hz) + tp)
+    st = _st_per_beat(z, fiducials, on, off, rate_hz)
+    noise = quality.st_noise_uv(st)
     clean = [i for i, name in enumerate(names) if not _noisy(name, noise[i], problems)]
     if not clean:
         return Measurements(False, problems + ["too noisy"])
-    median = np.median(stack[:, clean], axis=0)
-    spatial_noise = float(np.sqrt(np.sum(noise[clean] ** 2) / len(complete)))
-    return _assemble(names, clean, z, fiducials, rr, median, pre, post, on, off,
-                     spatial_noise, rate_hz, problems)
+    stack = delineate.beat_stack(z[clean], complete, window.pre, window.post)
+    residual = quality.residual_noise_uv(stack, slice(window.pre + on - 5, window.pre + off + 5))
+    waves = _waves(z[clean], complete, window, on, off, residual, rate_hz)
+    return _assemble(names, clean, rr, st, waves, rate_hz, problems)
+
+
+@dataclass(frozen=True)
+class _Window:
+    pre: int  # samples before the fiducial
+    post: int
+    rr: int  # median RR in samples
+
+
+@dataclass(frozen=True)
+class _Waves:
+    on: int  # QRS onset, offset (J), T end and P onset as samples from the fiducial
+    off: int
+    t_end: int | None
+    p_on: int | None
+    window: _Window
+
+
+def _window(rr: Array, rate_hz: float) -> _Window:
+    rr_median = float(np.median(rr))
+    pre = int(round(min(PRE_S, 0.5 * rr_median) * rate_hz))
+    post = int(round(min(POST_S, max(0.25, rr_median - 0.05)) * rate_hz))
+    return _Window(pre, post, int(round(rr_median * rate_hz)))
+
+
+def _waves(z: Array, complete: NDArray[np.int64], window: _Window, on: int, off: int,
+           residual_uv: Array, rate_hz: float) -> _Waves:
+    """T end and P onset on the median beat of baseline-corrected leads."""
+    pre = window.pre
+    median = delineate.median_beat(z, complete, pre, window.post)
+    stop = min(window.post, window.rr + on - int(0.02 * rate_hz))
+    t_end = delineate.t_end(median, pre, off, stop, rate_hz)
+    p_start = -pre if t_end is None else max(-pre, t_end - window.rr)
+    spatial_noise = float(np.sqrt(np.sum(residual_uv**2) / len(complete)))
+    p_on = delineate.p_onset(median, pre, on, p_start, spatial_noise, rate_hz)
+    return _Waves(on, off, t_end, p_on, window)
 
 
 def _noisy(name: str, noise_uv: float, problems: list[str]) -> bool:
-    if noise_uv <= quality.NOISY_RESIDUAL_UV:
+    if noise_uv <= quality.NOISY_ST_UV:
         return False
-    problems.append(f"lead {name}: too noisy ({noise_uv:.0f} uV residual)")
+    problems.append(f"lead {name}: too noisy (ST varies {noise_uv:.0f} uV between beats)")
     return True
 
 
-def _assemble(names: list[str], clean: list[int], z: Array, fiducials: NDArray[np.int64],
-              rr: Array, median: Array, pre: int, post: int, on: int, off: int,
-              spatial_noise: float, rate_hz: float, problems: list[str]) -> Measurements:
+def _assemble(names: list[str], clean: list[int], rr: Array, st: Array, waves: _Waves,
+              rate_hz: float, problems: list[str]) -> Measurements:
     ms = 1000.0 / rate_hz
     rr_mean = float(np.mean(rr))
-    rr_samples = int(round(float(np.median(rr)) * rate_hz))
-    t_end = delineate.t_end(median, pre, off, min(post, rr_samples + on - int(0.02 * rate_hz)), rate_hz)
-    p_start = -pre if t_end is None else max(-pre, t_end - rr_samples)
-    p_on = delineate.p_onset(median, pre, on, p_start, spatial_noise, rate_hz)
-    qt = None if t_end is None else (t_end - on) * ms
     cv = float(np.std(rr) / rr_mean)
-    st = _st_deviation(z[clean], fiducials, on, off, rate_hz)
+    qt = None if waves.t_end is None else (waves.t_end - waves.on) * ms
+    st_median = np.median(st, axis=1)
     return Measurements(
         analysable=True,
         problems=problems,
         heart_rate_bpm=round(60.0 / rr_mean, 1),
         rr_irregularity=round(cv, 3),
         irregular=cv > IRREGULAR_CV if len(rr) >= 2 else None,
-        qrs_ms=round((off - on) * ms),
-        pr_ms=None if p_on is None else round((on - p_on) * ms),
+        qrs_ms=round((waves.off - waves.on) * ms),
+        pr_ms=None if waves.p_on is None else round((waves.on - waves.p_on) * ms),
         qt_ms=None if qt is None else round(qt),
         qtc_ms=None if qt is None else round(qt / math.sqrt(rr_mean)),
-        st_deviation_uv={names[i]: round(float(v), 1) for i, v in zip(clean, st)},
-        beats=len(fiducials),
+        st_deviation_uv={names[i]: round(float(st_median[i]), 1) for i in clean},
+        beats=len(rr) + 1,
     )
 
 
-def _pr_spline(y: Array, qrs_onsets: NDArray[np.int64], rate_hz: float) -> Array:
-    """Per lead, a cubic spline through the PR-segment level of every beat (the baseline)."""
-    starts, stops = _pr_windows(qrs_onsets, rate_hz)
-    keep = (starts >= 0) & (stops <= y.shape[1])
-    starts, stops = starts[keep], stops[keep]
-    if len(starts) == 0:
-        return np.zeros_like(y)
-    levels = np.stack([y[:, a:b].mean(axis=1) for a, b in zip(starts, stops)], axis=1)
-    knots = (starts + stops) / 2
-    t = np.arange(y.shape[1])
-    if len(knots) < 3:
-        return np.repeat(levels.mean(axis=1, keepdims=True), y.shape[1], axis=1)
-    inside = np.clip(t, knots[0], knots[-1])  # flat beyond the first and last knot
-    return np.asarray(CubicSpline(knots, levels, axis=1)(inside))
+Knots = list[tuple[int, int]]  # (start, stop) sample windows whose mean is the baseline
 
 
-def _pr_windows(qrs_onsets: NDArray[np.int64], rate_hz: float) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def _pr_knots(qrs_onsets: NDArray[np.int64], rate_hz: float) -> Knots:
     before, until = (int(round(s * rate_hz)) for s in PR_WINDOW_S)
-    return qrs_onsets - before, qrs_onsets - until
+    return [(int(o) - before, int(o) - until) for o in qrs_onsets]
 
 
-def _st_deviation(z: Array, fiducials: NDArray[np.int64], on: int, off: int, rate_hz: float) -> Array:
-    """Per lead, median over beats of (level at J + 60 ms) - (PR-segment level)."""
+def _tp_knots(fiducials: NDArray[np.int64], waves: _Waves, rate_hz: float) -> Knots:
+    """A knot in the middle of each TP segment at least TP_MIN_S long."""
+    if waves.t_end is None:
+        return []
+    next_wave = waves.on if waves.p_on is None else waves.p_on
+    margin, half = int(TP_MARGIN_S * rate_hz), int(PR_WINDOW_S[0] / 2 * rate_hz)
+    knots = []
+    for a, b in zip(fiducials[:-1], fiducials[1:]):
+        start, stop = a + waves.t_end + margin, b + next_wave - margin
+        if stop - start >= TP_MIN_S * rate_hz:
+            middle = (start + stop) // 2
+            knots.append((int(middle - half), int(middle + half)))
+    return knots
+
+
+def _spline_baseline(y: Array, knots: Knots) -> Array:
+    """Per lead, a cubic spline through the mean level of every knot window."""
+    inside = sorted((a, b) for a, b in knots if a >= 0 and b <= y.shape[1] and b > a)
+    if not inside:
+        return np.zeros_like(y)
+    levels = np.stack([y[:, a:b].mean(axis=1) for a, b in inside], axis=1)
+    if len(inside) < 3:
+        return np.repeat(levels.mean(axis=1, keepdims=True), y.shape[1], axis=1)
+    centres = np.array([(a + b) / 2 for a, b in inside])
+    t = np.clip(np.arange(y.shape[1]), centres[0], centres[-1])  # flat beyond the ends
+    return np.asarray(CubicSpline(centres, levels, axis=1)(t))
+
+
+def _st_per_beat(z: Array, fiducials: NDArray[np.int64], on: int, off: int, rate_hz: float) -> Array:
+    """Leads x beats: level at J + 60 ms (mean of +-4 ms) minus the PR-segment level."""
     half = max(1, int(round(ST_AVERAGE_S / 2 * rate_hz)))
     st_at = fiducials + off + int(round(ST_AFTER_J_S * rate_hz))
-    starts, stops = _pr_windows(fiducials + on, rate_hz)
-    ok = (starts >= 0) & (st_at + half < z.shape[1])
+    knots = _pr_knots(fiducials + on, rate_hz)
     values = [z[:, s - half:s + half + 1].mean(axis=1) - z[:, a:b].mean(axis=1)
-              for s, a, b in zip(st_at[ok], starts[ok], stops[ok])]
-    return np.median(np.stack(values, axis=1), axis=1)
+              for s, (a, b) in zip(st_at, knots) if a >= 0 and s + half < z.shape[1]]
+    if not values:
+        return np.full((z.shape[0], 1), np.nan)
+    return np.stack(values, axis=1)

@@ -20,9 +20,9 @@ FLAT_RANGE_UV = 40.0
 # for 1-2 samples, never 8 ms, and never 1 % of a record.
 CLIP_RUN_S = 0.008
 CLIP_SHARE = 0.01
-# Residual noise (beats minus their median, after the 40 Hz low-pass) above which a lead's ST
-# level cannot be trusted to the 50 uV that separates the 100 uV decision from normal.
-NOISY_RESIDUAL_UV = 80.0
+# Standard error of a lead's median ST deviation (from the spread of its per-beat values)
+# above which the lead is too noisy: the 100 uV decision needs the level to about +-25 uV.
+NOISY_ST_UV = 25.0
 
 
 def flat(x: Array) -> bool:
@@ -51,3 +51,16 @@ def residual_noise_uv(beats: Array, exclude: slice) -> Array:
     r = residual[:, :, keep]
     mad = np.median(np.abs(r - np.median(r, axis=(0, 2), keepdims=True)), axis=(0, 2))
     return np.asarray(1.4826 * mad)
+
+
+def st_noise_uv(st: Array) -> Array:
+    """Per lead, standard error of the median of its per-beat ST values (leads x beats).
+
+    The spread is the MAD scaled to a standard deviation; the median of n values has
+    about 1.25 sigma / sqrt(n) of standard error. With fewer than 3 beats it is unknown (0).
+    """
+    n = st.shape[1]
+    if n < 3:
+        return np.zeros(st.shape[0])
+    mad = np.median(np.abs(st - np.median(st, axis=1, keepdims=True)), axis=1)
+    return np.asarray(1.2533 * 1.4826 * mad / np.sqrt(n))

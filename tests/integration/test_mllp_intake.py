@@ -26,10 +26,9 @@ SOCKET_TIMEOUT_S = 30.0
 
 @pytest.fixture
 def mllp(server: Server) -> Iterator[MllpListener]:
-    listener = MllpListener(server.system, "127.0.0.1", 0)
-    listener.start()
-    yield listener
-    listener.stop()
+    """The listener `goldenhour serve` runs (on a free port in tests)."""
+    assert server.mllp is not None
+    yield server.mllp
 
 
 def connect(listener: MllpListener) -> socket.socket:
