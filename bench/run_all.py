@@ -1,0 +1,38 @@
+"""`make bench`: every benchmark on every available backend; prints the table and writes it
+into the README between the bench markers."""
+
+from __future__ import annotations
+
+import platform
+import re
+from pathlib import Path
+
+from bench import ingest, projector, queue_latency
+from bench.common import Figure, backends
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def table(figures: list[Figure]) -> str:
+    head = ["| capability | backend | ours | raw limit (same run) | ratio |", "|---|---|---|---|---|"]
+    return "\n".join(head + [f.row() for f in figures])
+
+
+def main() -> None:
+    figures = []
+    for backend in backends():
+        for bench in (ingest, projector, queue_latency):
+            figures.append(bench.run(backend))
+    text = table(figures)
+    print(f"\nMachine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}\n")
+    print(text)
+    readme = README.read_text()
+    if START in readme:
+        readme = re.sub(f"{START}.*{END}", f"{START}\n{text}\n{END}", readme, flags=re.S)
+        README.write_text(readme)
+        print(f"\nwritten to {README}")
+
+
+if __name__ == "__main__":
+    main()
