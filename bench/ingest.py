@@ -69,7 +69,7 @@ def _ours(log_url: str, store_url: str, data_dir: Path, bodies: list[bytes]) -> 
 
 
 def _encoded(bodies: list[dict]) -> list[tuple[str, bytes]]:  # type: ignore[type-arg]
-    codec, now = Codec(), dt.datetime.now(dt.timezone.utc)
+    codec, now = Codec(), dt.datetime.now(dt.UTC)
     return [(b["ecg_id"], codec.encode("goldenhour.ecg.EcgSubmitted", ecg_event(EcgIn.model_validate(b), now)))
             for b in bodies]
 

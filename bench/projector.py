@@ -28,7 +28,7 @@ N = int(os.environ.get("BENCH_PROJECTOR_N", "300"))
 
 
 def _fill(system: System, n: int) -> None:
-    codec, now = Codec(), dt.datetime.now(dt.timezone.utc)
+    codec, now = Codec(), dt.datetime.now(dt.UTC)
     records = []
     for body in payloads(n):
         event = ecg_event(EcgIn.model_validate(body), now)

@@ -52,7 +52,7 @@ def _raw(settings: Settings, bodies: list[dict]) -> list[float]:  # type: ignore
     log = open_log(settings.log_url, settings.data_dir)
     topic = f"bench.raw.{time.time_ns()}"
     log.ensure_topics([TopicSpec(topic, 6)])
-    codec, now = Codec(), dt.datetime.now(dt.timezone.utc)
+    codec, now = Codec(), dt.datetime.now(dt.UTC)
     consumer = log.consumer(f"bench-{time.time_ns()}", [topic], lambda tp: 0)
     consumer.poll(timeout_s=1.0)  # join the group before timing
     lat = []

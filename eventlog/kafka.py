@@ -511,9 +511,9 @@ class KafkaEventLog(EventLog):
         offsets, failure = self._await_acks(futures)
         # Index whatever was acknowledged, even if a later record failed, so that the retry
         # the caller will make appends only the rest.
-        for i, offset in zip(to_send, offsets):
+        for i, offset in zip(to_send, offsets, strict=False):
             index.add(records[i].event_id, targets[i], offset)
-        self._advance_indexed(index, [(targets[i], o) for i, o in zip(to_send, offsets)])
+        self._advance_indexed(index, [(targets[i], o) for i, o in zip(to_send, offsets, strict=False)])
         if failure is not None:
             raise LogUnavailable(f"kafka: append to {topic} not acknowledged: {failure!r}") from (
                 failure

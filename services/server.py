@@ -12,7 +12,6 @@ from services.hl7_gateway.listener import MllpListener
 from services.settings import Settings
 from services.system import System, bootstrap
 
-
 SWEEP_INTERVAL_S = 15.0  # escalation and lease expiry are minute-scale; 15 s is prompt enough
 
 

@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import logging
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -246,7 +245,7 @@ class Runner:
             "event_id": record.event_id,
             "value": record.value,
             "reason": reason[:2000],
-            "failed_at": dt.datetime.now(dt.timezone.utc),
+            "failed_at": dt.datetime.now(dt.UTC),
         }
         dlq_id = f"{self.projection.name}:{record.topic}:{record.partition}:{record.offset}"
         self._log.append(

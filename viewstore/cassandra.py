@@ -220,7 +220,7 @@ class CassandraViewStore(ViewStore):
 
     def _check_versions(self, resources: Sequence[StoredResource]) -> None:
         keys = list(dict.fromkeys((r.resource_type, r.id) for r in resources))
-        latest = dict(zip(keys, self._latest_versions(keys)))
+        latest = dict(zip(keys, self._latest_versions(keys), strict=False))
         for r in resources:
             expected = latest[r.resource_type, r.id] + 1
             if r.version != expected:
@@ -271,7 +271,7 @@ class CassandraViewStore(ViewStore):
         # the removal runs first).
         for e in set(unindex).difference(index):
             batch.add(self._q.delete_lookup, (e.index, e.key, e.resource_type, e.id))
-        for r, ref in zip(resources, body_refs):
+        for r, ref in zip(resources, body_refs, strict=False):
             # UNSET, not None: a null would write a tombstone into the unused column.
             body = r.body if ref is None else UNSET_VALUE
             batch.add(

@@ -24,7 +24,7 @@ from viewstore.base import StoredResource
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-STARTED = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+STARTED = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check(rtype: str, rid: str | None = None) -> None:

@@ -42,7 +42,7 @@ def append_event(system: System, topic: str, key: str, name: str,
 
 def submit_ecg(system: System, body: EcgIn, channel: str) -> Submitted:
     """Append the ECG (durable on return) and answer; `channel` is http, mllp, tablet."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     event, partition, offset, duplicate = append_event(
         system, CLINIC_ECG, body.ecg_id, ECG_SUBMITTED, ecg_event(body, now, channel)
     )

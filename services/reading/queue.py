@@ -16,7 +16,12 @@ from typing import Any
 from avro_schemas.catalogue import READING
 from services.ingest.submit import append_event
 from services.system import System
-from stream_processors.diagnosis_queue.item import QueueItem, format_instant, parse_instant, queue_item_id
+from stream_processors.diagnosis_queue.item import (
+    QueueItem,
+    format_instant,
+    parse_instant,
+    queue_item_id,
+)
 from stream_processors.diagnosis_queue.processor import OPEN_INDEX, QueueProjection
 
 QUEUE = QueueProjection.name
@@ -34,7 +39,7 @@ class NotClaimable(LookupError):
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _item(system: System, item_id: str) -> QueueItem | None:

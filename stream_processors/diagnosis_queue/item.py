@@ -22,7 +22,7 @@ def parse_instant(value: str) -> dt.datetime:
 
 
 def format_instant(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def more_urgent(a: str, b: str) -> str:

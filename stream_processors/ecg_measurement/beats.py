@@ -89,7 +89,7 @@ def _search_back(beats: NDArray[np.int64], candidates: NDArray[np.int64], height
         return beats
     gap_limit = SEARCHBACK_GAP * float(np.median(np.diff(beats)))
     found = list(beats)
-    for a, b in zip(beats[:-1], beats[1:]):
+    for a, b in zip(beats[:-1], beats[1:], strict=False):
         if b - a > gap_limit:
             inside = (candidates > a + 0.3 * (b - a)) & (candidates < b - 0.3 * (b - a))
             inside &= heights >= low

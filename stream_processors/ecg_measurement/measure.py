@@ -227,7 +227,7 @@ def _tp_knots(fiducials: NDArray[np.int64], waves: _Waves, rate_hz: float) -> Kn
     next_wave = waves.on if waves.p_on is None else waves.p_on
     margin, half = int(TP_MARGIN_S * rate_hz), int(PR_WINDOW_S[0] / 2 * rate_hz)
     knots = []
-    for a, b in zip(fiducials[:-1], fiducials[1:]):
+    for a, b in zip(fiducials[:-1], fiducials[1:], strict=False):
         start, stop = a + waves.t_end + margin, b + next_wave - margin
         if stop - start >= TP_MIN_S * rate_hz:
             middle = (start + stop) // 2
@@ -254,7 +254,7 @@ def _st_per_beat(z: Array, fiducials: NDArray[np.int64], on: int, off: int, rate
     st_at = fiducials + off + int(round(ST_AFTER_J_S * rate_hz))
     knots = _pr_knots(fiducials + on, rate_hz)
     values = [z[:, s - half:s + half + 1].mean(axis=1) - z[:, a:b].mean(axis=1)
-              for s, (a, b) in zip(st_at, knots) if a >= 0 and s + half < z.shape[1]]
+              for s, (a, b) in zip(st_at, knots, strict=False) if a >= 0 and s + half < z.shape[1]]
     if not values:
         return np.full((z.shape[0], 1), np.nan)
     return np.stack(values, axis=1)

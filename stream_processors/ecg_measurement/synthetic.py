@@ -210,6 +210,6 @@ def _st_truth(clean: Array, onsets: list[float], qrs: float, rate_hz: float) -> 
     n = clean.shape[1]
     idx = [round((o + qrs + 0.060) * rate_hz) for o in onsets]
     pr = [round((o - 0.010) * rate_hz) for o in onsets]
-    pairs = [(j, p) for j, p in zip(idx, pr) if 0 <= p and j < n]
+    pairs = [(j, p) for j, p in zip(idx, pr, strict=False) if p >= 0 and j < n]
     values = np.median(np.array([clean[:, j] - clean[:, p] for j, p in pairs]), axis=0)
     return {lead: float(values[i]) for i, lead in enumerate(STANDARD_LEAD_ORDER)}

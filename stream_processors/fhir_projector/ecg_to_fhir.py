@@ -29,7 +29,7 @@ Json = dict[str, Any]
 
 def instant(t: dt.datetime) -> str:
     """FHIR instant in UTC with microseconds: fixed width, so it sorts as text."""
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _coding(system: str, code: str, display: str | None = None) -> Json:

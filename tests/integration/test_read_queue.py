@@ -85,7 +85,7 @@ def test_expired_lease_returns_the_item_and_overdue_escalates_once(client: httpx
     ecg = submit(client, "stat")
     queue_ids(client, 1)
     assert client.post("/reading/claims", json={"reader_id": "dr-li", "ecg_id": ecg}).status_code == 200
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=11)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=11)
     assert sweep(server.system, later) == {"escalated": 1, "expired": 1}
     sweep(server.system, later)
     escalations = [r for p in range(server.system.log.partition_count(READING))

@@ -87,7 +87,7 @@ def test_v1_read_request_decodes_with_the_current_schema() -> None:
     from fastavro import schemaless_writer
 
     v1 = load_schema(str(SCHEMA_DIR / "v1" / "goldenhour.ecg.ReadRequested.avsc"), _write_hint=False)
-    now = dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
     old = {"meta": {"event_id": "e", "occurred_at": now, "recorded_at": now,
                     "source": {"channel": "http"}},
            "ecg_id": "E1", "reading_centre_id": "county", "region_id": None, "reason": None}

@@ -15,7 +15,7 @@ from stream_processors.fhir_projector.patient_to_fhir import merge_patient
 from tests.ecg_payloads import ecg_payload
 
 ECG = "goldenhour.ecg.EcgSubmitted"
-RECORDED = dt.datetime(2026, 11, 23, 10, 2, 30, tzinfo=dt.timezone.utc)
+RECORDED = dt.datetime(2026, 11, 23, 10, 2, 30, tzinfo=dt.UTC)
 
 
 def event(**changes: Any) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def test_index__files_identifiers_and_subject() -> None:
 
 
 def test_merge_patient__same_instant_ties_resolve_by_content() -> None:
-    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     a = {"identifiers": [{"system": "s", "value": "1"}], "family": "A"}
     b = {"identifiers": [{"system": "s", "value": "1"}], "family": "B"}
     assert merge_patient(merge_patient(None, a, at), b, at) == merge_patient(merge_patient(None, b, at), a, at)

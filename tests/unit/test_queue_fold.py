@@ -12,7 +12,7 @@ from stream_processors.diagnosis_queue.item import QueueItem
 from stream_processors.diagnosis_queue.processor import QueueProjection
 from stream_processors.diagnosis_queue.task_to_fhir import to_task
 
-T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
 EVENT = "goldenhour.{}"
 
 
