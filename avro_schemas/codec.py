@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint, load_schema, parse_schema, to_parsing_canonical_form
@@ -39,7 +39,7 @@ def fingerprint_of(parsed: Schema) -> bytes:
 def load_current(name: str, schema_dir: Path = SCHEMA_DIR) -> Schema:
     """The current schema of a record, with named types it references resolved from the
     flat directory (`<namespace>.<Name>.avsc`)."""
-    return load_schema(str(schema_dir / f"{name}.avsc"), _write_hint=False)  # type: ignore[no-any-return]
+    return cast(Schema, load_schema(str(schema_dir / f"{name}.avsc"), _write_hint=False))
 
 
 def released_versions(schema_dir: Path = SCHEMA_DIR) -> list[tuple[int, str, Schema]]:
@@ -47,7 +47,8 @@ def released_versions(schema_dir: Path = SCHEMA_DIR) -> list[tuple[int, str, Sch
     out = []
     for vdir in sorted(schema_dir.glob("v[0-9]*"), key=lambda p: int(p.name[1:])):
         for path in sorted(vdir.glob("*.avsc")):
-            out.append((int(vdir.name[1:]), path.stem, load_schema(str(path), _write_hint=False)))
+            schema = cast(Schema, load_schema(str(path), _write_hint=False))
+            out.append((int(vdir.name[1:]), path.stem, schema))
     return out
 
 
@@ -62,10 +63,10 @@ class Codec:
 
     def __init__(self, schema_dir: Path = SCHEMA_DIR, names: Iterable[str] | None = None):
         names = list(names or [*EVENT_TYPES, DEAD_LETTER])
-        self._current = {n: parse_schema(load_current(n, schema_dir)) for n in names}
+        self._current = {n: cast(Schema, parse_schema(load_current(n, schema_dir))) for n in names}
         self._header = {n: MAGIC + fingerprint_of(s) for n, s in self._current.items()}
         self._writers = {
-            fingerprint_of(s): Writer(n, parse_schema(s))
+            fingerprint_of(s): Writer(n, cast(Schema, parse_schema(s)))
             for _, n, s in released_versions(schema_dir)
             if n in self._current
         }

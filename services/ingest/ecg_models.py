@@ -84,7 +84,7 @@ class EcgIn(BaseModel):
 
     @field_validator("leads")
     @classmethod
-    def _twelve_leads(cls, leads: dict[str, list[int]]) -> dict[str, list[int]]:
+    def _twelve_leads(cls, leads: dict[LeadName, list[int]]) -> dict[LeadName, list[int]]:
         missing = [lead for lead in STANDARD_LEAD_ORDER if lead not in leads]
         if missing:
             raise ValueError(f"a 12-lead ECG needs all 12 leads; missing {', '.join(missing)}")
@@ -137,7 +137,7 @@ def ecg_event(body: EcgIn, recorded_at: dt.datetime, channel: str = "http") -> d
         "waveform": {
             "sampling_rate_hz": body.sampling_rate_hz,
             "units": body.units,
-            "leads": [{"lead": lead, "samples": body.leads[lead]} for lead in STANDARD_LEAD_ORDER],
+            "leads": [{"lead": lead, "samples": body.leads[lead]} for lead in STANDARD_LEAD_ORDER],  # type: ignore[index]
         },
         "measurements": body.measurements.model_dump() if body.measurements else None,
         "clinical_question": body.clinical_question,

@@ -51,10 +51,13 @@ def _as_of(patient: Json | None) -> str:
     return ""
 
 
-def _newer_first(a: tuple[str, Json], b: tuple[str, Json]) -> tuple[Json, Json]:
+def _order_key(stated: tuple[str, Json]) -> tuple[str, str]:
     # Ties broken by content so that the order of arrival never decides.
-    key = lambda x: (x[0], json.dumps(x[1], sort_keys=True))  # noqa: E731
-    return (a[1], b[1]) if key(a) >= key(b) else (b[1], a[1])
+    return stated[0], json.dumps(stated[1], sort_keys=True)
+
+
+def _newer_first(a: tuple[str, Json], b: tuple[str, Json]) -> tuple[Json, Json]:
+    return (a[1], b[1]) if _order_key(a) >= _order_key(b) else (b[1], a[1])
 
 
 def merge_patient(current: Json | None, details: Json, occurred_at: dt.datetime) -> Json:
