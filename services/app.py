@@ -16,6 +16,8 @@ from fastapi import FastAPI
 
 from services import outcome
 from services.fhir_api.routes import router as fhir_router
+from services.ingest.ecg_models import EcgIn
+from services.ingest.fast_body import register_schemas
 from services.ingest.routes import router as ingest_router
 from services.reading.routes import router as reading_router
 from services.system import System
@@ -38,4 +40,5 @@ def create_app(system: System) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(fhir_router)
     app.include_router(reading_router)
+    register_schemas(app, EcgIn)
     return app

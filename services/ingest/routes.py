@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 
 from eventlog.base import LogUnavailable
 from services.deps import SystemDep
 from services.ingest.ecg_models import EcgAccepted, EcgIn
+from services.ingest.fast_body import json_body, openapi_body
 from services.ingest.submit import EventIdReused, submit_ecg
 from services.outcome import FhirError
 
@@ -15,8 +18,10 @@ router = APIRouter(prefix="/ingest", tags=["ingest"])
 RETRY_AFTER_S = "5"  # the log is usually back within seconds (broker restart, leader move)
 
 
-@router.post("/ecg", status_code=202, response_model=EcgAccepted)
-def post_ecg(body: EcgIn, system: SystemDep, response: Response) -> EcgAccepted:
+@router.post("/ecg", status_code=202, response_model=EcgAccepted, openapi_extra=openapi_body(EcgIn))
+def post_ecg(
+    body: Annotated[EcgIn, Depends(json_body(EcgIn))], system: SystemDep, response: Response
+) -> EcgAccepted:
     """Submit a 12-lead ECG for a remote read. Answers 202 once the event is durable in the
     log; the FHIR Observation and Patient follow from the projector. Resending with the same
     `event_id` returns the first answer with `Idempotent-Replayed: true`."""

@@ -182,3 +182,11 @@ def test_metadata_describes_what_is_served(client: httpx.Client) -> None:
     types = {r["type"] for r in cs["rest"][0]["resource"]}
     assert types == {"Patient", "Observation", "ServiceRequest", "DiagnosticReport", "Task"}
     json.dumps(cs)
+
+
+def test_openapi_documents_the_ecg_body(client: httpx.Client) -> None:
+    doc = client.get("/openapi.json").json()
+    ref = doc["paths"]["/ingest/ecg"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert {"event_id", "ecg_id", "patient", "leads", "sampling_rate_hz"} <= set(schema["required"])
+    assert "PatientIn" in doc["components"]["schemas"]
