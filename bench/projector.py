@@ -73,8 +73,9 @@ def _write_raw(system: System, store_url: str, rows: list[StoredResource]) -> No
     from cassandra.concurrent import execute_concurrent_with_args
 
     session = system.store._session  # type: ignore[attr-defined]
-    session.execute("CREATE TABLE IF NOT EXISTS raw_bench (t text, id text, v int, lu text, body blob, PRIMARY KEY ((t, id), v))")
-    insert = session.prepare("INSERT INTO raw_bench (t, id, v, lu, body) VALUES (?, ?, ?, ?, ?)")
+    table = f"{system.store._keyspace}.raw_bench"  # type: ignore[attr-defined]
+    session.execute(f"CREATE TABLE IF NOT EXISTS {table} (t text, id text, v int, lu text, body blob, PRIMARY KEY ((t, id), v))")
+    insert = session.prepare(f"INSERT INTO {table} (t, id, v, lu, body) VALUES (?, ?, ?, ?, ?)")
     execute_concurrent_with_args(session, insert,
                                  [(r.resource_type, r.id, r.version, r.last_updated, r.body) for r in rows],
                                  concurrency=16)
