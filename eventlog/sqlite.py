@@ -14,9 +14,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+from embedded.sqlite import ThreadConnections
 
 from eventlog.base import (
     Appended,
@@ -46,46 +47,19 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 """
 
 POLL_INTERVAL_S = 0.05  # how often an idle consumer looks for appends by other processes
-BUSY_TIMEOUT_S = 30.0  # how long a writer waits for another process's transaction
 
 
 class SqliteEventLog(EventLog):
     def __init__(self, path: str | Path) -> None:
-        self._path = str(path)
-        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._guard = threading.Lock()
+        self._db = ThreadConnections(path, "FULL", SCHEMA)
         self._appended = threading.Condition()
         self._partitions: dict[str, int] = {}
-        self._conn().executescript(SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self._path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            self._local.conn = conn
-            with self._guard:
-                self._connections.append(conn)
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        return self._db.get()
 
     def ensure_topics(self, specs: Iterable[TopicSpec]) -> None:
-        with self._write() as conn:
+        with self._db.transaction() as conn:
             conn.executemany(
                 "INSERT OR IGNORE INTO topics (name, partitions) VALUES (?, ?)",
                 [(s.name, s.partitions) for s in specs],
@@ -105,7 +79,7 @@ class SqliteEventLog(EventLog):
         partitions = self.partition_count(topic)
         now_ms = int(time.time() * 1000)
         out: list[Appended] = []
-        with self._write() as conn:
+        with self._db.transaction() as conn:
             for r in records:
                 out.append(self._append_one(conn, topic, partitions, r, now_ms))
         with self._appended:
@@ -161,7 +135,7 @@ class SqliteEventLog(EventLog):
         return None if row is None else int(row[0])
 
     def commit_group(self, group: str, offsets: dict[TopicPartition, int]) -> None:
-        with self._write() as conn:
+        with self._db.transaction() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO group_offsets VALUES (?, ?, ?, ?)",
                 [(group, tp.topic, tp.partition, o) for tp, o in offsets.items()],
@@ -174,11 +148,7 @@ class SqliteEventLog(EventLog):
             self._appended.wait(timeout_s)
 
     def close(self) -> None:
-        with self._guard:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._db.close()
 
 
 class SqliteConsumer(Consumer):

@@ -4,9 +4,10 @@ checkpoint can never diverge, even if the process is killed mid-write."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from embedded.sqlite import ThreadConnections
 
 from viewstore.base import (
     Checkpoint,
@@ -33,32 +34,16 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 ) WITHOUT ROWID;
 """
 VIEW_TABLES = ("resources", "lookups", "checkpoints")
-BUSY_TIMEOUT_S = 30.0
 
 
 class SqliteViewStore(ViewStore):
     def __init__(self, path: str | Path) -> None:
-        self._path = str(path)
-        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._guard = threading.Lock()
-        self._conn().executescript(SCHEMA)
+        # NORMAL: a power cut may lose the last view writes, never corrupt them; the
+        # checkpoint is lost with them, so the processor re-folds from the log.
+        self._db = ThreadConnections(path, "NORMAL", SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self._path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL: a power cut may lose the last view writes, never corrupt them; the
-            # checkpoint is lost with them, so the processor re-folds from the log.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-            with self._guard:
-                self._connections.append(conn)
-        return conn
+        return self._db.get()
 
     def read(self, resource_type: str, id: str) -> StoredResource | None:
         row = self._conn().execute(
@@ -106,18 +91,12 @@ class SqliteViewStore(ViewStore):
         checkpoint: Checkpoint,
         unindex: Sequence[IndexEntry] = (),
     ) -> None:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db.transaction() as conn:
             self._check_position(checkpoint)
             pending: dict[tuple[str, str], int] = {}
             for r in resources:
                 self._check_version(r, pending)
             self._write(conn, resources, index, checkpoint, unindex)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
     def _check_position(self, cp: Checkpoint) -> None:
         stored = self.checkpoint(cp.processor, cp.topic, cp.partition)
@@ -168,15 +147,9 @@ class SqliteViewStore(ViewStore):
             yield StoredResource(*row)
 
     def truncate(self) -> None:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        for table in VIEW_TABLES:
-            conn.execute(f"DELETE FROM {table}")
-        conn.execute("COMMIT")
+        with self._db.transaction() as conn:
+            for table in VIEW_TABLES:
+                conn.execute(f"DELETE FROM {table}")
 
     def close(self) -> None:
-        with self._guard:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._db.close()

@@ -1,0 +1,1 @@
+"""Support shared by the embedded (one machine, no Java) backends."""
