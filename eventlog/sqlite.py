@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from embedded.sqlite import ThreadConnections
-
 from eventlog.base import (
     Appended,
     Consumer,

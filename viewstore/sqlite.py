@@ -8,7 +8,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from embedded.sqlite import ThreadConnections
-
 from viewstore.base import (
     Checkpoint,
     IndexEntry,
