@@ -23,9 +23,9 @@ serve: $(STAMP)
 test: $(STAMP)
 	deploy/local/with-servers $(PY) -m pytest $(PYTEST_ARGS)
 
-## Only what needs no Java (embedded backends, unit tests).
+## Only what needs no Java and no browser (embedded backends, unit tests).
 test-embedded: $(STAMP)
-	$(PY) -m pytest -m "not kafka and not cassandra" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not kafka and not cassandra and not e2e" $(PYTEST_ARGS)
 
 ## Every benchmark, on both backends; prints figures beside the raw limits.
 bench: $(STAMP)

@@ -5,6 +5,7 @@
 | /ingest       | services/ingest/routes.py     | ECG submission (clinics, carts)       |
 | /fhir         | services/fhir_api/routes.py   | FHIR R4 read, vread, history, search  |
 | /reading      | services/reading/routes.py    | read queue, claims/leases, reports    |
+| /reading/     | services/reading/web.py       | the reader's workstation (HTML, SVG)  |
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from services.ingest.ecg_models import EcgIn
 from services.ingest.fast_body import register_schemas
 from services.ingest.routes import router as ingest_router
 from services.reading.routes import router as reading_router
+from services.reading.web import router as web_router
 from services.system import System
 
 
@@ -40,5 +42,6 @@ def create_app(system: System) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(fhir_router)
     app.include_router(reading_router)
+    app.include_router(web_router)
     register_schemas(app, EcgIn)
     return app

@@ -1,0 +1,234 @@
+"""The cardiologist's workstation in a real headless Chromium, against a real running system
+(embedded backend) over HTTP: the queue shows the STEMI first, "Claim next" opens it, the
+12 leads and the rhythm strip are drawn, and the signed report becomes a final FHIR
+DiagnosticReport carrying the reader's text and SNOMED CT code.
+
+Needs Chromium, its matching chromedriver (Debian: `chromium chromium-driver`) and the
+`selenium` package. Missing ones skip the test, or fail it when GOLDENHOUR_REQUIRE_SERVERS=1
+(CI). Screenshots go to test-artifacts/ at the repository root.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from avro_schemas.catalogue import READING
+from services.ingest.submit import append_event
+from services.server import Server
+from services.settings import Settings
+from stream_processors.fhir_projector.codes import STANDARD_LEAD_ORDER
+from tests.conftest import free_port
+from tests.ecg_payloads import ecg_payload
+from tests.integration.test_ecg_slice import wait_for
+
+pytestmark = pytest.mark.e2e
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--no-first-run", "--disable-sync", "--window-size=1600,1200",
+                "--lang=en-US")
+WAIT_S = 15.0  # any one thing the page must show; the whole test takes a few seconds
+READER = "dr-li"
+STEMI_SNOMED = "401303003"
+CSS_PX_PER_MM = 96 / 25.4  # CSS reference pixel: the SVG is sized in mm
+
+
+def _missing(what: str) -> None:
+    message = f"{what}; install with: apt-get install -y chromium chromium-driver && pip install selenium"
+    if os.environ.get("GOLDENHOUR_REQUIRE_SERVERS") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """The whole system on the embedded backend, serving HTTP on a free port."""
+    running = Server(Settings(data_dir=tmp_path / "data", http_port=free_port(), mllp_port=-1))
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base_url, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """Headless Chromium driven by Debian's chromedriver: nothing is downloaded."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _missing("the selenium package is not installed")
+    binary = next((p for p in map(shutil.which, CHROMIUM) if p), None)
+    driver_path = shutil.which("chromedriver")
+    if binary is None or driver_path is None:
+        _missing(f"Chromium ({binary or 'missing'}) or chromedriver ({driver_path or 'missing'}) not found")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(binary)
+    for flag in (*CHROME_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=str(driver_path)), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def until(predicate: Callable[[], Any], what: str) -> Any:
+    """Poll `predicate` until it returns something truthy (the page updates asynchronously)."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except Exception:  # element not there yet, or replaced by a refresh
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def submit(client: httpx.Client, **changes: Any) -> str:
+    body = ecg_payload(**changes)
+    resp = client.post("/ingest/ecg", json=body)
+    assert resp.status_code == 202, resp.text
+    wait_for(client, resp.headers["Location"])  # the Observation the ECG page draws
+    return str(body["ecg_id"])
+
+
+def measured(server: Server, ecg_id: str) -> None:
+    """What the automatic measurement would append for an inferior STEMI (written here so
+    the page's automatic column, ST table and statements are exercised)."""
+    at = dt.datetime.now(dt.UTC)
+    st = {"I": 20.0, "II": 240.0, "III": 235.0, "aVR": -120.0, "aVL": -90.0, "aVF": 238.0,
+          "V1": 0.0, "V2": 10.0, "V3": 15.0, "V4": 20.0, "V5": 15.0, "V6": 10.0}
+    append_event(server.system, READING, ecg_id, "goldenhour.reading.EcgMeasured", {
+        "meta": {"event_id": str(uuid.uuid4()), "occurred_at": at, "recorded_at": at,
+                 "source": {"channel": "system", "device_id": None, "user_id": None, "site_id": None}},
+        "ecg_id": ecg_id, "patient_ref": None, "analysable": True, "problems": [],
+        "heart_rate_bpm": 74.6, "rr_cv": 0.01, "irregular": False, "pr_ms": 158.0,
+        "qrs_ms": 94.0, "qt_ms": 384.0, "qtc_ms": 414.0,
+        "st_deviation_uv": [{"lead": k, "value": v} for k, v in st.items()],
+        "triage_class": "critical", "reasons": ["ST elevation in II, III, aVF"], "algorithm": "test"})
+
+
+def screenshot(driver: Any, name: str) -> Path:
+    """The whole page, not only the window, as test-artifacts/<name>.png."""
+    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": metrics["width"], "height": metrics["height"], "scale": 1}})
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    path.write_bytes(base64.b64decode(shot["data"]))
+    return path
+
+
+def browser_errors(driver: Any) -> list[str]:
+    """Console errors: a script error or a Content-Security-Policy refusal shows up here."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_reader_claims_the_stemi_first_and_signs_a_coded_report(
+    browser: Any, server: Server, client: httpx.Client
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    older = submit(client, urgency="routine", acquired_at="2025-05-01T09:00:00+08:00")
+    stemi = submit(client, urgency="stat", st_uv=250)
+    measured(server, stemi)
+    until(lambda: len(client.get("/reading/queue").json()) == 2
+          and client.get("/reading/queue").json()[0]["measurements"], "both ECGs, measured")
+
+    # The queue: the STEMI first, in red.
+    browser.get(f"{server.base_url}/reading/")
+    rows = until(lambda: browser.find_elements(By.CSS_SELECTOR, "#queue-rows tr[data-ecg-id]"),
+                 "queue rows")
+    assert [r.get_attribute("data-ecg-id") for r in rows] == [stemi, older]
+    badge = rows[0].find_element(By.CSS_SELECTOR, ".badge")
+    assert badge.text == "CRITICAL" and badge.value_of_css_property("background-color") == "rgba(198, 40, 40, 1)"
+    assert "王建国" in rows[0].text and "白杨镇卫生院" in rows[0].text and "ago" in rows[0].text
+    browser.find_element(By.ID, "reader-id").send_keys(READER)
+    screenshot(browser, "workstation-queue")
+
+    # Claim next: the most urgent ECG opens.
+    browser.find_element(By.ID, "claim-next").click()
+    until(lambda: browser.current_url.endswith(f"/reading/ecg/{stemi}"), "the STEMI's ECG page")
+    svg = browser.find_element(By.ID, "ecg-current")
+    labels = svg.find_elements(By.CSS_SELECTOR, "text.lead-label")
+    assert sorted(t.text for t in labels[:12]) == sorted(STANDARD_LEAD_ORDER)
+    assert len(svg.find_elements(By.CSS_SELECTOR, "path.trace:not(.missing)")) == 13
+    assert svg.find_element(By.CSS_SELECTOR, "g.rhythm path.trace").get_attribute("data-lead") == "II"
+    assert svg.size["width"] == pytest.approx(265 * CSS_PX_PER_MM, abs=1)  # 25 mm/s on screen
+    until(lambda: "Held by you" in browser.find_element(By.ID, "lease-status").text, "lease shown")
+    assert browser.find_element(By.ID, "previous-link").get_attribute("href").endswith(f"/reading/ecg/{older}")
+    assert "王建国" in browser.find_element(By.ID, "patient").text
+    assert browser.find_elements(By.CSS_SELECTOR, "#measurements table.st td.st-up")[0].text.startswith("II +2.4")
+
+    # Report: confirm the device statement, code a STEMI, write, sign.
+    browser.find_element(By.CSS_SELECTOR, '#computer-statements input[value="Sinus rhythm"]').click()
+    browser.find_element(By.CSS_SELECTOR, '#computer-statements input[value^="ST elevation"]').click()
+    browser.find_element(By.CSS_SELECTOR, f'#coded-statements input[value="{STEMI_SNOMED}"]').click()
+    text = "Acute inferior STEMI (ST elevation II, III, aVF). Activate the cath lab."
+    browser.find_element(By.ID, "interpretation").send_keys(text)
+    screenshot(browser, "workstation-ecg")
+    browser.find_element(By.ID, "sign").click()
+    signed = until(lambda: (e := browser.find_element(By.ID, "signed")).is_displayed() and e,
+                   "the signed state")
+    screenshot(browser, "workstation-ecg-signed")
+    report_ref = signed.get_attribute("data-report")
+    assert browser.find_element(By.ID, "signed-text").text == text
+    assert browser_errors(browser) == []
+    browser.refresh()  # the signed state is the server's too, not only the script's
+    assert browser.find_element(By.ID, "signed-text").text == text
+    assert not browser.find_elements(By.ID, "report-form")
+
+    # The same report, as hospital systems read it.
+    report = wait_for(client, f"/fhir/{report_ref}").json()
+    assert report["status"] == "final" and report["conclusion"] == text
+    assert report["conclusionCode"][0]["coding"][0]["code"] == STEMI_SNOMED
+    assert [i["ecg_id"] for i in client.get("/reading/queue").json()] == [older]
+
+
+def test_api_errors_are_shown_and_the_queue_refreshes_by_itself(
+    browser: Any, server: Server, client: httpx.Client
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    stemi = submit(client, urgency="stat", st_uv=250)
+    until(lambda: client.get("/reading/queue").json(), "the ECG in the queue")
+    assert client.post("/reading/claims", json={"reader_id": "dr-zhang"}).status_code == 200
+    browser.get(f"{server.base_url}/reading/")
+    browser.execute_script("localStorage.setItem('goldenhour.readerId', arguments[0])", READER)
+    browser.refresh()
+    browser.find_element(By.ID, "claim-next").click()
+    error = until(lambda: (e := browser.find_element(By.ID, "error")).is_displayed() and e,
+                  "the OperationOutcome message")
+    assert "no ECG available to claim" in error.text
+    browser.get(f"{server.base_url}/reading/ecg/{stemi}")
+    status = until(lambda: browser.find_element(By.ID, "lease-status").text, "lease status")
+    assert "Held by dr-zhang" in status
+    assert not browser.find_element(By.ID, "sign").is_enabled()
+
+    browser.get(f"{server.base_url}/reading/")
+    assert "dr-zhang" in browser.find_element(By.CSS_SELECTOR, "#queue-rows tr").text
+    later = submit(client, urgency="routine")
+    until(lambda: browser.find_elements(By.CSS_SELECTOR, f'#queue-rows tr[data-ecg-id="{later}"]'),
+          "the new ECG to appear without a reload")
