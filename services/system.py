@@ -34,11 +34,6 @@ class System:
             thread.start()
             self._threads.append(thread)
 
-    def catch_up(self) -> None:
-        """Fold everything appended so far (processors not running in the background)."""
-        for runner in self.runners:
-            runner.catch_up()
-
     def lag(self) -> int:
         return sum(r.lag() for r in self.runners)
 

@@ -65,8 +65,11 @@ def test_rebuild_from_offset_zero_gives_identical_views(settings: Settings) -> N
         for a in answers:
             wait_for(client, f"/fhir/{a['observation']}")
         wait_for(client, f"/fhir/{answers[0]['patient']}", version="6")
-    while server.system.lag():
+    for _ in range(300):  # bounded: a stuck processor fails the test instead of hanging it
+        if server.system.lag() == 0:
+            break
         time.sleep(0.1)
+    assert server.system.lag() == 0
     server.stop()
     before = dump(settings)
 
