@@ -5,14 +5,16 @@
 | FHIR projector   | fhir-projector    | clinic.ecg,        | Patient, Observation (ECG),             |
 |                  |                   | diagnosis.reading  | ServiceRequest, DiagnosticReport        |
 | read queue       | diagnosis-queue   | diagnosis.reading  | QueueItem (internal), Task (FHIR)       |
+| ECG measurer     | ecg-measurer      | clinic.ecg         | emits EcgMeasured to diagnosis.reading  |
 """
 
 from __future__ import annotations
 
 from stream_processors.diagnosis_queue.processor import QueueProjection
+from stream_processors.ecg_measurement.processor import MeasurementProcessor
 from stream_processors.fhir_projector.processor import FhirProjection
 from stream_processors.runner import Projection
 
 
 def projections() -> list[Projection]:
-    return [FhirProjection(), QueueProjection()]
+    return [FhirProjection(), QueueProjection(), MeasurementProcessor()]

@@ -1,25 +1,24 @@
 """Wave boundaries on the median beat of all leads together (global measurements).
 
 As in the classic 12-lead programs, the beats are first averaged (a median over beats, per
-lead, which ignores the odd ectopic beat and halves nothing of the waveform), then:
+lead, which ignores the odd ectopic beat and, unlike a mean, does not blur the waves), then:
 
 - QRS onset and offset (the J point) are where the *spatial velocity* (sum over leads of
   |dV/dt|) rises above / falls below 4 % of its peak above its noise floor, held for 6 ms;
   so the QRS starts at the earliest lead and ends at the last one, as the standard asks;
 - the T wave ends where the tangent at the steepest point of its down-slope meets the
-  baseline (the tangent method), in the leads with the largest T waves, and the latest of
-  those is taken;
+  baseline (the tangent method), in the leads whose T wave is at least half the largest,
+  and the latest of those is taken; a biphasic T ends after its second lobe;
 - a P wave is present when the spatial magnitude before the QRS rises well above the noise
-  left in the median beat and starts from a quiet baseline; its onset is where the magnitude
-  falls under 10 % of the P peak. At fast rates the P wave sits on the previous T wave and
-  is reported as not detectable rather than guessed.
+  left in the median beat and starts from a quiet baseline; its onset is the knee of its
+  rise (farthest point below the chord from 150 ms before the P peak to the peak). At fast
+  rates the P wave sits on the previous T wave and is reported as not detectable rather
+  than guessed.
 
 All times are sample offsets from the beat fiducial (the QRS energy peak).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,19 +31,15 @@ QRS_SEARCH_BEFORE_S = 0.150  # the QRS onset is at most this before the fiducial
 QRS_SEARCH_AFTER_S = 0.200
 T_LEADS_WITHIN = 0.5  # leads whose T amplitude is at least half the largest take part
 T_START_AFTER_J_S = 0.040
+RETURNED = 0.05  # the steepest return is looked for until the T is back within 5 % of its peak
+BIPHASIC_LOBE = 0.30  # an opposite lobe this big (of the first) right after it is T too
+BIPHASIC_WITHIN_S = 0.100
 P_MIN_UV = 40.0  # spatial magnitude of a P wave, and at least 4 x the residual noise
 P_NOISE_FACTOR = 4.0
-P_ONSET_LEVEL = 0.10
+P_CHORD_S = 0.150
+P_START_LEVEL_S = 0.010  # the level the P rises from: the window's first 10 ms
 P_QUIET_START = 0.35  # the P window must start below this fraction of the P peak
 PR_GAP_S = 0.010  # the P search stops this long before the QRS onset
-
-
-@dataclass(frozen=True)
-class Boundaries:
-    qrs_onset: int
-    qrs_offset: int  # the J point
-    t_end: int | None
-    p_onset: int | None
 
 
 def median_beat(x: Array, fiducials: NDArray[np.int64], pre: int, post: int) -> Array:
@@ -55,7 +50,7 @@ def median_beat(x: Array, fiducials: NDArray[np.int64], pre: int, post: int) -> 
 def beat_stack(x: Array, fiducials: NDArray[np.int64], pre: int, post: int) -> Array:
     """Beats x leads x window."""
     inside = [f for f in fiducials if f - pre >= 0 and f + post <= x.shape[1]]
-    return np.stack([x[:, f - pre:f + post] for f in inside])
+    return np.stack([x[:, f - pre : f + post] for f in inside])
 
 
 def qrs_bounds(median: Array, pre: int, rate_hz: float) -> tuple[int, int]:
@@ -99,29 +94,53 @@ def t_end(median: Array, pre: int, j: int, stop: int, rate_hz: float) -> int | N
 
 
 def _tangent_end(wave: Array, rate_hz: float) -> int | None:
+    """Tangent-method end of the T wave in one lead; a biphasic T ends after its second lobe."""
     peak = int(np.argmax(np.abs(wave)))
+    end = _tangent_after(wave, peak)
+    if end is None:
+        return None
+    later = wave[end : end + int(BIPHASIC_WITHIN_S * rate_hz)] * -np.sign(wave[peak])
+    if len(later) and later.max() >= BIPHASIC_LOBE * abs(wave[peak]):
+        second = _tangent_after(wave, end + int(np.argmax(later)))
+        return end if second is None else second
+    return end
+
+
+def _tangent_after(wave: Array, peak: int) -> int | None:
+    """Where the tangent at the steepest return to baseline after `peak` meets the baseline."""
     sign = np.sign(wave[peak])
-    slope = np.gradient(wave)[peak:] * sign  # negative on the way back to baseline
-    if len(slope) < 3 or slope.min() >= 0:
+    back = np.flatnonzero(wave[peak:] * sign <= RETURNED * abs(wave[peak]))
+    stop = peak + (int(back[0]) if len(back) else len(wave) - peak - 1)
+    slope = np.gradient(wave)[peak : stop + 1] * sign  # negative on the way back to baseline
+    if len(slope) < 2 or slope.min() >= 0:
         return None
     steepest = peak + int(np.argmin(slope))
     end = steepest - wave[steepest] / (slope.min() * sign)
     return int(round(min(end, len(wave) - 1)))
 
 
-def p_onset(median: Array, pre: int, qrs_onset: int, start: int, noise_uv: float,
-            rate_hz: float) -> int | None:
-    """Onset of the P wave (offset from the fiducial) or None when none is detectable."""
+def p_onset(
+    median: Array, pre: int, qrs_onset: int, start: int, noise_uv: float, rate_hz: float
+) -> int | None:
+    """Onset of the P wave (offset from the fiducial) or None when none is detectable.
+
+    The P peak is the largest spatial magnitude before the QRS (relative to the PR segment);
+    its onset is the knee of the rise to it: the point farthest below the chord from 150 ms
+    before the peak to the peak. A knee does not need the TP level to equal the PR level, nor
+    the TP segment to be flat.
+    """
     first = max(0, pre + start)
     last = pre + qrs_onset - int(PR_GAP_S * rate_hz)
     if last - first < int(0.06 * rate_hz):
         return None
-    magnitude = np.sqrt(np.sum(median[:, first:last] ** 2, axis=0))
+    window = median[:, first:last]
+    magnitude = np.sqrt(np.sum(window**2, axis=0))
     peak = int(np.argmax(magnitude))
     height = float(magnitude[peak])
     if height < max(P_MIN_UV, P_NOISE_FACTOR * noise_uv) or magnitude[0] > P_QUIET_START * height:
         return None
-    below = np.flatnonzero(magnitude[:peak] < P_ONSET_LEVEL * height)
-    if len(below) == 0:
-        return None
-    return first + int(below[-1]) - pre
+    start_level = window[:, : max(1, int(P_START_LEVEL_S * rate_hz))].mean(axis=1, keepdims=True)
+    rise = np.sqrt(np.sum((window[:, : peak + 1] - start_level) ** 2, axis=0))
+    a = max(0, peak - int(P_CHORD_S * rate_hz))
+    below_chord = np.linspace(rise[a], rise[peak], peak + 1 - a) - rise[a:]
+    return first + a + int(np.argmax(below_chord)) - pre

@@ -15,25 +15,42 @@ Array = NDArray[np.float64]
 # a normal 12-lead (aVL, III near the axis) is a few hundred uV, a disconnected electrode
 # with a good amplifier shows a few tens.
 FLAT_RANGE_UV = 40.0
+# A flat line this far from zero is an amplifier at its rail (lead off), not a quiet lead:
+# no ECG sits 5 mV off its baseline once the electrode offset is removed.
+RAIL_UV = 5000.0
 # Samples stuck at the lead's own extreme in runs of 8 ms or more, as a share of the record:
 # an amplifier at its rail or a converter at full scale. A true R peak stays at its maximum
-# for 1-2 samples, never 8 ms, and never 1 % of a record.
+# for 1-2 samples, never 8 ms, and never 1 % of a record. A smooth wave's rounded top can
+# stay that long too, but it also lingers just under its top; a clipped signal piles up at
+# the rail and only passes through the values just under it: so the stuck samples must
+# also outnumber, twice, those within 5 % of the range below the extreme.
 CLIP_RUN_S = 0.008
 CLIP_SHARE = 0.01
+CLIP_PILE_UP = 2.0
+CLIP_NEAR = 0.05
 # Standard error of a lead's median ST deviation (from the spread of its per-beat values)
-# above which the lead is too noisy: the 100 uV decision needs the level to about +-25 uV.
-NOISY_ST_UV = 25.0
+# above which the lead is too noisy: the 100 uV decision needs the level to a third of it.
+NOISY_ST_UV = 35.0
 
 
-def flat(x: Array) -> bool:
-    low, high = np.percentile(x, [0.5, 99.5])
-    return bool(high - low < FLAT_RANGE_UV)
+def flat(x: Array) -> NDArray[np.bool_]:
+    """Per lead (leads x samples): is it a flat line?"""
+    low, high = np.percentile(x, [0.5, 99.5], axis=-1)
+    return np.asarray(high - low < FLAT_RANGE_UV)
 
 
 def clipped(x: Array, rate_hz: float) -> bool:
+    """Is one lead (samples) stuck at its maximum or minimum, as a clipped signal is?"""
     run = max(3, int(round(CLIP_RUN_S * rate_hz)))
-    stuck = _samples_in_runs(x == x.max(), run) + _samples_in_runs(x == x.min(), run)
-    return stuck >= CLIP_SHARE * len(x)
+    near = CLIP_NEAR * float(x.max() - x.min())
+    for at_rail, under in (
+        (x == x.max(), (x < x.max()) & (x >= x.max() - near)),
+        (x == x.min(), (x > x.min()) & (x <= x.min() + near)),
+    ):
+        stuck = _samples_in_runs(at_rail, run)
+        if stuck >= CLIP_SHARE * len(x) and stuck >= CLIP_PILE_UP * np.count_nonzero(under):
+            return True
+    return False
 
 
 def _samples_in_runs(mask: NDArray[np.bool_], run: int) -> int:
@@ -43,14 +60,16 @@ def _samples_in_runs(mask: NDArray[np.bool_], run: int) -> int:
     return int(lengths[lengths >= run].sum())
 
 
-def residual_noise_uv(beats: Array, exclude: slice) -> Array:
-    """Per lead, robust SD of beats minus their median outside the QRS (beats x leads x t)."""
-    residual = beats - np.median(beats, axis=0)
+def median_beat_noise_uv(beats: Array, median: Array, exclude: slice) -> float:
+    """Spatial noise left in a median beat: the beats' residual SD over all leads / sqrt(n).
+
+    beats x leads x samples; the residual's SD is taken from its mean absolute value
+    (x 1.2533 for Gaussian noise) outside `exclude` (the QRS, where it is alignment jitter).
+    """
     keep = np.ones(beats.shape[2], dtype=bool)
     keep[exclude] = False
-    r = residual[:, :, keep]
-    mad = np.median(np.abs(r - np.median(r, axis=(0, 2), keepdims=True)), axis=(0, 2))
-    return np.asarray(1.4826 * mad)
+    per_lead = 1.2533 * np.mean(np.abs(beats[:, :, keep] - median[:, keep]), axis=(0, 2))
+    return float(np.sqrt(np.sum(per_lead**2) / beats.shape[0]))
 
 
 def st_noise_uv(st: Array) -> Array:

@@ -1,7 +1,6 @@
 """Synthetic 12-lead ECGs whose true measurements are known, for tests and benchmarks.
 
-Unlike `services/simulate/ecg_synth.py` (one morphology scaled per lead), this is a heart
-*dipole* model: every wave (P, Q, R, S, T) is a fixed cardiac vector times a time course of
+This is a heart *dipole* model: every wave (P, Q, R, S, T) is a fixed cardiac vector times a time course of
 compact support, and each lead is the projection of the vector on the lead's axis. So the
 limb leads obey Einthoven's law (III = II - I, aVR = -(I + II) / 2, ...), the QRS turns from
 a septal q to an rS in V1 and a qR in V6, and every interval has an exact start and end:
@@ -44,8 +43,14 @@ QRS_PARTS = {"Q": (0.0, 0.30), "R": (0.12, 0.55), "S": (0.55, 0.45)}
 # factor that makes them the exact combinations of I and II); chest leads by their angle in
 # the horizontal plane (0 deg = left, 90 deg = anterior), tilt toward the feet, proximity gain.
 _LIMB = {"I": 0.0, "II": 60.0, "III": 120.0}
-_CHEST = {"V1": (120, 0.0, 1.2), "V2": (100, 0.0, 1.6), "V3": (80, 0.1, 1.6),
-          "V4": (60, 0.2, 1.5), "V5": (35, 0.3, 1.3), "V6": (10, 0.35, 1.0)}
+_CHEST = {
+    "V1": (120, 0.0, 1.2),
+    "V2": (100, 0.0, 1.6),
+    "V3": (80, 0.1, 1.6),
+    "V4": (60, 0.2, 1.5),
+    "V5": (35, 0.3, 1.3),
+    "V6": (10, 0.35, 1.0),
+}
 ST_RISE_S = 0.015  # an injected ST offset reaches its level over the last 15 ms of the QRS
 
 
@@ -56,8 +61,8 @@ class Truth:
     heart_rate_bpm: float  # 60 / mean RR of the beats wholly inside the record
     qrs_onsets_s: tuple[float, ...]
     qrs_ms: float
-    pr_ms: float | None  # None without P waves (atrial fibrillation)
-    qt_ms: float  # mean over beats (QT follows each beat's preceding RR)
+    pr_ms: float | None  # mean over beats; None without P waves (atrial fibrillation)
+    qt_ms: float  # mean over beats (PR and QT follow each beat's preceding RR)
     st_j60_uv: dict[str, float]  # per lead, noise-free, minus the PR-segment level (zero)
 
 
@@ -96,6 +101,8 @@ def synthesize(
     seed: int = 0,
 ) -> SyntheticEcg:
     """A 12-lead ECG (integer uV per standard lead) and the truth it was built from."""
+    if rhythm not in ("sinus", "af"):
+        raise ValueError(f"rhythm must be 'sinus' or 'af', not {rhythm!r}")
     rng = np.random.default_rng(seed)
     n = int(round(seconds * rate_hz))
     t = np.arange(n) / rate_hz
@@ -104,11 +111,13 @@ def synthesize(
     heart = np.zeros((3, n))
     st_shape = np.zeros(n)
     qts: list[float] = []
+    prs: list[float] = []
     for k in range(1, len(onsets)):
         rr = onsets[k] - onsets[k - 1]
         qt = _add_beat(heart, st_shape, t, onsets[k], rr, qrs_s, rhythm == "sinus")
         if 0 <= onsets[k] < seconds:
             qts.append(qt)
+            prs.append(_pr_s(rr))
     if rhythm == "af":
         heart += _fibrillatory_waves(t, rng)
     clean = lead_axes() @ heart
@@ -120,16 +129,18 @@ def synthesize(
         heart_rate_bpm=60.0 / float(np.mean(np.diff(inside))),
         qrs_onsets_s=tuple(inside),
         qrs_ms=qrs_ms,
-        pr_ms=_pr_s(60.0 / heart_rate_bpm) * 1000.0 if rhythm == "sinus" else None,
+        pr_ms=float(np.mean(prs)) * 1000.0 if rhythm == "sinus" else None,
         qt_ms=float(np.mean(qts)) * 1000.0,
         st_j60_uv=_st_truth(clean, inside, qrs_s, rate_hz),
     )
-    leads = {lead: [int(v) for v in np.rint(noisy[i])] for i, lead in enumerate(STANDARD_LEAD_ORDER)}
+    leads = {
+        lead: [int(v) for v in np.rint(noisy[i])] for i, lead in enumerate(STANDARD_LEAD_ORDER)
+    }
     return SyntheticEcg(leads=leads, rate_hz=rate_hz, truth=truth)
 
 
 def _pr_s(rr: float) -> float:
-    return 0.160 * rr**0.25
+    return float(0.160 * rr**0.25)
 
 
 def _beat_onsets(rr: float, seconds: float, rhythm: str, rng: np.random.Generator) -> list[float]:
@@ -139,21 +150,24 @@ def _beat_onsets(rr: float, seconds: float, rhythm: str, rng: np.random.Generato
         if rhythm == "af":
             step = rr * float(np.clip(rng.normal(1.0, 0.2), 0.55, 1.6))
         else:  # respiratory sinus arrhythmia (about 2 % CV) plus a little jitter
-            step = rr * (1 + 0.025 * math.sin(2 * math.pi * len(onsets) / 4.5) + rng.normal(0, 0.005))
+            step = rr * (
+                1 + 0.025 * math.sin(2 * math.pi * len(onsets) / 4.5) + rng.normal(0, 0.005)
+            )
         onsets.append(onsets[-1] + step)
     return onsets
 
 
-def _add_beat(heart: Array, st_shape: Array, t: Array, onset: float, rr: float, qrs: float,
-              with_p: bool) -> float:
+def _add_beat(
+    heart: Array, st_shape: Array, t: Array, onset: float, rr: float, qrs: float, with_p: bool
+) -> float:
     """Adds one beat's waves to the cardiac vector; returns its QT in seconds."""
     if with_p:
-        p_len = 0.100 * min(rr, 1.2) ** 0.2
+        p_len = float(0.100 * min(rr, 1.2) ** 0.2)
         p_on = onset - _pr_s(rr)
         _add(heart, "P", _hann(t, p_on, p_len))
     for part, (start, width) in QRS_PARTS.items():
         _add(heart, part, _hann(t, onset + start * qrs, width * qrs))
-    qt = 0.400 * rr ** (1 / 3)
+    qt = float(0.400 * rr ** (1 / 3))
     j = onset + qrs
     t_on = j + 0.35 * (qt - qrs)
     t_len = onset + qt - t_on
@@ -175,24 +189,32 @@ def _hann(t: Array, start: float, width: float) -> Array:
 
 def _asymmetric(t: Array, start: float, peak: float, end: float) -> Array:
     """Slow rise to 1 at `peak`, faster fall to 0 at `end` (a T wave)."""
-    rise = np.where((t > start) & (t <= peak), np.sin(np.pi / 2 * (t - start) / (peak - start)) ** 2, 0)
+    rise = np.where(
+        (t > start) & (t <= peak), np.sin(np.pi / 2 * (t - start) / (peak - start)) ** 2, 0
+    )
     fall = np.where((t > peak) & (t < end), np.cos(np.pi / 2 * (t - peak) / (end - peak)) ** 2, 0)
     return rise + fall
 
 
 def _st_profile(t: Array, j: float, t_peak: float, t_end: float) -> Array:
     """1 from the J point to the T peak, smooth ramps before and after."""
-    up = np.where((t > j - ST_RISE_S) & (t <= j), np.sin(np.pi / 2 * (t - j + ST_RISE_S) / ST_RISE_S) ** 2, 0)
+    up = np.where(
+        (t > j - ST_RISE_S) & (t <= j), np.sin(np.pi / 2 * (t - j + ST_RISE_S) / ST_RISE_S) ** 2, 0
+    )
     flat = np.where((t > j) & (t <= t_peak), 1.0, 0.0)
-    down = np.where((t > t_peak) & (t < t_end), np.cos(np.pi / 2 * (t - t_peak) / (t_end - t_peak)) ** 2, 0)
+    down = np.where(
+        (t > t_peak) & (t < t_end), np.cos(np.pi / 2 * (t - t_peak) / (t_end - t_peak)) ** 2, 0
+    )
     return up + flat + down
 
 
 def _fibrillatory_waves(t: Array, rng: np.random.Generator) -> Array:
     """Atrial fibrillation's f waves: 4-7 Hz, irregular, about 50 uV, mostly toward V1."""
     direction = np.array([-0.3, 0.5, 0.8])[:, None]
-    wave = sum(np.sin(2 * np.pi * rng.uniform(4, 7) * t + rng.uniform(0, 2 * np.pi)) for _ in range(3))
-    return 40.0 * direction * np.asarray(wave) / 1.7
+    wave = np.zeros_like(t)
+    for _ in range(3):
+        wave += np.sin(2 * np.pi * rng.uniform(4, 7) * t + rng.uniform(0, 2 * np.pi))
+    return np.asarray(40.0 * direction * wave / 1.7)
 
 
 def _noise(t: Array, white: float, wander: float, mains: float, rng: np.random.Generator) -> Array:

@@ -22,15 +22,48 @@ INFERIOR_STEMI = {"II": 150.0, "III": 150.0, "aVF": 150.0, "I": -60.0, "aVL": -1
 ANTERIOR_STEMI = {"V2": 250.0, "V3": 250.0, "V4": 200.0, "V1": 120.0}
 REAL_ECG = Path(__file__).resolve().parents[1] / "data" / "ecg" / "pyhrv_SampleECG.txt"
 # R peaks of REAL_ECG, checked by eye on a plot of the whole record (see tests/data/ecg/README.md)
-REAL_R_PEAKS = (669, 1423, 2188, 2943, 3676, 4429, 5198, 5988, 6777, 7567, 8338, 9085, 9801,
-                10519, 11252, 12023, 12860, 13728, 14596, 15446, 16259, 17018, 17759, 18509,
-                19269, 20038, 20810, 21555, 22293)
+REAL_R_PEAKS = (
+    669,
+    1423,
+    2188,
+    2943,
+    3676,
+    4429,
+    5198,
+    5988,
+    6777,
+    7567,
+    8338,
+    9085,
+    9801,
+    10519,
+    11252,
+    12023,
+    12860,
+    13728,
+    14596,
+    15446,
+    16259,
+    17018,
+    17759,
+    18509,
+    19269,
+    20038,
+    20810,
+    21555,
+    22293,
+)
 
 
 def kw(**changes: Any) -> dict[str, Any]:
     """Generator arguments: 72/min, 10 s at 500 Hz, realistic noise, wander and mains."""
-    base: dict[str, Any] = {"heart_rate_bpm": 72.0, "noise_uv": 20.0, "wander_uv": 150.0,
-                            "mains_uv": 30.0, "seed": 7}
+    base: dict[str, Any] = {
+        "heart_rate_bpm": 72.0,
+        "noise_uv": 20.0,
+        "wander_uv": 150.0,
+        "mains_uv": 30.0,
+        "seed": 7,
+    }
     return {**base, **changes}
 
 
@@ -62,6 +95,7 @@ def assert_st_matches(e: SyntheticEcg, m: Measurements) -> None:
 
 # --- the generator itself ---------------------------------------------------------------
 
+
 def test_synthetic__limb_leads_obey_einthoven() -> None:
     e = ecg(**kw(noise_uv=0.0, wander_uv=0.0, mains_uv=0.0))
     i, ii, iii = (np.array(e.leads[k]) for k in ("I", "II", "III"))
@@ -80,6 +114,7 @@ def test_synthetic__is_deterministic_for_a_seed() -> None:
 
 # --- accuracy against the generator's truth -----------------------------------------------
 
+
 @pytest.mark.parametrize("bpm", [35, 60, 100, 160])
 def test_measure__rate_qrs_and_st_match_truth_at_rate(bpm: int) -> None:
     e, m = run(heart_rate_bpm=float(bpm), st_offset_uv=INFERIOR_STEMI)
@@ -90,9 +125,14 @@ def test_measure__rate_qrs_and_st_match_truth_at_rate(bpm: int) -> None:
     assert m.irregular is False
 
 
-@pytest.mark.parametrize("noise", [{"noise_uv": 5.0, "wander_uv": 0.0, "mains_uv": 0.0},
-                                   {"noise_uv": 40.0, "wander_uv": 400.0, "mains_uv": 100.0}],
-                         ids=["clean", "noisy"])
+@pytest.mark.parametrize(
+    "noise",
+    [
+        {"noise_uv": 5.0, "wander_uv": 0.0, "mains_uv": 0.0},
+        {"noise_uv": 40.0, "wander_uv": 400.0, "mains_uv": 100.0},
+    ],
+    ids=["clean", "noisy"],
+)
 def test_measure__anterior_st_elevation_is_measured_through_noise(noise: dict[str, float]) -> None:
     e, m = run(heart_rate_bpm=90.0, st_offset_uv=ANTERIOR_STEMI, seed=11, **noise)
     assert m.analysable, m.problems
@@ -142,10 +182,13 @@ def test_measure__reports_every_lead_and_the_beat_count() -> None:
     e, m = run()
     assert set(m.st_deviation_uv) == set(STANDARD_LEAD_ORDER)
     assert m.problems == []
-    assert abs(m.beats - len(e.truth.qrs_onsets_s)) <= 1  # a QRS cut by the record's end is left out
+    assert (
+        abs(m.beats - len(e.truth.qrs_onsets_s)) <= 1
+    )  # a QRS cut by the record's end is left out
 
 
 # --- a real recording --------------------------------------------------------------------
+
 
 def real_leads() -> dict[str, list[int]]:
     """Lead II of the BITalino recording in uV (10-bit ADC, 3.3 V, ECG gain 1100)."""
@@ -167,6 +210,7 @@ def test_measure__real_recording_rate_matches_its_hand_checked_beats() -> None:
 
 # --- what cannot be analysed is said, never raised --------------------------------------
 
+
 def leads_of(value: Any) -> dict[str, Any]:
     return {lead: value for lead in STANDARD_LEAD_ORDER}
 
@@ -186,10 +230,23 @@ def leads_of(value: Any) -> dict[str, Any]:
         (leads_of(["x"] * 5000), 500.0, "not numbers"),
         (leads_of([float("inf")] * 5000), 500.0, "not finite"),
     ],
-    ids=["zeros", "railed", "wander-only", "1-second", "empty", "no-leads", "ragged", "rate-0",
-         "rate-nan", "strings", "infinite"],
+    ids=[
+        "zeros",
+        "railed",
+        "wander-only",
+        "1-second",
+        "empty",
+        "no-leads",
+        "ragged",
+        "rate-0",
+        "rate-nan",
+        "strings",
+        "infinite",
+    ],
 )
-def test_measure__unanalysable_input_says_why(leads: dict[str, Any], rate_hz: float, problem: str) -> None:
+def test_measure__unanalysable_input_says_why(
+    leads: dict[str, Any], rate_hz: float, problem: str
+) -> None:
     m = measure(leads, rate_hz)
     assert m.analysable is False
     assert any(problem in p for p in m.problems), m.problems
@@ -198,7 +255,9 @@ def test_measure__unanalysable_input_says_why(leads: dict[str, Any], rate_hz: fl
 
 def test_measure__noise_without_ecg_is_too_noisy() -> None:
     rng = np.random.default_rng(1)
-    m = measure({lead: [int(v) for v in rng.normal(0, 300, 5000)] for lead in STANDARD_LEAD_ORDER}, 500.0)
+    m = measure(
+        {lead: [int(v) for v in rng.normal(0, 300, 5000)] for lead in STANDARD_LEAD_ORDER}, 500.0
+    )
     assert m.analysable is False
     assert any("too noisy" in p for p in m.problems), m.problems
 
@@ -223,9 +282,14 @@ def bad_lead(lead: str, damage: str) -> dict[str, list[int]]:
     return leads
 
 
-@pytest.mark.parametrize(("damage", "problem"), [("flat", "lead V3: flat line"),
-                                                 ("clipped", "lead V3: saturated"),
-                                                 ("noisy", "lead V3: too noisy")])
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        ("flat", "lead V3: flat line"),
+        ("clipped", "lead V3: saturated"),
+        ("noisy", "lead V3: too noisy"),
+    ],
+)
 def test_measure__one_bad_lead_is_left_out_and_named(damage: str, problem: str) -> None:
     m = measure(bad_lead("V3", damage), 500.0)
     assert m.analysable, m.problems

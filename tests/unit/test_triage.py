@@ -19,9 +19,17 @@ from stream_processors.fhir_projector.codes import STANDARD_LEAD_ORDER
 def normal(**changes: object) -> Measurements:
     """A normal ECG's measurements: sinus 72/min, every ST level at 0."""
     base = Measurements(
-        analysable=True, heart_rate_bpm=72.0, rr_irregularity=0.02, irregular=False, qrs_ms=90,
-        pr_ms=160, qt_ms=390, qtc_ms=427, st_deviation_uv=dict.fromkeys(STANDARD_LEAD_ORDER, 0.0),
-        beats=12)
+        analysable=True,
+        heart_rate_bpm=72.0,
+        rr_irregularity=0.02,
+        irregular=False,
+        qrs_ms=90,
+        pr_ms=160,
+        qt_ms=390,
+        qtc_ms=427,
+        st_deviation_uv=dict.fromkeys(STANDARD_LEAD_ORDER, 0.0),
+        beats=12,
+    )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -29,12 +37,18 @@ def with_st(**st: float) -> Measurements:
     return normal(st_deviation_uv={**dict.fromkeys(STANDARD_LEAD_ORDER, 0.0), **st})
 
 
-def cls(m: Measurements, urgency: str = "routine", prealert: str | None = None,
-        sex: str | None = None, age_years: float | None = None) -> str:
+def cls(
+    m: Measurements,
+    urgency: str = "routine",
+    prealert: str | None = None,
+    sex: str | None = None,
+    age_years: float | None = None,
+) -> str:
     return triage(m, urgency, prealert, sex=sex, age_years=age_years).cls
 
 
 # --- ST elevation: two contiguous leads --------------------------------------------------
+
 
 def test_triage__normal_ecg_from_routine_sender_is_routine() -> None:
     result = triage(normal(), "routine", None)
@@ -52,15 +66,38 @@ def test_triage__st_elevation_in_one_lead_only_is_not_critical(lead: str) -> Non
     assert cls(with_st(**{lead: 300.0})) == "routine"
 
 
-@pytest.mark.parametrize(("a", "b"), [("II", "aVL"), ("V1", "V3"), ("V2", "V4"), ("V1", "V6"),
-                                      ("III", "V3"), ("aVR", "II"), ("aVR", "aVL")])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("II", "aVL"),
+        ("V1", "V3"),
+        ("V2", "V4"),
+        ("V1", "V6"),
+        ("III", "V3"),
+        ("aVR", "II"),
+        ("aVR", "aVL"),
+    ],
+)
 def test_triage__st_elevation_in_non_contiguous_leads_is_not_critical(a: str, b: str) -> None:
     assert cls(with_st(**{a: 200.0, b: 200.0})) == "routine"
 
 
-@pytest.mark.parametrize(("a", "b"), [("II", "III"), ("II", "aVF"), ("III", "aVF"), ("I", "aVL"),
-                                      ("V5", "V6"), ("I", "V6"), ("aVL", "V5"), ("V1", "V2"),
-                                      ("V2", "V3"), ("V3", "V4"), ("V4", "V5")])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("II", "III"),
+        ("II", "aVF"),
+        ("III", "aVF"),
+        ("I", "aVL"),
+        ("V5", "V6"),
+        ("I", "V6"),
+        ("aVL", "V5"),
+        ("V1", "V2"),
+        ("V2", "V3"),
+        ("V3", "V4"),
+        ("V4", "V5"),
+    ],
+)
 def test_triage__st_elevation_in_contiguous_leads_is_critical(a: str, b: str) -> None:
     assert cls(with_st(**{a: 120.0, b: 120.0})) == "critical"
 
@@ -78,6 +115,7 @@ def test_triage__elevation_just_under_1_mm_is_not_critical() -> None:
 
 # --- V2-V3 cut-points by sex and age (Fourth Universal Definition of MI) ------------------
 
+
 @pytest.mark.parametrize(
     ("st_uv", "patient", "expected"),
     [
@@ -93,8 +131,9 @@ def test_triage__elevation_just_under_1_mm_is_not_critical() -> None:
         (140.0, {"sex": "F"}, "routine"),
     ],
 )
-def test_triage__v2_v3_thresholds_follow_sex_and_age(st_uv: float, patient: dict[str, Any],
-                                                     expected: str) -> None:
+def test_triage__v2_v3_thresholds_follow_sex_and_age(
+    st_uv: float, patient: dict[str, Any], expected: str
+) -> None:
     assert cls(with_st(V2=st_uv, V3=st_uv), **patient) == expected
 
 
@@ -106,11 +145,22 @@ def test_triage__sex_specific_thresholds_apply_to_v2_v3_only() -> None:
 
 # --- rate, rhythm, QTc, ST depression ----------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("bpm", "expected"),
-    [(30, "critical"), (39.9, "critical"), (40, "urgent"), (45, "urgent"), (50, "urgent"),
-     (50.1, "routine"), (119.9, "routine"), (120, "urgent"), (150, "urgent"),
-     (150.1, "critical"), (190, "critical")],
+    [
+        (30, "critical"),
+        (39.9, "critical"),
+        (40, "urgent"),
+        (45, "urgent"),
+        (50, "urgent"),
+        (50.1, "routine"),
+        (119.9, "routine"),
+        (120, "urgent"),
+        (150, "urgent"),
+        (150.1, "critical"),
+        (190, "critical"),
+    ],
 )
 def test_triage__heart_rate_bands(bpm: float, expected: str) -> None:
     assert cls(normal(heart_rate_bpm=bpm)) == expected
@@ -135,12 +185,21 @@ def test_triage__st_depression_in_two_contiguous_leads_is_urgent() -> None:
 
 # --- the sender ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("urgency", "prealert", "expected"),
-    [("stat", None, "critical"), ("urgent", None, "urgent"), ("routine", "STEMI", "critical"),
-     ("routine", None, "routine"), ("routine", "stroke", "routine"), ("whenever", None, "routine")],
+    [
+        ("stat", None, "critical"),
+        ("urgent", None, "urgent"),
+        ("routine", "STEMI", "critical"),
+        ("routine", None, "routine"),
+        ("routine", "stroke", "routine"),
+        ("whenever", None, "routine"),
+    ],
 )
-def test_triage__sender_urgency_and_prealert(urgency: str, prealert: str | None, expected: str) -> None:
+def test_triage__sender_urgency_and_prealert(
+    urgency: str, prealert: str | None, expected: str
+) -> None:
     assert cls(normal(), urgency, prealert) == expected
 
 
@@ -150,17 +209,28 @@ def test_triage__measurements_raise_the_class_above_the_sender() -> None:
     assert result.reasons[-1] == "sender urgency: urgent"  # every finding, most urgent first
 
 
-@pytest.mark.parametrize(("urgency", "prealert", "expected"),
-                         [("routine", None, "routine"), ("urgent", None, "urgent"),
-                          ("stat", None, "critical"), ("routine", "STEMI", "critical")])
+@pytest.mark.parametrize(
+    ("urgency", "prealert", "expected"),
+    [
+        ("routine", None, "routine"),
+        ("urgent", None, "urgent"),
+        ("stat", None, "critical"),
+        ("routine", "STEMI", "critical"),
+    ],
+)
 def test_triage__unanalysable_ecg_is_classed_from_the_sender_only(
-        urgency: str, prealert: str | None, expected: str) -> None:
-    m = Measurements(analysable=False, problems=["lead I: flat line", "no usable lead"],
-                     heart_rate_bpm=30.0)  # ignored: not analysable
+    urgency: str, prealert: str | None, expected: str
+) -> None:
+    m = Measurements(
+        analysable=False, problems=["lead I: flat line", "no usable lead"], heart_rate_bpm=30.0
+    )  # ignored: not analysable
     result = triage(m, urgency, prealert)
     assert result.cls == expected
-    assert any(r.startswith("ECG not analysable (lead I: flat line; no usable lead)")
-               and r.endswith("class from the sender only") for r in result.reasons)
+    assert any(
+        r.startswith("ECG not analysable (lead I: flat line; no usable lead)")
+        and r.endswith("class from the sender only")
+        for r in result.reasons
+    )
 
 
 def test_triage__leads_without_st_are_named() -> None:
@@ -179,10 +249,17 @@ def test_triage__is_pure_and_deterministic() -> None:
 
 # --- end to end: generated ECG -> measure -> triage ---------------------------------------
 
+
 @functools.cache
 def measured(st: tuple[tuple[str, float], ...], bpm: float = 75.0) -> Measurements:
-    e = synthesize(heart_rate_bpm=bpm, st_offset_uv=dict(st), noise_uv=25.0, wander_uv=200.0,
-                   mains_uv=30.0, seed=5)
+    e = synthesize(
+        heart_rate_bpm=bpm,
+        st_offset_uv=dict(st),
+        noise_uv=25.0,
+        wander_uv=200.0,
+        mains_uv=30.0,
+        seed=5,
+    )
     return measure(e.leads, e.rate_hz)
 
 
@@ -202,8 +279,10 @@ def test_triage__generated_anterior_stemi_in_a_young_man_needs_the_higher_cut_po
     assert triage(m, "routine", None, sex="male", age_years=35).cls == "routine"  # needs 2.5 mm
 
 
-@pytest.mark.parametrize(("bpm", "expected"), [(35.0, "critical"), (60.0, "routine"),
-                                               (100.0, "routine"), (160.0, "critical")])
+@pytest.mark.parametrize(
+    ("bpm", "expected"),
+    [(35.0, "critical"), (60.0, "routine"), (100.0, "routine"), (160.0, "critical")],
+)
 def test_triage__generated_rates(bpm: float, expected: str) -> None:
     assert triage(measured((), bpm), "routine", None).cls == expected
 

@@ -1,0 +1,118 @@
+"""The outbox fold: `fold_item(item, event_name, event) -> item`, one function per event.
+
+Which report goes back: the one the read queue accepted. The lease rule is the queue's
+(`diagnosis_queue.fold`, "decided here and only here"), so claims, releases and reports are
+run through that fold on the lease fields we keep: a report from a reader whose lease was
+taken over is in the log (its HTTP call answered 409) but is never sent to the clinic, and
+a second report after the accepted one does not replace it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from stream_processors.diagnosis_queue.fold import fold_item as fold_queue_item
+from stream_processors.diagnosis_queue.item import QueueItem
+from stream_processors.fhir_projector.ecg_to_fhir import instant
+from stream_processors.ids import resource_id
+
+Json = dict[str, Any]
+
+READ_REQUESTED = "goldenhour.ecg.ReadRequested"
+READ_CLAIMED = "goldenhour.reading.ReadClaimed"
+READ_RELEASED = "goldenhour.reading.ReadReleased"
+READ_REPORTED = "goldenhour.reading.ReadReported"
+REPORT_DELIVERED = "goldenhour.reading.ReportDelivered"
+
+# Origin channels a report goes back over.
+REPORT_BACK_CHANNELS = frozenset({"mllp"})
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """What is owed to the site an ECG came from. Internal state, not a FHIR resource."""
+
+    ecg_id: str
+    requested: bool = False
+    reading_centre_id: str = ""
+    destination: str = ""  # origin site id
+    destination_name: str = ""
+    channel: str = ""  # meta.source.channel of the ECG: http, mllp, tablet
+    patient_ref: str = ""  # "Patient/<id>"
+    acquired_at: str = ""  # the ECG's acquisition instant (the request's occurred_at)
+    # Lease fields, decided by the queue's rule (see the module docstring).
+    status: str = "queued"  # queued | claimed | reported
+    holder: str = ""
+    lease_until: str = ""
+    report: dict[str, Any] = field(default_factory=dict)  # reader_id, interpretation, codes, signed_at, event_id
+    delivered: bool = False
+    delivery: dict[str, Any] = field(default_factory=dict)  # ack_control_id, attempts, delivered_at
+
+    @property
+    def tracked(self) -> bool:
+        """Is anything ever owed to the origin site? Only items requested over a channel we
+        send reports back on are stored: an HTTP sender reads the FHIR DiagnosticReport."""
+        return self.requested and self.channel in REPORT_BACK_CHANNELS
+
+    @property
+    def pending(self) -> bool:
+        """A signed report is owed over a channel we send back on, and not yet acknowledged."""
+        return self.tracked and self.status == "reported" and not self.delivered
+
+    def to_json(self) -> Json:
+        return {"resourceType": "OutboxItem", "id": outbox_item_id(self.ecg_id), **asdict(self)}
+
+    @staticmethod
+    def from_json(doc: Json) -> OutboxItem:
+        return OutboxItem(**{k: v for k, v in doc.items() if k not in ("resourceType", "id", "meta")})
+
+    def evolve(self, **changes: Any) -> OutboxItem:
+        return replace(self, **changes)
+
+
+def outbox_item_id(ecg_id: str) -> str:
+    return resource_id("OutboxItem", ecg_id)
+
+
+def _requested(item: OutboxItem, e: Json) -> OutboxItem:
+    site = e.get("site") or {}
+    source = e["meta"]["source"]
+    return item.evolve(
+        requested=True, reading_centre_id=e["reading_centre_id"],
+        destination=site.get("id") or source.get("site_id") or "",
+        destination_name=site.get("name") or "", channel=source["channel"],
+        patient_ref=e.get("patient_ref") or "", acquired_at=instant(e["meta"]["occurred_at"]),
+    )
+
+
+def _lease(item: OutboxItem, name: str, e: Json) -> OutboxItem:
+    """Claims, releases and reports, through the queue's own fold."""
+    before = QueueItem(ecg_id=item.ecg_id, requested=item.requested, status=item.status,
+                       holder=item.holder, lease_until=item.lease_until, report=item.report)
+    after = fold_queue_item(before, name, e)
+    return item.evolve(status=after.status, holder=after.holder,
+                       lease_until=after.lease_until, report=after.report)
+
+
+def _delivered(item: OutboxItem, e: Json) -> OutboxItem:
+    delivery = {"ack_control_id": e["ack_control_id"], "attempts": e["attempts"],
+                "delivered_at": instant(e["meta"]["occurred_at"]),
+                "destination": e["destination"], "channel": e["channel"]}
+    return item.evolve(delivered=True, delivery=delivery)
+
+
+FOLDS: dict[str, Callable[[OutboxItem, str, Json], OutboxItem]] = {
+    READ_REQUESTED: lambda item, _, e: _requested(item, e),
+    READ_CLAIMED: _lease,
+    READ_RELEASED: _lease,
+    READ_REPORTED: _lease,
+    REPORT_DELIVERED: lambda item, _, e: _delivered(item, e),
+}
+
+
+def fold_item(item: OutboxItem | None, event_name: str, event: Json) -> OutboxItem:
+    current = item or OutboxItem(ecg_id=event["ecg_id"])
+    step = FOLDS.get(event_name)
+    return step(current, event_name, event) if step else current

@@ -1,0 +1,295 @@
+"""The signed read goes back to the clinic that sent the ECG over HL7 v2, on each backend
+pair: ECG in as ORU^R01 over MLLP -> claimed and signed over HTTP -> the report out as
+ORU^R01 over MLLP to the clinic's own receiver (a real TCP server here), retried until
+acknowledged AA, recorded once as `ReportDelivered`.
+
+Until the wiring lands (setting, topology, server thread), the test runs the
+`report-outbox` projection itself when the system does not, and drives `ReportSender`
+directly with its own scheduling clock (`now`): no sleeps decide an outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from avro_schemas.catalogue import READING, dlq_topic
+from services.hl7_gateway.er7 import split_segments, unescape
+from services.hl7_gateway.mllp import END_BLOCK, START_BLOCK, frame
+from services.hl7_gateway.report_sender import ReportSender, delivered_event_id
+from services.server import Server
+from stream_processors.report_outbox.fold import OutboxItem, outbox_item_id
+from stream_processors.report_outbox.processor import PENDING_INDEX, OutboxProjection
+from stream_processors.runner import Runner
+from tests.conftest import free_port
+from tests.ecg_payloads import ecg_payload
+from tests.hl7_messages import oru_r01
+from tests.integration.test_ecg_slice import wait_for
+from tests.integration.test_mllp_intake import exchange, msa
+
+SITE = "clinic-baiyang"
+OTHER_SITE = "clinic-heping"
+INTERPRETATION = "Acute inferior STEMI | ST ↑ II, III, aVF. Activate cath lab."
+STEMI = {"system": "http://snomed.info/sct", "code": "401303003",
+         "display": "Acute ST segment elevation myocardial infarction"}
+WAIT_S = 30.0
+HOUR = dt.timedelta(hours=1)
+
+
+# -- the clinic's side: an MLLP receiver -------------------------------------------------
+
+class _Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True  # (b) and (c) listen on the port one after the other
+    daemon_threads = True
+
+
+class ClinicReceiver:
+    """A clinic's HL7 receiver on 127.0.0.1:`port`: a TCP server thread that keeps every
+    message it gets and answers each with MSA-1 `code`, echoing its MSH-10."""
+
+    def __init__(self, port: int, code: str):
+        self.code = code
+        self.received: list[str] = []
+        receiver = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                buffer = b""
+                while chunk := self.request.recv(65536):
+                    buffer += chunk
+                    while END_BLOCK in buffer:
+                        payload, buffer = buffer.split(END_BLOCK, 1)
+                        message = payload.removeprefix(START_BLOCK).decode()
+                        receiver.received.append(message)
+                        self.request.sendall(frame(receiver.ack(message).encode()))
+
+        self._server = _Server(("127.0.0.1", port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def ack(self, message: str) -> str:
+        control_id = message.split("\r")[0].split("|")[9]
+        return (f"MSH|^~\\&|CLINIC-HIS|{SITE}|GOLDENHOUR||20261123180300+0800||ACK^R01^ACK|"
+                f"a{len(self.received)}|P|2.5.1\rMSA|{self.code}|{control_id}|test answer\r")
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def receivers() -> Iterator[Callable[[int, str], ClinicReceiver]]:
+    started: list[ClinicReceiver] = []
+
+    def start(port: int, code: str) -> ClinicReceiver:
+        started.append(ClinicReceiver(port, code))
+        return started[-1]
+
+    yield start
+    for receiver in started:
+        receiver.stop()
+
+
+# -- our side ----------------------------------------------------------------------------
+
+@pytest.fixture
+def client(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base_url, timeout=60) as c:
+        yield c
+
+
+@pytest.fixture
+def fold_outbox(server: Server) -> Callable[[], None]:
+    """Bring the outbox view up to the log's end: the system's own `report-outbox` runner
+    once the topology has it, else one run here."""
+    running = [r for r in server.system.runners if r.projection.name == OutboxProjection.name]
+    if running:
+        def wait() -> None:
+            deadline = time.monotonic() + WAIT_S
+            while running[0].lag() > 0:
+                assert time.monotonic() < deadline, "report-outbox did not catch up"
+                time.sleep(0.05)
+        return wait
+    own = Runner(OutboxProjection(), server.system.log, server.system.store, server.system.codec)
+
+    def catch_up() -> None:
+        own.catch_up()
+    return catch_up
+
+
+def sender(server: Server, ports: dict[str, int]) -> ReportSender:
+    return ReportSender(server.system, {s: ("127.0.0.1", p) for s, p in ports.items()},
+                        connect_timeout_s=2, ack_timeout_s=10)
+
+
+def send_over_mllp(server: Server, body: dict[str, Any]) -> None:
+    assert server.mllp is not None
+    message = oru_r01(body)
+    assert msa(exchange(server.mllp, message))[0] == "AA"
+
+
+def send_over_http(client: httpx.Client, body: dict[str, Any]) -> None:
+    assert client.post("/ingest/ecg", json=body).status_code == 202
+
+
+def sign(client: httpx.Client, ecg_id: str) -> dict[str, Any]:
+    """Wait for the ECG in the queue, claim it and sign it as dr-li; the claimed item."""
+    deadline = time.monotonic() + WAIT_S
+    while ecg_id not in [i["ecg_id"] for i in client.get("/reading/queue").json()]:
+        assert time.monotonic() < deadline, f"{ecg_id} never reached the read queue"
+        time.sleep(0.1)
+    claimed = client.post("/reading/claims", json={"reader_id": "dr-li", "ecg_id": ecg_id})
+    assert claimed.status_code == 200, claimed.text
+    signed = client.post(f"/reading/ecg/{ecg_id}/report", json={
+        "reader_id": "dr-li", "interpretation": INTERPRETATION, "codes": [STEMI]})
+    assert signed.status_code == 200, signed.text
+    wait_for(client, f"/fhir/{claimed.json()['patient_ref']}")  # the PID's source
+    return dict(claimed.json())
+
+
+def pending(server: Server, site: str = SITE) -> list[str]:
+    return [rid for _, rid in server.system.store.lookup(PENDING_INDEX, site)]
+
+
+def outbox_item(server: Server, ecg_id: str) -> OutboxItem:
+    stored = server.system.store.read("OutboxItem", outbox_item_id(ecg_id))
+    assert stored is not None
+    return OutboxItem.from_json(json.loads(stored.body))
+
+
+def deliveries_in_log(server: Server, ecg_id: str) -> int:
+    log = server.system.log
+    return sum(1 for p in range(log.partition_count(READING)) for r in log.read(READING, p, 0)
+               if r.event_id == delivered_event_id(ecg_id))
+
+
+def fields(message: str, segment: str) -> list[list[str]]:
+    return [s.split("|") for s in split_segments(message) if s.startswith(segment + "|")]
+
+
+def nothing_sent(counts: dict[str, int]) -> bool:
+    return all(v == 0 for k, v in counts.items() if k != "deferred")
+
+
+# -- tests -------------------------------------------------------------------------------
+
+def test_report_goes_back_over_mllp_retried_until_acknowledged_once(
+    server: Server, client: httpx.Client, fold_outbox: Callable[[], None],
+    receivers: Callable[[int, str], ClinicReceiver],
+) -> None:
+    body = ecg_payload()
+    ecg_id = body["ecg_id"]
+    send_over_mllp(server, body)
+    sign(client, ecg_id)
+    fold_outbox()
+    assert pending(server) == [outbox_item_id(ecg_id)]
+    port = free_port()
+    out = sender(server, {SITE: port})
+    t0 = dt.datetime.now(dt.UTC)
+
+    # (a) the clinic's receiver is down: refused, nothing delivered, the clinic backs off
+    counts = out.deliver_pending(t0)
+    assert counts["unreachable"] == 1 and counts["delivered"] == 0
+    assert out.deliver_pending(t0 + dt.timedelta(seconds=1))["deferred"] == 1
+    fold_outbox()
+    assert pending(server) == [outbox_item_id(ecg_id)]
+
+    # (b) it answers AE: still owed
+    rejecting = receivers(port, "AE")
+    counts = out.deliver_pending(t0 + HOUR)
+    assert counts["rejected"] == 1 and counts["delivered"] == 0
+    assert len(rejecting.received) == 1
+    fold_outbox()
+    assert pending(server) == [outbox_item_id(ecg_id)]
+    rejecting.stop()
+
+    # (c) it answers AA: delivered, recorded once
+    accepting = receivers(port, "AA")
+    counts = out.deliver_pending(t0 + 2 * HOUR)
+    assert counts["delivered"] == 1
+    assert nothing_sent(out.deliver_pending(t0 + 3 * HOUR))  # before the fold, too
+    fold_outbox()
+    assert pending(server) == []
+    assert nothing_sent(out.deliver_pending(t0 + 4 * HOUR))
+    assert nothing_sent(sender(server, {SITE: port}).deliver_pending(t0 + 5 * HOUR))  # restart
+    assert len(accepting.received) == 1
+
+    message = accepting.received[0]
+    (msh,), (obr,) = fields(message, "MSH"), fields(message, "OBR")
+    obxs = fields(message, "OBX")
+    assert msh[8] == "ORU^R01^ORU_R01" and msh[5] == SITE
+    assert msh[9] == fields(rejecting.received[0], "MSH")[0][9]  # a resend keeps MSH-10
+    assert obr[3] == ecg_id
+    assert unescape(obxs[0][5]) == INTERPRETATION
+    assert obxs[1][2] == "CWE" and obxs[1][5].startswith("401303003^")
+    assert fields(message, "PID")[0][3].startswith("11010519491231002X^^^CHN^NNCHN")
+
+    item = outbox_item(server, ecg_id)
+    assert item.delivered and item.delivery["ack_control_id"] == msh[9]
+    assert item.delivery["attempts"] == 3
+    assert deliveries_in_log(server, ecg_id) == 1
+
+
+def test_ecg_sent_over_http_is_never_sent_over_mllp(
+    server: Server, client: httpx.Client, fold_outbox: Callable[[], None],
+    receivers: Callable[[int, str], ClinicReceiver],
+) -> None:
+    body = ecg_payload()
+    send_over_http(client, body)
+    sign(client, body["ecg_id"])
+    fold_outbox()
+    port = free_port()
+    clinic = receivers(port, "AA")
+    assert nothing_sent(sender(server, {SITE: port}).deliver_pending())
+    assert clinic.received == [] and pending(server) == []
+    assert server.system.store.read("OutboxItem", outbox_item_id(body["ecg_id"])) is None
+
+
+def test_one_clinic_down_does_not_hold_back_another(
+    server: Server, client: httpx.Client, fold_outbox: Callable[[], None],
+    receivers: Callable[[int, str], ClinicReceiver],
+) -> None:
+    here = ecg_payload()
+    there = ecg_payload(site={"id": OTHER_SITE, "name": "和平乡卫生院", "kind": "clinic"})
+    for body in (here, there):
+        send_over_mllp(server, body)
+        sign(client, body["ecg_id"])
+    fold_outbox()
+    down, up = free_port(), free_port()
+    clinic = receivers(up, "AA")
+    counts = sender(server, {OTHER_SITE: down, SITE: up}).deliver_pending()
+    assert (counts["delivered"], counts["unreachable"]) == (1, 1)
+    assert [fields(m, "OBR")[0][3] for m in clinic.received] == [here["ecg_id"]]
+    fold_outbox()
+    assert pending(server, SITE) == [] and pending(server, OTHER_SITE) != []
+
+
+def test_report_delivered_is_no_poison_to_other_processors_of_the_topic(
+    server: Server, client: httpx.Client, fold_outbox: Callable[[], None],
+    receivers: Callable[[int, str], ClinicReceiver],
+) -> None:
+    body = ecg_payload()
+    send_over_mllp(server, body)
+    sign(client, body["ecg_id"])
+    fold_outbox()
+    port = free_port()
+    receivers(port, "AA")
+    assert sender(server, {SITE: port}).deliver_pending()["delivered"] == 1
+    fold_outbox()
+    deadline = time.monotonic() + WAIT_S
+    while server.system.lag() > 0:  # every processor of diagnosis.reading has seen it
+        assert time.monotonic() < deadline, "processors did not catch up"
+        time.sleep(0.05)
+    log = server.system.log
+    dlq = dlq_topic(READING)
+    letters = [server.system.codec.decode(r.value)[1] for p in range(log.partition_count(dlq))
+               for r in log.read(dlq, p, 0)]
+    assert [(x["processor"], x["reason"]) for x in letters] == []
