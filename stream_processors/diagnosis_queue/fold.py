@@ -49,7 +49,12 @@ def _measured(item: QueueItem, e: Json) -> QueueItem:
     if item.requested:
         cls = more_urgent(cls, sender_class(item.urgency, item.prealert))
     return item.evolve(measurements=summary, triage_class=more_urgent(item.triage_class, cls)
-                       if item.requested else cls, reasons=(*item.reasons, *e.get("reasons", [])))
+                       if item.requested else cls, reasons=(*item.reasons, *_findings(e)))
+
+
+def _findings(measured: Json) -> list[str]:
+    # The measurer restates the sender's urgency; the request already put it in the reasons.
+    return [r for r in measured.get("reasons", []) if not r.startswith("sender urgency")]
 
 
 def _claimed(item: QueueItem, e: Json) -> QueueItem:
