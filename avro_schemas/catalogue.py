@@ -46,6 +46,7 @@ EVENT_TYPES: dict[str, EventType] = {
         *_types(
             "reading", READING, "ecg_id",
             "EcgMeasured", "ReadClaimed", "ReadReleased", "ReadReported", "ReadEscalated",
+            "ReportDelivered",
         ),
         *_types(
             "adt", ADT, "patient_key",

@@ -13,6 +13,7 @@ from services.settings import Settings
 from services.system import System, bootstrap
 
 SWEEP_INTERVAL_S = 15.0  # escalation and lease expiry are minute-scale; 15 s is prompt enough
+REPORT_INTERVAL_S = 5.0  # how often pending HL7 reports are looked at; backoff decides retries
 
 
 class Server:
@@ -36,6 +37,7 @@ class Server:
         if self.settings.run_processors:
             self.system.start_processors()
             threading.Thread(target=self._sweep, name="queue-sweeper", daemon=True).start()
+            self._start_report_sender()
         if self.mllp:
             self.mllp.start()
         self._thread = threading.Thread(target=self._http.run, name="http", daemon=True)
@@ -44,6 +46,15 @@ class Server:
             if not self._thread.is_alive():
                 raise RuntimeError(f"HTTP server did not start on {self.base_url}")
             threading.Event().wait(0.05)
+
+    def _start_report_sender(self) -> None:
+        if not self.settings.hl7_report_destinations:
+            return
+        from services.hl7_gateway.report_sender import ReportSender, parse_destinations
+
+        sender = ReportSender(self.system, parse_destinations(self.settings.hl7_report_destinations))
+        threading.Thread(target=sender.run, args=(self._stopping, REPORT_INTERVAL_S),
+                         name="hl7-report-sender", daemon=True).start()
 
     def _sweep(self) -> None:
         from services.reading.queue import sweep

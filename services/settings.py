@@ -23,3 +23,6 @@ class Settings(BaseSettings):
     reading_centre_id: str = "county-ecg-centre"
     region_id: str = "county"
     lease_minutes: float = 10.0
+    # Signed reads go back over HL7 v2 (MLLP) to the clinics that sent ECGs that way:
+    # {site id: "host:port"}; env GOLDENHOUR_HL7_REPORT_DESTINATIONS='{"clinic-a": "10.1.2.3:2575"}'
+    hl7_report_destinations: dict[str, str] = {}

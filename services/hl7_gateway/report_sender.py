@@ -267,10 +267,14 @@ class ReportSender:
                         item.ecg_id, site, exc, wait)
             return "unreachable"
         self.backoff.succeeded(site)
+        return self._settle(site, item, ack, now)
+
+    def _settle(self, site: str, item: OutboxItem, ack: Ack, now: dt.datetime) -> str:
+        """After an answer: back the message off (negative ACK) or record the delivery."""
         if ack.code not in ACCEPTED:
-            wait = self.backoff.failed(key, now)
+            wait = self.backoff.failed((site, item.ecg_id), now)
             log.warning("report %s to %s: %s %s; retry in %.0f s",
-                        item.ecg_id, site, ack.code, expected, wait)
+                        item.ecg_id, site, ack.code, ack.control_id, wait)
             return "rejected"
         try:
             self._record(site, item, ack)

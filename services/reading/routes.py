@@ -13,7 +13,7 @@ from services.outcome import FhirError
 from services.reading import queue
 from stream_processors.diagnosis_queue.item import QueueItem, format_instant
 from stream_processors.diagnosis_queue.item import task_id as task_id_of
-from stream_processors.fhir_projector.reading_to_fhir import diagnostic_report_id
+from stream_processors.diagnosis_queue.read_to_fhir import diagnostic_report_id
 from stream_processors.ids import ecg_observation_id
 
 router = APIRouter(prefix="/reading", tags=["reading"])

@@ -33,6 +33,7 @@ from services.reading import queue
 from services.reading.ecg_svg import GAIN_MM_PER_MV, ecg_svg
 from services.system import System
 from stream_processors.diagnosis_queue.item import QueueItem, format_instant, parse_instant
+from stream_processors.diagnosis_queue.read_to_fhir import diagnostic_report_id
 from stream_processors.fhir_projector.codes import (
     ECG_CODE,
     ECG_ID,
@@ -41,7 +42,6 @@ from stream_processors.fhir_projector.codes import (
     MDC,
     STANDARD_LEAD_ORDER,
 )
-from stream_processors.fhir_projector.reading_to_fhir import diagnostic_report_id
 from stream_processors.ids import ecg_observation_id
 
 router = APIRouter(prefix="/reading", tags=["reading workstation"], include_in_schema=False)

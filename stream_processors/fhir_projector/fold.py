@@ -12,13 +12,6 @@ from typing import Any
 
 from stream_processors.fhir_projector.ecg_to_fhir import ecg_observation
 from stream_processors.fhir_projector.patient_to_fhir import merge_patient
-from stream_processors.fhir_projector.reading_to_fhir import (
-    completed,
-    diagnostic_report,
-    diagnostic_report_id,
-    service_request,
-    service_request_id,
-)
 from stream_processors.ids import ecg_observation_id, patient_id
 from viewstore.base import IndexEntry
 
@@ -40,32 +33,8 @@ def _fold_ecg_submitted(state: State, event: Json) -> dict[Ref, Json]:
     return {patient_ref: patient, obs_ref: ecg_observation(event)}
 
 
-def _request_refs(event: Json) -> list[Ref]:
-    return [("ServiceRequest", service_request_id(event["ecg_id"]))]
-
-
-def _fold_read_requested(state: State, event: Json) -> dict[Ref, Json]:
-    if not event.get("patient_ref"):
-        return {}  # a v1 request without a patient cannot become a ServiceRequest
-    return {_request_refs(event)[0]: service_request(event)}
-
-
-def _report_refs(event: Json) -> list[Ref]:
-    return [*_request_refs(event), ("DiagnosticReport", diagnostic_report_id(event["ecg_id"]))]
-
-
-def _fold_read_reported(state: State, event: Json) -> dict[Ref, Json]:
-    request_ref, report_ref = _report_refs(event)
-    out = {report_ref: diagnostic_report(event)}
-    if request_ref in state:
-        out[request_ref] = completed(state[request_ref])
-    return out
-
-
 FOLDS: dict[str, tuple[Callable[[Json], list[Ref]], Callable[[State, Json], dict[Ref, Json]]]] = {
     "goldenhour.ecg.EcgSubmitted": (_ecg_refs, _fold_ecg_submitted),
-    "goldenhour.ecg.ReadRequested": (_request_refs, _fold_read_requested),
-    "goldenhour.reading.ReadReported": (_report_refs, _fold_read_reported),
 }
 
 

@@ -272,6 +272,30 @@ def test_one_clinic_down_does_not_hold_back_another(
     assert pending(server, SITE) == [] and pending(server, OTHER_SITE) != []
 
 
+def test_background_run_delivers_and_stops(
+    server: Server, client: httpx.Client, fold_outbox: Callable[[], None],
+    receivers: Callable[[int, str], ClinicReceiver],
+) -> None:
+    body = ecg_payload()
+    send_over_mllp(server, body)
+    sign(client, body["ecg_id"])
+    fold_outbox()
+    port = free_port()
+    clinic = receivers(port, "AA")
+    stop = threading.Event()
+    thread = threading.Thread(target=sender(server, {SITE: port}).run, args=(stop, 0.05))
+    thread.start()
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while deliveries_in_log(server, body["ecg_id"]) == 0:
+            assert time.monotonic() < deadline, "the background sender delivered nothing"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=WAIT_S)
+    assert not thread.is_alive() and len(clinic.received) == 1
+
+
 def test_report_delivered_is_no_poison_to_other_processors_of_the_topic(
     server: Server, client: httpx.Client, fold_outbox: Callable[[], None],
     receivers: Callable[[int, str], ClinicReceiver],
