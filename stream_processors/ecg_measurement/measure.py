@@ -28,7 +28,7 @@ T wave's last microvolts).
 On real recordings: 77.6/min against 77.7 from hand-checked R peaks (tests/data/ecg), and on
 the AAMI EC13 bigeminy waveforms 80.5 and 59.8/min where the standard expects 80 and 60.
 
-Library choice. Measured with `compare_libraries.py` (this folder) on the ECGs above, one
+Library choice. Measured with `bench/ecg_libraries.py` on the ECGs above, one
 core of this shared 2-core machine (speeds are the range over 3 runs), Python 3.11:
 
     method                        HR err bpm    QRS err ms   ST err uV        12-lead ECG/s

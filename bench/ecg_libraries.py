@@ -2,7 +2,7 @@
 against known truth. A developer tool, not imported by anything; run it in a scratch venv:
 
     python -m venv /tmp/cmp && /tmp/cmp/bin/pip install -e . neurokit2 wfdb dtw-python
-    /tmp/cmp/bin/python -m stream_processors.ecg_measurement.compare_libraries
+    /tmp/cmp/bin/python -m bench.ecg_libraries
 
 Truth: `synthetic.synthesize` records (4 rates x clean / noisy / atrial fibrillation x
 2 seeds, 10 s at 500 Hz, ST offsets injected), the real single-lead recording in
