@@ -7,7 +7,7 @@ import platform
 import re
 from pathlib import Path
 
-from bench import ingest, projector, queue_latency
+from bench import ingest, measurement, projector, queue_latency
 from bench.common import Figure, backends
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -22,7 +22,7 @@ def table(figures: list[Figure]) -> str:
 def main() -> None:
     figures = []
     for backend in backends():
-        for bench in (ingest, projector, queue_latency):
+        for bench in (ingest, projector, queue_latency, measurement):
             figures.append(bench.run(backend))
     text = table(figures)
     print(f"\nMachine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}\n")
