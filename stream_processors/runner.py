@@ -54,7 +54,8 @@ class Emitted:
 
 class Projection(Protocol):
     """What a runner needs of a projection: pure functions, no I/O. A processor that also
-    derives events has an `emit(event_name, event) -> list[Emitted]` method."""
+    derives events has an `emit(state, event_name, event) -> list[Emitted]` method, given
+    the same state as `fold` (before the event)."""
 
     name: str
     topics: list[str]
@@ -214,7 +215,7 @@ class Runner:
                 batch.latest[ref] = self._store.read(*ref)
         state = {ref: without_meta(s) for ref in refs if (s := batch.latest[ref]) is not None}
         changed = self.projection.fold(state, name, event)
-        self._emit(name, event)
+        self._emit(state, name, event)
         recorded_at = instant(event["meta"]["recorded_at"])
         for ref, resource in sorted(changed.items()):
             previous = batch.latest.get(ref)
@@ -224,11 +225,11 @@ class Runner:
             old = self.projection.index(without_meta(previous)) if previous else []
             batch.reindex(old, self.projection.index(resource))
 
-    def _emit(self, name: str, event: Json) -> None:
+    def _emit(self, state: dict[Ref, Json], name: str, event: Json) -> None:
         # Appended before the checkpoint moves: at-least-once, made exactly-once in effect
         # by the derived event ids (the log drops a second append of the same id).
         emit = getattr(self.projection, "emit", None)
-        for out in emit(name, event) if emit else []:
+        for out in emit(state, name, event) if emit else []:
             encoded = self._codec.encode(out.name, out.event)
             self._log.append(out.topic, [NewRecord(out.key, encoded, out.event["meta"]["event_id"])])
 

@@ -8,6 +8,8 @@
 | ECG measurer     | ecg-measurer      | clinic.ecg         | emits EcgMeasured to diagnosis.reading  |
 | report outbox    | report-outbox     | diagnosis.reading  | OutboxItem (internal; lookup            |
 |                  |                   |                    | OutboxItem.pending) for HL7 senders     |
+| incident ECGs    | incident-ecg-     | ems.incident       | IncidentEcgState (internal); emits      |
+|                  | router            |                    | EcgSubmitted + ReadRequested            |
 """
 
 from __future__ import annotations
@@ -15,9 +17,17 @@ from __future__ import annotations
 from stream_processors.diagnosis_queue.processor import QueueProjection
 from stream_processors.ecg_measurement.processor import MeasurementProcessor
 from stream_processors.fhir_projector.processor import FhirProjection
+from stream_processors.incident_ecg.processor import IncidentEcgRouter
 from stream_processors.report_outbox.processor import OutboxProjection
 from stream_processors.runner import Projection
 
 
-def projections() -> list[Projection]:
-    return [FhirProjection(), QueueProjection(), MeasurementProcessor(), OutboxProjection()]
+def projections(reading_centre_id: str, region_id: str) -> list[Projection]:
+    """Every processor; the routing of ambulance ECGs to a reading centre is configuration."""
+    return [
+        FhirProjection(),
+        QueueProjection(),
+        MeasurementProcessor(),
+        OutboxProjection(),
+        IncidentEcgRouter(reading_centre_id, region_id),
+    ]

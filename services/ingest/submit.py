@@ -12,6 +12,7 @@ from avro_schemas.catalogue import CLINIC_ECG, READING
 from eventlog.base import NewRecord
 from services.ingest.ecg_models import EcgAccepted, EcgIn, accepted, ecg_event
 from services.system import System
+from stream_processors.diagnosis_queue.requests import read_request
 
 ECG_SUBMITTED = "goldenhour.ecg.EcgSubmitted"
 READ_REQUESTED = "goldenhour.ecg.ReadRequested"
@@ -51,24 +52,7 @@ def submit_ecg(system: System, body: EcgIn, channel: str) -> Submitted:
     answer = accepted(event, partition, offset)
     # Appended after the ECG, also on a duplicate: a crash between the two appends is mended
     # by the sender's retry, since both event ids are derived from the sender's.
-    append_event(system, READING, body.ecg_id, READ_REQUESTED, read_request(system, event, answer))
+    settings = system.settings
+    request = read_request(event, settings.reading_centre_id, settings.region_id)
+    append_event(system, READING, body.ecg_id, READ_REQUESTED, request)
     return Submitted(answer, duplicate)
-
-
-def read_request(system: System, ecg: dict[str, Any], answer: EcgAccepted) -> dict[str, Any]:
-    """The remote-read request for a submitted ECG, routed to the county's reading centre."""
-    patient = ecg["patient"]
-    name = "".join(p for p in (patient.get("family"), patient.get("given")) if p)
-    return {
-        "meta": {**ecg["meta"], "event_id": f"{ecg['meta']['event_id']}:read"},
-        "ecg_id": ecg["ecg_id"],
-        "reading_centre_id": system.settings.reading_centre_id,
-        "region_id": system.settings.region_id,
-        "reason": ecg.get("clinical_question"),
-        "site": ecg["site"],
-        "patient_ref": answer.patient,
-        "patient_name": name or None,
-        "urgency": ecg["urgency"],
-        "prealert": None,
-        "clinical_question": ecg.get("clinical_question"),
-    }

@@ -72,7 +72,7 @@ class MeasurementProcessor:
     def index(self, resource: Json) -> list[IndexEntry]:
         return []
 
-    def emit(self, event_name: str, event: Json) -> list[Emitted]:
+    def emit(self, state: dict[tuple[str, str], Json], event_name: str, event: Json) -> list[Emitted]:
         if event_name != "goldenhour.ecg.EcgSubmitted":
             return []
         return [Emitted(READING, event["ecg_id"], "goldenhour.reading.EcgMeasured", measured_event(event))]

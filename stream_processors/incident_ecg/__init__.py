@@ -1,0 +1,1 @@
+"""Ambulance 12-leads enter the regional read queue like clinic ECGs do."""
