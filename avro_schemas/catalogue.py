@@ -33,10 +33,19 @@ EVENT_TYPES: dict[str, EventType] = {
     t.name: t
     for t in [
         *_types(
-            "ems", INCIDENT, "incident_id",
-            "IncidentOpened", "UnitStatusChanged", "PatientRecorded", "VitalsRecorded",
-            "InterventionPerformed", "MedicationGiven", "EcgAcquired", "PreAlertRaised",
-            "HandoverSubmitted", "HandoverAccepted",
+            "ems",
+            INCIDENT,
+            "incident_id",
+            "IncidentOpened",
+            "UnitStatusChanged",
+            "PatientRecorded",
+            "VitalsRecorded",
+            "InterventionPerformed",
+            "MedicationGiven",
+            "EcgAcquired",
+            "PreAlertRaised",
+            "HandoverSubmitted",
+            "HandoverAccepted",
         ),
         *_types("ecg", CLINIC_ECG, "ecg_id", "EcgSubmitted"),
         # ReadRequested lives on diagnosis.reading, not clinic.ecg: the queue then folds one
@@ -44,13 +53,24 @@ EVENT_TYPES: dict[str, EventType] = {
         # decisions (who holds a lease) are the same live and on a rebuild.
         EventType("goldenhour.ecg.ReadRequested", READING, "ecg_id"),
         *_types(
-            "reading", READING, "ecg_id",
-            "EcgMeasured", "ReadClaimed", "ReadReleased", "ReadReported", "ReadEscalated",
+            "reading",
+            READING,
+            "ecg_id",
+            "EcgMeasured",
+            "ReadClaimed",
+            "ReadReleased",
+            "ReadReported",
+            "ReadEscalated",
             "ReportDelivered",
         ),
         *_types(
-            "adt", ADT, "patient_key",
-            "PatientRegistered", "PatientAdmitted", "PatientTransferred", "PatientDischarged",
+            "adt",
+            ADT,
+            "patient_key",
+            "PatientRegistered",
+            "PatientAdmitted",
+            "PatientTransferred",
+            "PatientDischarged",
         ),
         *_types("identity", IDENTITY, "patient_key", "PatientLinked"),
     ]

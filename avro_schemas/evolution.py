@@ -50,7 +50,9 @@ def check(schema_dir: Path = SCHEMA_DIR, names: list[str] | None = None) -> list
         current = load_current(name, schema_dir)
         for version, vname, old in released_versions(schema_dir):
             if vname == name:
-                problems += [f"{name}: cannot read v{version}: {p}" for p in incompatibilities(current, old)]
+                problems += [
+                    f"{name}: cannot read v{version}: {p}" for p in incompatibilities(current, old)
+                ]
         if name not in latest:
             problems.append(f"{name}: never released; run `goldenhour schemas freeze`")
         elif not _same(current, latest[name][1]):

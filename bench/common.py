@@ -21,7 +21,9 @@ class Figure:
     ratio: float
 
     def row(self) -> str:
-        return f"| {self.capability} | {self.backend} | {self.ours} | {self.raw} | {self.ratio:.2f}x |"
+        return (
+            f"| {self.capability} | {self.backend} | {self.ours} | {self.raw} | {self.ratio:.2f}x |"
+        )
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -41,7 +43,11 @@ def payloads(n: int, patients: int = 10) -> list[dict[str, Any]]:
     out = []
     for i in range(n):
         first17 = f"11010519800101{i % patients:03d}"
-        out.append(ecg_payload(ecg_id=f"bench-{uuid.uuid4().hex[:10]}", resident=first17 + check_char(first17)))
+        out.append(
+            ecg_payload(
+                ecg_id=f"bench-{uuid.uuid4().hex[:10]}", resident=first17 + check_char(first17)
+            )
+        )
     return out
 
 

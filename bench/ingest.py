@@ -29,13 +29,30 @@ N = int(os.environ.get("BENCH_INGEST_N", "150"))
 WARMUP = 5
 
 
-def _start_server(log_url: str, store_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start_server(
+    log_url: str, store_url: str, data_dir: Path
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "GOLDENHOUR_RUN_PROCESSORS": "false"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "serve", "--data-dir", str(data_dir),
-         "--log", log_url, "--store", store_url, "--http-port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--log",
+            log_url,
+            "--store",
+            store_url,
+            "--http-port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -48,11 +65,14 @@ def _start_server(log_url: str, store_url: str, data_dir: Path) -> tuple[subproc
     raise RuntimeError("server did not start")
 
 
-def _ours(log_url: str, store_url: str, data_dir: Path, bodies: list[bytes]) -> tuple[float, list[float], float]:
+def _ours(
+    log_url: str, store_url: str, data_dir: Path, bodies: list[bytes]
+) -> tuple[float, list[float], float]:
     proc, base = _start_server(log_url, store_url, data_dir)
     try:
-        with httpx.Client(base_url=base, timeout=60,
-                          headers={"content-type": "application/json"}) as client:
+        with httpx.Client(
+            base_url=base, timeout=60, headers={"content-type": "application/json"}
+        ) as client:
             for b in bodies[:WARMUP]:
                 client.post("/ingest/ecg", content=b).raise_for_status()
             lat = []
@@ -70,8 +90,13 @@ def _ours(log_url: str, store_url: str, data_dir: Path, bodies: list[bytes]) -> 
 
 def _encoded(bodies: list[dict]) -> list[tuple[str, bytes]]:  # type: ignore[type-arg]
     codec, now = Codec(), dt.datetime.now(dt.UTC)
-    return [(b["ecg_id"], codec.encode("goldenhour.ecg.EcgSubmitted", ecg_event(EcgIn.model_validate(b), now)))
-            for b in bodies]
+    return [
+        (
+            b["ecg_id"],
+            codec.encode("goldenhour.ecg.EcgSubmitted", ecg_event(EcgIn.model_validate(b), now)),
+        )
+        for b in bodies
+    ]
 
 
 def _raw_sqlite(events: list[tuple[str, bytes]], data_dir: Path) -> tuple[float, list[float]]:
@@ -101,8 +126,12 @@ def _raw_kafka(events: list[tuple[str, bytes]]) -> tuple[float, list[float]]:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics([NewTopic(topic, 6, 1)])
     admin.close()
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                             max_request_size=8 * 1024 * 1024)
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        max_request_size=8 * 1024 * 1024,
+    )
     for key, value in events[:WARMUP]:
         producer.send(topic, key=key.encode(), value=value).get(timeout=30)
     lat = []
@@ -123,12 +152,21 @@ def run(backend: str) -> Figure:
         log_url, store_url = backend_urls(backend, data_dir)
         rate, lat, rss = _ours(log_url, store_url, data_dir, [body_bytes(b) for b in bodies])
         events = _encoded(bodies)
-        raw_rate, raw_lat = _raw_sqlite(events[WARMUP:], data_dir) if backend == "embedded" else _raw_kafka(events)
-    print(f"ingest [{backend}]: ours {rate:.1f} ECG/s ({latency_summary(lat)}, server peak RSS {rss:.0f} MiB); "
-          f"raw {raw_rate:.1f} ECG/s ({latency_summary(raw_lat)}); ratio {rate / raw_rate:.2f}x", flush=True)
-    return Figure("ECG ingest, 1 client, HTTP 202 after durable append", backend,
-                  f"{rate:.1f} ECG/s, {latency_summary(lat)}, RSS {rss:.0f} MiB",
-                  f"{raw_rate:.1f} ECG/s, {latency_summary(raw_lat)}", rate / raw_rate)
+        raw_rate, raw_lat = (
+            _raw_sqlite(events[WARMUP:], data_dir) if backend == "embedded" else _raw_kafka(events)
+        )
+    print(
+        f"ingest [{backend}]: ours {rate:.1f} ECG/s ({latency_summary(lat)}, server peak RSS {rss:.0f} MiB); "
+        f"raw {raw_rate:.1f} ECG/s ({latency_summary(raw_lat)}); ratio {rate / raw_rate:.2f}x",
+        flush=True,
+    )
+    return Figure(
+        "ECG ingest, 1 client, HTTP 202 after durable append",
+        backend,
+        f"{rate:.1f} ECG/s, {latency_summary(lat)}, RSS {rss:.0f} MiB",
+        f"{raw_rate:.1f} ECG/s, {latency_summary(raw_lat)}",
+        rate / raw_rate,
+    )
 
 
 if __name__ == "__main__":

@@ -28,20 +28,34 @@ def run(backend: str) -> Figure:
 
     now = dt.datetime.now(dt.UTC)
     codec = Codec()
-    events = [codec.decode(codec.encode("goldenhour.ecg.EcgSubmitted",
-                                        ecg_event(EcgIn.model_validate(b), now)))[1] for b in payloads(N)]
+    events = [
+        codec.decode(
+            codec.encode("goldenhour.ecg.EcgSubmitted", ecg_event(EcgIn.model_validate(b), now))
+        )[1]
+        for b in payloads(N)
+    ]
     start = time.perf_counter()
     for e in events:
         measured_event(e)
     ours = N / (time.perf_counter() - start)
     with tempfile.TemporaryDirectory() as tmp:
         log_url, store_url = backend_urls(backend, Path(tmp))
-        raw_lat = _raw(Settings(data_dir=Path(tmp), log_url=log_url, store_url=store_url), payloads(20))
+        raw_lat = _raw(
+            Settings(data_dir=Path(tmp), log_url=log_url, store_url=store_url), payloads(20)
+        )
     raw = len(raw_lat) / sum(raw_lat)
-    print(f"measurement [{backend}]: ours {ours:.1f} ECGs/s (one core); raw log round trip "
-          f"{raw:.1f} ECGs/s; ratio {ours / raw:.2f}x", flush=True)
-    return Figure("ECG automatic measurement (12 leads, 10 s, 500 Hz)", backend,
-                  f"{ours:.1f} ECGs/s", f"{raw:.1f} ECGs/s (append + consume)", ours / raw)
+    print(
+        f"measurement [{backend}]: ours {ours:.1f} ECGs/s (one core); raw log round trip "
+        f"{raw:.1f} ECGs/s; ratio {ours / raw:.2f}x",
+        flush=True,
+    )
+    return Figure(
+        "ECG automatic measurement (12 leads, 10 s, 500 Hz)",
+        backend,
+        f"{ours:.1f} ECGs/s",
+        f"{raw:.1f} ECGs/s (append + consume)",
+        ours / raw,
+    )
 
 
 if __name__ == "__main__":

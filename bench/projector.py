@@ -32,20 +32,28 @@ def _fill(system: System, n: int) -> None:
     records = []
     for body in payloads(n):
         event = ecg_event(EcgIn.model_validate(body), now)
-        records.append(NewRecord(body["ecg_id"], codec.encode("goldenhour.ecg.EcgSubmitted", event), body["event_id"]))
+        records.append(
+            NewRecord(
+                body["ecg_id"], codec.encode("goldenhour.ecg.EcgSubmitted", event), body["event_id"]
+            )
+        )
     for i in range(0, n, 50):
-        system.log.append(CLINIC_ECG, records[i:i + 50])
+        system.log.append(CLINIC_ECG, records[i : i + 50])
 
 
 def _read_all_raw(system: System, log_url: str) -> list[bytes]:
     if log_url.startswith("sqlite:"):
         conn = sqlite3.connect(system.settings.data_dir / "log.sqlite")
-        return [v for (v,) in conn.execute("SELECT value FROM records WHERE topic = ?", (CLINIC_ECG,))]
+        return [
+            v for (v,) in conn.execute("SELECT value FROM records WHERE topic = ?", (CLINIC_ECG,))
+        ]
     from kafka import KafkaConsumer, TopicPartition
 
     namespace = log_url.split("namespace=")[1]
     topic = namespace + CLINIC_ECG
-    consumer = KafkaConsumer(bootstrap_servers=os.environ["GOLDENHOUR_TEST_KAFKA"], enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        bootstrap_servers=os.environ["GOLDENHOUR_TEST_KAFKA"], enable_auto_commit=False
+    )
     tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
     consumer.assign(tps)
     consumer.seek_to_beginning()
@@ -63,22 +71,34 @@ def _write_raw(system: System, store_url: str, rows: list[StoredResource]) -> No
         conn = sqlite3.connect(system.settings.data_dir / "raw-views.sqlite", isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("CREATE TABLE r (t TEXT, id TEXT, v INT, lu TEXT, body BLOB, PRIMARY KEY (t, id, v))")
+        conn.execute(
+            "CREATE TABLE r (t TEXT, id TEXT, v INT, lu TEXT, body BLOB, PRIMARY KEY (t, id, v))"
+        )
         for i in range(0, len(rows), 500):
             conn.execute("BEGIN")
-            conn.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?)",
-                             [(r.resource_type, r.id, r.version, r.last_updated, r.body) for r in rows[i:i + 500]])
+            conn.executemany(
+                "INSERT INTO r VALUES (?, ?, ?, ?, ?)",
+                [
+                    (r.resource_type, r.id, r.version, r.last_updated, r.body)
+                    for r in rows[i : i + 500]
+                ],
+            )
             conn.execute("COMMIT")
         return
     from cassandra.concurrent import execute_concurrent_with_args
 
     session = system.store._session  # type: ignore[attr-defined]
     table = f"{system.store._keyspace}.raw_bench"  # type: ignore[attr-defined]
-    session.execute(f"CREATE TABLE IF NOT EXISTS {table} (t text, id text, v int, lu text, body blob, PRIMARY KEY ((t, id), v))")
+    session.execute(
+        f"CREATE TABLE IF NOT EXISTS {table} (t text, id text, v int, lu text, body blob, PRIMARY KEY ((t, id), v))"
+    )
     insert = session.prepare(f"INSERT INTO {table} (t, id, v, lu, body) VALUES (?, ?, ?, ?, ?)")
-    execute_concurrent_with_args(session, insert,
-                                 [(r.resource_type, r.id, r.version, r.last_updated, r.body) for r in rows],
-                                 concurrency=16)
+    execute_concurrent_with_args(
+        session,
+        insert,
+        [(r.resource_type, r.id, r.version, r.last_updated, r.body) for r in rows],
+        concurrency=16,
+    )
 
 
 def run(backend: str) -> Figure:
@@ -101,10 +121,18 @@ def run(backend: str) -> Figure:
         finally:
             system.close()
     rss = peak_rss_mib()
-    print(f"projector [{backend}]: ours {ours:.1f} events/s; raw consume+decode+write {raw:.1f} events/s; "
-          f"ratio {ours / raw:.2f}x (bench process peak RSS {rss:.0f} MiB)", flush=True)
-    return Figure("FHIR projector, ECG events -> Patient + Observation", backend,
-                  f"{ours:.1f} events/s", f"{raw:.1f} events/s", ours / raw)
+    print(
+        f"projector [{backend}]: ours {ours:.1f} events/s; raw consume+decode+write {raw:.1f} events/s; "
+        f"ratio {ours / raw:.2f}x (bench process peak RSS {rss:.0f} MiB)",
+        flush=True,
+    )
+    return Figure(
+        "FHIR projector, ECG events -> Patient + Observation",
+        backend,
+        f"{ours:.1f} events/s",
+        f"{raw:.1f} events/s",
+        ours / raw,
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ def _ours(settings: Settings, bodies: list[dict]) -> list[float]:  # type: ignor
     server.start()
     lat = []
     try:
-        with httpx.Client(base_url=server.base_url, timeout=60,
-                          headers={"content-type": "application/json"}) as client:
+        with httpx.Client(
+            base_url=server.base_url, timeout=60, headers={"content-type": "application/json"}
+        ) as client:
             for body in bodies:
                 t0 = time.perf_counter()
                 client.post("/ingest/ecg", content=body_bytes(body)).raise_for_status()
@@ -58,7 +59,9 @@ def _raw(settings: Settings, bodies: list[dict]) -> list[float]:  # type: ignore
     lat = []
     try:
         for body in bodies:
-            value = codec.encode("goldenhour.ecg.EcgSubmitted", ecg_event(EcgIn.model_validate(body), now))
+            value = codec.encode(
+                "goldenhour.ecg.EcgSubmitted", ecg_event(EcgIn.model_validate(body), now)
+            )
             t0 = time.perf_counter()
             log.append(topic, [NewRecord(body["ecg_id"], value, body["event_id"])])
             while not consumer.poll(timeout_s=0.5):
@@ -73,15 +76,28 @@ def _raw(settings: Settings, bodies: list[dict]) -> list[float]:  # type: ignore
 def run(backend: str) -> Figure:
     with tempfile.TemporaryDirectory() as tmp:
         log_url, store_url = backend_urls(backend, Path(tmp))
-        settings = Settings(data_dir=Path(tmp), log_url=log_url, store_url=store_url,
-                            http_port=free_port(), mllp_port=-1)
+        settings = Settings(
+            data_dir=Path(tmp),
+            log_url=log_url,
+            store_url=store_url,
+            http_port=free_port(),
+            mllp_port=-1,
+        )
         ours = _ours(settings, payloads(N))
         raw = _raw(settings, payloads(N))
     ratio = percentile(raw, 50) / percentile(ours, 50)
-    print(f"queue latency [{backend}]: ours {latency_summary(ours)}; raw append->consume "
-          f"{latency_summary(raw)}; p50 ratio {ratio:.2f}x", flush=True)
-    return Figure("ECG submit -> visible in read queue (latency)", backend, latency_summary(ours),
-                  latency_summary(raw), ratio)
+    print(
+        f"queue latency [{backend}]: ours {latency_summary(ours)}; raw append->consume "
+        f"{latency_summary(raw)}; p50 ratio {ratio:.2f}x",
+        flush=True,
+    )
+    return Figure(
+        "ECG submit -> visible in read queue (latency)",
+        backend,
+        latency_summary(ours),
+        latency_summary(raw),
+        ratio,
+    )
 
 
 if __name__ == "__main__":

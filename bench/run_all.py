@@ -15,7 +15,10 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 def table(figures: list[Figure]) -> str:
-    head = ["| capability | backend | ours | raw limit (same run) | ratio |", "|---|---|---|---|---|"]
+    head = [
+        "| capability | backend | ours | raw limit (same run) | ratio |",
+        "|---|---|---|---|---|",
+    ]
     return "\n".join(head + [f.row() for f in figures])
 
 
@@ -25,7 +28,9 @@ def main() -> None:
         for bench in (ingest, projector, queue_latency, measurement):
             figures.append(bench.run(backend))
     text = table(figures)
-    print(f"\nMachine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}\n")
+    print(
+        f"\nMachine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}\n"
+    )
     print(text)
     readme = README.read_text()
     if START in readme:

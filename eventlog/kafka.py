@@ -513,7 +513,9 @@ class KafkaEventLog(EventLog):
         # the caller will make appends only the rest.
         for i, offset in zip(to_send, offsets, strict=False):
             index.add(records[i].event_id, targets[i], offset)
-        self._advance_indexed(index, [(targets[i], o) for i, o in zip(to_send, offsets, strict=False)])
+        self._advance_indexed(
+            index, [(targets[i], o) for i, o in zip(to_send, offsets, strict=False)]
+        )
         if failure is not None:
             raise LogUnavailable(f"kafka: append to {topic} not acknowledged: {failure!r}") from (
                 failure

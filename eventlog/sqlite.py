@@ -66,9 +66,11 @@ class SqliteEventLog(EventLog):
 
     def partition_count(self, topic: str) -> int:
         if topic not in self._partitions:
-            row = self._conn().execute(
-                "SELECT partitions FROM topics WHERE name = ?", (topic,)
-            ).fetchone()
+            row = (
+                self._conn()
+                .execute("SELECT partitions FROM topics WHERE name = ?", (topic,))
+                .fetchone()
+            )
             if row is None:
                 raise UnknownTopic(topic)
             self._partitions[topic] = int(row[0])
@@ -127,10 +129,14 @@ class SqliteEventLog(EventLog):
         return SqliteConsumer(self, group, {tp: start_at(tp) for tp in tps})
 
     def committed(self, group: str, tp: TopicPartition) -> int | None:
-        row = self._conn().execute(
-            "SELECT next_offset FROM group_offsets WHERE grp = ? AND topic = ? AND partition = ?",
-            (group, tp.topic, tp.partition),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT next_offset FROM group_offsets WHERE grp = ? AND topic = ? AND partition = ?",
+                (group, tp.topic, tp.partition),
+            )
+            .fetchone()
+        )
         return None if row is None else int(row[0])
 
     def commit_group(self, group: str, offsets: dict[TopicPartition, int]) -> None:

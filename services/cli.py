@@ -38,7 +38,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _backend_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, help="embedded data directory (default ./data)")
     p.add_argument("--log", help="event log URL: sqlite: (default) or kafka://host:port")
-    p.add_argument("--store", help="view store URL: sqlite: (default) or cassandra://host:port/keyspace")
+    p.add_argument(
+        "--store", help="view store URL: sqlite: (default) or cassandra://host:port/keyspace"
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -71,8 +73,11 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         for runner in system.runners:
             print(f"rebuild: {runner.projection.name} from offset 0", file=sys.stderr)
             runner.catch_up(progress=_progress)
-            print(f"\n  folded {runner.stats.folded}, dead-lettered {runner.stats.dead_lettered}, "
-                  f"versions written {runner.stats.versions_written}", file=sys.stderr)
+            print(
+                f"\n  folded {runner.stats.folded}, dead-lettered {runner.stats.dead_lettered}, "
+                f"versions written {runner.stats.versions_written}",
+                file=sys.stderr,
+            )
     finally:
         system.close()
     return 0
@@ -99,8 +104,9 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="goldenhour", description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = argparse.ArgumentParser(
+        prog="goldenhour", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = root.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the system")
     _backend_flags(serve)
@@ -124,7 +130,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = parser().parse_args(argv)
     return int(args.func(args))
 

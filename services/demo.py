@@ -20,20 +20,38 @@ from stream_processors.fhir_projector.codes import RESIDENT_ID
 WAIT_ATTEMPTS = 100  # x 0.1 s for the projector to catch up
 
 
-def _ecg(ecg_id: str, resident: str, family: str, given: str, site: tuple[str, str],
-         st_uv: float, question: str, urgency: str) -> dict[str, Any]:
+def _ecg(
+    ecg_id: str,
+    resident: str,
+    family: str,
+    given: str,
+    site: tuple[str, str],
+    st_uv: float,
+    question: str,
+    urgency: str,
+) -> dict[str, Any]:
     return {
         "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo/{ecg_id}")),
         "ecg_id": ecg_id,
-        "patient": {"identifiers": [{"system": RESIDENT_ID, "value": resident}],
-                    "family": family, "given": given, "gender": "male"},
+        "patient": {
+            "identifiers": [{"system": RESIDENT_ID, "value": resident}],
+            "family": family,
+            "given": given,
+            "gender": "male",
+        },
         "acquired_at": "2026-11-23T18:02:11+08:00",
         "site": {"id": site[0], "name": site[1], "kind": "clinic"},
         "device": {"id": "cart-017", "manufacturer": "Edan", "model": "SE-1200"},
         "sampling_rate_hz": 500,
         "leads": synth_ecg(heart_rate_bpm=88, st_elevation_uv=st_uv, st_leads=INFERIOR, seed=7),
-        "measurements": {"heart_rate_bpm": 88, "pr_ms": 164, "qrs_ms": 94, "qt_ms": 372,
-                         "qtc_ms": 450, "statements": ["Sinus rhythm"]},
+        "measurements": {
+            "heart_rate_bpm": 88,
+            "pr_ms": 164,
+            "qrs_ms": 94,
+            "qt_ms": 372,
+            "qtc_ms": 450,
+            "statements": ["Sinus rhythm"],
+        },
         "clinical_question": question,
         "urgency": urgency,
     }
@@ -53,30 +71,61 @@ def _wait(client: httpx.Client, url: str) -> dict[str, Any]:
 
 
 def play(client: httpx.Client) -> dict[str, str]:
-    stemi = _ecg("BY-2026-1123-0042", "11010519491231002X", "王", "建国",
-                 ("clinic-baiyang", "白杨镇卫生院"), 250, "Chest pain 40 min, sweating", "stat")
+    stemi = _ecg(
+        "BY-2026-1123-0042",
+        "11010519491231002X",
+        "王",
+        "建国",
+        ("clinic-baiyang", "白杨镇卫生院"),
+        250,
+        "Chest pain 40 min, sweating",
+        "stat",
+    )
     resp = client.post("/ingest/ecg", json=stemi)
     ans = resp.json()
-    _say("clinic", f"白杨镇卫生院 uploads a 12-lead ECG (inferior ST elevation): {resp.status_code}, "
-         f"{ans['topic']} partition {ans['partition']} offset {ans['offset']}")
+    _say(
+        "clinic",
+        f"白杨镇卫生院 uploads a 12-lead ECG (inferior ST elevation): {resp.status_code}, "
+        f"{ans['topic']} partition {ans['partition']} offset {ans['offset']}",
+    )
     again = client.post("/ingest/ecg", json=stemi)
-    _say("clinic", f"the cart's network flaps and it re-sends: {again.status_code}, same answer="
-         f"{again.json() == ans}, replayed={again.headers.get('idempotent-replayed')}")
-    routine = _ecg("HS-2026-1123-0007", "110105198001011238", "李", "强",
-                   ("clinic-heshan", "鹤山乡卫生院"), 0, "Pre-operative ECG", "routine")
+    _say(
+        "clinic",
+        f"the cart's network flaps and it re-sends: {again.status_code}, same answer="
+        f"{again.json() == ans}, replayed={again.headers.get('idempotent-replayed')}",
+    )
+    routine = _ecg(
+        "HS-2026-1123-0007",
+        "110105198001011238",
+        "李",
+        "强",
+        ("clinic-heshan", "鹤山乡卫生院"),
+        0,
+        "Pre-operative ECG",
+        "routine",
+    )
     client.post("/ingest/ecg", json=routine)
     _say("clinic", "鹤山乡卫生院 uploads a routine pre-operative ECG")
-    bad = {**routine, "event_id": str(uuid.uuid4()),
-           "leads": {k: v for k, v in routine["leads"].items() if k != "V1"}}
+    bad = {
+        **routine,
+        "event_id": str(uuid.uuid4()),
+        "leads": {k: v for k, v in routine["leads"].items() if k != "V1"},
+    }
     outcome = client.post("/ingest/ecg", json=bad).json()
     _say("clinic", f"an upload missing lead V1 is refused: {outcome['issue'][0]['diagnostics']}")
     obs = _wait(client, f"/fhir/{ans['observation']}")
     patient = _wait(client, f"/fhir/{ans['patient']}")
     leads = sum(1 for c in obs["component"] if "valueSampledData" in c)
-    _say("fhir", f"Observation {obs['id']} v{obs['meta']['versionId']}: {leads} leads (MDC), "
-         f"{len(obs['component']) - leads} device measurements (LOINC)")
-    _say("fhir", f"Patient {patient['id']}: {patient['name'][0]['family']}{patient['name'][0]['given'][0]}, "
-         f"identifiers {[i['value'] for i in patient['identifier']]}")
+    _say(
+        "fhir",
+        f"Observation {obs['id']} v{obs['meta']['versionId']}: {leads} leads (MDC), "
+        f"{len(obs['component']) - leads} device measurements (LOINC)",
+    )
+    _say(
+        "fhir",
+        f"Patient {patient['id']}: {patient['name'][0]['family']}{patient['name'][0]['given'][0]}, "
+        f"identifiers {[i['value'] for i in patient['identifier']]}",
+    )
     made = {"observation": ans["observation"], "patient": ans["patient"]}
     made.update(read_at_the_centre(client))
     return made
@@ -94,18 +143,38 @@ def _wait_queue(client: httpx.Client, count: int) -> list[dict[str, Any]]:
 def read_at_the_centre(client: httpx.Client) -> dict[str, str]:
     """The county reading centre: the queue, a claim, a signed report."""
     for item in _wait_queue(client, 2):
-        _say("queue", f"{item['triage_class']:<8} {item['site_name']} {item['patient_name']} "
-             f"due {item['due_at'][5:16].replace('T', ' ')} UTC ({', '.join(item['reasons'])})")
+        _say(
+            "queue",
+            f"{item['triage_class']:<8} {item['site_name']} {item['patient_name']} "
+            f"due {item['due_at'][5:16].replace('T', ' ')} UTC ({', '.join(item['reasons'])})",
+        )
     claimed = client.post("/reading/claims", json={"reader_id": "dr-zhao"}).json()
-    _say("reader", f"dr-zhao claims the next ECG: {claimed['ecg_id']} ({claimed['triage_class']}), "
-         f"lease until {claimed['lease_until'][11:19]} UTC")
-    taken = client.post("/reading/claims", json={"reader_id": "dr-qian", "ecg_id": claimed["ecg_id"]})
-    _say("reader", f"dr-qian tries the same ECG: {taken.status_code} {taken.json()['issue'][0]['diagnostics']}")
-    signed = client.post(f"/reading/ecg/{claimed['ecg_id']}/report", json={
-        "reader_id": "dr-zhao",
-        "interpretation": "Sinus rhythm 88/min. ST elevation II, III, aVF: acute inferior STEMI.",
-        "codes": [{"system": "http://snomed.info/sct", "code": "401303003",
-                   "display": "Acute ST segment elevation myocardial infarction"}]}).json()
+    _say(
+        "reader",
+        f"dr-zhao claims the next ECG: {claimed['ecg_id']} ({claimed['triage_class']}), "
+        f"lease until {claimed['lease_until'][11:19]} UTC",
+    )
+    taken = client.post(
+        "/reading/claims", json={"reader_id": "dr-qian", "ecg_id": claimed["ecg_id"]}
+    )
+    _say(
+        "reader",
+        f"dr-qian tries the same ECG: {taken.status_code} {taken.json()['issue'][0]['diagnostics']}",
+    )
+    signed = client.post(
+        f"/reading/ecg/{claimed['ecg_id']}/report",
+        json={
+            "reader_id": "dr-zhao",
+            "interpretation": "Sinus rhythm 88/min. ST elevation II, III, aVF: acute inferior STEMI.",
+            "codes": [
+                {
+                    "system": "http://snomed.info/sct",
+                    "code": "401303003",
+                    "display": "Acute ST segment elevation myocardial infarction",
+                }
+            ],
+        },
+    ).json()
     report = _wait(client, f"/fhir/{signed['report']}")
     _say("fhir", f"DiagnosticReport {report['id']} {report['status']}: {report['conclusion']}")
     return {"report": signed["report"]}
@@ -119,8 +188,11 @@ def run_demo(settings: Settings, fresh: bool = True) -> int:
     server = Server(settings)
     server.start()
     base = server.base_url
-    print(f"goldenhour demo: serving {base} (log {settings.log_url}, store {settings.store_url}, "
-          f"data {settings.data_dir})", flush=True)
+    print(
+        f"goldenhour demo: serving {base} (log {settings.log_url}, store {settings.store_url}, "
+        f"data {settings.data_dir})",
+        flush=True,
+    )
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
             made = play(client)

@@ -15,8 +15,14 @@ FHIR_JSON = "application/fhir+json"
 class FhirError(Exception):
     """Raised anywhere in a request; becomes an OperationOutcome with `status`."""
 
-    def __init__(self, status: int, diagnostics: str, code: str = "invalid",
-                 expression: list[str] | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        diagnostics: str,
+        code: str = "invalid",
+        expression: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(diagnostics)
         self.status = status
         self.diagnostics = diagnostics
@@ -29,16 +35,24 @@ def operation_outcome(issues: list[dict[str, Any]]) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": issues}
 
 
-def issue(diagnostics: str, code: str = "invalid", expression: list[str] | None = None,
-          severity: str = "error") -> dict[str, Any]:
+def issue(
+    diagnostics: str,
+    code: str = "invalid",
+    expression: list[str] | None = None,
+    severity: str = "error",
+) -> dict[str, Any]:
     out: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
     if expression:
         out["expression"] = expression
     return out
 
 
-def _response(status: int, issues: list[dict[str, Any]], headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(operation_outcome(issues), status_code=status, media_type=FHIR_JSON, headers=headers)
+def _response(
+    status: int, issues: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        operation_outcome(issues), status_code=status, media_type=FHIR_JSON, headers=headers
+    )
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -49,7 +63,9 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(FhirError)
     async def fhir_error(_: Request, exc: FhirError) -> JSONResponse:
-        return _response(exc.status, [issue(exc.diagnostics, exc.code, exc.expression)], exc.headers)
+        return _response(
+            exc.status, [issue(exc.diagnostics, exc.code, exc.expression)], exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

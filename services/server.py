@@ -22,12 +22,20 @@ class Server:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.system: System = bootstrap(settings)
-        config = uvicorn.Config(create_app(self.system), host=settings.host,
-                                port=settings.http_port, log_level="warning")
+        config = uvicorn.Config(
+            create_app(self.system),
+            host=settings.host,
+            port=settings.http_port,
+            log_level="warning",
+        )
         self._http = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self.mllp = MllpListener(self.system, settings.host, settings.mllp_port) if settings.mllp_port >= 0 else None
+        self.mllp = (
+            MllpListener(self.system, settings.host, settings.mllp_port)
+            if settings.mllp_port >= 0
+            else None
+        )
 
     @property
     def base_url(self) -> str:
@@ -52,9 +60,15 @@ class Server:
             return
         from services.hl7_gateway.report_sender import ReportSender, parse_destinations
 
-        sender = ReportSender(self.system, parse_destinations(self.settings.hl7_report_destinations))
-        threading.Thread(target=sender.run, args=(self._stopping, REPORT_INTERVAL_S),
-                         name="hl7-report-sender", daemon=True).start()
+        sender = ReportSender(
+            self.system, parse_destinations(self.settings.hl7_report_destinations)
+        )
+        threading.Thread(
+            target=sender.run,
+            args=(self._stopping, REPORT_INTERVAL_S),
+            name="hl7-report-sender",
+            daemon=True,
+        ).start()
 
     def _sweep(self) -> None:
         from services.reading.queue import sweep
@@ -79,8 +93,11 @@ def serve(settings: Settings) -> None:
     server = Server(settings)
     server.start()
     mllp = f", HL7 v2 MLLP on {settings.host}:{server.mllp.port}" if server.mllp else ""
-    print(f"goldenhour: serving {server.base_url}/fhir/metadata{mllp} "
-          f"(log {settings.log_url}, store {settings.store_url}); Ctrl-C stops", flush=True)
+    print(
+        f"goldenhour: serving {server.base_url}/fhir/metadata{mllp} "
+        f"(log {settings.log_url}, store {settings.store_url}); Ctrl-C stops",
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

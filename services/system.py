@@ -52,6 +52,8 @@ def bootstrap(settings: Settings) -> System:
     log.ensure_topics(all_topics())
     store = open_store(settings.store_url, settings.data_dir)
     codec = Codec()
-    runners = [Runner(p, log, store, codec)
-               for p in projections(settings.reading_centre_id, settings.region_id)]
+    runners = [
+        Runner(p, log, store, codec)
+        for p in projections(settings.reading_centre_id, settings.region_id)
+    ]
     return System(settings, log, store, codec, runners)

@@ -70,11 +70,15 @@ def canonical_json(doc: Json) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def next_version(previous: StoredResource | None, resource: Json, recorded_at: str) -> StoredResource:
+def next_version(
+    previous: StoredResource | None, resource: Json, recorded_at: str
+) -> StoredResource:
     version = 1 if previous is None else previous.version + 1
     last_updated = recorded_at if previous is None else max(previous.last_updated, recorded_at)
     body = {**resource, "meta": {"versionId": str(version), "lastUpdated": last_updated}}
-    return StoredResource(resource["resourceType"], resource["id"], version, last_updated, canonical_json(body))
+    return StoredResource(
+        resource["resourceType"], resource["id"], version, last_updated, canonical_json(body)
+    )
 
 
 def without_meta(stored: StoredResource) -> Json:
@@ -203,7 +207,9 @@ class Runner:
                 self.stats.folded += 1
             except Exception as exc:  # poison: any decode or fold error, never the store's
                 self._dead_letter(record, exc)
-        checkpoint = Checkpoint(self.projection.name, tp.topic, tp.partition, records[-1].offset + 1)
+        checkpoint = Checkpoint(
+            self.projection.name, tp.topic, tp.partition, records[-1].offset + 1
+        )
         self._store.apply(batch.writes, batch.added(), checkpoint, unindex=batch.removed())
         self.stats.versions_written += len(batch.writes)
 
@@ -231,12 +237,20 @@ class Runner:
         emit = getattr(self.projection, "emit", None)
         for out in emit(state, name, event) if emit else []:
             encoded = self._codec.encode(out.name, out.event)
-            self._log.append(out.topic, [NewRecord(out.key, encoded, out.event["meta"]["event_id"])])
+            self._log.append(
+                out.topic, [NewRecord(out.key, encoded, out.event["meta"]["event_id"])]
+            )
 
     def _dead_letter(self, record: Record, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"
-        log.warning("%s dead-letters %s/%d@%d: %s", self.projection.name, record.topic,
-                    record.partition, record.offset, reason)
+        log.warning(
+            "%s dead-letters %s/%d@%d: %s",
+            self.projection.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
+        )
         letter = {
             "processor": self.projection.name,
             "source_topic": record.topic,

@@ -26,22 +26,30 @@ def backend_urls(kind: str) -> tuple[str, str]:
         return "sqlite:", "sqlite:"
     tag = uuid.uuid4().hex[:10]
     host, port = servers.cassandra_contact()
-    return (f"kafka://{servers.kafka_bootstrap()}?namespace=t{tag}.",
-            f"cassandra://{host}:{port}/t_{tag}")
+    return (
+        f"kafka://{servers.kafka_bootstrap()}?namespace=t{tag}.",
+        f"cassandra://{host}:{port}/t_{tag}",
+    )
 
 
 BACKENDS = [
     pytest.param("embedded", id="embedded"),
-    pytest.param("kafka+cassandra", id="kafka+cassandra",
-                 marks=[pytest.mark.kafka, pytest.mark.cassandra]),
+    pytest.param(
+        "kafka+cassandra", id="kafka+cassandra", marks=[pytest.mark.kafka, pytest.mark.cassandra]
+    ),
 ]
 
 
 @pytest.fixture(params=BACKENDS)
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     log_url, store_url = backend_urls(request.param)
-    return Settings(data_dir=tmp_path / "data", log_url=log_url, store_url=store_url,
-                    http_port=free_port(), mllp_port=0)
+    return Settings(
+        data_dir=tmp_path / "data",
+        log_url=log_url,
+        store_url=store_url,
+        http_port=free_port(),
+        mllp_port=0,
+    )
 
 
 @pytest.fixture

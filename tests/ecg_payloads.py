@@ -18,14 +18,22 @@ def _leads(st_uv: float, seed: int) -> dict[str, list[int]]:
     return synth_ecg(heart_rate_bpm=75, seconds=10, rate_hz=500, st_elevation_uv=st_uv, seed=seed)
 
 
-def ecg_payload(ecg_id: str | None = None, resident: str = RESIDENT, st_uv: float = 0,
-                seed: int = 1, **changes: Any) -> dict[str, Any]:
+def ecg_payload(
+    ecg_id: str | None = None,
+    resident: str = RESIDENT,
+    st_uv: float = 0,
+    seed: int = 1,
+    **changes: Any,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "event_id": str(uuid.uuid4()),
         "ecg_id": ecg_id or f"ecg-{uuid.uuid4().hex[:8]}",
         "patient": {
             "identifiers": [{"system": RESIDENT_ID, "value": resident}],
-            "family": "王", "given": "建国", "gender": "male", "birth_date": "1949-12-31",
+            "family": "王",
+            "given": "建国",
+            "gender": "male",
+            "birth_date": "1949-12-31",
         },
         "acquired_at": "2026-11-23T18:02:11+08:00",
         "site": {"id": "clinic-baiyang", "name": "白杨镇卫生院", "kind": "clinic"},
@@ -33,8 +41,14 @@ def ecg_payload(ecg_id: str | None = None, resident: str = RESIDENT, st_uv: floa
         "sampling_rate_hz": 500,
         "units": "uV",
         "leads": copy.deepcopy(_leads(st_uv, seed)),
-        "measurements": {"heart_rate_bpm": 75, "pr_ms": 160, "qrs_ms": 92, "qt_ms": 380,
-                         "qtc_ms": 410, "statements": ["Sinus rhythm"]},
+        "measurements": {
+            "heart_rate_bpm": 75,
+            "pr_ms": 160,
+            "qrs_ms": 92,
+            "qt_ms": 380,
+            "qtc_ms": 410,
+            "statements": ["Sinus rhythm"],
+        },
         "clinical_question": "Chest pain for 40 min, rule out STEMI",
         "urgency": "urgent",
     }

@@ -25,8 +25,14 @@ def hl7_time(iso: str) -> str:
     return dt.datetime.fromisoformat(iso).strftime("%Y%m%d%H%M%S%z")
 
 
-def oru_r01(body: dict[str, Any], *, control_id: str | None = None, version: str = "2.5.1",
-            units: str = "uV", segment_separator: str = "\r") -> str:
+def oru_r01(
+    body: dict[str, Any],
+    *,
+    control_id: str | None = None,
+    version: str = "2.5.1",
+    units: str = "uV",
+    segment_separator: str = "\r",
+) -> str:
     """The ECG `body` as an ORU^R01 message (one OBX per lead, each followed by its
     MDC_ATTR_SAMP_RATE OBX, then measurements and statements)."""
     control_id = control_id or uuid.uuid4().hex[:20]
@@ -55,19 +61,35 @@ def _join(fields: dict[int, str], name: str) -> str:
 def msh(body: dict[str, Any], control_id: str, version: str) -> str:
     now = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%z")
     device = body["device"]
-    return "MSH|^~\\&|" + "|".join([
-        f"{escape(device.get('model') or 'CART')}^{escape(device.get('manufacturer') or '')}",
-        escape(body["site"]["id"]), "GOLDENHOUR", "COUNTY", now, "", "ORU^R01^ORU_R01",
-        control_id, "P", version, "", "", "AL", "NE", "", "UNICODE UTF-8",
-    ])
+    return "MSH|^~\\&|" + "|".join(
+        [
+            f"{escape(device.get('model') or 'CART')}^{escape(device.get('manufacturer') or '')}",
+            escape(body["site"]["id"]),
+            "GOLDENHOUR",
+            "COUNTY",
+            now,
+            "",
+            "ORU^R01^ORU_R01",
+            control_id,
+            "P",
+            version,
+            "",
+            "",
+            "AL",
+            "NE",
+            "",
+            "UNICODE UTF-8",
+        ]
+    )
 
 
 def pid(patient: dict[str, Any]) -> str:
     ids = "~".join(cx(i) for i in patient["identifiers"])
     name = f"{escape(patient.get('family') or '')}^{escape(patient.get('given') or '')}"
     birth = (patient.get("birth_date") or "").replace("-", "")
-    return _join({1: "1", 3: ids, 5: name, 7: birth, 8: SEX.get(patient.get("gender") or "", "")},
-                 "PID")
+    return _join(
+        {1: "1", 3: ids, 5: name, 7: birth, 8: SEX.get(patient.get("gender") or "", "")}, "PID"
+    )
 
 
 def cx(ident: dict[str, str]) -> str:
@@ -83,11 +105,17 @@ def orc(body: dict[str, Any]) -> str:
 
 
 def obr(body: dict[str, Any]) -> str:
-    return _join({1: "1", 3: f"{escape(body['ecg_id'])}^{escape(body['device']['id'])}",
-                  4: "131328^MDC_ECG_ELEC_POTL^MDC",
-                  5: PRIORITY[body.get("urgency") or "routine"],
-                  7: hl7_time(body["acquired_at"]),
-                  13: escape(body.get("clinical_question") or "")}, "OBR")
+    return _join(
+        {
+            1: "1",
+            3: f"{escape(body['ecg_id'])}^{escape(body['device']['id'])}",
+            4: "131328^MDC_ECG_ELEC_POTL^MDC",
+            5: PRIORITY[body.get("urgency") or "routine"],
+            7: hl7_time(body["acquired_at"]),
+            13: escape(body.get("clinical_question") or ""),
+        },
+        "OBR",
+    )
 
 
 def lead_obxs(body: dict[str, Any], lead: str, index: int, units: str) -> list[str]:
@@ -99,13 +127,32 @@ def lead_obxs(body: dict[str, Any], lead: str, index: int, units: str) -> list[s
     else:
         values, unit = "^".join(str(s) for s in samples), "266419^MDC_DIM_MICRO_VOLT^MDC"
     sub_id = f"1.1.1.{index}"
-    wave = _join({1: str(2 * index - 1), 2: "NA", 3: f"{code}^{ref}^MDC", 4: sub_id,
-                  5: values, 6: unit, 11: "F", 14: hl7_time(body["acquired_at"]),
-                  18: f"{escape(body['device']['id'])}^{escape(body['device'].get('manufacturer') or '')}"},
-                 "OBX")
-    rate = _join({1: str(2 * index), 2: "NM", 3: "0^MDC_ATTR_SAMP_RATE^MDC", 4: f"{sub_id}.1",
-                  5: f"{body['sampling_rate_hz']:g}", 6: "264608^MDC_DIM_PER_SEC^MDC",
-                  11: "F"}, "OBX")
+    wave = _join(
+        {
+            1: str(2 * index - 1),
+            2: "NA",
+            3: f"{code}^{ref}^MDC",
+            4: sub_id,
+            5: values,
+            6: unit,
+            11: "F",
+            14: hl7_time(body["acquired_at"]),
+            18: f"{escape(body['device']['id'])}^{escape(body['device'].get('manufacturer') or '')}",
+        },
+        "OBX",
+    )
+    rate = _join(
+        {
+            1: str(2 * index),
+            2: "NM",
+            3: "0^MDC_ATTR_SAMP_RATE^MDC",
+            4: f"{sub_id}.1",
+            5: f"{body['sampling_rate_hz']:g}",
+            6: "264608^MDC_DIM_PER_SEC^MDC",
+            11: "F",
+        },
+        "OBX",
+    )
     return [wave, rate]
 
 
@@ -115,16 +162,38 @@ def measurement_obxs(measurements: dict[str, Any] | None, start: int) -> list[st
     for name, value in (measurements or {}).items():
         if name in ECG_MEASUREMENTS and value is not None:
             code, display, unit = ECG_MEASUREMENTS[name]
-            out.append(_join({1: str(start + len(out)), 2: "NM", 3: f"{code}^{display}^LN",
-                              5: f"{value:g}", 6: unit, 11: "F"}, "OBX"))
+            out.append(
+                _join(
+                    {
+                        1: str(start + len(out)),
+                        2: "NM",
+                        3: f"{code}^{display}^LN",
+                        5: f"{value:g}",
+                        6: unit,
+                        11: "F",
+                    },
+                    "OBX",
+                )
+            )
     statements = (measurements or {}).get("statements") or []
     if statements:
-        out.append(_join({1: str(start + len(out)), 2: "ST", 3: "8601-7^EKG impression^LN",
-                          5: "~".join(escape(s) for s in statements), 11: "F"}, "OBX"))
+        out.append(
+            _join(
+                {
+                    1: str(start + len(out)),
+                    2: "ST",
+                    3: "8601-7^EKG impression^LN",
+                    5: "~".join(escape(s) for s in statements),
+                    11: "F",
+                },
+                "OBX",
+            )
+        )
     return out
 
 
 # -- edits -------------------------------------------------------------------------------
+
 
 def segments_of(message: str) -> list[str]:
     return [s for s in message.split("\r") if s]
@@ -149,8 +218,14 @@ def set_field(message: str, segment: str, position: int, value: str, occurrence:
 def drop_lead(message: str, lead: str) -> str:
     """The message without the NA OBX of `lead` (its sample rate OBX stays)."""
     code = ECG_LEADS[lead][0]
-    return "\r".join(s for s in segments_of(message)
-                     if not s.startswith("OBX|") or s.split("|")[3].split("^")[0] != code) + "\r"
+    return (
+        "\r".join(
+            s
+            for s in segments_of(message)
+            if not s.startswith("OBX|") or s.split("|")[3].split("^")[0] != code
+        )
+        + "\r"
+    )
 
 
 def obx_sequence_of(message: str, lead: str) -> int:

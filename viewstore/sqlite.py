@@ -45,19 +45,27 @@ class SqliteViewStore(ViewStore):
         return self._db.get()
 
     def read(self, resource_type: str, id: str) -> StoredResource | None:
-        row = self._conn().execute(
-            "SELECT version, last_updated, body FROM resources"
-            " WHERE resource_type = ? AND id = ? ORDER BY version DESC LIMIT 1",
-            (resource_type, id),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT version, last_updated, body FROM resources"
+                " WHERE resource_type = ? AND id = ? ORDER BY version DESC LIMIT 1",
+                (resource_type, id),
+            )
+            .fetchone()
+        )
         return None if row is None else StoredResource(resource_type, id, *row)
 
     def vread(self, resource_type: str, id: str, version: int) -> StoredResource | None:
-        row = self._conn().execute(
-            "SELECT version, last_updated, body FROM resources"
-            " WHERE resource_type = ? AND id = ? AND version = ?",
-            (resource_type, id, version),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT version, last_updated, body FROM resources"
+                " WHERE resource_type = ? AND id = ? AND version = ?",
+                (resource_type, id, version),
+            )
+            .fetchone()
+        )
         return None if row is None else StoredResource(resource_type, id, *row)
 
     def history(self, resource_type: str, id: str) -> list[StoredResource]:
@@ -77,10 +85,14 @@ class SqliteViewStore(ViewStore):
         return [(t, i) for t, i in rows]
 
     def checkpoint(self, processor: str, topic: str, partition: int) -> int | None:
-        row = self._conn().execute(
-            "SELECT next_offset FROM checkpoints WHERE processor = ? AND topic = ? AND partition = ?",
-            (processor, topic, partition),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT next_offset FROM checkpoints WHERE processor = ? AND topic = ? AND partition = ?",
+                (processor, topic, partition),
+            )
+            .fetchone()
+        )
         return None if row is None else int(row[0])
 
     def apply(
@@ -110,7 +122,9 @@ class SqliteViewStore(ViewStore):
         expected = pending[ref] + 1
         pending[ref] = r.version
         if r.version != expected:
-            raise VersionConflict(f"{r.resource_type}/{r.id}: got v{r.version}, next is v{expected}")
+            raise VersionConflict(
+                f"{r.resource_type}/{r.id}: got v{r.version}, next is v{expected}"
+            )
 
     @staticmethod
     def _write(

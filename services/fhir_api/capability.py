@@ -16,7 +16,10 @@ def capability_statement(base_url: str, software_date: str) -> dict[str, Any]:
         "date": software_date,
         "kind": "instance",
         "software": {"name": "goldenhour", "version": SERVER_VERSION},
-        "implementation": {"description": "Regional emergency and remote-ECG record", "url": base_url},
+        "implementation": {
+            "description": "Regional emergency and remote-ECG record",
+            "url": base_url,
+        },
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
         "rest": [

@@ -41,7 +41,9 @@ def _etag(version: int) -> str:
 def _resource_response(request: Request, stored: StoredResource) -> Response:
     headers = {
         "ETag": _etag(stored.version),
-        "Last-Modified": format_datetime(dt.datetime.fromisoformat(stored.last_updated), usegmt=True),
+        "Last-Modified": format_datetime(
+            dt.datetime.fromisoformat(stored.last_updated), usegmt=True
+        ),
         "Content-Location": f"/fhir/{stored.resource_type}/{stored.id}/_history/{stored.version}",
     }
     if request.headers.get("if-none-match") in (_etag(stored.version), f'"{stored.version}"'):
@@ -79,13 +81,15 @@ def vread(rtype: str, rid: str, vid: str, request: Request, system: SystemDep) -
 
 
 def _bundle(kind: str, request: Request, entries: list[dict[str, Any]]) -> Response:
-    return _json({
-        "resourceType": "Bundle",
-        "type": kind,
-        "total": len(entries),
-        "link": [{"relation": "self", "url": str(request.url)}],
-        "entry": entries,
-    })
+    return _json(
+        {
+            "resourceType": "Bundle",
+            "type": kind,
+            "total": len(entries),
+            "link": [{"relation": "self", "url": str(request.url)}],
+            "entry": entries,
+        }
+    )
 
 
 @router.get("/{rtype}/{rid}/_history")
@@ -99,10 +103,15 @@ def history(rtype: str, rid: str, request: Request, system: SystemDep) -> Respon
         {
             "fullUrl": f"{base}/{rtype}/{rid}",
             "resource": json.loads(v.body),
-            "request": {"method": "POST" if v.version == 1 else "PUT",
-                        "url": rtype if v.version == 1 else f"{rtype}/{rid}"},
-            "response": {"status": "201 Created" if v.version == 1 else "200 OK",
-                         "etag": _etag(v.version), "lastModified": v.last_updated},
+            "request": {
+                "method": "POST" if v.version == 1 else "PUT",
+                "url": rtype if v.version == 1 else f"{rtype}/{rid}",
+            },
+            "response": {
+                "status": "201 Created" if v.version == 1 else "200 OK",
+                "etag": _etag(v.version),
+                "lastModified": v.last_updated,
+            },
         }
         for v in versions
     ]
@@ -118,6 +127,11 @@ def search(rtype: str, request: Request, system: SystemDep) -> Response:
     for rid in ids:
         stored = system.store.read(rtype, rid)
         if stored is not None:
-            entries.append({"fullUrl": f"{base}/{rtype}/{rid}", "resource": json.loads(stored.body),
-                            "search": {"mode": "match"}})
+            entries.append(
+                {
+                    "fullUrl": f"{base}/{rtype}/{rid}",
+                    "resource": json.loads(stored.body),
+                    "search": {"mode": "match"},
+                }
+            )
     return _bundle("searchset", request, entries)

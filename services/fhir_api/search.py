@@ -41,13 +41,19 @@ def search_ids(store: ViewStore, rtype: str, params: dict[str, str]) -> list[str
     known = SEARCH_PARAMS[rtype]
     unknown = sorted(set(params) - set(known) - {"_count", "_format"})
     if unknown:
-        raise FhirError(400, f"unsupported search parameter(s) for {rtype}: {', '.join(unknown)}",
-                        "not-supported", unknown)
+        raise FhirError(
+            400,
+            f"unsupported search parameter(s) for {rtype}: {', '.join(unknown)}",
+            "not-supported",
+            unknown,
+        )
     criteria = {p: v for p, v in params.items() if p in known}
     if not criteria:
         raise FhirError(400, f"search {rtype} needs one of: {', '.join(known)}", "required")
     matches: set[str] | None = None
     for param, value in criteria.items():
-        found = {i for t, i in store.lookup(known[param][1], _key(rtype, param, value)) if t == rtype}
+        found = {
+            i for t, i in store.lookup(known[param][1], _key(rtype, param, value)) if t == rtype
+        }
         matches = found if matches is None else matches & found
     return sorted(matches or set())

@@ -37,11 +37,15 @@ def error(header: MessageHeader | None, err: Hl7Error) -> bytes:
     return encode(header, build(header, code, err.message, err))
 
 
-def build(header: MessageHeader | None, code: str, text: str, err: Hl7Error | None = None,
-          now: dt.datetime | None = None) -> str:
+def build(
+    header: MessageHeader | None,
+    code: str,
+    text: str,
+    err: Hl7Error | None = None,
+    now: dt.datetime | None = None,
+) -> str:
     """The ACK as ER7 text (segments separated by CR)."""
-    segments = [msh(header, now or dt.datetime.now(dt.UTC)),
-                msa(header, code, text)]
+    segments = [msh(header, now or dt.datetime.now(dt.UTC)), msa(header, code, text)]
     if err is not None:
         segments.append(err_segment(err))
     return "\r".join(segments) + "\r"
@@ -50,13 +54,20 @@ def build(header: MessageHeader | None, code: str, text: str, err: Hl7Error | No
 def msh(header: MessageHeader | None, now: dt.datetime) -> str:
     """Our MSH: we are the sender now, so the original's MSH-5/6 become our MSH-3/4."""
     h = header
-    apps = (h.receiving_application, h.receiving_facility, h.sending_application,
-            h.sending_facility) if h else ("", "", "", "")
+    apps = (
+        (h.receiving_application, h.receiving_facility, h.sending_application, h.sending_facility)
+        if h
+        else ("", "", "", "")
+    )
     swapped = [_reencode(h, raw) for raw in apps]
     trigger = h.component(h.message_type, 2) if h else ""
     fields = [
-        "MSH", DEFAULT.msh2, swapped[0] or RECEIVER, *swapped[1:],
-        now.strftime("%Y%m%d%H%M%S%z"), "",
+        "MSH",
+        DEFAULT.msh2,
+        swapped[0] or RECEIVER,
+        *swapped[1:],
+        now.strftime("%Y%m%d%H%M%S%z"),
+        "",
         f"ACK^{escape(trigger)}^ACK" if trigger else "ACK",
         uuid.uuid4().hex[:CONTROL_ID_CHARS],
         (_reencode(h, h.processing_id) if h else "") or "P",

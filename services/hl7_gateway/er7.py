@@ -88,8 +88,12 @@ def decode(payload: bytes) -> str:
     try:
         return payload.decode(codec)
     except UnicodeDecodeError as exc:
-        raise Hl7Error(DATA_TYPE_ERROR, f"message is not valid {codec}: {exc.reason} at byte "
-                       f"{exc.start}", Location("MSH", 1, 18), reject=True) from exc
+        raise Hl7Error(
+            DATA_TYPE_ERROR,
+            f"message is not valid {codec}: {exc.reason} at byte {exc.start}",
+            Location("MSH", 1, 18),
+            reject=True,
+        ) from exc
 
 
 def split_segments(text: str) -> list[str]:
@@ -101,12 +105,20 @@ def split_segments(text: str) -> list[str]:
 def separators_of(msh: str) -> Separators:
     """Encoding characters of an MSH segment; refuses anything that is not an MSH."""
     if not msh.startswith("MSH") or len(msh) < 8 or msh[3].isalnum():
-        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, "not an HL7 v2 message: it must start with an "
-                       "MSH segment and its encoding characters", Location("MSH"), reject=True)
+        raise Hl7Error(
+            SEGMENT_SEQUENCE_ERROR,
+            "not an HL7 v2 message: it must start with an MSH segment and its encoding characters",
+            Location("MSH"),
+            reject=True,
+        )
     chars = msh[4:8]
     if len(set(chars + msh[3])) != 5:
-        raise Hl7Error(DATA_TYPE_ERROR, f"MSH-2 encoding characters {chars!r} are not 4 "
-                       "distinct characters", Location("MSH", 1, 2), reject=True)
+        raise Hl7Error(
+            DATA_TYPE_ERROR,
+            f"MSH-2 encoding characters {chars!r} are not 4 distinct characters",
+            Location("MSH", 1, 2),
+            reject=True,
+        )
     return Separators(msh[3], chars[0], chars[1], chars[2], chars[3])
 
 
@@ -118,24 +130,36 @@ def read_header(segments: list[str]) -> MessageHeader:
     seps = separators_of(segments[0])
     fields = segments[0].split(seps.field)
     fields += [""] * (19 - len(fields))
-    return MessageHeader(seps, fields[2], fields[3], fields[4], fields[5], fields[8],
-                         unescape(fields[9], seps), fields[10], fields[11].split(seps.component)[0],
-                         fields[17])
+    return MessageHeader(
+        seps,
+        fields[2],
+        fields[3],
+        fields[4],
+        fields[5],
+        fields[8],
+        unescape(fields[9], seps),
+        fields[10],
+        fields[11].split(seps.component)[0],
+        fields[17],
+    )
 
 
 def components(raw: str, seps: Separators, count: int = 6) -> list[str]:
     """Unescaped, stripped components of the first repetition of a raw field, padded with
     empty strings to at least `count`."""
-    parts = [unescape(p, seps).strip()
-             for p in raw.split(seps.repetition)[0].split(seps.component)]
+    parts = [unescape(p, seps).strip() for p in raw.split(seps.repetition)[0].split(seps.component)]
     return parts + [""] * (count - len(parts))
 
 
 def escape(text: str, seps: Separators = DEFAULT) -> str:
     """Text made safe for one ER7 field component (escape char first, then the others)."""
     out = text.replace(seps.escape, f"{seps.escape}E{seps.escape}")
-    for char, code in ((seps.field, "F"), (seps.component, "S"), (seps.subcomponent, "T"),
-                       (seps.repetition, "R")):
+    for char, code in (
+        (seps.field, "F"),
+        (seps.component, "S"),
+        (seps.subcomponent, "T"),
+        (seps.repetition, "R"),
+    ):
         out = out.replace(char, f"{seps.escape}{code}{seps.escape}")
     return " ".join(out.split("\r")).replace("\n", " ")
 
@@ -146,13 +170,21 @@ def unescape(text: str, seps: Separators = DEFAULT) -> str:
     if seps.escape not in text:
         return text
     esc = re.escape(seps.escape)
-    plain = {"F": seps.field, "S": seps.component, "T": seps.subcomponent, "R": seps.repetition,
-             "E": seps.escape, ".br": "\n"}
+    plain = {
+        "F": seps.field,
+        "S": seps.component,
+        "T": seps.subcomponent,
+        "R": seps.repetition,
+        "E": seps.escape,
+        ".br": "\n",
+    }
     return re.sub(f"{esc}([^{esc}]*){esc}", lambda m: plain.get(m.group(1), ""), text)
 
 
-_DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,4}))?"
-                  r"([+-]\d{4})?$")
+_DTM = re.compile(
+    r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,4}))?"
+    r"([+-]\d{4})?$"
+)
 
 
 def parse_dtm(value: str, where: Location, *, need_offset: bool) -> dt.datetime:
@@ -163,11 +195,16 @@ def parse_dtm(value: str, where: Location, *, need_offset: bool) -> dt.datetime:
     if not value.strip():
         raise Hl7Error(REQUIRED_FIELD_MISSING, "date/time missing", where)
     if not m or m.group(5) is None:
-        raise Hl7Error(DATA_TYPE_ERROR, f"{value!r} is not a date/time "
-                       "YYYYMMDDHHMM[SS[.S]][+/-ZZZZ]", where)
+        raise Hl7Error(
+            DATA_TYPE_ERROR, f"{value!r} is not a date/time YYYYMMDDHHMM[SS[.S]][+/-ZZZZ]", where
+        )
     if need_offset and m.group(8) is None:
-        raise Hl7Error(DATA_TYPE_ERROR, f"{value!r} has no UTC offset (+/-ZZZZ); the device "
-                       "time must say its offset, e.g. 20261123180211+0800", where)
+        raise Hl7Error(
+            DATA_TYPE_ERROR,
+            f"{value!r} has no UTC offset (+/-ZZZZ); the device "
+            "time must say its offset, e.g. 20261123180211+0800",
+            where,
+        )
     return _to_datetime(m, value, where)
 
 
@@ -178,11 +215,20 @@ def _to_datetime(m: re.Match[str], value: str, where: Location) -> dt.datetime:
         sign = 1 if off[0] == "+" else -1
         tz = dt.timezone(sign * dt.timedelta(hours=int(off[1:3]), minutes=int(off[3:5])))
     try:
-        return dt.datetime(int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0),
-                           int(s or 0), int((frac or "0").ljust(6, "0")[:6]), tzinfo=tz)
+        return dt.datetime(
+            int(y),
+            int(mo or 1),
+            int(d or 1),
+            int(h or 0),
+            int(mi or 0),
+            int(s or 0),
+            int((frac or "0").ljust(6, "0")[:6]),
+            tzinfo=tz,
+        )
     except ValueError as exc:
-        raise Hl7Error(DATA_TYPE_ERROR, f"{value!r} is not a valid date/time: {exc}",
-                       where) from exc
+        raise Hl7Error(
+            DATA_TYPE_ERROR, f"{value!r} is not a valid date/time: {exc}", where
+        ) from exc
 
 
 def parse_date(value: str, where: Location) -> dt.date | None:

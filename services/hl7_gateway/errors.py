@@ -43,8 +43,13 @@ class Location:
 
     def erl(self) -> list[str]:
         """ERR-2 components: SEG ^ seq ^ field ^ repetition ^ component (trailing empties cut)."""
-        parts = [self.segment, self.sequence, self.field,
-                 self.repetition or (1 if self.component else None), self.component]
+        parts = [
+            self.segment,
+            self.sequence,
+            self.field,
+            self.repetition or (1 if self.component else None),
+            self.component,
+        ]
         out = ["" if p is None else str(p) for p in parts]
         while out and out[-1] == "":
             out.pop()
@@ -58,8 +63,9 @@ class Hl7Error(Exception):
     """A message we cannot take. `reject` is true for messages we refuse to process at all
     (not HL7, unsupported type or version: MSA-1 AR); content errors are AE."""
 
-    def __init__(self, code: int, message: str, location: Location | None = None,
-                 reject: bool = False):
+    def __init__(
+        self, code: int, message: str, location: Location | None = None, reject: bool = False
+    ):
         super().__init__(message)
         self.code = code
         self.message = message

@@ -53,13 +53,24 @@ def _submit(system: System, header: MessageHeader, ecg: EcgIn) -> bytes:
     try:
         done = submit_ecg(system, ecg, CHANNEL)
     except LogUnavailable as exc:
-        raise Hl7Error(APPLICATION_INTERNAL_ERROR, f"event log unavailable, resend later: "
-                       f"{exc}") from exc
+        raise Hl7Error(
+            APPLICATION_INTERNAL_ERROR, f"event log unavailable, resend later: {exc}"
+        ) from exc
     except EventIdReused as exc:
-        raise Hl7Error(DUPLICATE_KEY_IDENTIFIER, f"control id reused for another ECG: {exc}",
-                       Location("MSH", 1, 10)) from exc
-    log.info("%s: AA ecg %s at %s/%d@%d%s", _name(header), ecg.ecg_id, done.answer.topic,
-             done.answer.partition, done.answer.offset, " (duplicate)" if done.duplicate else "")
+        raise Hl7Error(
+            DUPLICATE_KEY_IDENTIFIER,
+            f"control id reused for another ECG: {exc}",
+            Location("MSH", 1, 10),
+        ) from exc
+    log.info(
+        "%s: AA ecg %s at %s/%d@%d%s",
+        _name(header),
+        ecg.ecg_id,
+        done.answer.topic,
+        done.answer.partition,
+        done.answer.offset,
+        " (duplicate)" if done.duplicate else "",
+    )
     return ack.accept(header, "duplicate, already recorded" if done.duplicate else "")
 
 

@@ -42,9 +42,14 @@ IDLE_TIMEOUT_S = 600.0
 class MllpListener:
     """Accepts ORU^R01 ECGs over MLLP on `host:port` (port 0: any free port, see `.port`)."""
 
-    def __init__(self, system: System, host: str, port: int,
-                 max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-                 idle_timeout_s: float = IDLE_TIMEOUT_S):
+    def __init__(
+        self,
+        system: System,
+        host: str,
+        port: int,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+    ):
         self.system = system
         self.host = host
         self.port = port
@@ -62,8 +67,9 @@ class MllpListener:
         self._thread = threading.Thread(target=self._run, name="mllp", daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT_S) or self._failure:
-            raise RuntimeError(f"MLLP listener did not start on {self.host}:{self.port}: "
-                               f"{self._failure}")
+            raise RuntimeError(
+                f"MLLP listener did not start on {self.host}:{self.port}: {self._failure}"
+            )
 
     def stop(self) -> None:
         """Stop accepting, close open connections, join the thread."""
@@ -92,8 +98,7 @@ class MllpListener:
                 task.cancel()
             await asyncio.gather(*self._connections, return_exceptions=True)
 
-    async def _accepted(self, reader: asyncio.StreamReader,
-                        writer: asyncio.StreamWriter) -> None:
+    async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
@@ -105,8 +110,7 @@ class MllpListener:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def _converse(self, reader: asyncio.StreamReader,
-                        writer: asyncio.StreamWriter) -> None:
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Read frames until the peer closes; answer each before reading the next."""
         peer = writer.get_extra_info("peername")
         try:
@@ -133,6 +137,5 @@ def oversized_answer(item: Oversized) -> bytes:
         header = er7.read_header(er7.split_segments(item.head.decode("utf-8", "replace"))[:1])
     except Hl7Error:
         header = None
-    err = Hl7Error(DATA_TYPE_ERROR, f"{item}; send smaller messages", Location("MSH"),
-                   reject=True)
+    err = Hl7Error(DATA_TYPE_ERROR, f"{item}; send smaller messages", Location("MSH"), reject=True)
     return ack.error(header, err)

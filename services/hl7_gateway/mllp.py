@@ -101,8 +101,9 @@ class FrameDecoder:
             size = len(self._buffer)
             self._buffer.clear()
             self._in_frame = self._discarding = False
-            raise TruncatedFrame(f"connection closed mid-frame ({size} bytes buffered, no "
-                                 "end block 0x1C 0x0D)")
+            raise TruncatedFrame(
+                f"connection closed mid-frame ({size} bytes buffered, no end block 0x1C 0x0D)"
+            )
 
     def _next(self) -> Received | None:
         """The next complete item, or None when more bytes are needed."""
@@ -167,8 +168,11 @@ def split_frames(data: bytes, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) ->
     return items
 
 
-async def read_frames(reader: asyncio.StreamReader, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-                      idle_timeout_s: float | None = None) -> AsyncIterator[Received]:
+async def read_frames(
+    reader: asyncio.StreamReader,
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    idle_timeout_s: float | None = None,
+) -> AsyncIterator[Received]:
     """Payloads (and `Oversized` markers) from a stream, in order, until the peer closes.
     Raises `FramingError` (`TruncatedFrame` at EOF mid-frame) and `TimeoutError` after
     `idle_timeout_s` without a byte."""

@@ -40,8 +40,16 @@ LEAD_BY_NAME = {
 
 # OBX-6 of a lead -> factor to integer microvolts. UCUM codes, MDC reference ids and
 # MDC unit codes (MDC_DIM_MILLI_VOLT 266418 as in IHE PCD examples; micro = milli + 1).
-LEAD_UNITS = {"uV": 1, "µV": 1, "μV": 1, "266419": 1, "MDC_DIM_MICRO_VOLT": 1,
-              "mV": 1000, "266418": 1000, "MDC_DIM_MILLI_VOLT": 1000}
+LEAD_UNITS = {
+    "uV": 1,
+    "µV": 1,
+    "μV": 1,
+    "266419": 1,
+    "MDC_DIM_MICRO_VOLT": 1,
+    "mV": 1000,
+    "266418": 1000,
+    "MDC_DIM_MILLI_VOLT": 1000,
+}
 
 # The sample rate, as IHE PCD waveform senders (Mindray, and the IHE PCD-01 test tools)
 # write it: an NM OBX "0^MDC_ATTR_SAMP_RATE^MDC" (the term has no numeric code in their
@@ -50,14 +58,34 @@ SAMPLE_RATE_REF = "MDC_ATTR_SAMP_RATE"
 PER_SECOND_UNITS = {"", "Hz", "/s", "264608", "MDC_DIM_PER_SEC"}
 
 # Device measurement field -> {accepted OBX-6 unit: factor to the field's unit}.
-_MS = {"": 1.0, "ms": 1.0, "264338": 1.0, "MDC_DIM_MILLI_SEC": 1.0,
-       "s": 1000.0, "264320": 1000.0, "MDC_DIM_SEC": 1000.0}
-_PER_MIN = {"": 1.0, "/min": 1.0, "{beats}/min": 1.0, "bpm": 1.0, "264864": 1.0,
-            "MDC_DIM_BEAT_PER_MIN": 1.0}
+_MS = {
+    "": 1.0,
+    "ms": 1.0,
+    "264338": 1.0,
+    "MDC_DIM_MILLI_SEC": 1.0,
+    "s": 1000.0,
+    "264320": 1000.0,
+    "MDC_DIM_SEC": 1000.0,
+}
+_PER_MIN = {
+    "": 1.0,
+    "/min": 1.0,
+    "{beats}/min": 1.0,
+    "bpm": 1.0,
+    "264864": 1.0,
+    "MDC_DIM_BEAT_PER_MIN": 1.0,
+}
 _DEG = {"": 1.0, "deg": 1.0, "262880": 1.0, "MDC_DIM_ANG_DEG": 1.0}
-MEASUREMENT_UNITS = {"heart_rate_bpm": _PER_MIN, "pr_ms": _MS, "qrs_ms": _MS, "qt_ms": _MS,
-                     "qtc_ms": _MS, "p_axis_deg": _DEG, "qrs_axis_deg": _DEG,
-                     "t_axis_deg": _DEG}
+MEASUREMENT_UNITS = {
+    "heart_rate_bpm": _PER_MIN,
+    "pr_ms": _MS,
+    "qrs_ms": _MS,
+    "qt_ms": _MS,
+    "qtc_ms": _MS,
+    "p_axis_deg": _DEG,
+    "qrs_axis_deg": _DEG,
+    "t_axis_deg": _DEG,
+}
 MEASUREMENT_BY_LOINC = {code: name for name, (code, _, _) in ECG_MEASUREMENTS.items()}
 # Heart rate is also sent under its MDC code by monitors (GE, Philips PCD-01 feeds).
 MEASUREMENT_BY_MDC = {"147842": "heart_rate_bpm", "MDC_ECG_HEART_RATE": "heart_rate_bpm"}
@@ -116,8 +144,11 @@ def read_observations(obxs: Iterable[Obx], seps: Separators) -> Observations:
     for obx in obxs:
         _read_one(obx, seps, found)
     if found.leads and found.sampling_rate_hz is None:
-        raise Hl7Error(REQUIRED_FIELD_MISSING, "no sample rate: send an NM OBX "
-                       f"0^{SAMPLE_RATE_REF}^MDC with the rate in Hz", Location("OBX"))
+        raise Hl7Error(
+            REQUIRED_FIELD_MISSING,
+            f"no sample rate: send an NM OBX 0^{SAMPLE_RATE_REF}^MDC with the rate in Hz",
+            Location("OBX"),
+        )
     return found
 
 
@@ -141,18 +172,25 @@ def lead_of(code: list[str], obx: Obx) -> str | None:
     (a lead filed under the wrong name would be read as another lead)."""
     by_code = LEAD_BY_CODE.get(code[0]) if code[2].upper() in MDC_SYSTEMS else None
     by_text = LEAD_BY_NAME.get(code[1].lower()) or (
-        LEAD_BY_NAME.get(code[0].lower()) if not code[0].isdigit() else None)
+        LEAD_BY_NAME.get(code[0].lower()) if not code[0].isdigit() else None
+    )
     if by_code and by_text and by_code != by_text:
-        raise Hl7Error(TABLE_VALUE_NOT_FOUND, f"OBX-3 code {code[0]} is lead {by_code} but "
-                       f"its text {code[1]} names lead {by_text}", obx.at(3))
+        raise Hl7Error(
+            TABLE_VALUE_NOT_FOUND,
+            f"OBX-3 code {code[0]} is lead {by_code} but its text {code[1]} names lead {by_text}",
+            obx.at(3),
+        )
     return by_code or by_text
 
 
 def _read_lead(obx: Obx, lead: str, seps: Separators, found: Observations) -> None:
     if obx.value(2).strip().upper() != "NA":
-        raise Hl7Error(DATA_TYPE_ERROR, f"lead {lead}: value type must be NA (numeric array, "
-                       f"samples separated by {seps.component}), got {obx.value(2)!r}",
-                       obx.at(2))
+        raise Hl7Error(
+            DATA_TYPE_ERROR,
+            f"lead {lead}: value type must be NA (numeric array, "
+            f"samples separated by {seps.component}), got {obx.value(2)!r}",
+            obx.at(2),
+        )
     if lead in found.leads:
         raise Hl7Error(SEGMENT_SEQUENCE_ERROR, f"lead {lead} is sent twice", obx.at(3))
     factor = _lead_factor(obx, lead, seps)
@@ -166,12 +204,14 @@ def _read_lead(obx: Obx, lead: str, seps: Separators, found: Observations) -> No
 def _lead_factor(obx: Obx, lead: str, seps: Separators) -> int:
     unit = components(obx.value(6), seps)
     if not unit[0] and not unit[1]:
-        raise Hl7Error(REQUIRED_FIELD_MISSING, f"lead {lead}: units missing (uV or mV)",
-                       obx.at(6))
+        raise Hl7Error(REQUIRED_FIELD_MISSING, f"lead {lead}: units missing (uV or mV)", obx.at(6))
     factor = LEAD_UNITS.get(unit[0]) or LEAD_UNITS.get(unit[1])
     if factor is None:
-        raise Hl7Error(TABLE_VALUE_NOT_FOUND, f"lead {lead}: unit {unit[0] or unit[1]!r} is "
-                       "not a voltage we take (uV or mV)", obx.at(6, 1))
+        raise Hl7Error(
+            TABLE_VALUE_NOT_FOUND,
+            f"lead {lead}: unit {unit[0] or unit[1]!r} is not a voltage we take (uV or mV)",
+            obx.at(6, 1),
+        )
     return factor
 
 
@@ -181,8 +221,11 @@ def samples(raw: str, factor: int, seps: Separators, where: Location, lead: str)
     if not raw.strip():
         raise Hl7Error(REQUIRED_FIELD_MISSING, f"lead {lead}: no samples", where)
     if seps.repetition in raw or seps.subcomponent in raw:
-        raise Hl7Error(DATA_TYPE_ERROR, f"lead {lead}: NA samples must be separated by "
-                       f"{seps.component} only", where)
+        raise Hl7Error(
+            DATA_TYPE_ERROR,
+            f"lead {lead}: NA samples must be separated by {seps.component} only",
+            where,
+        )
     parts = raw.split(seps.component)
     if factor == 1:
         try:
@@ -194,8 +237,11 @@ def samples(raw: str, factor: int, seps: Separators, where: Location, lead: str)
 
 def _number(text: str, index: int, where: Location, lead: str) -> float:
     if not _NUMBER.match(text.strip()):
-        raise Hl7Error(DATA_TYPE_ERROR, f"lead {lead}: sample {index + 1} is {text[:20]!r}, "
-                       "not a number", where)
+        raise Hl7Error(
+            DATA_TYPE_ERROR,
+            f"lead {lead}: sample {index + 1} is {text[:20]!r}, not a number",
+            where,
+        )
     return float(text)
 
 
@@ -205,16 +251,24 @@ def _is_sample_rate(code: list[str]) -> bool:
 
 def _read_sample_rate(obx: Obx, seps: Separators, found: Observations) -> None:
     if obx.value(2).strip().upper() != "NM":
-        raise Hl7Error(DATA_TYPE_ERROR, f"sample rate: value type must be NM, got "
-                       f"{obx.value(2)!r}", obx.at(2))
+        raise Hl7Error(
+            DATA_TYPE_ERROR, f"sample rate: value type must be NM, got {obx.value(2)!r}", obx.at(2)
+        )
     unit = components(obx.value(6), seps)
     if unit[0] not in PER_SECOND_UNITS and unit[1] not in PER_SECOND_UNITS:
-        raise Hl7Error(TABLE_VALUE_NOT_FOUND, f"sample rate: unit {unit[0]!r} is not Hz "
-                       "(264608^MDC_DIM_PER_SEC^MDC)", obx.at(6, 1))
+        raise Hl7Error(
+            TABLE_VALUE_NOT_FOUND,
+            f"sample rate: unit {unit[0]!r} is not Hz (264608^MDC_DIM_PER_SEC^MDC)",
+            obx.at(6, 1),
+        )
     rate = _numeric_value(obx, seps, "sample rate")
     if found.sampling_rate_hz is not None and rate != found.sampling_rate_hz:
-        raise Hl7Error(DATA_TYPE_ERROR, f"leads at different sample rates ({found.sampling_rate_hz:g}"
-                       f" and {rate:g} Hz) are not supported", obx.at(5))
+        raise Hl7Error(
+            DATA_TYPE_ERROR,
+            f"leads at different sample rates ({found.sampling_rate_hz:g}"
+            f" and {rate:g} Hz) are not supported",
+            obx.at(5),
+        )
     found.sampling_rate_hz = rate
     found.sources[("sampling_rate_hz",)] = obx.at(5)
 
@@ -238,14 +292,18 @@ def _measurement_of(code: list[str]) -> str | None:
 
 def _read_measurement(obx: Obx, name: str, seps: Separators, found: Observations) -> None:
     if obx.value(2).strip().upper() != "NM":
-        raise Hl7Error(DATA_TYPE_ERROR, f"{name}: value type must be NM, got "
-                       f"{obx.value(2)!r}", obx.at(2))
+        raise Hl7Error(
+            DATA_TYPE_ERROR, f"{name}: value type must be NM, got {obx.value(2)!r}", obx.at(2)
+        )
     unit = components(obx.value(6), seps)
     factors = MEASUREMENT_UNITS[name]
     factor = factors.get(unit[0]) or factors.get(unit[1])
     if factor is None:
-        raise Hl7Error(TABLE_VALUE_NOT_FOUND, f"{name}: unit {unit[0]!r} not accepted "
-                       f"(one of {', '.join(u for u in factors if u)})", obx.at(6, 1))
+        raise Hl7Error(
+            TABLE_VALUE_NOT_FOUND,
+            f"{name}: unit {unit[0]!r} not accepted (one of {', '.join(u for u in factors if u)})",
+            obx.at(6, 1),
+        )
     found.measurements[name] = _numeric_value(obx, seps, name) * factor
     found.sources[("measurements", name)] = obx.at(5)
 
@@ -253,8 +311,12 @@ def _read_measurement(obx: Obx, name: str, seps: Separators, found: Observations
 def _read_statements(obx: Obx, seps: Separators, found: Observations) -> None:
     value_type = obx.value(2).strip().upper()
     if value_type not in TEXT_TYPES:
-        raise Hl7Error(DATA_TYPE_ERROR, f"ECG statements: value type must be one of "
-                       f"{', '.join(sorted(TEXT_TYPES))}, got {value_type!r}", obx.at(2))
+        raise Hl7Error(
+            DATA_TYPE_ERROR,
+            f"ECG statements: value type must be one of "
+            f"{', '.join(sorted(TEXT_TYPES))}, got {value_type!r}",
+            obx.at(2),
+        )
     coded = value_type in ("CE", "CWE")
     for rep in obx.value(5).split(seps.repetition):
         parts = components(rep, seps)

@@ -128,23 +128,36 @@ def check_supported(header: MessageHeader) -> None:
     """Only ORU^R01 in the versions we parse; anything else is refused (AR)."""
     code, trigger = (header.component(header.message_type, i) for i in (1, 2))
     if (code, trigger) != ("ORU", "R01"):
-        raise Hl7Error(UNSUPPORTED_MESSAGE_TYPE, f"message type {code}^{trigger} is not "
-                       "accepted here; this endpoint takes ECGs as ORU^R01",
-                       Location("MSH", 1, 9), reject=True)
+        raise Hl7Error(
+            UNSUPPORTED_MESSAGE_TYPE,
+            f"message type {code}^{trigger} is not "
+            "accepted here; this endpoint takes ECGs as ORU^R01",
+            Location("MSH", 1, 9),
+            reject=True,
+        )
     if header.version not in SUPPORTED_VERSIONS:
-        raise Hl7Error(UNSUPPORTED_VERSION_ID, f"HL7 version {header.version!r} is not "
-                       f"supported (use {', '.join(SUPPORTED_VERSIONS)})",
-                       Location("MSH", 1, 12), reject=True)
+        raise Hl7Error(
+            UNSUPPORTED_VERSION_ID,
+            f"HL7 version {header.version!r} is not "
+            f"supported (use {', '.join(SUPPORTED_VERSIONS)})",
+            Location("MSH", 1, 12),
+            reject=True,
+        )
 
 
 def parse_skeleton(segments: list[str], header: MessageHeader) -> Message:
     """hl7apy's parse of the message (tolerant validation, segments in message order)."""
     try:
-        return parse_message("\r".join(segments), validation_level=VALIDATION_LEVEL.TOLERANT,
-                             find_groups=False)
+        return parse_message(
+            "\r".join(segments), validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=False
+        )
     except Exception as exc:  # hl7apy raises several unrelated types (and IndexError)
-        raise Hl7Error(DATA_TYPE_ERROR, f"message could not be parsed as HL7 "
-                       f"{header.version}: {exc}", Location("MSH"), reject=True) from exc
+        raise Hl7Error(
+            DATA_TYPE_ERROR,
+            f"message could not be parsed as HL7 {header.version}: {exc}",
+            Location("MSH"),
+            reject=True,
+        ) from exc
 
 
 def arrange(message: Message) -> Parts:
@@ -178,8 +191,9 @@ def fields_of(segment: Segment) -> list[str]:
     return str(segment.to_er7()).split(segment.encoding_chars["FIELD"])
 
 
-def assemble(header: MessageHeader, parts: Parts,
-             arrays: dict[int, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], Location]]:
+def assemble(
+    header: MessageHeader, parts: Parts, arrays: dict[int, str]
+) -> tuple[dict[str, Any], dict[tuple[str, ...], Location]]:
     """The `EcgIn` body, and where each part of it came from."""
     # Read in message order, so the first error reported is the first in the message.
     seps = header.separators
@@ -194,12 +208,17 @@ def assemble(header: MessageHeader, parts: Parts,
         "site": site(header, found, parts.orc),
         "device": {"id": found.device_id or header.component(header.sending_application)},
         **ordered,
-        "sampling_rate_hz": found.sampling_rate_hz, "units": "uV", "leads": found.leads,
+        "sampling_rate_hz": found.sampling_rate_hz,
+        "units": "uV",
+        "leads": found.leads,
         "measurements": found.measurements or None,
     }
     if not body["device"]["id"]:
-        raise Hl7Error(REQUIRED_FIELD_MISSING, "no device id: send OBX-18 (equipment "
-                       "instance identifier) on the leads or MSH-3", Location("OBX", 1, 18))
+        raise Hl7Error(
+            REQUIRED_FIELD_MISSING,
+            "no device id: send OBX-18 (equipment instance identifier) on the leads or MSH-3",
+            Location("OBX", 1, 18),
+        )
     return body, {**fixed_sources(ecg_id_field, repetitions), **found.sources}
 
 
@@ -214,33 +233,43 @@ def site(header: MessageHeader, found: Observations, orc: Segment | None) -> dic
 def _require_header_fields(header: MessageHeader) -> None:
     """MSH-4 and MSH-10 make the event id: without them a resend could not be recognised."""
     if not header.component(header.sending_facility):
-        raise Hl7Error(REQUIRED_FIELD_MISSING, "sending facility (MSH-4) missing: it names "
-                       "the site", Location("MSH", 1, 4))
+        raise Hl7Error(
+            REQUIRED_FIELD_MISSING,
+            "sending facility (MSH-4) missing: it names the site",
+            Location("MSH", 1, 4),
+        )
     if not header.control_id:
-        raise Hl7Error(REQUIRED_FIELD_MISSING, "message control id (MSH-10) missing",
-                       Location("MSH", 1, 10))
+        raise Hl7Error(
+            REQUIRED_FIELD_MISSING, "message control id (MSH-10) missing", Location("MSH", 1, 10)
+        )
 
 
-def fixed_sources(ecg_id_field: int,
-                  repetitions: list[int]) -> dict[tuple[str, ...], Location]:
+def fixed_sources(ecg_id_field: int, repetitions: list[int]) -> dict[tuple[str, ...], Location]:
     """Where the EcgIn fields that do not come from an OBX came from (`()` is the fallback
     for whole-ECG errors such as the recording's duration)."""
     sources = {
-        (): Location("OBX"), ("event_id",): Location("MSH", 1, 10),
-        ("site",): Location("MSH", 1, 4), ("device",): Location("MSH", 1, 3),
-        ("leads",): Location("OBX"), ("sampling_rate_hz",): Location("OBX"),
-        ("measurements",): Location("OBX"), ("acquired_at",): Location("OBR", 1, 7),
+        (): Location("OBX"),
+        ("event_id",): Location("MSH", 1, 10),
+        ("site",): Location("MSH", 1, 4),
+        ("device",): Location("MSH", 1, 3),
+        ("leads",): Location("OBX"),
+        ("sampling_rate_hz",): Location("OBX"),
+        ("measurements",): Location("OBX"),
+        ("acquired_at",): Location("OBR", 1, 7),
         ("ecg_id",): Location("OBR", 1, ecg_id_field),
-        ("clinical_question",): Location("OBR", 1, 13), ("urgency",): Location("OBR", 1, 5),
-        ("patient",): Location("PID", 1), ("patient", "family"): Location("PID", 1, 5),
+        ("clinical_question",): Location("OBR", 1, 13),
+        ("urgency",): Location("OBR", 1, 5),
+        ("patient",): Location("PID", 1),
+        ("patient", "family"): Location("PID", 1, 5),
         ("patient", "given"): Location("PID", 1, 5, component=2),
         ("patient", "birth_date"): Location("PID", 1, 7),
         ("patient", "gender"): Location("PID", 1, 8),
         ("patient", "identifiers"): Location("PID", 1, 3),
     }
     for i, rep in enumerate(repetitions):
-        sources[("patient", "identifiers", str(i))] = Location("PID", 1, 3, component=1,
-                                                               repetition=rep)
+        sources[("patient", "identifiers", str(i))] = Location(
+            "PID", 1, 3, component=1, repetition=rep
+        )
     return sources
 
 
@@ -260,14 +289,18 @@ def _component(raw: str, seps: Separators, index: int = 1, *, first_sub: bool = 
 
 # -- PID ---------------------------------------------------------------------------------
 
+
 def patient(pid: list[str], seps: Separators) -> tuple[dict[str, Any], list[int]]:
     """PatientIn fields from PID-3, -5, -7, -8, and the PID-3 repetition of each identifier
     (for error locations)."""
     identifiers, repetitions = patient_identifiers(_field(pid, 3), seps)
     sex = _component(_field(pid, 8), seps).upper()
     if sex and sex not in SEX:
-        raise Hl7Error(TABLE_VALUE_NOT_FOUND, f"administrative sex {sex!r} is not one of "
-                       f"{'/'.join(SEX)} (table 0001)", Location("PID", 1, 8))
+        raise Hl7Error(
+            TABLE_VALUE_NOT_FOUND,
+            f"administrative sex {sex!r} is not one of {'/'.join(SEX)} (table 0001)",
+            Location("PID", 1, 8),
+        )
     return {
         "identifiers": identifiers,
         "family": _component(_field(pid, 5), seps, first_sub=True) or None,
@@ -280,17 +313,21 @@ def patient(pid: list[str], seps: Separators) -> tuple[dict[str, Any], list[int]
 def patient_identifiers(raw: str, seps: Separators) -> tuple[list[dict[str, str]], list[int]]:
     """IdentifierIn dicts from the repetitions of PID-3 (mapping in the module docstring)."""
     if not raw.strip(seps.repetition + seps.component + " "):
-        raise Hl7Error(REQUIRED_FIELD_MISSING, "patient identifier list (PID-3) missing",
-                       Location("PID", 1, 3))
+        raise Hl7Error(
+            REQUIRED_FIELD_MISSING, "patient identifier list (PID-3) missing", Location("PID", 1, 3)
+        )
     identifiers, repetitions = [], []
     for rep, cx in enumerate(raw.split(seps.repetition), start=1):
         if ident := identifier(cx, seps, rep):
             identifiers.append(ident)
             repetitions.append(rep)
     if not identifiers:
-        raise Hl7Error(TABLE_VALUE_NOT_FOUND, "PID-3 has no resident ID (type NNCHN) and no "
-                       "medical record number (type MR with assigning authority)",
-                       Location("PID", 1, 3, component=5))
+        raise Hl7Error(
+            TABLE_VALUE_NOT_FOUND,
+            "PID-3 has no resident ID (type NNCHN) and no "
+            "medical record number (type MR with assigning authority)",
+            Location("PID", 1, 3, component=5),
+        )
     return identifiers, repetitions
 
 
@@ -301,19 +338,24 @@ def identifier(cx: str, seps: Separators, rep: int) -> dict[str, str] | None:
     authority = _component(cx, seps, 4, first_sub=True)
     if not value:
         return None
-    if kind.upper() == "NNCHN" or (authority.upper() in CHINA_AUTHORITIES
-                                   and kind.upper() in RESIDENT_ID_TYPES):
+    if kind.upper() == "NNCHN" or (
+        authority.upper() in CHINA_AUTHORITIES and kind.upper() in RESIDENT_ID_TYPES
+    ):
         return {"system": RESIDENT_ID, "value": value}
     if kind.upper() == "MR":
         if not authority:
             where = Location("PID", 1, 3, component=4, repetition=rep)
-            raise Hl7Error(REQUIRED_FIELD_MISSING, "an MR identifier needs its assigning "
-                           "authority (CX.4)", where)
+            raise Hl7Error(
+                REQUIRED_FIELD_MISSING,
+                "an MR identifier needs its assigning authority (CX.4)",
+                where,
+            )
         return {"system": MRN_SYSTEM + urllib.parse.quote(authority, safe=""), "value": value}
     return None
 
 
 # -- OBR / ORC ---------------------------------------------------------------------------
+
 
 def order(obr: list[str], seps: Separators) -> tuple[dict[str, Any], int]:
     """ecg_id, acquired_at, clinical_question and urgency from the OBR, and the OBR field
@@ -322,8 +364,11 @@ def order(obr: list[str], seps: Separators) -> tuple[dict[str, Any], int]:
     if not ecg_id:
         ecg_id, position = _component(_field(obr, 2), seps), 2
     if not ecg_id:
-        raise Hl7Error(REQUIRED_FIELD_MISSING, "filler order number (OBR-3) or placer order "
-                       "number (OBR-2) missing: it names the ECG", Location("OBR", 1, 3))
+        raise Hl7Error(
+            REQUIRED_FIELD_MISSING,
+            "filler order number (OBR-3) or placer order number (OBR-2) missing: it names the ECG",
+            Location("OBR", 1, 3),
+        )
     return {
         "ecg_id": ecg_id,
         "acquired_at": er7.parse_dtm(_field(obr, 7), Location("OBR", 1, 7), need_offset=True),
@@ -336,14 +381,21 @@ def urgency(obr: list[str], seps: Separators) -> str:
     """OBR-5 priority, else the priority component of OBR-27 (TQ.6), as an EcgIn urgency."""
     code, where = _component(_field(obr, 5), seps).upper(), Location("OBR", 1, 5)
     if not code:
-        code, where = _component(_field(obr, 27), seps, 6).upper(), Location("OBR", 1, 27, component=6)
+        code, where = (
+            _component(_field(obr, 27), seps, 6).upper(),
+            Location("OBR", 1, 27, component=6),
+        )
     if code not in PRIORITY:
-        raise Hl7Error(TABLE_VALUE_NOT_FOUND, f"priority {code!r} is not S (stat), A (asap) "
-                       "or R (routine)", where)
+        raise Hl7Error(
+            TABLE_VALUE_NOT_FOUND,
+            f"priority {code!r} is not S (stat), A (asap) or R (routine)",
+            where,
+        )
     return PRIORITY[code]
 
 
 # -- EcgIn -------------------------------------------------------------------------------
+
 
 def validated(body: dict[str, Any], sources: dict[tuple[str, ...], Location]) -> EcgIn:
     """`EcgIn` of the body; its first validation error located in the message."""
@@ -361,7 +413,12 @@ def located(exc: ValidationError, sources: dict[tuple[str, ...], Location]) -> H
         path = ("leads", named.group(1))  # e.g. "lead V2 has samples beyond ..."
     where = next(sources[path[:n]] for n in range(len(path), -1, -1) if path[:n] in sources)
     kind = error["type"]
-    code = (REQUIRED_FIELD_MISSING if kind == "missing" else
-            TABLE_VALUE_NOT_FOUND if kind in ("literal_error", "enum") else DATA_TYPE_ERROR)
+    code = (
+        REQUIRED_FIELD_MISSING
+        if kind == "missing"
+        else TABLE_VALUE_NOT_FOUND
+        if kind in ("literal_error", "enum")
+        else DATA_TYPE_ERROR
+    )
     message = error["msg"].removeprefix("Value error, ")
     return Hl7Error(code, f"{'.'.join(path) or 'ecg'}: {message}", where)

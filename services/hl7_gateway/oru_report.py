@@ -91,12 +91,29 @@ def _segment(name: str, fields: dict[int, str]) -> str:
 
 # -- MSH / PID -----------------------------------------------------------------------------
 
+
 def msh(item: OutboxItem, now: dt.datetime) -> str:
     # MSH-n is at index n - 1: MSH-1 is the field separator itself.
-    fields = ["MSH", "^~\\&", SENDING_APPLICATION, escape(item.reading_centre_id), "",
-              escape(item.destination), hl7_time(now), "", "ORU^R01^ORU_R01",
-              control_id(item.ecg_id, item.report["event_id"]), "P", VERSION,
-              "", "", "", "", "", CHARSET]
+    fields = [
+        "MSH",
+        "^~\\&",
+        SENDING_APPLICATION,
+        escape(item.reading_centre_id),
+        "",
+        escape(item.destination),
+        hl7_time(now),
+        "",
+        "ORU^R01^ORU_R01",
+        control_id(item.ecg_id, item.report["event_id"]),
+        "P",
+        VERSION,
+        "",
+        "",
+        "",
+        "",
+        "",
+        CHARSET,
+    ]
     return "|".join(fields)
 
 
@@ -104,13 +121,16 @@ def pid(patient: Json) -> str:
     names = patient.get("name") or [{}]
     family = escape(names[0].get("family") or "")
     given = escape((names[0].get("given") or [""])[0])
-    return _segment("PID", {
-        1: "1",
-        3: "~".join(cx for i in patient.get("identifier", []) if (cx := identifier(i))),
-        5: f"{family}^{given}" if given else family,
-        7: (patient.get("birthDate") or "").replace("-", ""),
-        8: SEX.get(patient.get("gender") or "", ""),
-    })
+    return _segment(
+        "PID",
+        {
+            1: "1",
+            3: "~".join(cx for i in patient.get("identifier", []) if (cx := identifier(i))),
+            5: f"{family}^{given}" if given else family,
+            7: (patient.get("birthDate") or "").replace("-", ""),
+            8: SEX.get(patient.get("gender") or "", ""),
+        },
+    )
 
 
 def identifier(ident: Json) -> str:
@@ -126,13 +146,21 @@ def identifier(ident: Json) -> str:
 
 # -- OBR / OBX -----------------------------------------------------------------------------
 
+
 def obr(item: OutboxItem) -> str:
     signed = hl7_time(item.report["signed_at"])
-    return _segment("OBR", {
-        1: "1", 3: escape(item.ecg_id), 4: EKG_STUDY,
-        7: hl7_time(item.acquired_at) if item.acquired_at else "",
-        22: signed, 25: "F", 32: escape(item.report["reader_id"]),
-    })
+    return _segment(
+        "OBR",
+        {
+            1: "1",
+            3: escape(item.ecg_id),
+            4: EKG_STUDY,
+            7: hl7_time(item.acquired_at) if item.acquired_at else "",
+            22: signed,
+            25: "F",
+            32: escape(item.report["reader_id"]),
+        },
+    )
 
 
 def observations(item: OutboxItem) -> list[str]:
@@ -145,11 +173,20 @@ def observations(item: OutboxItem) -> list[str]:
 
 
 def obx(item: OutboxItem, n: int, kind: str, code: str, value: str) -> str:
-    return _segment("OBX", {
-        1: str(n), 2: kind, 3: code, 4: str(n), 5: value, 11: "F",
-        14: hl7_time(item.acquired_at) if item.acquired_at else "",
-        16: escape(item.report["reader_id"]), 19: hl7_time(item.report["signed_at"]),
-    })
+    return _segment(
+        "OBX",
+        {
+            1: str(n),
+            2: kind,
+            3: code,
+            4: str(n),
+            5: value,
+            11: "F",
+            14: hl7_time(item.acquired_at) if item.acquired_at else "",
+            16: escape(item.report["reader_id"]),
+            19: hl7_time(item.report["signed_at"]),
+        },
+    )
 
 
 def interpretation(text: str) -> tuple[str, str]:

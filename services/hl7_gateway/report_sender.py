@@ -60,8 +60,7 @@ BACKOFF_FIRST_S = 5.0
 BACKOFF_MAX_S = 600.0  # 10 min: a clinic back up is served within 10 min
 MAX_PARALLEL = 16  # destinations worked at once by `deliver_pending`
 ACK_MAX_BYTES = 64 * 1024
-COUNT_KEYS = ("delivered", "rejected", "unreachable", "deferred", "waiting", "unrecorded",
-              "errors")
+COUNT_KEYS = ("delivered", "rejected", "unreachable", "deferred", "waiting", "unrecorded", "errors")
 
 Address = tuple[str, int]
 
@@ -116,8 +115,9 @@ class Ack:
     control_id: str  # MSA-2
 
 
-def exchange(address: Address, payload: bytes, connect_timeout_s: float,
-             ack_timeout_s: float) -> bytes:
+def exchange(
+    address: Address, payload: bytes, connect_timeout_s: float, ack_timeout_s: float
+) -> bytes:
     """Send one framed message on a new connection and return the first frame answered."""
     try:
         with socket.create_connection(address, timeout=connect_timeout_s) as sock:
@@ -159,11 +159,16 @@ class ReportSender:
     """Delivers owed reports to `destinations` ({site id: (host, port)}); sites without an
     entry are not served (their items stay pending)."""
 
-    def __init__(self, system: System, destinations: dict[str, Address], *,
-                 connect_timeout_s: float = CONNECT_TIMEOUT_S,
-                 ack_timeout_s: float = ACK_TIMEOUT_S,
-                 backoff_first_s: float = BACKOFF_FIRST_S,
-                 backoff_max_s: float = BACKOFF_MAX_S):
+    def __init__(
+        self,
+        system: System,
+        destinations: dict[str, Address],
+        *,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        ack_timeout_s: float = ACK_TIMEOUT_S,
+        backoff_first_s: float = BACKOFF_FIRST_S,
+        backoff_max_s: float = BACKOFF_MAX_S,
+    ):
         self.system = system
         self.destinations = dict(destinations)
         self.connect_timeout_s = connect_timeout_s
@@ -216,9 +221,15 @@ class ReportSender:
     def run(self, stop: threading.Event, interval_s: float) -> None:
         """Serve every destination until `stop` is set, each in its own thread (for a
         background thread of the server)."""
-        threads = [threading.Thread(target=self._serve, args=(site, stop, interval_s),
-                                    name=f"hl7-report-{site}", daemon=True)
-                   for site in self.destinations]
+        threads = [
+            threading.Thread(
+                target=self._serve,
+                args=(site, stop, interval_s),
+                name=f"hl7-report-{site}",
+                daemon=True,
+            )
+            for site in self.destinations
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -233,8 +244,11 @@ class ReportSender:
 
     def _pending(self, site: str) -> list[OutboxItem]:
         """Owed items, minus those whose delivery we recorded and the view not yet folded."""
-        items = [item for _, rid in self.system.store.lookup(PENDING_INDEX, site)
-                 if (item := self._item(rid)) is not None and item.pending]
+        items = [
+            item
+            for _, rid in self.system.store.lookup(PENDING_INDEX, site)
+            if (item := self._item(rid)) is not None and item.pending
+        ]
         owed = {item.ecg_id for item in items}
         self._recorded[site] &= owed  # folded ones left the lookup: forget them
         fresh = [item for item in items if item.ecg_id not in self._recorded[site]]
@@ -263,8 +277,9 @@ class ReportSender:
             ack = self._send(site, item, patient, expected)
         except Unreachable as exc:
             wait = self.backoff.failed(site, now)
-            log.warning("report %s to %s: unreachable (%s); retry in %.0f s",
-                        item.ecg_id, site, exc, wait)
+            log.warning(
+                "report %s to %s: unreachable (%s); retry in %.0f s", item.ecg_id, site, exc, wait
+            )
             return "unreachable"
         self.backoff.succeeded(site)
         return self._settle(site, item, ack, now)
@@ -273,21 +288,33 @@ class ReportSender:
         """After an answer: back the message off (negative ACK) or record the delivery."""
         if ack.code not in ACCEPTED:
             wait = self.backoff.failed((site, item.ecg_id), now)
-            log.warning("report %s to %s: %s %s; retry in %.0f s",
-                        item.ecg_id, site, ack.code, ack.control_id, wait)
+            log.warning(
+                "report %s to %s: %s %s; retry in %.0f s",
+                item.ecg_id,
+                site,
+                ack.code,
+                ack.control_id,
+                wait,
+            )
             return "rejected"
         try:
             self._record(site, item, ack)
         except LogUnavailable as exc:
-            log.warning("report %s to %s: acknowledged, not recorded (%s); resent next round "
-                        "with the same MSH-10", item.ecg_id, site, exc)
+            log.warning(
+                "report %s to %s: acknowledged, not recorded (%s); resent next round "
+                "with the same MSH-10",
+                item.ecg_id,
+                site,
+                exc,
+            )
             return "unrecorded"
         return "delivered"
 
     def _send(self, site: str, item: OutboxItem, patient: dict[str, Any], expected: str) -> Ack:
         message = build_oru(item, patient, dt.datetime.now(dt.UTC))
-        answer = exchange(self.destinations[site], encode(message), self.connect_timeout_s,
-                          self.ack_timeout_s)
+        answer = exchange(
+            self.destinations[site], encode(message), self.connect_timeout_s, self.ack_timeout_s
+        )
         ack = read_ack(answer)
         if ack.control_id != expected:
             raise Unreachable(f"ACK names MSH-10 {ack.control_id!r}, we sent {expected!r}")
@@ -296,15 +323,31 @@ class ReportSender:
     def _record(self, site: str, item: OutboxItem, ack: Ack) -> None:
         key = (site, item.ecg_id)
         at = dt.datetime.now(dt.UTC)
-        append_event(self.system, READING, item.ecg_id, REPORT_DELIVERED, {
-            "meta": {"event_id": delivered_event_id(item.ecg_id), "occurred_at": at,
-                     "recorded_at": at,
-                     "source": {"channel": "system", "device_id": None, "user_id": None,
-                                "site_id": item.reading_centre_id or None}},
-            "ecg_id": item.ecg_id, "destination": site, "channel": CHANNEL,
-            "ack_control_id": ack.control_id, "attempts": self._attempts[key],
-            "report_event_id": item.report["event_id"],
-        })
+        append_event(
+            self.system,
+            READING,
+            item.ecg_id,
+            REPORT_DELIVERED,
+            {
+                "meta": {
+                    "event_id": delivered_event_id(item.ecg_id),
+                    "occurred_at": at,
+                    "recorded_at": at,
+                    "source": {
+                        "channel": "system",
+                        "device_id": None,
+                        "user_id": None,
+                        "site_id": item.reading_centre_id or None,
+                    },
+                },
+                "ecg_id": item.ecg_id,
+                "destination": site,
+                "channel": CHANNEL,
+                "ack_control_id": ack.control_id,
+                "attempts": self._attempts[key],
+                "report_event_id": item.report["event_id"],
+            },
+        )
         self._recorded[site].add(item.ecg_id)
         self.backoff.succeeded(key)
         del self._attempts[key]

@@ -90,7 +90,9 @@ class EcgIn(BaseModel):
             raise ValueError(f"a 12-lead ECG needs all 12 leads; missing {', '.join(missing)}")
         lengths = {len(s) for s in leads.values()}
         if len(lengths) != 1:
-            raise ValueError(f"all leads must have the same number of samples, got {sorted(lengths)}")
+            raise ValueError(
+                f"all leads must have the same number of samples, got {sorted(lengths)}"
+            )
         for lead, samples in leads.items():
             if samples and max(abs(min(samples)), abs(max(samples))) > MAX_ABS_UV:
                 raise ValueError(f"lead {lead} has samples beyond +-{MAX_ABS_UV} uV")
@@ -126,8 +128,12 @@ def ecg_event(body: EcgIn, recorded_at: dt.datetime, channel: str = "http") -> d
             "event_id": body.event_id,
             "occurred_at": body.acquired_at,
             "recorded_at": recorded_at,
-            "source": {"channel": channel, "device_id": body.device.id, "user_id": None,
-                       "site_id": body.site.id},
+            "source": {
+                "channel": channel,
+                "device_id": body.device.id,
+                "user_id": None,
+                "site_id": body.site.id,
+            },
         },
         "ecg_id": body.ecg_id,
         "patient": body.patient.model_dump(),

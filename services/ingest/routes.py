@@ -28,8 +28,12 @@ def post_ecg(
     try:
         done = submit_ecg(system, body, "http")
     except LogUnavailable as exc:
-        raise FhirError(503, f"event log unavailable, retry: {exc}", "transient",
-                        headers={"Retry-After": RETRY_AFTER_S}) from exc
+        raise FhirError(
+            503,
+            f"event log unavailable, retry: {exc}",
+            "transient",
+            headers={"Retry-After": RETRY_AFTER_S},
+        ) from exc
     except EventIdReused as exc:
         raise FhirError(409, str(exc), "conflict", ["event_id"]) from exc
     response.headers["Location"] = f"/fhir/{done.answer.observation}"

@@ -28,8 +28,9 @@ class Submitted:
     duplicate: bool
 
 
-def append_event(system: System, topic: str, key: str, name: str,
-                 event: dict[str, Any]) -> tuple[dict[str, Any], int, int, bool]:
+def append_event(
+    system: System, topic: str, key: str, name: str, event: dict[str, Any]
+) -> tuple[dict[str, Any], int, int, bool]:
     """Append one event; on a duplicate event id return the *stored* event instead.
     Raises `eventlog.base.LogUnavailable` when the log did not acknowledge."""
     appended = system.log.append(

@@ -179,10 +179,14 @@ def _calibration(row: int) -> str:
     """A 1 mV, 200 ms rectangular pulse: 10 mm high, 5 mm wide at the standard scale."""
     y, top = _baseline(row), _baseline(row) - GAIN_MM_PER_MV
     x0 = (CAL_MM - CAL_PULSE_MM) / 2
-    d = (f"M1 {_num(y)}H{_num(x0)}V{_num(top)}H{_num(x0 + CAL_PULSE_MM)}V{_num(y)}"
-         f"H{_num(CAL_MM - 1)}")
-    return (f'<path class="cal" data-mv="1" d="{d}" stroke="{INK}" stroke-width="0.3" fill="none"'
-            ' stroke-linejoin="miter"/>')
+    d = (
+        f"M1 {_num(y)}H{_num(x0)}V{_num(top)}H{_num(x0 + CAL_PULSE_MM)}V{_num(y)}"
+        f"H{_num(CAL_MM - 1)}"
+    )
+    return (
+        f'<path class="cal" data-mv="1" d="{d}" stroke="{INK}" stroke-width="0.3" fill="none"'
+        ' stroke-linejoin="miter"/>'
+    )
 
 
 def _block_row(row: int, leads: Sequence[str], signals: dict[str, Signal]) -> str:
@@ -196,49 +200,62 @@ def _block_row(row: int, leads: Sequence[str], signals: dict[str, Signal]) -> st
 
 
 def _rhythm_row(row: int, signal: Signal | None) -> str:
-    return (f'<g class="row rhythm" data-row="{row}">{_calibration(row)}'
-            f"{_trace(signal, RHYTHM_LEAD, CAL_MM, row, 0.0, RHYTHM_S)}</g>")
+    return (
+        f'<g class="row rhythm" data-row="{row}">{_calibration(row)}'
+        f"{_trace(signal, RHYTHM_LEAD, CAL_MM, row, 0.0, RHYTHM_S)}</g>"
+    )
 
 
 def _column_marker(x: float, row: int) -> str:
     """The short bar a cart prints where one lead's 2.5 s ends and the next begins."""
     y = _baseline(row)
-    return (f'<path class="sep" d="M{_num(x)} {_num(y - 3)}V{_num(y + 3)}" stroke="{INK}"'
-            ' stroke-width="0.3"/>')
+    return (
+        f'<path class="sep" d="M{_num(x)} {_num(y - 3)}V{_num(y + 3)}" stroke="{INK}"'
+        ' stroke-width="0.3"/>'
+    )
 
 
-def _window(signal: Signal, start_s: float, length_s: float) -> tuple[float, Sequence[float | None]]:
+def _window(
+    signal: Signal, start_s: float, length_s: float
+) -> tuple[float, Sequence[float | None]]:
     """The samples of [start, start+length). A recording shorter than the window's end
     (senders may send 2.5-60 s) shows its first seconds instead of nothing."""
     if signal.duration_s < start_s + length_s - signal.period_s / 2:
         start_s = 0.0
     first = int(round(start_s / signal.period_s))
     count = int(round(length_s / signal.period_s))
-    return start_s, signal.mv[first:first + count]
+    return start_s, signal.mv[first : first + count]
 
 
-def _trace(signal: Signal | None, lead: str, x0: float, row: int, start_s: float,
-           length_s: float) -> str:
+def _trace(
+    signal: Signal | None, lead: str, x0: float, row: int, start_s: float, length_s: float
+) -> str:
     y0 = _baseline(row)
-    label = (f'<text class="lead-label" data-lead="{_attr(lead)}" x="{_num(x0 + 1.5)}"'
-             f' y="{_num(y0 - 15)}" font-size="4" font-family="sans-serif" fill="{INK}">'
-             f"{html.escape(lead)}</text>")
+    label = (
+        f'<text class="lead-label" data-lead="{_attr(lead)}" x="{_num(x0 + 1.5)}"'
+        f' y="{_num(y0 - 15)}" font-size="4" font-family="sans-serif" fill="{INK}">'
+        f"{html.escape(lead)}</text>"
+    )
     if signal is None or not any(v is not None for v in signal.mv):
         return label + _no_signal(lead, x0, y0, length_s)
     shown_from, samples = _window(signal, start_s, length_s)
     d = _polyline(samples, signal.period_s, x0, y0)
-    return (label + f'<path class="trace" data-lead="{_attr(lead)}" data-x0="{_num(x0)}"'
-            f' data-t0="{shown_from:g}" d="{d}" stroke="{INK}" stroke-width="0.25" fill="none"'
-            ' stroke-linejoin="round" stroke-linecap="round"/>')
+    return (
+        label + f'<path class="trace" data-lead="{_attr(lead)}" data-x0="{_num(x0)}"'
+        f' data-t0="{shown_from:g}" d="{d}" stroke="{INK}" stroke-width="0.25" fill="none"'
+        ' stroke-linejoin="round" stroke-linecap="round"/>'
+    )
 
 
 def _no_signal(lead: str, x0: float, y0: float, length_s: float) -> str:
     """A missing or all-gap lead: a dashed baseline and a note, so it is not read as flat."""
     x1 = x0 + length_s * SPEED_MM_PER_S
-    return (f'<path class="trace missing" data-lead="{_attr(lead)}" d="M{_num(x0)} {_num(y0)}'
-            f'H{_num(x1)}" stroke="#888" stroke-width="0.2" stroke-dasharray="1 1" fill="none"/>'
-            f'<text x="{_num(x0 + 8)}" y="{_num(y0 - 1.5)}" font-size="3" font-family="sans-serif"'
-            ' fill="#888">no signal</text>')
+    return (
+        f'<path class="trace missing" data-lead="{_attr(lead)}" d="M{_num(x0)} {_num(y0)}'
+        f'H{_num(x1)}" stroke="#888" stroke-width="0.2" stroke-dasharray="1 1" fill="none"/>'
+        f'<text x="{_num(x0 + 8)}" y="{_num(y0 - 1.5)}" font-size="3" font-family="sans-serif"'
+        ' fill="#888">no signal</text>'
+    )
 
 
 def _polyline(samples: Sequence[float | None], period_s: float, x0: float, y0: float) -> str:
@@ -258,7 +275,8 @@ def _polyline(samples: Sequence[float | None], period_s: float, x0: float, y0: f
 
 def _footer(rate_hz: float | None) -> str:
     rate = f" · {rate_hz:g} Hz" if rate_hz else ""
-    text = (f"{SPEED_MM_PER_S:g} mm/s · {GAIN_MM_PER_MV:g} mm/mV{rate}"
-            f" · rhythm strip: {RHYTHM_LEAD}")
-    return (f'<text class="footer" x="{_num(CAL_MM)}" y="{_num(HEIGHT_MM - 1.5)}" font-size="3"'
-            f' font-family="sans-serif" fill="#555">{html.escape(text)}</text>')
+    text = f"{SPEED_MM_PER_S:g} mm/s · {GAIN_MM_PER_MV:g} mm/mV{rate} · rhythm strip: {RHYTHM_LEAD}"
+    return (
+        f'<text class="footer" x="{_num(CAL_MM)}" y="{_num(HEIGHT_MM - 1.5)}" font-size="3"'
+        f' font-family="sans-serif" fill="#555">{html.escape(text)}</text>'
+    )

@@ -58,8 +58,12 @@ def open_items(system: System, centre_id: str) -> list[QueueItem]:
 
 
 def _meta(event_id: str, at: dt.datetime, reader_id: str | None) -> dict[str, Any]:
-    return {"event_id": event_id, "occurred_at": at, "recorded_at": at,
-            "source": {"channel": "reader", "device_id": None, "user_id": reader_id, "site_id": None}}
+    return {
+        "event_id": event_id,
+        "occurred_at": at,
+        "recorded_at": at,
+        "source": {"channel": "reader", "device_id": None, "user_id": reader_id, "site_id": None},
+    }
 
 
 def _wait_folded(system: System, partition: int, offset: int) -> None:
@@ -80,42 +84,83 @@ def claim(system: System, reader_id: str, ecg_id: str | None = None) -> QueueIte
     at = now()
     stamp = format_instant(at)
     if ecg_id is None:
-        candidates = [i.ecg_id for i in open_items(system, system.settings.reading_centre_id)
-                      if i.available(stamp)][:CLAIM_ATTEMPTS]
+        candidates = [
+            i.ecg_id
+            for i in open_items(system, system.settings.reading_centre_id)
+            if i.available(stamp)
+        ][:CLAIM_ATTEMPTS]
     else:
         candidates = [ecg_id]
     for candidate in candidates:
         event_id = str(uuid.uuid4())
         lease_until = at + dt.timedelta(minutes=system.settings.lease_minutes)
-        _append(system, candidate, "goldenhour.reading.ReadClaimed", {
-            "meta": _meta(event_id, at, reader_id), "ecg_id": candidate,
-            "reader_id": reader_id, "lease_until": lease_until})
+        _append(
+            system,
+            candidate,
+            "goldenhour.reading.ReadClaimed",
+            {
+                "meta": _meta(event_id, at, reader_id),
+                "ecg_id": candidate,
+                "reader_id": reader_id,
+                "lease_until": lease_until,
+            },
+        )
         item = current(system, candidate)
         if item is not None and item.claim_event_id == event_id:
             return item
-    raise NotClaimable("no ECG available to claim" if ecg_id is None
-                       else f"ECG {ecg_id} is not available to {reader_id}")
+    raise NotClaimable(
+        "no ECG available to claim"
+        if ecg_id is None
+        else f"ECG {ecg_id} is not available to {reader_id}"
+    )
 
 
-def release(system: System, reader_id: str, ecg_id: str, reason: str = "released by reader") -> QueueItem:
+def release(
+    system: System, reader_id: str, ecg_id: str, reason: str = "released by reader"
+) -> QueueItem:
     item = _held(system, reader_id, ecg_id)
-    _append(system, ecg_id, "goldenhour.reading.ReadReleased", {
-        "meta": _meta(str(uuid.uuid4()), now(), reader_id), "ecg_id": ecg_id,
-        "reader_id": reader_id, "reason": reason})
+    _append(
+        system,
+        ecg_id,
+        "goldenhour.reading.ReadReleased",
+        {
+            "meta": _meta(str(uuid.uuid4()), now(), reader_id),
+            "ecg_id": ecg_id,
+            "reader_id": reader_id,
+            "reason": reason,
+        },
+    )
     return current(system, ecg_id) or item
 
 
-def report(system: System, reader_id: str, ecg_id: str, interpretation: str,
-           codes: list[dict[str, Any]], confirmed: list[str]) -> QueueItem:
+def report(
+    system: System,
+    reader_id: str,
+    ecg_id: str,
+    interpretation: str,
+    codes: list[dict[str, Any]],
+    confirmed: list[str],
+) -> QueueItem:
     """Sign a read; only the lease holder may."""
     item = _held(system, reader_id, ecg_id)
     at = now()
     event_id = str(uuid.uuid4())
-    _append(system, ecg_id, "goldenhour.reading.ReadReported", {
-        "meta": _meta(event_id, at, reader_id), "ecg_id": ecg_id, "reader_id": reader_id,
-        "interpretation": interpretation, "codes": codes, "signed_at": at,
-        "patient_ref": item.patient_ref or None, "reading_centre_id": item.centre_id,
-        "confirmed_statements": confirmed})
+    _append(
+        system,
+        ecg_id,
+        "goldenhour.reading.ReadReported",
+        {
+            "meta": _meta(event_id, at, reader_id),
+            "ecg_id": ecg_id,
+            "reader_id": reader_id,
+            "interpretation": interpretation,
+            "codes": codes,
+            "signed_at": at,
+            "patient_ref": item.patient_ref or None,
+            "reading_centre_id": item.centre_id,
+            "confirmed_statements": confirmed,
+        },
+    )
     done = current(system, ecg_id)
     if done is None or done.report.get("event_id") != event_id:
         raise NotClaimable(f"ECG {ecg_id}: the lease ended before the report was recorded")
@@ -137,14 +182,31 @@ def sweep(system: System, at: dt.datetime | None = None) -> dict[str, int]:
     counts = {"escalated": 0, "expired": 0}
     for item in open_items(system, system.settings.reading_centre_id):
         if item.overdue(stamp) and not item.escalated:
-            append_event(system, READING, item.ecg_id, "goldenhour.reading.ReadEscalated", {
-                "meta": _meta(f"escalate:{item.ecg_id}", at, None), "ecg_id": item.ecg_id,
-                "reason": f"{item.triage_class} read not signed by its due time",
-                "due_at": parse_instant(item.due_at)})
+            append_event(
+                system,
+                READING,
+                item.ecg_id,
+                "goldenhour.reading.ReadEscalated",
+                {
+                    "meta": _meta(f"escalate:{item.ecg_id}", at, None),
+                    "ecg_id": item.ecg_id,
+                    "reason": f"{item.triage_class} read not signed by its due time",
+                    "due_at": parse_instant(item.due_at),
+                },
+            )
             counts["escalated"] += 1
         if item.lease_expired(stamp):
-            append_event(system, READING, item.ecg_id, "goldenhour.reading.ReadReleased", {
-                "meta": _meta(f"expire:{item.claim_event_id}", at, None), "ecg_id": item.ecg_id,
-                "reader_id": item.holder, "reason": "lease expired"})
+            append_event(
+                system,
+                READING,
+                item.ecg_id,
+                "goldenhour.reading.ReadReleased",
+                {
+                    "meta": _meta(f"expire:{item.claim_event_id}", at, None),
+                    "ecg_id": item.ecg_id,
+                    "reader_id": item.holder,
+                    "reason": "lease expired",
+                },
+            )
             counts["expired"] += 1
     return counts

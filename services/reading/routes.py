@@ -23,7 +23,9 @@ Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\
 
 class ClaimIn(BaseModel):
     reader_id: Id
-    ecg_id: Id | None = Field(None, description="Claim this ECG; omitted: the most urgent available")
+    ecg_id: Id | None = Field(
+        None, description="Claim this ECG; omitted: the most urgent available"
+    )
 
 
 class ReaderIn(BaseModel):
@@ -68,12 +70,22 @@ class QueueItemPublic(BaseModel):
 
 def public(item: QueueItem, at: str) -> QueueItemPublic:
     return QueueItemPublic(
-        ecg_id=item.ecg_id, triage_class=item.triage_class, reasons=list(item.reasons),
-        status=item.status, available=item.available(at), overdue=item.overdue(at),
-        escalated=item.escalated, site_id=item.site_id, site_name=item.site_name,
-        patient_ref=item.patient_ref, patient_name=item.patient_name,
-        clinical_question=item.clinical_question, submitted_at=item.submitted_at,
-        due_at=item.due_at, holder=item.holder, lease_until=item.lease_until,
+        ecg_id=item.ecg_id,
+        triage_class=item.triage_class,
+        reasons=list(item.reasons),
+        status=item.status,
+        available=item.available(at),
+        overdue=item.overdue(at),
+        escalated=item.escalated,
+        site_id=item.site_id,
+        site_name=item.site_name,
+        patient_ref=item.patient_ref,
+        patient_name=item.patient_name,
+        clinical_question=item.clinical_question,
+        submitted_at=item.submitted_at,
+        due_at=item.due_at,
+        holder=item.holder,
+        lease_until=item.lease_until,
         measurements=item.measurements,
         observation=f"Observation/{ecg_observation_id(item.ecg_id)}",
         task=f"Task/{task_id_of(item.ecg_id)}",
@@ -87,17 +99,22 @@ def _run(action: Any) -> Any:
     except queue.NotClaimable as exc:
         raise FhirError(409, str(exc), "conflict") from exc
     except queue.QueueLagging as exc:
-        raise FhirError(503, f"{exc}; retry shortly", "transient", headers={"Retry-After": "2"}) from exc
+        raise FhirError(
+            503, f"{exc}; retry shortly", "transient", headers={"Retry-After": "2"}
+        ) from exc
     except LogUnavailable as exc:
-        raise FhirError(503, f"event log unavailable, retry: {exc}", "transient",
-                        headers={"Retry-After": "5"}) from exc
+        raise FhirError(
+            503, f"event log unavailable, retry: {exc}", "transient", headers={"Retry-After": "5"}
+        ) from exc
 
 
 @router.get("/queue", response_model=list[QueueItemPublic])
 def get_queue(system: SystemDep, centre: str | None = None) -> list[QueueItemPublic]:
     """Open reads of a reading centre, most urgent first (triage class, then due time)."""
     at = format_instant(queue.now())
-    return [public(i, at) for i in queue.open_items(system, centre or system.settings.reading_centre_id)]
+    return [
+        public(i, at) for i in queue.open_items(system, centre or system.settings.reading_centre_id)
+    ]
 
 
 @router.post("/claims", response_model=QueueItemPublic)
@@ -116,6 +133,14 @@ def post_release(ecg_id: str, body: ReaderIn, system: SystemDep) -> QueueItemPub
 @router.post("/ecg/{ecg_id}/report", response_model=QueueItemPublic)
 def post_report(ecg_id: str, body: ReportIn, system: SystemDep) -> QueueItemPublic:
     """Sign the read of a held ECG; the DiagnosticReport follows in the patient's view."""
-    item = _run(lambda: queue.report(system, body.reader_id, ecg_id, body.interpretation,
-                                     [c.model_dump() for c in body.codes], body.confirmed_statements))
+    item = _run(
+        lambda: queue.report(
+            system,
+            body.reader_id,
+            ecg_id,
+            body.interpretation,
+            [c.model_dump() for c in body.codes],
+            body.confirmed_statements,
+        )
+    )
     return public(item, format_instant(queue.now()))

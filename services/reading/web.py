@@ -47,12 +47,14 @@ from stream_processors.ids import ecg_observation_id
 router = APIRouter(prefix="/reading", tags=["reading workstation"], include_in_schema=False)
 
 HERE = Path(__file__).parent
-STATIC_TYPES = {"workstation.js": "text/javascript; charset=utf-8",
-                "workstation.css": "text/css; charset=utf-8"}
+STATIC_TYPES = {
+    "workstation.js": "text/javascript; charset=utf-8",
+    "workstation.css": "text/css; charset=utf-8",
+}
 # Everything is served from here: a clinical page must not depend on (or leak to) a CDN.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
-                               "img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+    "img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",  # patient data: never from a shared or back-button cache
 }
@@ -90,13 +92,20 @@ Json = dict[str, Any]
 
 # --- routes -------------------------------------------------------------------------------
 
+
 @router.get("/", response_class=HTMLResponse)
 def queue_page(system: SystemDep) -> HTMLResponse:
     """The reading centre's open queue, most urgent first."""
     rows = queue_rows_html(system, queue.now())
-    return _page("queue.html", {"title": "Reading queue", "rows": rows,
-                                "poll_s": str(QUEUE_POLL_S),
-                                "centre": _e(system.settings.reading_centre_id)})
+    return _page(
+        "queue.html",
+        {
+            "title": "Reading queue",
+            "rows": rows,
+            "poll_s": str(QUEUE_POLL_S),
+            "centre": _e(system.settings.reading_centre_id),
+        },
+    )
 
 
 @router.get("/queue-rows", response_class=HTMLResponse)
@@ -119,11 +128,15 @@ def ecg_page(ecg_id: str, system: SystemDep) -> HTMLResponse:
 def static(name: str) -> Response:
     if name not in STATIC_TYPES:  # a fixed list: no path ever reaches the file system
         return HTMLResponse("not found", status_code=404)
-    return Response(_static(name), media_type=STATIC_TYPES[name],
-                    headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
+    return Response(
+        _static(name),
+        media_type=STATIC_TYPES[name],
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+    )
 
 
 # --- page plumbing ------------------------------------------------------------------------
+
 
 def _e(value: object) -> str:
     """Escape for HTML text and attribute values (quotes included)."""
@@ -148,12 +161,20 @@ def _page(template: str, fragments: dict[str, str], status: int = 200) -> HTMLRe
 
 def _not_yet(ecg_id: str, known: bool) -> HTMLResponse:
     if not known:
-        return _page("message.html", {"title": "Unknown ECG", "refresh": "",
-                                      "message": f"No ECG {_e(ecg_id)} here."}, status=404)
-    return _page("message.html", {
-        "title": "ECG arriving", "refresh": str(NOT_YET_REFRESH_S),
-        "message": f"ECG {_e(ecg_id)} is queued; its waveform is still being stored. "
-                   "This page reloads by itself."})
+        return _page(
+            "message.html",
+            {"title": "Unknown ECG", "refresh": "", "message": f"No ECG {_e(ecg_id)} here."},
+            status=404,
+        )
+    return _page(
+        "message.html",
+        {
+            "title": "ECG arriving",
+            "refresh": str(NOT_YET_REFRESH_S),
+            "message": f"ECG {_e(ecg_id)} is queued; its waveform is still being stored. "
+            "This page reloads by itself.",
+        },
+    )
 
 
 def _read(system: System, rtype: str, rid: str) -> Json | None:
@@ -162,6 +183,7 @@ def _read(system: System, rtype: str, rid: str) -> Json | None:
 
 
 # --- times --------------------------------------------------------------------------------
+
 
 def _time(instant: str, text: str | None = None) -> str:
     """A `<time>` the page script shows in the reader's local time (UTC until it does)."""
@@ -194,6 +216,7 @@ def _due(instant: str, at: dt.datetime) -> str:
 
 # --- queue page ---------------------------------------------------------------------------
 
+
 def queue_rows_html(system: System, at: dt.datetime) -> str:
     items = queue.open_items(system, system.settings.reading_centre_id)
     if not items:
@@ -206,8 +229,11 @@ def _queue_row(item: QueueItem, at: dt.datetime) -> str:
     overdue, available = item.overdue(stamp), item.available(stamp)
     classes = f"cls-{item.triage_class}" + (" overdue" if overdue else "")
     link = f"/reading/ecg/{_e(item.ecg_id)}"
-    action = (f'<button type="button" class="claim" data-ecg-id="{_e(item.ecg_id)}">Claim</button>'
-              if available else "")
+    action = (
+        f'<button type="button" class="claim" data-ecg-id="{_e(item.ecg_id)}">Claim</button>'
+        if available
+        else ""
+    )
     return (
         f'<tr class="{classes}" data-ecg-id="{_e(item.ecg_id)}" data-class="{_e(item.triage_class)}">'
         f'<td><span class="badge {_e(item.triage_class)}">{_e(item.triage_class)}</span></td>'
@@ -223,8 +249,8 @@ def _queue_row(item: QueueItem, at: dt.datetime) -> str:
 
 
 def _marks(overdue: bool, escalated: bool) -> str:
-    marks = [('overdue', 'OVERDUE')] if overdue else []
-    marks += [('escalated', 'ESCALATED')] if escalated else []
+    marks = [("overdue", "OVERDUE")] if overdue else []
+    marks += [("escalated", "ESCALATED")] if escalated else []
     return " ".join(f'<span class="mark {c}">{t}</span>' for c, t in marks)
 
 
@@ -232,14 +258,18 @@ def _lease(item: QueueItem, stamp: str) -> str:
     if item.status != "claimed":
         return '<span class="free">open</span>'
     state = "lease expired" if item.lease_expired(stamp) else "until"
-    return (f'<span class="holder">{_e(item.holder)}</span> '
-            f'<span class="lease">{state} {_time(item.lease_until)}</span>')
+    return (
+        f'<span class="holder">{_e(item.holder)}</span> '
+        f'<span class="lease">{state} {_time(item.lease_until)}</span>'
+    )
 
 
 # --- ECG page -----------------------------------------------------------------------------
 
-def ecg_fragments(system: System, ecg_id: str, item: QueueItem | None, obs: Json,
-                  at: dt.datetime) -> dict[str, str]:
+
+def ecg_fragments(
+    system: System, ecg_id: str, item: QueueItem | None, obs: Json, at: dt.datetime
+) -> dict[str, str]:
     """Every fragment of the ECG page template, escaped."""
     patient_ref = (item.patient_ref if item else "") or obs.get("subject", {}).get("reference", "")
     patient = _read(system, *patient_ref.split("/", 1)) if "/" in patient_ref else None
@@ -260,11 +290,16 @@ def ecg_fragments(system: System, ecg_id: str, item: QueueItem | None, obs: Json
 def _summary(item: QueueItem | None, obs: Json) -> str:
     site = (obs.get("performer") or [{}])[0].get("display", "")
     device = obs.get("device", {}).get("display", "")
-    cls = (f'<span class="badge {_e(item.triage_class)}">{_e(item.triage_class)}</span> '
-           if item else "")
+    cls = (
+        f'<span class="badge {_e(item.triage_class)}">{_e(item.triage_class)}</span> '
+        if item
+        else ""
+    )
     marks = _marks(item.overdue(format_instant(queue.now())), item.escalated) if item else ""
-    return (f"{cls}{marks} acquired {_time(obs.get('effectiveDateTime', ''), _date_time(obs))}"
-            f" · {_e(site)} · {_e(device)}")
+    return (
+        f"{cls}{marks} acquired {_time(obs.get('effectiveDateTime', ''), _date_time(obs))}"
+        f" · {_e(site)} · {_e(device)}"
+    )
 
 
 def _date_time(obs: Json) -> str:
@@ -280,8 +315,10 @@ def _patient_html(item: QueueItem | None, patient: Json | None, obs: Json) -> st
     facts = [f for f in (gender, f"born {birth}" if birth else "", f"{age} y" if age else "") if f]
     ref = (patient or {}).get("id", "")
     link = f' <a class="fhir" href="/fhir/Patient/{_e(ref)}">FHIR</a>' if ref else ""
-    return (f'<span class="patient-name" lang="zh">{_e(name)}</span> '
-            f'<span class="facts">{_e(", ".join(facts))}</span>{link}')
+    return (
+        f'<span class="patient-name" lang="zh">{_e(name)}</span> '
+        f'<span class="facts">{_e(", ".join(facts))}</span>{link}'
+    )
 
 
 def _patient_name(patient: Json | None) -> str:
@@ -304,15 +341,25 @@ def _clinical_question(item: QueueItem | None, obs: Json) -> str:
 
 
 def _notes(obs: Json, prefix: str) -> list[str]:
-    return [n["text"][len(prefix):] for n in obs.get("note", [])
-            if str(n.get("text", "")).startswith(prefix)]
+    return [
+        n["text"][len(prefix) :]
+        for n in obs.get("note", [])
+        if str(n.get("text", "")).startswith(prefix)
+    ]
 
 
 # --- measurements -------------------------------------------------------------------------
 
-MEASURED_ROWS = (("heart_rate_bpm", "HR", "/min"), ("pr_ms", "PR", "ms"), ("qrs_ms", "QRS", "ms"),
-                 ("qt_ms", "QT", "ms"), ("qtc_ms", "QTc", "ms"), ("p_axis_deg", "P axis", "°"),
-                 ("qrs_axis_deg", "QRS axis", "°"), ("t_axis_deg", "T axis", "°"))
+MEASURED_ROWS = (
+    ("heart_rate_bpm", "HR", "/min"),
+    ("pr_ms", "PR", "ms"),
+    ("qrs_ms", "QRS", "ms"),
+    ("qt_ms", "QT", "ms"),
+    ("qtc_ms", "QTc", "ms"),
+    ("p_axis_deg", "P axis", "°"),
+    ("qrs_axis_deg", "QRS axis", "°"),
+    ("t_axis_deg", "T axis", "°"),
+)
 
 
 def device_measurements(obs: Json) -> dict[str, float]:
@@ -333,14 +380,20 @@ def _measurements_html(obs: Json, item: QueueItem | None) -> str:
     shown = [r for r in MEASURED_ROWS if r[0] in device or auto.get(r[0]) is not None]
     if not shown:
         return "<p>No measurements stated.</p>" + _triage_html(item)
-    sources = [("device", device)] + ([("automatic", auto)] if any(
-        auto.get(f) is not None for f, _, _ in shown) else [])
+    sources = [("device", device)] + (
+        [("automatic", auto)] if any(auto.get(f) is not None for f, _, _ in shown) else []
+    )
     head = "".join(f"<th>{name}</th>" for name, _ in sources)
-    rows = "".join(f"<tr><th>{label}</th>"
-                   + "".join(f"<td>{_value(values.get(field), unit)}</td>" for _, values in sources)
-                   + "</tr>" for field, label, unit in shown)
-    table = (f'<table class="measurements"><thead><tr><th></th>{head}</tr></thead>'
-             f"<tbody>{rows}</tbody></table>")
+    rows = "".join(
+        f"<tr><th>{label}</th>"
+        + "".join(f"<td>{_value(values.get(field), unit)}</td>" for _, values in sources)
+        + "</tr>"
+        for field, label, unit in shown
+    )
+    table = (
+        f'<table class="measurements"><thead><tr><th></th>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
     return table + _triage_html(item) + _st_html(auto.get("st_deviation_uv") or {})
 
 
@@ -362,9 +415,11 @@ def _triage_html(item: QueueItem | None) -> str:
         facts.append("irregular rhythm")
     facts += [f"problem: {p}" for p in auto.get("problems") or []]
     reasons = "".join(f"<li>{_e(r)}</li>" for r in item.reasons)
-    return (f'<p class="triage">triage <span class="badge {_e(item.triage_class)}">'
-            f'{_e(item.triage_class)}</span> {_e("; ".join(facts))}</p>'
-            f'<ul class="reasons">{reasons}</ul>')
+    return (
+        f'<p class="triage">triage <span class="badge {_e(item.triage_class)}">'
+        f"{_e(item.triage_class)}</span> {_e('; '.join(facts))}</p>"
+        f'<ul class="reasons">{reasons}</ul>'
+    )
 
 
 def _st_html(st: dict[str, float]) -> str:
@@ -376,18 +431,23 @@ def _st_html(st: dict[str, float]) -> str:
         "<tr>" + "".join(_st_cell(lead, st[lead]) for lead in group if lead in st) + "</tr>"
         for group in (STANDARD_LEAD_ORDER[:6], STANDARD_LEAD_ORDER[6:])
     )
-    return (f'<table class="st"><caption>ST deviation at J+60 ms (mm at 10 mm/mV)</caption>'
-            f"{lines}</table>")
+    return (
+        f'<table class="st"><caption>ST deviation at J+60 ms (mm at 10 mm/mV)</caption>'
+        f"{lines}</table>"
+    )
 
 
 def _st_cell(lead: str, uv: float) -> str:
     cls = "st-up" if uv >= ST_NOTABLE_UV else "st-down" if uv <= -ST_NOTABLE_UV else ""
     mm = uv / 1000 * GAIN_MM_PER_MV
-    return (f'<td class="{cls}" data-lead="{_e(lead)}"><b>{_e(lead)}</b> {mm:+.1f}'
-            f"<small>{uv:+.0f} µV</small></td>")
+    return (
+        f'<td class="{cls}" data-lead="{_e(lead)}"><b>{_e(lead)}</b> {mm:+.1f}'
+        f"<small>{uv:+.0f} µV</small></td>"
+    )
 
 
 # --- previous ECG -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Previous:
@@ -401,9 +461,15 @@ def previous_ecg(system: System, obs: Json) -> Previous | None:
     if not subject:
         return None
     when = obs.get("effectiveDateTime", "")
-    others = [o for o in (_read(system, t, i) for t, i in system.store.lookup(
-        "Observation.subject", subject) if t == "Observation" and i != obs.get("id"))
-        if o is not None and _is_ecg(o) and o.get("effectiveDateTime", "") <= when]
+    others = [
+        o
+        for o in (
+            _read(system, t, i)
+            for t, i in system.store.lookup("Observation.subject", subject)
+            if t == "Observation" and i != obs.get("id")
+        )
+        if o is not None and _is_ecg(o) and o.get("effectiveDateTime", "") <= when
+    ]
     if not others:
         return None
     best = max(others, key=lambda o: (o.get("effectiveDateTime", ""), o.get("id", "")))
@@ -411,8 +477,10 @@ def previous_ecg(system: System, obs: Json) -> Previous | None:
 
 
 def _is_ecg(obs: Json) -> bool:
-    return any(c.get("system") == MDC and c.get("code") == ECG_CODE[0]
-               for c in obs.get("code", {}).get("coding", []))
+    return any(
+        c.get("system") == MDC and c.get("code") == ECG_CODE[0]
+        for c in obs.get("code", {}).get("coding", [])
+    )
 
 
 def _ecg_id(obs: Json) -> str:
@@ -424,15 +492,21 @@ def _previous_html(system: System, obs: Json) -> str:
     if prev is None:
         return '<p class="none">No previous ECG of this patient.</p>'
     report = _read(system, "DiagnosticReport", diagnostic_report_id(prev.ecg_id))
-    read = (f'<p class="prev-read">Read: {_e(report.get("conclusion", ""))}</p>'
-            if report else '<p class="prev-read">Not read.</p>')
-    return (f'<p><a id="previous-link" href="/reading/ecg/{_e(prev.ecg_id)}">ECG {_e(prev.ecg_id)}'
-            f"</a>, acquired {_time(prev.obs.get('effectiveDateTime', ''), _date_time(prev.obs))}"
-            f"</p>{read}"
-            f'<div class="ecg-scroll small">{ecg_svg(prev.obs, scale=0.5, id_prefix="ecg-previous")}</div>')
+    read = (
+        f'<p class="prev-read">Read: {_e(report.get("conclusion", ""))}</p>'
+        if report
+        else '<p class="prev-read">Not read.</p>'
+    )
+    return (
+        f'<p><a id="previous-link" href="/reading/ecg/{_e(prev.ecg_id)}">ECG {_e(prev.ecg_id)}'
+        f"</a>, acquired {_time(prev.obs.get('effectiveDateTime', ''), _date_time(prev.obs))}"
+        f"</p>{read}"
+        f'<div class="ecg-scroll small">{ecg_svg(prev.obs, scale=0.5, id_prefix="ecg-previous")}</div>'
+    )
 
 
 # --- report form --------------------------------------------------------------------------
+
 
 def computer_statements(obs: Json, item: QueueItem | None) -> list[str]:
     """What the device and the automatic analysis said, for the reader to confirm.
@@ -447,27 +521,34 @@ def _report_html(ecg_id: str, item: QueueItem | None, obs: Json, at: dt.datetime
     if item.status == "reported":
         return _signed_html(ecg_id, item.report)
     stamp = format_instant(at)
-    attrs = (f'data-ecg-id="{_e(ecg_id)}" data-status="{_e(item.status)}" '
-             f'data-holder="{_e(item.holder)}" data-lease-until="{_e(item.lease_until)}" '
-             f'data-available="{"true" if item.available(stamp) else "false"}" '
-             f'data-server-now="{_e(stamp)}"')
+    attrs = (
+        f'data-ecg-id="{_e(ecg_id)}" data-status="{_e(item.status)}" '
+        f'data-holder="{_e(item.holder)}" data-lease-until="{_e(item.lease_until)}" '
+        f'data-available="{"true" if item.available(stamp) else "false"}" '
+        f'data-server-now="{_e(stamp)}"'
+    )
     return _template("report_form.html").substitute(
-        attrs=attrs, statements=_statement_boxes(computer_statements(obs, item)),
-        coded=_coded_boxes(), signed=_signed_html(ecg_id, {}, hidden=True))
+        attrs=attrs,
+        statements=_statement_boxes(computer_statements(obs, item)),
+        coded=_coded_boxes(),
+        signed=_signed_html(ecg_id, {}, hidden=True),
+    )
 
 
 def _statement_boxes(statements: list[str]) -> str:
     if not statements:
         return '<p class="none">No computer statements.</p>'
-    return "".join(f'<label><input type="checkbox" name="confirmed" value="{_e(s)}"> {_e(s)}</label>'
-                   for s in statements)
+    return "".join(
+        f'<label><input type="checkbox" name="confirmed" value="{_e(s)}"> {_e(s)}</label>'
+        for s in statements
+    )
 
 
 def _coded_boxes() -> str:
     return "".join(
         f'<label><input type="checkbox" name="code" value="{code}" data-system="{SNOMED}"'
         f' data-display="{_e(display)}">'
-        f' {_e(display)} <code>{code}</code></label>'
+        f" {_e(display)} <code>{code}</code></label>"
         for code, display in CODED_STATEMENTS
     )
 
@@ -475,8 +556,10 @@ def _coded_boxes() -> str:
 def _signed_html(ecg_id: str, report: Json, hidden: bool = False) -> str:
     """The signed state; rendered empty and hidden under the form, filled by the script."""
     ref = f"DiagnosticReport/{diagnostic_report_id(ecg_id)}"
-    codes = "".join(f"<li>{_e(c.get('display') or c.get('code'))} <code>{_e(c.get('code'))}</code></li>"
-                    for c in report.get("codes", []))
+    codes = "".join(
+        f"<li>{_e(c.get('display') or c.get('code'))} <code>{_e(c.get('code'))}</code></li>"
+        for c in report.get("codes", [])
+    )
     return (
         f'<section id="signed" class="signed" data-report="{_e(ref)}"{" hidden" if hidden else ""}>'
         f'<h3>Signed</h3><p>by <span id="signed-by">{_e(report.get("reader_id", ""))}</span>'

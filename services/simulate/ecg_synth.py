@@ -24,6 +24,12 @@ def synth_ecg(
 ) -> dict[str, list[int]]:
     """Lead name -> integer samples in uV; ST raised by `st_elevation_uv` in `st_leads`."""
     offsets = {lead: st_elevation_uv for lead in st_leads} if st_elevation_uv else None
-    ecg = synthesize(heart_rate_bpm=heart_rate_bpm, seconds=seconds, rate_hz=rate_hz,
-                     st_offset_uv=offsets, noise_uv=noise_uv, seed=seed)
+    ecg = synthesize(
+        heart_rate_bpm=heart_rate_bpm,
+        seconds=seconds,
+        rate_hz=rate_hz,
+        st_offset_uv=offsets,
+        noise_uv=noise_uv,
+        seed=seed,
+    )
     return ecg.leads

@@ -30,26 +30,50 @@ def _requested(item: QueueItem, e: Json) -> QueueItem:
     cls = sender_class(e.get("urgency", "routine"), e.get("prealert") or "")
     measured = item.measurements.get("triage_class", "routine")
     return item.evolve(
-        requested=True, centre_id=e["reading_centre_id"], region_id=e.get("region_id") or "",
-        site_id=site.get("id", ""), site_name=site.get("name") or "",
-        patient_ref=e.get("patient_ref") or "", patient_name=e.get("patient_name") or "",
-        clinical_question=e.get("clinical_question") or "", urgency=e.get("urgency", "routine"),
-        prealert=e.get("prealert") or "", submitted_at=_at(e),
+        requested=True,
+        centre_id=e["reading_centre_id"],
+        region_id=e.get("region_id") or "",
+        site_id=site.get("id", ""),
+        site_name=site.get("name") or "",
+        patient_ref=e.get("patient_ref") or "",
+        patient_name=e.get("patient_name") or "",
+        clinical_question=e.get("clinical_question") or "",
+        urgency=e.get("urgency", "routine"),
+        prealert=e.get("prealert") or "",
+        submitted_at=_at(e),
         triage_class=more_urgent(cls, measured),
-        reasons=(*item.reasons, f"sender: {e.get('urgency', 'routine')}"
-                 + (f", pre-alert {e['prealert']}" if e.get("prealert") else "")),
+        reasons=(
+            *item.reasons,
+            f"sender: {e.get('urgency', 'routine')}"
+            + (f", pre-alert {e['prealert']}" if e.get("prealert") else ""),
+        ),
     )
 
 
 def _measured(item: QueueItem, e: Json) -> QueueItem:
-    summary = {k: e.get(k) for k in ("analysable", "problems", "heart_rate_bpm", "irregular",
-                                     "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "triage_class")}
+    summary = {
+        k: e.get(k)
+        for k in (
+            "analysable",
+            "problems",
+            "heart_rate_bpm",
+            "irregular",
+            "pr_ms",
+            "qrs_ms",
+            "qt_ms",
+            "qtc_ms",
+            "triage_class",
+        )
+    }
     summary["st_deviation_uv"] = {x["lead"]: x["value"] for x in e.get("st_deviation_uv", [])}
     cls = e["triage_class"]
     if item.requested:
         cls = more_urgent(cls, sender_class(item.urgency, item.prealert))
-    return item.evolve(measurements=summary, triage_class=more_urgent(item.triage_class, cls)
-                       if item.requested else cls, reasons=(*item.reasons, *_findings(e)))
+    return item.evolve(
+        measurements=summary,
+        triage_class=more_urgent(item.triage_class, cls) if item.requested else cls,
+        reasons=(*item.reasons, *_findings(e)),
+    )
 
 
 def _findings(measured: Json) -> list[str]:
@@ -61,8 +85,12 @@ def _claimed(item: QueueItem, e: Json) -> QueueItem:
     renewal = item.status == "claimed" and item.holder == e["reader_id"]
     if not (item.available(_at(e)) or renewal):
         return item
-    return item.evolve(status="claimed", holder=e["reader_id"],
-                       lease_until=instant(e["lease_until"]), claim_event_id=e["meta"]["event_id"])
+    return item.evolve(
+        status="claimed",
+        holder=e["reader_id"],
+        lease_until=instant(e["lease_until"]),
+        claim_event_id=e["meta"]["event_id"],
+    )
 
 
 def _released(item: QueueItem, e: Json) -> QueueItem:
@@ -74,9 +102,13 @@ def _released(item: QueueItem, e: Json) -> QueueItem:
 def _reported(item: QueueItem, e: Json) -> QueueItem:
     if item.status != "claimed" or item.holder != e["reader_id"]:
         return item
-    report = {"reader_id": e["reader_id"], "interpretation": e["interpretation"],
-              "codes": e.get("codes", []), "signed_at": instant(e["signed_at"]),
-              "event_id": e["meta"]["event_id"]}
+    report = {
+        "reader_id": e["reader_id"],
+        "interpretation": e["interpretation"],
+        "codes": e.get("codes", []),
+        "signed_at": instant(e["signed_at"]),
+        "event_id": e["meta"]["event_id"],
+    }
     return item.evolve(status="reported", report=report, lease_until="")
 
 

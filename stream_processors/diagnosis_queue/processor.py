@@ -30,9 +30,12 @@ class QueueProjection:
         if event_name not in FOLDS:
             return []  # e.g. ReportDelivered: other processors' events on the same topic
         ecg_id = event["ecg_id"]
-        return [("QueueItem", queue_item_id(ecg_id)), ("Task", task_id(ecg_id)),
-                ("ServiceRequest", service_request_id(ecg_id)),
-                ("DiagnosticReport", diagnostic_report_id(ecg_id))]
+        return [
+            ("QueueItem", queue_item_id(ecg_id)),
+            ("Task", task_id(ecg_id)),
+            ("ServiceRequest", service_request_id(ecg_id)),
+            ("DiagnosticReport", diagnostic_report_id(ecg_id)),
+        ]
 
     def fold(self, state: dict[Ref, Json], event_name: str, event: Json) -> dict[Ref, Json]:
         refs = self.refs(event_name, event)

@@ -42,8 +42,10 @@ def service_request(item: QueueItem) -> Json:
         "performer": [{"identifier": {"system": SITE_ID, "value": item.centre_id}}],
     }
     if item.site_id:
-        out["requester"] = {"identifier": {"system": SITE_ID, "value": item.site_id},
-                            **({"display": item.site_name} if item.site_name else {})}
+        out["requester"] = {
+            "identifier": {"system": SITE_ID, "value": item.site_id},
+            **({"display": item.site_name} if item.site_name else {}),
+        }
     if item.clinical_question:
         out["reasonCode"] = [{"text": item.clinical_question}]
     return out
@@ -57,8 +59,17 @@ def diagnostic_report(item: QueueItem) -> Json:
         "id": diagnostic_report_id(item.ecg_id),
         "basedOn": [{"reference": f"ServiceRequest/{service_request_id(item.ecg_id)}"}],
         "status": "final",
-        "category": [{"coding": [{"system": DIAGNOSTIC_SERVICE, "code": "EC",
-                                  "display": "Electrocardiac (e.g., EKG, EEC, Holter)"}]}],
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": DIAGNOSTIC_SERVICE,
+                        "code": "EC",
+                        "display": "Electrocardiac (e.g., EKG, EEC, Holter)",
+                    }
+                ]
+            }
+        ],
         "code": {"coding": [EKG_STUDY]},
         "subject": {"reference": item.patient_ref},
         "issued": signed["signed_at"],

@@ -19,15 +19,20 @@ def to_task(item: QueueItem) -> dict[str, Any]:
         "id": task_id(item.ecg_id),
         "extension": [{"url": TRIAGE_URL, "valueCode": item.triage_class}],
         "status": TASK_STATUS[item.status],
-        "businessStatus": {"text": "escalated" if item.escalated and item.status != "reported"
-                           else item.status},
+        "businessStatus": {
+            "text": "escalated" if item.escalated and item.status != "reported" else item.status
+        },
         "intent": "order",
         "priority": TASK_PRIORITY[item.triage_class],
-        "code": {"coding": [{"system": LOINC, "code": "11524-6", "display": "EKG study"}],
-                 "text": "Remote 12-lead ECG read"},
+        "code": {
+            "coding": [{"system": LOINC, "code": "11524-6", "display": "EKG study"}],
+            "text": "Remote 12-lead ECG read",
+        },
         "authoredOn": item.submitted_at,
-        "requester": {"identifier": {"system": SITE_ID, "value": item.site_id},
-                      **({"display": item.site_name} if item.site_name else {})},
+        "requester": {
+            "identifier": {"system": SITE_ID, "value": item.site_id},
+            **({"display": item.site_name} if item.site_name else {}),
+        },
         "restriction": {"period": {"end": item.due_at}},
     }
     if item.patient_ref:

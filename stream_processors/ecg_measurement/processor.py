@@ -34,12 +34,24 @@ def measured_event(event: Json) -> Json:
     wave = event["waveform"]
     m = measure({lead["lead"]: lead["samples"] for lead in wave["leads"]}, wave["sampling_rate_hz"])
     patient = event["patient"]
-    result = triage(m, event["urgency"], None, sex=patient.get("gender"),
-                    age_years=_age_years(patient, event["acquired_at"]))
+    result = triage(
+        m,
+        event["urgency"],
+        None,
+        sex=patient.get("gender"),
+        age_years=_age_years(patient, event["acquired_at"]),
+    )
     return {
-        "meta": {**event["meta"], "event_id": f"{event['meta']['event_id']}:measured",
-                 "source": {"channel": "system", "device_id": "ecg-measurer", "user_id": None,
-                            "site_id": None}},
+        "meta": {
+            **event["meta"],
+            "event_id": f"{event['meta']['event_id']}:measured",
+            "source": {
+                "channel": "system",
+                "device_id": "ecg-measurer",
+                "user_id": None,
+                "site_id": None,
+            },
+        },
         "ecg_id": event["ecg_id"],
         "patient_ref": f"Patient/{patient_id(patient['identifiers'])}",
         **_fields(m),
@@ -51,10 +63,15 @@ def measured_event(event: Json) -> Json:
 
 def _fields(m: Measurements) -> Json:
     return {
-        "analysable": m.analysable, "problems": list(m.problems),
-        "heart_rate_bpm": m.heart_rate_bpm, "rr_cv": m.rr_irregularity,
-        "irregular": bool(m.irregular), "pr_ms": m.pr_ms, "qrs_ms": m.qrs_ms,
-        "qt_ms": m.qt_ms, "qtc_ms": m.qtc_ms,
+        "analysable": m.analysable,
+        "problems": list(m.problems),
+        "heart_rate_bpm": m.heart_rate_bpm,
+        "rr_cv": m.rr_irregularity,
+        "irregular": bool(m.irregular),
+        "pr_ms": m.pr_ms,
+        "qrs_ms": m.qrs_ms,
+        "qt_ms": m.qt_ms,
+        "qtc_ms": m.qtc_ms,
         "st_deviation_uv": [{"lead": k, "value": v} for k, v in m.st_deviation_uv.items()],
     }
 
@@ -66,13 +83,21 @@ class MeasurementProcessor:
     def refs(self, event_name: str, event: Json) -> list[tuple[str, str]]:
         return []
 
-    def fold(self, state: dict[tuple[str, str], Json], event_name: str, event: Json) -> dict[tuple[str, str], Json]:
+    def fold(
+        self, state: dict[tuple[str, str], Json], event_name: str, event: Json
+    ) -> dict[tuple[str, str], Json]:
         return {}
 
     def index(self, resource: Json) -> list[IndexEntry]:
         return []
 
-    def emit(self, state: dict[tuple[str, str], Json], event_name: str, event: Json) -> list[Emitted]:
+    def emit(
+        self, state: dict[tuple[str, str], Json], event_name: str, event: Json
+    ) -> list[Emitted]:
         if event_name != "goldenhour.ecg.EcgSubmitted":
             return []
-        return [Emitted(READING, event["ecg_id"], "goldenhour.reading.EcgMeasured", measured_event(event))]
+        return [
+            Emitted(
+                READING, event["ecg_id"], "goldenhour.reading.EcgMeasured", measured_event(event)
+            )
+        ]

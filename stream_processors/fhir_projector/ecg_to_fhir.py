@@ -97,11 +97,17 @@ def ecg_observation(event: Json) -> Json:
             "identifier": {"system": DEVICE_ID, "value": device["id"]},
             **_device_display(device),
         },
-        "component": [lead_component(lead, wave["sampling_rate_hz"], wave["units"]) for lead in wave["leads"]]
+        "component": [
+            lead_component(lead, wave["sampling_rate_hz"], wave["units"]) for lead in wave["leads"]
+        ]
         + measurement_components(event.get("measurements")),
     }
     statements = (event.get("measurements") or {}).get("statements") or []
-    notes = [f"Clinical question: {event['clinical_question']}"] if event.get("clinical_question") else []
+    notes = (
+        [f"Clinical question: {event['clinical_question']}"]
+        if event.get("clinical_question")
+        else []
+    )
     notes += [f"Device statement: {s}" for s in statements]
     if notes:
         obs["note"] = [{"text": n} for n in notes]

@@ -38,9 +38,14 @@ class IncidentState:
         """The recorded patient, or an unidentified one named by the incident's temporary id."""
         if self.patient.get("identifiers"):
             return self.patient
-        return {"identifiers": [{"system": EMS_TEMPORARY_ID, "value": self.incident_id}],
-                "family": None, "given": None, "gender": self.patient.get("gender"),
-                "birth_date": None, "estimated_age_years": self.patient.get("estimated_age_years")}
+        return {
+            "identifiers": [{"system": EMS_TEMPORARY_ID, "value": self.incident_id}],
+            "family": None,
+            "given": None,
+            "gender": self.patient.get("gender"),
+            "birth_date": None,
+            "estimated_age_years": self.patient.get("estimated_age_years"),
+        }
 
 
 def _opened(s: IncidentState, e: Json) -> IncidentState:
@@ -50,8 +55,10 @@ def _opened(s: IncidentState, e: Json) -> IncidentState:
 def _patient(s: IncidentState, e: Json) -> IncidentState:
     details = dict(e["patient"])
     if e.get("temporary_id"):
-        details["identifiers"] = [*details.get("identifiers", []),
-                                  {"system": EMS_TEMPORARY_ID, "value": e["temporary_id"]}]
+        details["identifiers"] = [
+            *details.get("identifiers", []),
+            {"system": EMS_TEMPORARY_ID, "value": e["temporary_id"]},
+        ]
     return replace(s, patient=details)
 
 
@@ -72,13 +79,17 @@ def submitted(state: IncidentState, e: Json) -> Json:
         "meta": {**e["meta"], "event_id": f"{e['meta']['event_id']}:submitted"},
         "ecg_id": e["ecg_id"],
         "patient": state.patient_details(),
-        "site": {"id": state.unit_id or state.incident_id, "name": f"120 unit {state.unit_id}".strip(),
-                 "kind": "ambulance"},
+        "site": {
+            "id": state.unit_id or state.incident_id,
+            "name": f"120 unit {state.unit_id}".strip(),
+            "kind": "ambulance",
+        },
         "device": e["device"],
         "acquired_at": e["acquired_at"],
         "waveform": e["waveform"],
         "measurements": e.get("measurements"),
-        "clinical_question": "Prehospital 12-lead ECG" + (f", pre-alert {state.prealert}" if state.prealert else ""),
+        "clinical_question": "Prehospital 12-lead ECG"
+        + (f", pre-alert {state.prealert}" if state.prealert else ""),
         "urgency": "stat" if state.prealert in ("STEMI", "CARDIAC_ARREST") else "urgent",
         "incident_id": state.incident_id,
     }
@@ -114,8 +125,10 @@ class IncidentEcgRouter:
         incident = _load(state.get(self.refs(event_name, event)[0]), event["incident_id"])
         ecg = submitted(incident, event)
         request = read_request(ecg, self._centre, self._region, incident.prealert or None)
-        return [Emitted(CLINIC_ECG, ecg["ecg_id"], "goldenhour.ecg.EcgSubmitted", ecg),
-                Emitted(READING, ecg["ecg_id"], "goldenhour.ecg.ReadRequested", request)]
+        return [
+            Emitted(CLINIC_ECG, ecg["ecg_id"], "goldenhour.ecg.EcgSubmitted", ecg),
+            Emitted(READING, ecg["ecg_id"], "goldenhour.ecg.ReadRequested", request),
+        ]
 
 
 def _load(doc: Json | None, incident_id: str) -> IncidentState:

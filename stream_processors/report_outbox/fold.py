@@ -46,7 +46,9 @@ class OutboxItem:
     status: str = "queued"  # queued | claimed | reported
     holder: str = ""
     lease_until: str = ""
-    report: dict[str, Any] = field(default_factory=dict)  # reader_id, interpretation, codes, signed_at, event_id
+    report: dict[str, Any] = field(
+        default_factory=dict
+    )  # reader_id, interpretation, codes, signed_at, event_id
     delivered: bool = False
     delivery: dict[str, Any] = field(default_factory=dict)  # ack_control_id, attempts, delivered_at
 
@@ -66,7 +68,9 @@ class OutboxItem:
 
     @staticmethod
     def from_json(doc: Json) -> OutboxItem:
-        return OutboxItem(**{k: v for k, v in doc.items() if k not in ("resourceType", "id", "meta")})
+        return OutboxItem(
+            **{k: v for k, v in doc.items() if k not in ("resourceType", "id", "meta")}
+        )
 
     def evolve(self, **changes: Any) -> OutboxItem:
         return replace(self, **changes)
@@ -80,26 +84,40 @@ def _requested(item: OutboxItem, e: Json) -> OutboxItem:
     site = e.get("site") or {}
     source = e["meta"]["source"]
     return item.evolve(
-        requested=True, reading_centre_id=e["reading_centre_id"],
+        requested=True,
+        reading_centre_id=e["reading_centre_id"],
         destination=site.get("id") or source.get("site_id") or "",
-        destination_name=site.get("name") or "", channel=source["channel"],
-        patient_ref=e.get("patient_ref") or "", acquired_at=instant(e["meta"]["occurred_at"]),
+        destination_name=site.get("name") or "",
+        channel=source["channel"],
+        patient_ref=e.get("patient_ref") or "",
+        acquired_at=instant(e["meta"]["occurred_at"]),
     )
 
 
 def _lease(item: OutboxItem, name: str, e: Json) -> OutboxItem:
     """Claims, releases and reports, through the queue's own fold."""
-    before = QueueItem(ecg_id=item.ecg_id, requested=item.requested, status=item.status,
-                       holder=item.holder, lease_until=item.lease_until, report=item.report)
+    before = QueueItem(
+        ecg_id=item.ecg_id,
+        requested=item.requested,
+        status=item.status,
+        holder=item.holder,
+        lease_until=item.lease_until,
+        report=item.report,
+    )
     after = fold_queue_item(before, name, e)
-    return item.evolve(status=after.status, holder=after.holder,
-                       lease_until=after.lease_until, report=after.report)
+    return item.evolve(
+        status=after.status, holder=after.holder, lease_until=after.lease_until, report=after.report
+    )
 
 
 def _delivered(item: OutboxItem, e: Json) -> OutboxItem:
-    delivery = {"ack_control_id": e["ack_control_id"], "attempts": e["attempts"],
-                "delivered_at": instant(e["meta"]["occurred_at"]),
-                "destination": e["destination"], "channel": e["channel"]}
+    delivery = {
+        "ack_control_id": e["ack_control_id"],
+        "attempts": e["attempts"],
+        "delivered_at": instant(e["meta"]["occurred_at"]),
+        "destination": e["destination"],
+        "channel": e["channel"],
+    }
     return item.evolve(delivered=True, delivery=delivery)
 
 

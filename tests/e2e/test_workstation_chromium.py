@@ -32,10 +32,18 @@ pytestmark = pytest.mark.e2e
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
-CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--no-first-run", "--disable-sync", "--window-size=1600,1200",
-                "--lang=en-US")
+CHROME_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--window-size=1600,1200",
+    "--lang=en-US",
+)
 WAIT_S = 15.0  # any one thing the page must show; the whole test takes a few seconds
 READER = "dr-li"
 STEMI_SNOMED = "401303003"
@@ -43,7 +51,9 @@ CSS_PX_PER_MM = 96 / 25.4  # CSS reference pixel: the SVG is sized in mm
 
 
 def _missing(what: str) -> None:
-    message = f"{what}; install with: apt-get install -y chromium chromium-driver && pip install selenium"
+    message = (
+        f"{what}; install with: apt-get install -y chromium chromium-driver && pip install selenium"
+    )
     if os.environ.get("GOLDENHOUR_REQUIRE_SERVERS") == "1":
         pytest.fail(message)
     pytest.skip(message)
@@ -75,7 +85,9 @@ def browser(tmp_path: Path) -> Iterator[Any]:
     binary = next((p for p in map(shutil.which, CHROMIUM) if p), None)
     driver_path = shutil.which("chromedriver")
     if binary is None or driver_path is None:
-        _missing(f"Chromium ({binary or 'missing'}) or chromedriver ({driver_path or 'missing'}) not found")
+        _missing(
+            f"Chromium ({binary or 'missing'}) or chromedriver ({driver_path or 'missing'}) not found"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = str(binary)
     for flag in (*CHROME_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
@@ -112,9 +124,20 @@ def submit(client: httpx.Client, **changes: Any) -> str:
 def screenshot(driver: Any, name: str) -> Path:
     """The whole page, not only the window, as test-artifacts/<name>.png."""
     metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": metrics["width"], "height": metrics["height"], "scale": 1}})
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {
+                "x": 0,
+                "y": 0,
+                "width": metrics["width"],
+                "height": metrics["height"],
+                "scale": 1,
+            },
+        },
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     path.write_bytes(base64.b64decode(shot["data"]))
@@ -133,16 +156,25 @@ def test_reader_claims_the_stemi_first_and_signs_a_coded_report(
 
     older = submit(client, urgency="routine", acquired_at="2025-05-01T09:00:00+08:00")
     stemi = submit(client, urgency="stat", st_uv=250)
-    until(lambda: len(client.get("/reading/queue").json()) == 2
-          and client.get("/reading/queue").json()[0]["measurements"], "both ECGs, measured by the ecg-measurer processor")
+    until(
+        lambda: (
+            len(client.get("/reading/queue").json()) == 2
+            and client.get("/reading/queue").json()[0]["measurements"]
+        ),
+        "both ECGs, measured by the ecg-measurer processor",
+    )
 
     # The queue: the STEMI first, in red.
     browser.get(f"{server.base_url}/reading/")
-    rows = until(lambda: browser.find_elements(By.CSS_SELECTOR, "#queue-rows tr[data-ecg-id]"),
-                 "queue rows")
+    rows = until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, "#queue-rows tr[data-ecg-id]"), "queue rows"
+    )
     assert [r.get_attribute("data-ecg-id") for r in rows] == [stemi, older]
     badge = rows[0].find_element(By.CSS_SELECTOR, ".badge")
-    assert badge.text == "CRITICAL" and badge.value_of_css_property("background-color") == "rgba(198, 40, 40, 1)"
+    assert (
+        badge.text == "CRITICAL"
+        and badge.value_of_css_property("background-color") == "rgba(198, 40, 40, 1)"
+    )
     assert "王建国" in rows[0].text and "白杨镇卫生院" in rows[0].text and "ago" in rows[0].text
     browser.find_element(By.ID, "reader-id").send_keys(READER)
     screenshot(browser, "workstation-queue")
@@ -154,23 +186,39 @@ def test_reader_claims_the_stemi_first_and_signs_a_coded_report(
     labels = svg.find_elements(By.CSS_SELECTOR, "text.lead-label")
     assert sorted(t.text for t in labels[:12]) == sorted(STANDARD_LEAD_ORDER)
     assert len(svg.find_elements(By.CSS_SELECTOR, "path.trace:not(.missing)")) == 13
-    assert svg.find_element(By.CSS_SELECTOR, "g.rhythm path.trace").get_attribute("data-lead") == "II"
+    assert (
+        svg.find_element(By.CSS_SELECTOR, "g.rhythm path.trace").get_attribute("data-lead") == "II"
+    )
     assert svg.size["width"] == pytest.approx(265 * CSS_PX_PER_MM, abs=1)  # 25 mm/s on screen
     until(lambda: "Held by you" in browser.find_element(By.ID, "lease-status").text, "lease shown")
-    assert browser.find_element(By.ID, "previous-link").get_attribute("href").endswith(f"/reading/ecg/{older}")
+    assert (
+        browser.find_element(By.ID, "previous-link")
+        .get_attribute("href")
+        .endswith(f"/reading/ecg/{older}")
+    )
     assert "王建国" in browser.find_element(By.ID, "patient").text
-    assert browser.find_elements(By.CSS_SELECTOR, "#measurements table.st td.st-up")[0].text.startswith("II +2.")
+    assert browser.find_elements(By.CSS_SELECTOR, "#measurements table.st td.st-up")[
+        0
+    ].text.startswith("II +2.")
 
     # Report: confirm the device statement, code a STEMI, write, sign.
-    browser.find_element(By.CSS_SELECTOR, '#computer-statements input[value="Sinus rhythm"]').click()
-    browser.find_element(By.CSS_SELECTOR, '#computer-statements input[value^="ST elevation"]').click()
-    browser.find_element(By.CSS_SELECTOR, f'#coded-statements input[value="{STEMI_SNOMED}"]').click()
+    browser.find_element(
+        By.CSS_SELECTOR, '#computer-statements input[value="Sinus rhythm"]'
+    ).click()
+    browser.find_element(
+        By.CSS_SELECTOR, '#computer-statements input[value^="ST elevation"]'
+    ).click()
+    browser.find_element(
+        By.CSS_SELECTOR, f'#coded-statements input[value="{STEMI_SNOMED}"]'
+    ).click()
     text = "Acute inferior STEMI (ST elevation II, III, aVF). Activate the cath lab."
     browser.find_element(By.ID, "interpretation").send_keys(text)
     screenshot(browser, "workstation-ecg")
     browser.find_element(By.ID, "sign").click()
-    signed = until(lambda: (e := browser.find_element(By.ID, "signed")).is_displayed() and e,
-                   "the signed state")
+    signed = until(
+        lambda: (e := browser.find_element(By.ID, "signed")).is_displayed() and e,
+        "the signed state",
+    )
     screenshot(browser, "workstation-ecg-signed")
     report_ref = signed.get_attribute("data-report")
     assert browser.find_element(By.ID, "signed-text").text == text
@@ -198,8 +246,10 @@ def test_api_errors_are_shown_and_the_queue_refreshes_by_itself(
     browser.execute_script("localStorage.setItem('goldenhour.readerId', arguments[0])", READER)
     browser.refresh()
     browser.find_element(By.ID, "claim-next").click()
-    error = until(lambda: (e := browser.find_element(By.ID, "error")).is_displayed() and e,
-                  "the OperationOutcome message")
+    error = until(
+        lambda: (e := browser.find_element(By.ID, "error")).is_displayed() and e,
+        "the OperationOutcome message",
+    )
     assert "no ECG available to claim" in error.text
     browser.get(f"{server.base_url}/reading/ecg/{stemi}")
     status = until(lambda: browser.find_element(By.ID, "lease-status").text, "lease status")
@@ -209,5 +259,7 @@ def test_api_errors_are_shown_and_the_queue_refreshes_by_itself(
     browser.get(f"{server.base_url}/reading/")
     assert "dr-zhang" in browser.find_element(By.CSS_SELECTOR, "#queue-rows tr").text
     later = submit(client, urgency="routine")
-    until(lambda: browser.find_elements(By.CSS_SELECTOR, f'#queue-rows tr[data-ecg-id="{later}"]'),
-          "the new ECG to appear without a reload")
+    until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, f'#queue-rows tr[data-ecg-id="{later}"]'),
+        "the new ECG to appear without a reload",
+    )

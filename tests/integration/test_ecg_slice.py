@@ -23,10 +23,14 @@ WAIT_ATTEMPTS = 200  # x 0.1 s: bounded, so a broken projector fails instead of 
 def wait_for(client: httpx.Client, url: str, version: str | None = None) -> httpx.Response:
     for _ in range(WAIT_ATTEMPTS):
         resp = client.get(url)
-        if resp.status_code == 200 and (version is None or resp.json()["meta"]["versionId"] == version):
+        if resp.status_code == 200 and (
+            version is None or resp.json()["meta"]["versionId"] == version
+        ):
             return resp
         time.sleep(0.1)
-    raise AssertionError(f"{url} never became available (last: {resp.status_code} {resp.text[:300]})")
+    raise AssertionError(
+        f"{url} never became available (last: {resp.status_code} {resp.text[:300]})"
+    )
 
 
 def log_size(server: Server) -> int:
@@ -53,14 +57,19 @@ def test_posted_ecg_becomes_valid_fhir_observation_and_patient(client: httpx.Cli
     assert obs_resp.headers["etag"] == 'W/"1"'
     assert [(c.system, c.code) for c in obs.code.coding] == [(MDC, "131328")]
     leads = [c for c in obs.component if c.code.coding[0].system == MDC]
-    assert [c.code.coding[0].code for c in leads] == [ECG_LEADS[n][0] for n in
-            ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")]
+    assert [c.code.coding[0].code for c in leads] == [
+        ECG_LEADS[n][0]
+        for n in ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+    ]
     lead_ii = leads[1].valueSampledData
     assert float(lead_ii.period) == 2.0 and lead_ii.dimensions == 1
     assert lead_ii.origin.code == "uV"
     assert [int(x) for x in lead_ii.data.split()] == body["leads"]["II"]
-    measured = {c.code.coding[0].code: float(c.valueQuantity.value)
-                for c in obs.component if c.code.coding[0].system == LOINC}
+    measured = {
+        c.code.coding[0].code: float(c.valueQuantity.value)
+        for c in obs.component
+        if c.code.coding[0].system == LOINC
+    }
     assert measured == {"8867-4": 75, "8625-6": 160, "8633-0": 92, "8634-8": 380, "8636-3": 410}
     assert obs.subject.reference == answer["patient"]
 
@@ -73,13 +82,20 @@ def test_posted_ecg_becomes_valid_fhir_observation_and_patient(client: httpx.Cli
 def test_conditional_read_and_history(client: httpx.Client) -> None:
     answer = client.post("/ingest/ecg", json=ecg_payload()).json()
     first = wait_for(client, f"/fhir/{answer['patient']}")
-    assert client.get(f"/fhir/{answer['patient']}", headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    assert (
+        client.get(
+            f"/fhir/{answer['patient']}", headers={"If-None-Match": first.headers["etag"]}
+        ).status_code
+        == 304
+    )
     # A second ECG of the same patient makes the Patient's version 2.
     client.post("/ingest/ecg", json=ecg_payload())
     second = wait_for(client, f"/fhir/{answer['patient']}", version="2")
     assert second.headers["etag"] == 'W/"2"'
     history = client.get(f"/fhir/{answer['patient']}/_history").json()
-    assert history["type"] == "history" and [e["resource"]["meta"]["versionId"] for e in history["entry"]] == ["2", "1"]
+    assert history["type"] == "history" and [
+        e["resource"]["meta"]["versionId"] for e in history["entry"]
+    ] == ["2", "1"]
     v1 = client.get(f"/fhir/{answer['patient']}/_history/1")
     assert v1.status_code == 200 and v1.content == first.content
     found = client.get("/fhir/Observation", params={"patient": answer["patient"]}).json()
@@ -163,15 +179,21 @@ def test_bad_ecg_is_refused_with_the_field_named_and_nothing_appended(
 
 def test_malformed_json_is_a_400_outcome(client: httpx.Client, server: Server) -> None:
     size = log_size(server)
-    resp = client.post("/ingest/ecg", content=b'{"event_id": "x", "leads": [1,2',
-                       headers={"content-type": "application/json"})
+    resp = client.post(
+        "/ingest/ecg",
+        content=b'{"event_id": "x", "leads": [1,2',
+        headers={"content-type": "application/json"},
+    )
     assert resp.status_code == 400
     assert outcome_of(resp)["issue"][0]["code"] == "structure"
     assert log_size(server) == size
 
 
 def test_unknown_resource_and_missing_id_are_outcomes(client: httpx.Client) -> None:
-    assert outcome_of(client.get("/fhir/Observation/does-not-exist"))["issue"][0]["code"] == "not-found"
+    assert (
+        outcome_of(client.get("/fhir/Observation/does-not-exist"))["issue"][0]["code"]
+        == "not-found"
+    )
     assert client.get("/fhir/Medication/x").status_code == 404
     assert client.get("/fhir/Patient/bad$id").status_code == 400
 
@@ -186,7 +208,9 @@ def test_metadata_describes_what_is_served(client: httpx.Client) -> None:
 
 def test_openapi_documents_the_ecg_body(client: httpx.Client) -> None:
     doc = client.get("/openapi.json").json()
-    ref = doc["paths"]["/ingest/ecg"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    ref = doc["paths"]["/ingest/ecg"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]["$ref"]
     schema = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert {"event_id", "ecg_id", "patient", "leads", "sampling_rate_hz"} <= set(schema["required"])
     assert "PatientIn" in doc["components"]["schemas"]

@@ -28,22 +28,42 @@ T0 = dt.datetime(2026, 11, 23, 9, 40, tzinfo=dt.UTC)
 
 def append(server: Server, incident: str, name: str, minutes: float, **fields: Any) -> None:
     at = T0 + dt.timedelta(minutes=minutes)
-    event = {"meta": {"event_id": str(uuid.uuid4()), "occurred_at": at, "recorded_at": at,
-                      "source": {"channel": "tablet", "device_id": "tab-3", "user_id": "crew-7",
-                                 "site_id": "station-2"}},
-             "incident_id": incident, **fields}
+    event = {
+        "meta": {
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": at,
+            "recorded_at": at,
+            "source": {
+                "channel": "tablet",
+                "device_id": "tab-3",
+                "user_id": "crew-7",
+                "site_id": "station-2",
+            },
+        },
+        "incident_id": incident,
+        **fields,
+    }
     value = server.system.codec.encode(f"goldenhour.ems.{name}", event)
     server.system.log.append(INCIDENT, [NewRecord(incident, value, event["meta"]["event_id"])])
 
 
 def ecg_acquired(server: Server, incident: str, ecg_id: str, minutes: float, st_uv: float) -> None:
     leads = synth_ecg(heart_rate_bpm=96, st_elevation_uv=st_uv, seed=3)
-    append(server, incident, "EcgAcquired", minutes, ecg_id=ecg_id,
-           device={"id": "lifepak-15-0042", "manufacturer": "Stryker", "model": "LIFEPAK 15"},
-           acquired_at=T0 + dt.timedelta(minutes=minutes),
-           waveform={"sampling_rate_hz": 500.0, "units": "uV",
-                     "leads": [{"lead": n, "samples": leads[n]} for n in STANDARD_LEAD_ORDER]},
-           measurements=None)
+    append(
+        server,
+        incident,
+        "EcgAcquired",
+        minutes,
+        ecg_id=ecg_id,
+        device={"id": "lifepak-15-0042", "manufacturer": "Stryker", "model": "LIFEPAK 15"},
+        acquired_at=T0 + dt.timedelta(minutes=minutes),
+        waveform={
+            "sampling_rate_hz": 500.0,
+            "units": "uV",
+            "leads": [{"lead": n, "samples": leads[n]} for n in STANDARD_LEAD_ORDER],
+        },
+        measurements=None,
+    )
 
 
 def queue_item(client: httpx.Client, ecg_id: str) -> dict[str, Any]:
@@ -58,12 +78,34 @@ def queue_item(client: httpx.Client, ecg_id: str) -> dict[str, Any]:
 def test_ambulance_stemi_ecg_goes_to_the_top_of_the_read_queue(server: Server) -> None:
     incident = f"INC-{uuid.uuid4().hex[:6]}"
     ecg_id = f"amb-{uuid.uuid4().hex[:6]}"
-    append(server, incident, "IncidentOpened", 0, dispatch_reason="chest pain", priority="1",
-           station_id="station-2", unit_id="A12", scene=None)
-    append(server, incident, "PatientRecorded", 9, patient={"identifiers": [], "gender": "male",
-           "estimated_age_years": 60}, temporary_id=f"TMP-{incident}")
-    append(server, incident, "PreAlertRaised", 12, kind="STEMI", destination_id="county-hospital",
-           eta=T0 + dt.timedelta(minutes=35))
+    append(
+        server,
+        incident,
+        "IncidentOpened",
+        0,
+        dispatch_reason="chest pain",
+        priority="1",
+        station_id="station-2",
+        unit_id="A12",
+        scene=None,
+    )
+    append(
+        server,
+        incident,
+        "PatientRecorded",
+        9,
+        patient={"identifiers": [], "gender": "male", "estimated_age_years": 60},
+        temporary_id=f"TMP-{incident}",
+    )
+    append(
+        server,
+        incident,
+        "PreAlertRaised",
+        12,
+        kind="STEMI",
+        destination_id="county-hospital",
+        eta=T0 + dt.timedelta(minutes=35),
+    )
     ecg_acquired(server, incident, ecg_id, 11, st_uv=250)
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         client.post("/ingest/ecg", json=ecg_payload(urgency="urgent"))
@@ -72,7 +114,9 @@ def test_ambulance_stemi_ecg_goes_to_the_top_of_the_read_queue(server: Server) -
         assert any("pre-alert STEMI" in r for r in item["reasons"])
         assert item["site_name"] == "120 unit A12"
         assert client.get("/reading/queue").json()[0]["ecg_id"] == ecg_id
-        obs = Observation.model_validate(wait_for(client, f"/fhir/Observation/{ecg_observation_id(ecg_id)}").json())
+        obs = Observation.model_validate(
+            wait_for(client, f"/fhir/Observation/{ecg_observation_id(ecg_id)}").json()
+        )
         patient = wait_for(client, f"/fhir/{obs.subject.reference}").json()
     assert patient["identifier"] == [{"system": EMS_TEMPORARY_ID, "value": f"TMP-{incident}"}]
     assert patient["gender"] == "male"
@@ -81,8 +125,17 @@ def test_ambulance_stemi_ecg_goes_to_the_top_of_the_read_queue(server: Server) -
 def test_ecg_before_any_patient_is_filed_under_the_incident(server: Server) -> None:
     incident = f"INC-{uuid.uuid4().hex[:6]}"
     ecg_id = f"amb-{uuid.uuid4().hex[:6]}"
-    append(server, incident, "IncidentOpened", 0, dispatch_reason="collapse", priority="1",
-           station_id="station-2", unit_id="A07", scene=None)
+    append(
+        server,
+        incident,
+        "IncidentOpened",
+        0,
+        dispatch_reason="collapse",
+        priority="1",
+        station_id="station-2",
+        unit_id="A07",
+        scene=None,
+    )
     ecg_acquired(server, incident, ecg_id, 4, st_uv=0)
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         item = queue_item(client, ecg_id)

@@ -77,7 +77,9 @@ def test_oru_r01_is_acknowledged_and_becomes_a_fhir_observation(
     ack = exchange(mllp, oru_r01(body, control_id="CART017-0001"))
     assert msa(ack) == ("AA", "CART017-0001")
     assert ack[0][8] == "ACK^R01^ACK"
-    obs = wait_for(f"{server.base_url}/fhir/Observation/{ecg_observation_id(body['ecg_id'])}").json()
+    obs = wait_for(
+        f"{server.base_url}/fhir/Observation/{ecg_observation_id(body['ecg_id'])}"
+    ).json()
     leads = [c for c in obs["component"] if c["code"]["coding"][0]["system"] == MDC]
     assert len(leads) == 12
     assert [int(x) for x in leads[1]["valueSampledData"]["data"].split()] == body["leads"]["II"]

@@ -65,7 +65,9 @@ def test_rebuild_from_offset_zero_gives_identical_views(settings: Settings) -> N
     server.start()
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         answers = [client.post("/ingest/ecg", json=ecg_payload(seed=i)).json() for i in range(6)]
-        answers += [client.post("/ingest/ecg", json=ecg_payload(resident="110105198001011238")).json()]
+        answers += [
+            client.post("/ingest/ecg", json=ecg_payload(resident="110105198001011238")).json()
+        ]
         for a in answers:
             wait_for(client, f"/fhir/{a['observation']}")
         wait_for(client, f"/fhir/{answers[0]['patient']}", version="6")
@@ -78,9 +80,21 @@ def test_rebuild_from_offset_zero_gives_identical_views(settings: Settings) -> N
     before = dump(settings)
 
     done = subprocess.run(
-        [sys.executable, "-m", "services.cli", "rebuild", "--data-dir", str(settings.data_dir),
-         "--log", settings.log_url, "--store", settings.store_url],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "rebuild",
+            "--data-dir",
+            str(settings.data_dir),
+            "--log",
+            settings.log_url,
+            "--store",
+            settings.store_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert "7/7 events" in done.stderr

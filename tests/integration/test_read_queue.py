@@ -39,12 +39,17 @@ def queue_ids(client: httpx.Client, expect: int) -> list[str]:
         if len(items) >= expect:
             return [i["ecg_id"] for i in items]
         import time
+
         time.sleep(0.1)
     raise AssertionError(f"queue never reached {expect} items: {items}")
 
 
 def test_queue_orders_by_class_then_due_time(client: httpx.Client) -> None:
-    routine, stat, urgent = submit(client, "routine"), submit(client, "stat"), submit(client, "urgent")
+    routine, stat, urgent = (
+        submit(client, "routine"),
+        submit(client, "stat"),
+        submit(client, "urgent"),
+    )
     assert queue_ids(client, 3) == [stat, urgent, routine]
     item = client.get("/reading/queue").json()[0]
     assert item["triage_class"] == "critical" and item["available"] and not item["overdue"]
@@ -75,28 +80,47 @@ def test_concurrent_claims_of_one_ecg_have_one_winner(client: httpx.Client) -> N
     ecg = submit(client, "stat")
     queue_ids(client, 1)
     with ThreadPoolExecutor(CLAIMERS) as pool:
-        statuses = list(pool.map(
-            lambda n: client.post("/reading/claims", json={"reader_id": f"dr-{n}", "ecg_id": ecg}).status_code,
-            range(CLAIMERS)))
+        statuses = list(
+            pool.map(
+                lambda n: (
+                    client.post(
+                        "/reading/claims", json={"reader_id": f"dr-{n}", "ecg_id": ecg}
+                    ).status_code
+                ),
+                range(CLAIMERS),
+            )
+        )
     assert statuses.count(200) == 1 and statuses.count(409) == CLAIMERS - 1
 
 
-def test_expired_lease_returns_the_item_and_overdue_escalates_once(client: httpx.Client, server: Server) -> None:
+def test_expired_lease_returns_the_item_and_overdue_escalates_once(
+    client: httpx.Client, server: Server
+) -> None:
     ecg = submit(client, "stat")
     queue_ids(client, 1)
-    assert client.post("/reading/claims", json={"reader_id": "dr-li", "ecg_id": ecg}).status_code == 200
+    assert (
+        client.post("/reading/claims", json={"reader_id": "dr-li", "ecg_id": ecg}).status_code
+        == 200
+    )
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=11)
     assert sweep(server.system, later) == {"escalated": 1, "expired": 1}
     sweep(server.system, later)
-    escalations = [r for p in range(server.system.log.partition_count(READING))
-                   for r in server.system.log.read(READING, p, 0) if r.event_id == f"escalate:{ecg}"]
+    escalations = [
+        r
+        for p in range(server.system.log.partition_count(READING))
+        for r in server.system.log.read(READING, p, 0)
+        if r.event_id == f"escalate:{ecg}"
+    ]
     assert len(escalations) == 1
     for _ in range(100):
         item = client.get("/reading/queue").json()[0]
         if item["escalated"] and item["status"] == "queued":
             break
     assert item["escalated"] and item["status"] == "queued" and item["holder"] == ""
-    assert client.post("/reading/claims", json={"reader_id": "dr-zhang"}).json()["holder"] == "dr-zhang"
+    assert (
+        client.post("/reading/claims", json={"reader_id": "dr-zhang"}).json()["holder"]
+        == "dr-zhang"
+    )
 
 
 def test_signed_report_becomes_a_final_diagnostic_report(client: httpx.Client) -> None:
@@ -104,14 +128,28 @@ def test_signed_report_becomes_a_final_diagnostic_report(client: httpx.Client) -
     queue_ids(client, 1)
     claimed = client.post("/reading/claims", json={"reader_id": "dr-li"}).json()
     assert claimed["ecg_id"] == ecg
-    stray = client.post(f"/reading/ecg/{ecg}/report", json={"reader_id": "dr-zhang", "interpretation": "x"})
+    stray = client.post(
+        f"/reading/ecg/{ecg}/report", json={"reader_id": "dr-zhang", "interpretation": "x"}
+    )
     assert stray.status_code == 409 and stray.json()["resourceType"] == "OperationOutcome"
-    signed = client.post(f"/reading/ecg/{ecg}/report", json={
-        "reader_id": "dr-li", "interpretation": "Acute inferior STEMI. Activate cath lab.",
-        "codes": [{"system": "http://snomed.info/sct", "code": "401303003",
-                   "display": "Acute ST segment elevation myocardial infarction"}]})
+    signed = client.post(
+        f"/reading/ecg/{ecg}/report",
+        json={
+            "reader_id": "dr-li",
+            "interpretation": "Acute inferior STEMI. Activate cath lab.",
+            "codes": [
+                {
+                    "system": "http://snomed.info/sct",
+                    "code": "401303003",
+                    "display": "Acute ST segment elevation myocardial infarction",
+                }
+            ],
+        },
+    )
     assert signed.status_code == 200, signed.text
-    report = DiagnosticReport.model_validate(wait_for(client, f"/fhir/{signed.json()['report']}").json())
+    report = DiagnosticReport.model_validate(
+        wait_for(client, f"/fhir/{signed.json()['report']}").json()
+    )
     assert report.status == "final" and report.conclusion.startswith("Acute inferior STEMI")
     assert report.resultsInterpreter[0].identifier.value == "dr-li"
     assert report.subject.reference == claimed["patient_ref"]

@@ -38,13 +38,17 @@ from tests.integration.test_mllp_intake import exchange, msa
 SITE = "clinic-baiyang"
 OTHER_SITE = "clinic-heping"
 INTERPRETATION = "Acute inferior STEMI | ST ↑ II, III, aVF. Activate cath lab."
-STEMI = {"system": "http://snomed.info/sct", "code": "401303003",
-         "display": "Acute ST segment elevation myocardial infarction"}
+STEMI = {
+    "system": "http://snomed.info/sct",
+    "code": "401303003",
+    "display": "Acute ST segment elevation myocardial infarction",
+}
 WAIT_S = 30.0
 HOUR = dt.timedelta(hours=1)
 
 
 # -- the clinic's side: an MLLP receiver -------------------------------------------------
+
 
 class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True  # (b) and (c) listen on the port one after the other
@@ -77,8 +81,10 @@ class ClinicReceiver:
 
     def ack(self, message: str) -> str:
         control_id = message.split("\r")[0].split("|")[9]
-        return (f"MSH|^~\\&|CLINIC-HIS|{SITE}|GOLDENHOUR||20261123180300+0800||ACK^R01^ACK|"
-                f"a{len(self.received)}|P|2.5.1\rMSA|{self.code}|{control_id}|test answer\r")
+        return (
+            f"MSH|^~\\&|CLINIC-HIS|{SITE}|GOLDENHOUR||20261123180300+0800||ACK^R01^ACK|"
+            f"a{len(self.received)}|P|2.5.1\rMSA|{self.code}|{control_id}|test answer\r"
+        )
 
     def stop(self) -> None:
         self._server.shutdown()
@@ -100,6 +106,7 @@ def receivers() -> Iterator[Callable[[int, str], ClinicReceiver]]:
 
 # -- our side ----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def client(server: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.base_url, timeout=60) as c:
@@ -112,22 +119,29 @@ def fold_outbox(server: Server) -> Callable[[], None]:
     once the topology has it, else one run here."""
     running = [r for r in server.system.runners if r.projection.name == OutboxProjection.name]
     if running:
+
         def wait() -> None:
             deadline = time.monotonic() + WAIT_S
             while running[0].lag() > 0:
                 assert time.monotonic() < deadline, "report-outbox did not catch up"
                 time.sleep(0.05)
+
         return wait
     own = Runner(OutboxProjection(), server.system.log, server.system.store, server.system.codec)
 
     def catch_up() -> None:
         own.catch_up()
+
     return catch_up
 
 
 def sender(server: Server, ports: dict[str, int]) -> ReportSender:
-    return ReportSender(server.system, {s: ("127.0.0.1", p) for s, p in ports.items()},
-                        connect_timeout_s=2, ack_timeout_s=10)
+    return ReportSender(
+        server.system,
+        {s: ("127.0.0.1", p) for s, p in ports.items()},
+        connect_timeout_s=2,
+        ack_timeout_s=10,
+    )
 
 
 def send_over_mllp(server: Server, body: dict[str, Any]) -> None:
@@ -148,8 +162,10 @@ def sign(client: httpx.Client, ecg_id: str) -> dict[str, Any]:
         time.sleep(0.1)
     claimed = client.post("/reading/claims", json={"reader_id": "dr-li", "ecg_id": ecg_id})
     assert claimed.status_code == 200, claimed.text
-    signed = client.post(f"/reading/ecg/{ecg_id}/report", json={
-        "reader_id": "dr-li", "interpretation": INTERPRETATION, "codes": [STEMI]})
+    signed = client.post(
+        f"/reading/ecg/{ecg_id}/report",
+        json={"reader_id": "dr-li", "interpretation": INTERPRETATION, "codes": [STEMI]},
+    )
     assert signed.status_code == 200, signed.text
     wait_for(client, f"/fhir/{claimed.json()['patient_ref']}")  # the PID's source
     return dict(claimed.json())
@@ -167,8 +183,12 @@ def outbox_item(server: Server, ecg_id: str) -> OutboxItem:
 
 def deliveries_in_log(server: Server, ecg_id: str) -> int:
     log = server.system.log
-    return sum(1 for p in range(log.partition_count(READING)) for r in log.read(READING, p, 0)
-               if r.event_id == delivered_event_id(ecg_id))
+    return sum(
+        1
+        for p in range(log.partition_count(READING))
+        for r in log.read(READING, p, 0)
+        if r.event_id == delivered_event_id(ecg_id)
+    )
 
 
 def fields(message: str, segment: str) -> list[list[str]]:
@@ -181,8 +201,11 @@ def nothing_sent(counts: dict[str, int]) -> bool:
 
 # -- tests -------------------------------------------------------------------------------
 
+
 def test_report_goes_back_over_mllp_retried_until_acknowledged_once(
-    server: Server, client: httpx.Client, fold_outbox: Callable[[], None],
+    server: Server,
+    client: httpx.Client,
+    fold_outbox: Callable[[], None],
     receivers: Callable[[int, str], ClinicReceiver],
 ) -> None:
     body = ecg_payload()
@@ -239,7 +262,9 @@ def test_report_goes_back_over_mllp_retried_until_acknowledged_once(
 
 
 def test_ecg_sent_over_http_is_never_sent_over_mllp(
-    server: Server, client: httpx.Client, fold_outbox: Callable[[], None],
+    server: Server,
+    client: httpx.Client,
+    fold_outbox: Callable[[], None],
     receivers: Callable[[int, str], ClinicReceiver],
 ) -> None:
     body = ecg_payload()
@@ -254,7 +279,9 @@ def test_ecg_sent_over_http_is_never_sent_over_mllp(
 
 
 def test_one_clinic_down_does_not_hold_back_another(
-    server: Server, client: httpx.Client, fold_outbox: Callable[[], None],
+    server: Server,
+    client: httpx.Client,
+    fold_outbox: Callable[[], None],
     receivers: Callable[[int, str], ClinicReceiver],
 ) -> None:
     here = ecg_payload()
@@ -273,7 +300,9 @@ def test_one_clinic_down_does_not_hold_back_another(
 
 
 def test_background_run_delivers_and_stops(
-    server: Server, client: httpx.Client, fold_outbox: Callable[[], None],
+    server: Server,
+    client: httpx.Client,
+    fold_outbox: Callable[[], None],
     receivers: Callable[[int, str], ClinicReceiver],
 ) -> None:
     body = ecg_payload()
@@ -297,7 +326,9 @@ def test_background_run_delivers_and_stops(
 
 
 def test_report_delivered_is_no_poison_to_other_processors_of_the_topic(
-    server: Server, client: httpx.Client, fold_outbox: Callable[[], None],
+    server: Server,
+    client: httpx.Client,
+    fold_outbox: Callable[[], None],
     receivers: Callable[[int, str], ClinicReceiver],
 ) -> None:
     body = ecg_payload()
@@ -314,6 +345,9 @@ def test_report_delivered_is_no_poison_to_other_processors_of_the_topic(
         time.sleep(0.05)
     log = server.system.log
     dlq = dlq_topic(READING)
-    letters = [server.system.codec.decode(r.value)[1] for p in range(log.partition_count(dlq))
-               for r in log.read(dlq, p, 0)]
+    letters = [
+        server.system.codec.decode(r.value)[1]
+        for p in range(log.partition_count(dlq))
+        for r in log.read(dlq, p, 0)
+    ]
     assert [(x["processor"], x["reason"]) for x in letters] == []

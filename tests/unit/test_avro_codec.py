@@ -28,7 +28,9 @@ def test_encode_decode_round_trip_with_header() -> None:
     e = event()
     data = codec.encode(ECG, e)
     assert data[:2] == MAGIC
-    assert data[2:10] == fingerprint_of(load_schema(str(SCHEMA_DIR / f"{ECG}.avsc"), _write_hint=False))
+    assert data[2:10] == fingerprint_of(
+        load_schema(str(SCHEMA_DIR / f"{ECG}.avsc"), _write_hint=False)
+    )
     name, back = codec.decode(data)
     assert name == ECG and back == e
 
@@ -41,7 +43,9 @@ def test_undecodable_bytes_are_refused_with_a_reason(data: bytes) -> None:
 
 @pytest.fixture
 def schema_copy(tmp_path: Path) -> Path:
-    shutil.copytree(SCHEMA_DIR, tmp_path / "s", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copytree(
+        SCHEMA_DIR, tmp_path / "s", ignore=shutil.ignore_patterns("*.py", "__pycache__")
+    )
     return tmp_path / "s"
 
 
@@ -54,8 +58,11 @@ def _edit(schema_dir: Path, name: str, change) -> None:  # type: ignore[no-untyp
 
 def test_added_field_with_default_is_released_and_old_data_still_decodes(schema_copy: Path) -> None:
     old = Codec(schema_copy).encode(ECG, event())
-    _edit(schema_copy, ECG, lambda d: d["fields"].append(
-        {"name": "priority_score", "type": "int", "default": 0}))
+    _edit(
+        schema_copy,
+        ECG,
+        lambda d: d["fields"].append({"name": "priority_score", "type": "int", "default": 0}),
+    )
     assert any("changed since v1" in p for p in evolution.check(schema_copy))
     written = evolution.freeze(schema_copy)
     assert [p.name for p in written] == [f"{ECG}.avsc"]
@@ -76,6 +83,7 @@ def test_new_field_without_default_is_refused(schema_copy: Path) -> None:
 def test_changed_field_type_is_refused(schema_copy: Path) -> None:
     def retype(doc: dict) -> None:  # type: ignore[type-arg]
         next(f for f in doc["fields"] if f["name"] == "ecg_id")["type"] = "long"
+
     _edit(schema_copy, ECG, retype)
     assert any("cannot read v1" in p for p in evolution.check(schema_copy))
 
@@ -86,11 +94,22 @@ def test_v1_read_request_decodes_with_the_current_schema() -> None:
 
     from fastavro import schemaless_writer
 
-    v1 = load_schema(str(SCHEMA_DIR / "v1" / "goldenhour.ecg.ReadRequested.avsc"), _write_hint=False)
+    v1 = load_schema(
+        str(SCHEMA_DIR / "v1" / "goldenhour.ecg.ReadRequested.avsc"), _write_hint=False
+    )
     now = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
-    old = {"meta": {"event_id": "e", "occurred_at": now, "recorded_at": now,
-                    "source": {"channel": "http"}},
-           "ecg_id": "E1", "reading_centre_id": "county", "region_id": None, "reason": None}
+    old = {
+        "meta": {
+            "event_id": "e",
+            "occurred_at": now,
+            "recorded_at": now,
+            "source": {"channel": "http"},
+        },
+        "ecg_id": "E1",
+        "reading_centre_id": "county",
+        "region_id": None,
+        "reason": None,
+    }
     buf = io.BytesIO()
     schemaless_writer(buf, v1, old)
     name, record = Codec().decode(MAGIC + fingerprint_of(v1) + buf.getvalue())

@@ -19,19 +19,29 @@ RATE_HZ = 500
 PERIOD_MS = 1000 / RATE_HZ
 
 
-def lead(name: str, samples: list[int] | str, unit: str = "uV", factor: float = 1,
-         origin: float = 0) -> dict[str, Any]:
+def lead(
+    name: str, samples: list[int] | str, unit: str = "uV", factor: float = 1, origin: float = 0
+) -> dict[str, Any]:
     code, display = ECG_LEADS[name]
     data = samples if isinstance(samples, str) else " ".join(map(str, samples))
-    return {"code": {"coding": [{"system": MDC, "code": code, "display": display}]},
-            "valueSampledData": {"origin": {"value": origin, "unit": unit, "code": unit},
-                                 "period": PERIOD_MS, "factor": factor, "dimensions": 1,
-                                 "data": data}}
+    return {
+        "code": {"coding": [{"system": MDC, "code": code, "display": display}]},
+        "valueSampledData": {
+            "origin": {"value": origin, "unit": unit, "code": unit},
+            "period": PERIOD_MS,
+            "factor": factor,
+            "dimensions": 1,
+            "data": data,
+        },
+    }
 
 
 def observation(leads: dict[str, list[int] | str]) -> dict[str, Any]:
-    return {"resourceType": "Observation", "status": "final",
-            "component": [lead(n, s) for n, s in leads.items()]}
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "component": [lead(n, s) for n, s in leads.items()],
+    }
 
 
 def flat(seconds: float = 10) -> list[int]:
@@ -136,11 +146,16 @@ def test_each_column_shows_its_own_2_5_seconds_and_the_rhythm_strip_10() -> None
 
 
 def test_missing_flat_gappy_and_short_leads_do_not_crash() -> None:
-    leads: dict[str, list[int] | str] = {"I": flat(), "II": "E " * 10 + "100 " * 1000 + "U L",
-                                         "V1": "E E E", "V2": flat(2.5)}
+    leads: dict[str, list[int] | str] = {
+        "I": flat(),
+        "II": "E " * 10 + "100 " * 1000 + "U L",
+        "V1": "E E E",
+        "V2": flat(2.5),
+    }
     root = parse(render(observation(leads)))
-    missing = [p.get("data-lead") for p in root.iter(f"{SVG}path")
-               if "missing" in p.get("class", "")]
+    missing = [
+        p.get("data-lead") for p in root.iter(f"{SVG}path") if "missing" in p.get("class", "")
+    ]
     assert "aVR" in missing and "V1" in missing  # absent, and only error tokens
     assert trace(root, "V2").get("data-t0") == "0"  # 2.5 s recording: its first 2.5 s
     assert trace(root, "II", rhythm=True).get("d", "").startswith("M")

@@ -73,4 +73,6 @@ def test_merge_patient__same_instant_ties_resolve_by_content() -> None:
     at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     a = {"identifiers": [{"system": "s", "value": "1"}], "family": "A"}
     b = {"identifiers": [{"system": "s", "value": "1"}], "family": "B"}
-    assert merge_patient(merge_patient(None, a, at), b, at) == merge_patient(merge_patient(None, b, at), a, at)
+    assert merge_patient(merge_patient(None, a, at), b, at) == merge_patient(
+        merge_patient(None, b, at), a, at
+    )

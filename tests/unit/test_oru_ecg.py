@@ -43,6 +43,7 @@ def refusal(message: str) -> Hl7Error:
 
 # -- good messages -------------------------------------------------------------------------
 
+
 def test_good_message__maps_to_the_submission() -> None:
     body, message = good()
     ecg = parse_oru_ecg(message.encode())
@@ -101,10 +102,14 @@ def test_mr_identifier_gets_a_system_per_assigning_authority() -> None:
     pid3 = f"{RESIDENT}^^^CHN^NNCHN~A-778^^^Baiyang Clinic^MR~999^^^X^SS"
     ecg = parse_oru_ecg(set_field(message, "PID", 3, pid3).encode())
     assert [(i.system, i.value) for i in ecg.patient.identifiers] == [
-        (RESIDENT_ID, RESIDENT), ("urn:goldenhour:mrn:Baiyang%20Clinic", "A-778")]
+        (RESIDENT_ID, RESIDENT),
+        ("urn:goldenhour:mrn:Baiyang%20Clinic", "A-778"),
+    ]
 
 
-@pytest.mark.parametrize(("priority", "urgency"), [("S", "stat"), ("R", "routine"), ("", "routine")])
+@pytest.mark.parametrize(
+    ("priority", "urgency"), [("S", "stat"), ("R", "routine"), ("", "routine")]
+)
 def test_obr_priority_maps_to_urgency(priority: str, urgency: str) -> None:
     _, message = good()
     assert parse_oru_ecg(set_field(message, "OBR", 5, priority).encode()).urgency == urgency
@@ -130,6 +135,7 @@ def test_gb18030_message_is_decoded_by_its_msh_18() -> None:
 
 
 # -- refused messages: error code and location ---------------------------------------------
+
 
 def test_missing_pid_3__101_at_pid_1_3() -> None:
     _, message = good()
@@ -284,9 +290,11 @@ def test_not_hl7__rejected(garbage: str) -> None:
 
 # -- ACKs ----------------------------------------------------------------------------------
 
+
 def parsed(ack_bytes: bytes) -> Any:
-    return parse_message(ack_bytes.decode(), validation_level=VALIDATION_LEVEL.TOLERANT,
-                         find_groups=False)
+    return parse_message(
+        ack_bytes.decode(), validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=False
+    )
 
 
 def test_accept_ack__swaps_applications_and_echoes_control_id() -> None:
@@ -305,8 +313,11 @@ def test_accept_ack__swaps_applications_and_echoes_control_id() -> None:
 def test_error_ack__err_segment_names_location_code_and_message() -> None:
     _, message = good()
     header, _ = read_message(message.encode())
-    err = Hl7Error(101, "patient identifier list (PID-3) missing", refusal(
-        set_field(message, "PID", 3, "")).location)
+    err = Hl7Error(
+        101,
+        "patient identifier list (PID-3) missing",
+        refusal(set_field(message, "PID", 3, "")).location,
+    )
     reply = parsed(ack.error(header, err))
     msa, err_seg = reply.children[1], reply.children[2]
     assert msa.msa_1.to_er7() == "AE"

@@ -26,26 +26,50 @@ from stream_processors.report_outbox.fold import OutboxItem
 
 NOW = dt.datetime(2026, 11, 23, 10, 5, tzinfo=dt.UTC)
 PATIENT: dict[str, Any] = {
-    "resourceType": "Patient", "id": "p1",
-    "identifier": [{"system": RESIDENT_ID, "value": "11010519491231002X"},
-                   {"system": "urn:goldenhour:mrn:clinic-baiyang", "value": "A-778"},
-                   {"system": "https://example.org/other", "value": "x"}],
-    "name": [{"family": "王", "given": ["建国"]}], "gender": "male", "birthDate": "1949-12-31",
+    "resourceType": "Patient",
+    "id": "p1",
+    "identifier": [
+        {"system": RESIDENT_ID, "value": "11010519491231002X"},
+        {"system": "urn:goldenhour:mrn:clinic-baiyang", "value": "A-778"},
+        {"system": "https://example.org/other", "value": "x"},
+    ],
+    "name": [{"family": "王", "given": ["建国"]}],
+    "gender": "male",
+    "birthDate": "1949-12-31",
 }
 SCT = "http://snomed.info/sct"
 
 
-def item(interpretation: str = "Acute inferior STEMI. Activate cath lab.",
-         codes: list[dict[str, Any]] | None = None, ecg_id: str = "ecg-7f3a") -> OutboxItem:
+def item(
+    interpretation: str = "Acute inferior STEMI. Activate cath lab.",
+    codes: list[dict[str, Any]] | None = None,
+    ecg_id: str = "ecg-7f3a",
+) -> OutboxItem:
     return OutboxItem(
-        ecg_id=ecg_id, requested=True, reading_centre_id="county-ecg-centre",
-        destination="clinic-baiyang", channel="mllp", patient_ref="Patient/p1",
-        acquired_at="2026-11-23T10:02:11.000000Z", status="reported",
-        report={"reader_id": "dr-li", "interpretation": interpretation,
-                "codes": codes if codes is not None else [
-                    {"system": SCT, "code": "401303003",
-                     "display": "Acute ST segment elevation myocardial infarction"}],
-                "signed_at": "2026-11-23T10:04:30.000000Z", "event_id": "rep-1"})
+        ecg_id=ecg_id,
+        requested=True,
+        reading_centre_id="county-ecg-centre",
+        destination="clinic-baiyang",
+        channel="mllp",
+        patient_ref="Patient/p1",
+        acquired_at="2026-11-23T10:02:11.000000Z",
+        status="reported",
+        report={
+            "reader_id": "dr-li",
+            "interpretation": interpretation,
+            "codes": codes
+            if codes is not None
+            else [
+                {
+                    "system": SCT,
+                    "code": "401303003",
+                    "display": "Acute ST segment elevation myocardial infarction",
+                }
+            ],
+            "signed_at": "2026-11-23T10:04:30.000000Z",
+            "event_id": "rep-1",
+        },
+    )
 
 
 def parsed(message: str) -> Message:
@@ -82,8 +106,10 @@ def test_oru__control_id_is_the_same_on_resend_and_differs_per_report() -> None:
 
 def test_oru__pid_carries_identifiers_in_the_intake_profile() -> None:
     pid = parsed(build_oru(item(), PATIENT, NOW)).oru_r01_patient_result.oru_r01_patient.pid
-    assert [r.to_er7() for r in pid.pid_3] == ["11010519491231002X^^^CHN^NNCHN",
-                                                "A-778^^^clinic-baiyang^MR"]
+    assert [r.to_er7() for r in pid.pid_3] == [
+        "11010519491231002X^^^CHN^NNCHN",
+        "A-778^^^clinic-baiyang^MR",
+    ]
     assert pid.pid_5.to_er7() == "王^建国"
     assert (pid.pid_7.to_er7(), pid.pid_8.to_er7()) == ("19491231", "M")
 
@@ -98,14 +124,18 @@ def test_oru__obr_names_the_clinics_ecg_the_study_status_and_interpreter() -> No
 
 
 def test_oru__interpretation_and_one_cwe_per_conclusion_code() -> None:
-    codes = [{"system": SCT, "code": "401303003", "display": "Acute STEMI"},
-             {"system": SCT, "code": "426783006", "display": "Sinus rhythm"}]
+    codes = [
+        {"system": SCT, "code": "401303003", "display": "Acute STEMI"},
+        {"system": SCT, "code": "426783006", "display": "Sinus rhythm"},
+    ]
     found = obxs(parsed(build_oru(item(codes=codes), PATIENT, NOW)))
     assert [o.obx_2.to_er7() for o in found] == ["TX", "CWE", "CWE"]
     assert all(o.obx_3.to_er7() == "8601-7^EKG impression^LN" for o in found)
     assert found[0].obx_5.to_er7() == "Acute inferior STEMI. Activate cath lab."
-    assert [o.obx_5.to_er7() for o in found[1:]] == ["401303003^Acute STEMI^SCT",
-                                                     "426783006^Sinus rhythm^SCT"]
+    assert [o.obx_5.to_er7() for o in found[1:]] == [
+        "401303003^Acute STEMI^SCT",
+        "426783006^Sinus rhythm^SCT",
+    ]
     assert all(o.obx_11.to_er7() == "F" for o in found)
 
 
@@ -140,6 +170,7 @@ def test_oru__utf_8_bytes() -> None:
 
 # -- the sender's pure parts -------------------------------------------------------------
 
+
 def ack_for(message: str, code: str) -> bytes:
     header = read_header(split_segments(message))
     if code == "AA":
@@ -173,6 +204,8 @@ def test_backoff__doubles_from_first_to_max_per_key() -> None:
 
 def test_parse_destinations__host_port_and_ipv6() -> None:
     assert parse_destinations({"a": "10.0.0.5:2575", "b": "[::1]:6661"}) == {
-        "a": ("10.0.0.5", 2575), "b": ("::1", 6661)}
+        "a": ("10.0.0.5", 2575),
+        "b": ("::1", 6661),
+    }
     with pytest.raises(ValueError):
         parse_destinations({"a": "10.0.0.5"})

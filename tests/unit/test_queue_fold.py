@@ -18,21 +18,47 @@ EVENT = "goldenhour.{}"
 
 def ev(minutes: float, event_id: str = "", **fields: Any) -> dict[str, Any]:
     at = T0 + dt.timedelta(minutes=minutes)
-    return {"meta": {"event_id": event_id or f"e{minutes}", "occurred_at": at, "recorded_at": at,
-                     "source": {"channel": "test"}}, "ecg_id": "E1", **fields}
+    return {
+        "meta": {
+            "event_id": event_id or f"e{minutes}",
+            "occurred_at": at,
+            "recorded_at": at,
+            "source": {"channel": "test"},
+        },
+        "ecg_id": "E1",
+        **fields,
+    }
 
 
-def requested(minutes: float = 0, urgency: str = "routine", prealert: str | None = None) -> tuple[str, dict[str, Any]]:
-    return ("goldenhour.ecg.ReadRequested",
-            ev(minutes, reading_centre_id="county", region_id="r1", urgency=urgency, prealert=prealert,
-               site={"id": "clinic-1", "name": "Clinic", "kind": "clinic"}, patient_ref="Patient/p1",
-               patient_name="王建国", clinical_question="chest pain"))
+def requested(
+    minutes: float = 0, urgency: str = "routine", prealert: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    return (
+        "goldenhour.ecg.ReadRequested",
+        ev(
+            minutes,
+            reading_centre_id="county",
+            region_id="r1",
+            urgency=urgency,
+            prealert=prealert,
+            site={"id": "clinic-1", "name": "Clinic", "kind": "clinic"},
+            patient_ref="Patient/p1",
+            patient_name="王建国",
+            clinical_question="chest pain",
+        ),
+    )
 
 
 def claim(minutes: float, reader: str, lease_min: float = 10) -> tuple[str, dict[str, Any]]:
-    return ("goldenhour.reading.ReadClaimed",
-            ev(minutes, f"claim-{reader}-{minutes}", reader_id=reader,
-               lease_until=T0 + dt.timedelta(minutes=minutes + lease_min)))
+    return (
+        "goldenhour.reading.ReadClaimed",
+        ev(
+            minutes,
+            f"claim-{reader}-{minutes}",
+            reader_id=reader,
+            lease_until=T0 + dt.timedelta(minutes=minutes + lease_min),
+        ),
+    )
 
 
 def run(*events: tuple[str, dict[str, Any]]) -> QueueItem:
@@ -60,20 +86,29 @@ def test_holder_renews_its_lease() -> None:
 
 def test_release_and_report_only_by_the_holder() -> None:
     release = ("goldenhour.reading.ReadReleased", ev(3, reader_id="dr-zhang", reason="x"))
-    report = ("goldenhour.reading.ReadReported",
-              ev(4, reader_id="dr-li", interpretation="Inferior STEMI", codes=[], signed_at=T0))
+    report = (
+        "goldenhour.reading.ReadReported",
+        ev(4, reader_id="dr-li", interpretation="Inferior STEMI", codes=[], signed_at=T0),
+    )
     item = run(requested(), claim(1, "dr-li"), release, report)
     assert item.status == "reported" and item.report["interpretation"] == "Inferior STEMI"
-    stray = ("goldenhour.reading.ReadReported",
-             ev(5, reader_id="dr-zhang", interpretation="x", codes=[], signed_at=T0))
+    stray = (
+        "goldenhour.reading.ReadReported",
+        ev(5, reader_id="dr-zhang", interpretation="x", codes=[], signed_at=T0),
+    )
     assert run(requested(), claim(1, "dr-li"), stray).status == "claimed"
 
 
 def test_class_from_sender_and_measurement_takes_the_more_urgent() -> None:
-    measured = ("goldenhour.reading.EcgMeasured",
-                ev(0.5, analysable=True, triage_class="critical", reasons=["ST elevation II, III, aVF"]))
+    measured = (
+        "goldenhour.reading.EcgMeasured",
+        ev(0.5, analysable=True, triage_class="critical", reasons=["ST elevation II, III, aVF"]),
+    )
     assert run(requested(urgency="routine"), measured).triage_class == "critical"
-    routine_measure = ("goldenhour.reading.EcgMeasured", ev(0.5, analysable=True, triage_class="routine"))
+    routine_measure = (
+        "goldenhour.reading.EcgMeasured",
+        ev(0.5, analysable=True, triage_class="routine"),
+    )
     assert run(requested(urgency="urgent"), routine_measure).triage_class == "urgent"
     assert run(requested(prealert="STEMI")).triage_class == "critical"
     # measurement before the request (both in one partition, but any order must work)
@@ -84,7 +119,9 @@ def test_due_time_follows_the_class_sla() -> None:
     assert run(requested(urgency="stat")).due_at == "2026-11-23T10:10:00.000000Z"
     assert run(requested(urgency="routine")).due_at == "2026-11-24T10:00:00.000000Z"
     item = run(requested(urgency="stat"))
-    assert item.overdue("2026-11-23T10:10:00.000000Z") and not item.overdue("2026-11-23T10:09:59.000000Z")
+    assert item.overdue("2026-11-23T10:10:00.000000Z") and not item.overdue(
+        "2026-11-23T10:09:59.000000Z"
+    )
 
 
 def test_queue_order_is_class_then_due_time() -> None:

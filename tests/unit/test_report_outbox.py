@@ -17,38 +17,65 @@ Event = tuple[str, dict[str, Any]]
 
 def ev(minutes: float, event_id: str, source: str = "reader", **fields: Any) -> dict[str, Any]:
     at = T0 + dt.timedelta(minutes=minutes)
-    return {"meta": {"event_id": event_id, "occurred_at": at, "recorded_at": at,
-                     "source": {"channel": source, "device_id": None, "user_id": None,
-                                "site_id": None}},
-            "ecg_id": "E1", **fields}
+    return {
+        "meta": {
+            "event_id": event_id,
+            "occurred_at": at,
+            "recorded_at": at,
+            "source": {"channel": source, "device_id": None, "user_id": None, "site_id": None},
+        },
+        "ecg_id": "E1",
+        **fields,
+    }
 
 
 def requested(channel: str = "mllp") -> Event:
-    e = ev(0, "req", channel, reading_centre_id="county-ecg-centre",
-           site={"id": SITE, "name": "白杨镇卫生院", "kind": "clinic"},
-           patient_ref="Patient/p1", urgency="urgent")
+    e = ev(
+        0,
+        "req",
+        channel,
+        reading_centre_id="county-ecg-centre",
+        site={"id": SITE, "name": "白杨镇卫生院", "kind": "clinic"},
+        patient_ref="Patient/p1",
+        urgency="urgent",
+    )
     e["meta"]["occurred_at"] = T0 - dt.timedelta(minutes=3)  # the ECG's acquisition time
     return "goldenhour.ecg.ReadRequested", e
 
 
 def claim(minutes: float, reader: str, lease_min: float = 10) -> Event:
     return "goldenhour.reading.ReadClaimed", ev(
-        minutes, f"claim-{reader}-{minutes}", reader_id=reader,
-        lease_until=T0 + dt.timedelta(minutes=minutes + lease_min))
+        minutes,
+        f"claim-{reader}-{minutes}",
+        reader_id=reader,
+        lease_until=T0 + dt.timedelta(minutes=minutes + lease_min),
+    )
 
 
 def report(minutes: float, reader: str, text: str = "Sinus rhythm") -> Event:
     return "goldenhour.reading.ReadReported", ev(
-        minutes, f"report-{reader}-{minutes}", reader_id=reader, interpretation=text,
-        codes=[{"system": "http://snomed.info/sct", "code": "426783006",
-                "display": "Sinus rhythm"}],
-        signed_at=T0 + dt.timedelta(minutes=minutes))
+        minutes,
+        f"report-{reader}-{minutes}",
+        reader_id=reader,
+        interpretation=text,
+        codes=[
+            {"system": "http://snomed.info/sct", "code": "426783006", "display": "Sinus rhythm"}
+        ],
+        signed_at=T0 + dt.timedelta(minutes=minutes),
+    )
 
 
 def delivered(minutes: float) -> Event:
     return "goldenhour.reading.ReportDelivered", ev(
-        minutes, "report-delivered:E1", "system", destination=SITE, channel="mllp",
-        ack_control_id="c0ffee", attempts=3, report_event_id="report-dr-li-2")
+        minutes,
+        "report-delivered:E1",
+        "system",
+        destination=SITE,
+        channel="mllp",
+        ack_control_id="c0ffee",
+        attempts=3,
+        report_event_id="report-dr-li-2",
+    )
 
 
 def run(*events: Event) -> OutboxItem:
@@ -66,7 +93,11 @@ def pending_entries(item: OutboxItem) -> list[IndexEntry]:
 def test_fold__request_keeps_origin_site_channel_patient_and_acquisition_time() -> None:
     item = run(requested())
     assert (item.destination, item.destination_name, item.channel, item.patient_ref) == (
-        SITE, "白杨镇卫生院", "mllp", "Patient/p1")
+        SITE,
+        "白杨镇卫生院",
+        "mllp",
+        "Patient/p1",
+    )
     assert item.acquired_at == "2026-11-23T09:57:00.000000Z"
     assert item.reading_centre_id == "county-ecg-centre" and not item.pending
 
@@ -77,8 +108,9 @@ def test_fold__signed_report_from_mllp_is_pending_for_its_site() -> None:
     assert item.report["interpretation"] == "Sinus rhythm"
     assert item.report["signed_at"] == "2026-11-23T10:02:00.000000Z"
     assert item.report["event_id"] == "report-dr-li-2"
-    assert pending_entries(item) == [IndexEntry(PENDING_INDEX, SITE, "OutboxItem",
-                                                outbox_item_id("E1"))]
+    assert pending_entries(item) == [
+        IndexEntry(PENDING_INDEX, SITE, "OutboxItem", outbox_item_id("E1"))
+    ]
 
 
 def test_fold__claimed_but_unsigned_is_not_pending() -> None:
@@ -103,14 +135,19 @@ def test_projection__stores_nothing_for_an_ecg_not_sent_over_mllp() -> None:
 
 
 def test_fold__report_after_the_lease_was_taken_over_is_not_sent() -> None:
-    item = run(requested(), claim(1, "dr-li", lease_min=10), claim(12, "dr-zhang"),
-               report(13, "dr-li", "stale"))
+    item = run(
+        requested(),
+        claim(1, "dr-li", lease_min=10),
+        claim(12, "dr-zhang"),
+        report(13, "dr-li", "stale"),
+    )
     assert item.status == "claimed" and not item.pending
 
 
 def test_fold__second_report_does_not_replace_the_accepted_one() -> None:
-    item = run(requested(), claim(1, "dr-li"), report(2, "dr-li", "first"),
-               report(3, "dr-li", "second"))
+    item = run(
+        requested(), claim(1, "dr-li"), report(2, "dr-li", "first"), report(3, "dr-li", "second")
+    )
     assert item.report["interpretation"] == "first"
 
 
