@@ -25,8 +25,9 @@ ALGORITHM = f"goldenhour-measure/1 (scipy {version('scipy')})"
 def _age_years(patient: Json, at: dt.datetime) -> float | None:
     born = patient.get("birth_date")
     if born is None:
-        return patient.get("estimated_age_years")
-    return (at.date() - born).days / 365.25
+        estimated = patient.get("estimated_age_years")
+        return None if estimated is None else float(estimated)
+    return float((at.date() - born).days / 365.25)
 
 
 def measured_event(event: Json) -> Json:
