@@ -34,7 +34,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m pip install -q ruff mypy
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy services stream_processors eventlog viewstore avro_schemas
+	$(VENV)/bin/mypy services stream_processors eventlog viewstore avro_schemas embedded
 
 clean:
 	rm -rf $(VENV) .local data
