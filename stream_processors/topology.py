@@ -2,7 +2,8 @@
 
 | processor        | group / name      | topics             | writes                                  |
 |------------------|-------------------|--------------------|-----------------------------------------|
-| FHIR projector   | fhir-projector    | clinic.ecg         | Patient, Observation (ECG)              |
+| FHIR projector   | fhir-projector    | clinic.ecg,        | Patient, Observation (ECG),             |
+|                  |                   | diagnosis.reading  | Observation (automatic measurements)    |
 | read queue       | diagnosis-queue   | diagnosis.reading  | QueueItem (internal), Task,             |
 |                  |                   |                    | ServiceRequest, DiagnosticReport        |
 | ECG measurer     | ecg-measurer      | clinic.ecg         | emits EcgMeasured to diagnosis.reading  |

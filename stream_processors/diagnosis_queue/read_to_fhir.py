@@ -11,6 +11,7 @@ from typing import Any
 
 from stream_processors.diagnosis_queue.item import QueueItem
 from stream_processors.fhir_projector.codes import LOINC, SITE_ID
+from stream_processors.fhir_projector.measured_to_fhir import measurement_observation_id
 from stream_processors.ids import ecg_observation_id, resource_id
 
 Json = dict[str, Any]
@@ -76,7 +77,12 @@ def diagnostic_report(item: QueueItem) -> Json:
         "effectiveDateTime": signed["signed_at"],
         "performer": [reader],
         "resultsInterpreter": [reader],
-        "result": [{"reference": f"Observation/{ecg_observation_id(item.ecg_id)}"}],
+        "result": [{"reference": f"Observation/{ecg_observation_id(item.ecg_id)}"}]
+        + (
+            [{"reference": f"Observation/{measurement_observation_id(item.ecg_id)}"}]
+            if item.measurements
+            else []
+        ),
         "conclusion": signed["interpretation"],
     }
     if signed.get("codes"):

@@ -11,6 +11,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from stream_processors.fhir_projector.ecg_to_fhir import ecg_observation
+from stream_processors.fhir_projector.measured_to_fhir import (
+    measurement_observation,
+    measurement_observation_id,
+)
 from stream_processors.fhir_projector.patient_to_fhir import merge_patient
 from stream_processors.ids import ecg_observation_id, patient_id
 from viewstore.base import IndexEntry
@@ -33,8 +37,22 @@ def _fold_ecg_submitted(state: State, event: Json) -> dict[Ref, Json]:
     return {patient_ref: patient, obs_ref: ecg_observation(event)}
 
 
+def _measured_refs(event: Json) -> list[Ref]:
+    return (
+        [("Observation", measurement_observation_id(event["ecg_id"]))]
+        if event.get("patient_ref")
+        else []
+    )
+
+
+def _fold_ecg_measured(state: State, event: Json) -> dict[Ref, Json]:
+    refs = _measured_refs(event)
+    return {refs[0]: measurement_observation(event)} if refs else {}
+
+
 FOLDS: dict[str, tuple[Callable[[Json], list[Ref]], Callable[[State, Json], dict[Ref, Json]]]] = {
     "goldenhour.ecg.EcgSubmitted": (_ecg_refs, _fold_ecg_submitted),
+    "goldenhour.reading.EcgMeasured": (_measured_refs, _fold_ecg_measured),
 }
 
 

@@ -106,7 +106,7 @@ def test_rebuild_from_offset_zero_gives_identical_views(settings: Settings) -> N
     assert single_key(after) == single_key(before)
     kinds = sorted({r.resource_type for r in after})
     assert kinds == ["Observation", "Patient", "QueueItem", "ServiceRequest", "Task"]
-    # 7 ECG Observations, Patient v1..v6 and another v1, per ECG a ServiceRequest, a Task
-    # (the measurement leaves these routine ECGs routine) and a queue item in two versions
-    # (requested, then measured)
-    assert len(before) == len(after) == 7 + 7 + 7 + 7 + 7 * 2
+    # 7 ECG Observations and 7 measurement Observations, Patient v1..v6 and another v1, per
+    # ECG a ServiceRequest, a Task (the measurement leaves these routine ECGs routine) and a
+    # queue item in two versions (requested, then measured)
+    assert len(before) == len(after) == 7 * 2 + 7 + 7 + 7 + 7 * 2

@@ -4,12 +4,14 @@ by many concurrent readers, leases, escalation, and the signed report as FHIR.""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.task import Task
 
 from avro_schemas.catalogue import READING
@@ -124,8 +126,14 @@ def test_expired_lease_returns_the_item_and_overdue_escalates_once(
 
 
 def test_signed_report_becomes_a_final_diagnostic_report(client: httpx.Client) -> None:
-    ecg = submit(client, "stat")
-    queue_ids(client, 1)
+    body = ecg_payload(urgency="stat", st_uv=250)
+    assert client.post("/ingest/ecg", json=body).status_code == 202
+    ecg = body["ecg_id"]
+    for _ in range(200):  # wait for the automatic measurement to reach the queue item
+        items = client.get("/reading/queue").json()
+        if items and items[0]["measurements"]:
+            break
+        time.sleep(0.1)
     claimed = client.post("/reading/claims", json={"reader_id": "dr-li"}).json()
     assert claimed["ecg_id"] == ecg
     stray = client.post(
@@ -153,6 +161,13 @@ def test_signed_report_becomes_a_final_diagnostic_report(client: httpx.Client) -
     assert report.status == "final" and report.conclusion.startswith("Acute inferior STEMI")
     assert report.resultsInterpreter[0].identifier.value == "dr-li"
     assert report.subject.reference == claimed["patient_ref"]
+    measured = Observation.model_validate(
+        wait_for(client, f"/fhir/{report.result[1].reference}").json()
+    )
+    assert measured.derivedFrom[0].reference == report.result[0].reference
+    values = {c.code.coding[0].code: float(c.valueQuantity.value) for c in measured.component}
+    assert abs(values["8867-4"] - 75) <= 3  # heart rate, LOINC, measured from the waveform
+    assert values["131330"] > 150  # ST deviation in lead II (MDC code) of this inferior STEMI
     request = wait_for(client, f"/fhir/{report.basedOn[0].reference}").json()
     assert request["status"] == "completed"
     assert client.get("/reading/queue").json() == []

@@ -8,7 +8,7 @@ from typing import Any
 from stream_processors.fhir_projector.codes import EMS_TEMPORARY_ID, RESIDENT_ID
 from stream_processors.incident_ecg.processor import IncidentEcgRouter
 
-AT = dt.datetime(2026, 11, 23, 9, 40, tzinfo=dt.timezone.utc)
+AT = dt.datetime(2026, 11, 23, 9, 40, tzinfo=dt.UTC)
 
 
 def ev(event_id: str, **fields: Any) -> dict[str, Any]:
