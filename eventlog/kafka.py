@@ -295,6 +295,10 @@ class KafkaConsumerGroupMember(Consumer):
             auto_offset_reset="earliest",
             allow_auto_create_topics=False,
             fetch_max_wait_ms=100,
+            # A killed processor's partitions move to its replacement once its session ends:
+            # 6 s is the broker's default minimum (10 s is the client default).
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=2000,
         )
         self._consumer.subscribe(
             topics=list(physical_topics),
