@@ -201,7 +201,10 @@ def run_demo(settings: Settings, fresh: bool = True) -> int:
         print(f"  the STEMI ECG       {base}/fhir/{made['observation']}")
         print(f"  its patient         {base}/fhir/{made['patient']}  (history: /_history)")
         print(f"  the signed read     {base}/fhir/{made['report']}")
-        print(f"  the read queue      {base}/reading/queue")
+        print(f"  reader workstation  {base}/reading/   (queue JSON: /reading/queue)")
+        print(
+            f"  HL7 v2 ORU^R01      MLLP on {settings.host}:{server.mllp.port if server.mllp else '-'}"
+        )
         print(f"  API docs (OpenAPI)  {base}/docs")
         print(f"  rebuild the views   goldenhour rebuild --data-dir {settings.data_dir}")
         if os.environ.get("DEMO_EXIT") == "1":
