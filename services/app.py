@@ -4,6 +4,7 @@
 |---------------|-------------------------------|---------------------------------------|
 | /ingest       | services/ingest/routes.py     | ECG submission (clinics, carts)       |
 | /fhir         | services/fhir_api/routes.py   | FHIR R4 read, vread, history, search  |
+|               |                               | (paged), Patient/$everything          |
 | /reading      | services/reading/routes.py    | read queue, claims/leases, reports    |
 | /reading/     | services/reading/web.py       | the reader's workstation (HTML, SVG)  |
 """

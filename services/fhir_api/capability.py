@@ -1,12 +1,47 @@
-"""The CapabilityStatement: only what this server really does."""
+"""The CapabilityStatement (capabilitystatement.html): only what this server really does."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from services.fhir_api.search import SEARCH_PARAMS
+from services.fhir_api.everything import DEFINITION
+from services.fhir_api.search import COMMON_PARAMS, SEARCH_PARAMS
 
 SERVER_VERSION = "0.1.0"
+SEARCH_DOCS = {
+    "_count": "entries per page, default 50, at most 500 (search.html#count); "
+    "page on with _offset or the Bundle's next link",
+    "_lastUpdated": "prefixes eq, ge, gt, le, lt on meta.lastUpdated; combine with a criterion",
+    "_sort": "_lastUpdated or -_lastUpdated (default: by id)",
+}
+
+
+def _search_params(params: dict[str, tuple[str, str]]) -> list[dict[str, str]]:
+    own = [{"name": name, "type": kind} for name, (kind, _) in params.items()]
+    common = [
+        {"name": name, "type": kind, "documentation": SEARCH_DOCS[name]}
+        for name, kind in COMMON_PARAMS.items()
+    ]
+    return own + common
+
+
+def _resource(rtype: str, params: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": rtype,
+        "versioning": "versioned",
+        "readHistory": True,
+        "conditionalRead": "modified-since",
+        "interaction": [
+            {"code": "read"},
+            {"code": "vread"},
+            {"code": "history-instance"},
+            {"code": "search-type"},
+        ],
+        "searchParam": _search_params(params),
+    }
+    if rtype == "Patient":
+        out["operation"] = [{"name": "everything", "definition": DEFINITION}]
+    return out
 
 
 def capability_statement(base_url: str, software_date: str) -> dict[str, Any]:
@@ -25,23 +60,7 @@ def capability_statement(base_url: str, software_date: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
-                "resource": [
-                    {
-                        "type": rtype,
-                        "versioning": "versioned",
-                        "readHistory": True,
-                        "interaction": [
-                            {"code": "read"},
-                            {"code": "vread"},
-                            {"code": "history-instance"},
-                            {"code": "search-type"},
-                        ],
-                        "searchParam": [
-                            {"name": name, "type": kind} for name, (kind, _) in params.items()
-                        ],
-                    }
-                    for rtype, params in SEARCH_PARAMS.items()
-                ],
+                "resource": [_resource(rtype, params) for rtype, params in SEARCH_PARAMS.items()],
             }
         ],
     }

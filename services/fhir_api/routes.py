@@ -1,8 +1,11 @@
-"""FHIR R4 REST (read side): metadata, read, vread, instance history, search.
+"""FHIR R4 REST (read side): metadata, read, vread, instance history, search,
+Patient/$everything.
 
 Bodies are served as stored (canonical JSON written by the projector), so what a client
-reads is byte for byte what a rebuild reproduces. `ETag` is `W/"<versionId>"` and
-`If-None-Match` answers 304 (FHIR http.html#versioning).
+reads is byte for byte what a rebuild reproduces. `ETag` is `W/"<versionId>"`;
+`If-None-Match` and `If-Modified-Since` answer 304 (FHIR http.html#versioning,
+http.html#cread). Only JSON is served: `Accept`/`_format` asking for XML get a 406
+(http.html#mime-type). Searches are paged with `_count`/`_offset` (http.html#search).
 """
 
 from __future__ import annotations
@@ -13,15 +16,25 @@ import re
 from email.utils import format_datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from services.deps import SystemDep
 from services.fhir_api.capability import capability_statement
-from services.fhir_api.search import SEARCH_PARAMS, search_ids
+from services.fhir_api.everything import everything
+from services.fhir_api.negotiate import negotiate, not_modified_since
+from services.fhir_api.paging import Page, entry, parse_page, searchset
+from services.fhir_api.search import (
+    SEARCH_PARAMS,
+    last_updated_filters,
+    needs_resources,
+    order,
+    parse_sort,
+    search_ids,
+)
 from services.outcome import FHIR_JSON, FhirError
-from viewstore.base import StoredResource
+from viewstore.base import StoredResource, ViewStore
 
-router = APIRouter(prefix="/fhir", tags=["fhir"])
+router = APIRouter(prefix="/fhir", tags=["fhir"], dependencies=[Depends(negotiate)])
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 STARTED = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -47,6 +60,8 @@ def _resource_response(request: Request, stored: StoredResource) -> Response:
         "Content-Location": f"/fhir/{stored.resource_type}/{stored.id}/_history/{stored.version}",
     }
     if request.headers.get("if-none-match") in (_etag(stored.version), f'"{stored.version}"'):
+        return Response(status_code=304, headers=headers)
+    if not_modified_since(request, stored.last_updated):
         return Response(status_code=304, headers=headers)
     return Response(stored.body, media_type=FHIR_JSON, headers=headers)
 
@@ -118,20 +133,49 @@ def history(rtype: str, rid: str, request: Request, system: SystemDep) -> Respon
     return _bundle("history", request, entries)
 
 
+def _base(request: Request) -> str:
+    return str(request.base_url) + "fhir"
+
+
+def _page_of(
+    store: ViewStore, rtype: str, ids: list[str], params: list[tuple[str, str]], page: Page
+) -> tuple[int, list[StoredResource]]:
+    """(total, resources of the page): reads only the page unless a filter or sort needs all."""
+    if not needs_resources(params):
+        window = ids[page.offset : page.offset + page.count]
+        found = [r for r in (store.read(rtype, i) for i in window) if r is not None]
+        return len(ids), found
+    matches = [r for r in (store.read(rtype, i) for i in ids) if r is not None]
+    for test in last_updated_filters(params):
+        matches = [r for r in matches if test(r)]
+    matches = order(matches, parse_sort(params))
+    return len(matches), matches[page.offset : page.offset + page.count]
+
+
+def _entries(request: Request, resources: list[StoredResource]) -> list[dict[str, Any]]:
+    base = _base(request)
+    return [entry(base, r.resource_type, json.loads(r.body)) for r in resources]
+
+
+@router.get("/Patient/{rid}/$everything")
+def patient_everything(rid: str, request: Request, system: SystemDep) -> Response:
+    """patient-operation-everything.html, paged like a search (search.html#count)."""
+    _check("Patient", rid)
+    params = list(request.query_params.multi_items())
+    page = parse_page(params)
+    found = everything(system.store, rid, params)
+    window = found[page.offset : page.offset + page.count]
+    return searchset(request, params, page, len(found), _entries(request, window))
+
+
 @router.get("/{rtype}")
 def search(rtype: str, request: Request, system: SystemDep) -> Response:
+    """Type-level search (http.html#search), one page per request (search.html#count)."""
     _check(rtype)
-    ids = search_ids(system.store, rtype, dict(request.query_params))
-    base = str(request.base_url) + "fhir"
-    entries = []
-    for rid in ids:
-        stored = system.store.read(rtype, rid)
-        if stored is not None:
-            entries.append(
-                {
-                    "fullUrl": f"{base}/{rtype}/{rid}",
-                    "resource": json.loads(stored.body),
-                    "search": {"mode": "match"},
-                }
-            )
-    return _bundle("searchset", request, entries)
+    params = list(request.query_params.multi_items())
+    page = parse_page(params)
+    parse_sort(params)
+    last_updated_filters(params)
+    ids = search_ids(system.store, rtype, params)
+    total, resources = _page_of(system.store, rtype, ids, params, page)
+    return searchset(request, params, page, total, _entries(request, resources))

@@ -1,9 +1,19 @@
-"""Search parameters served from the view store's lookups (no scans)."""
+"""Search parameters served from the view store's lookups (no scans).
+
+Criteria (search.html#token, search.html#reference) pick ids from the lookups; `_lastUpdated`
+(search.html#lastUpdated) filters the matching resources and `_sort` (search.html#sort)
+orders them, by id otherwise. Repeated parameters are ANDed (search.html#combining).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from services.fhir_api.instants import date_filter, parse_stored
 from services.outcome import FhirError
-from viewstore.base import ViewStore
+from viewstore.base import StoredResource, ViewStore
 
 # resource type -> parameter -> (FHIR search type, lookup index)
 SEARCH_PARAMS: dict[str, dict[str, tuple[str, str]]] = {
@@ -26,6 +36,21 @@ SEARCH_PARAMS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
+# parameters every type accepts (search.html#all, search.html#count, search.html#sort)
+COMMON_PARAMS: dict[str, str] = {"_lastUpdated": "date", "_count": "number", "_sort": "string"}
+RESULT_PARAMS = {"_count", "_offset", "_format", "_sort"}
+SORTS = ("_lastUpdated", "-_lastUpdated")
+
+Params = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Sort:
+    """`_sort` as a key: by meta.lastUpdated (then id) or, without `_sort`, by id."""
+
+    by_last_updated: bool = False
+    descending: bool = False
+
 
 def _key(rtype: str, param: str, value: str) -> str:
     kind = SEARCH_PARAMS[rtype][param][0]
@@ -36,10 +61,10 @@ def _key(rtype: str, param: str, value: str) -> str:
     return value
 
 
-def search_ids(store: ViewStore, rtype: str, params: dict[str, str]) -> list[str]:
-    """Ids matching every parameter (AND), sorted."""
+def _check_names(rtype: str, params: Params) -> None:
     known = SEARCH_PARAMS[rtype]
-    unknown = sorted(set(params) - set(known) - {"_count", "_format"})
+    allowed = set(known) | set(COMMON_PARAMS) | RESULT_PARAMS
+    unknown = sorted({p for p, _ in params} - allowed)
     if unknown:
         raise FhirError(
             400,
@@ -47,13 +72,61 @@ def search_ids(store: ViewStore, rtype: str, params: dict[str, str]) -> list[str
             "not-supported",
             unknown,
         )
-    criteria = {p: v for p, v in params.items() if p in known}
+
+
+def search_ids(store: ViewStore, rtype: str, params: Params) -> list[str]:
+    """Ids matching every lookup criterion (AND), sorted."""
+    _check_names(rtype, params)
+    known = SEARCH_PARAMS[rtype]
+    criteria = [(p, v) for p, v in params if p in known]
     if not criteria:
         raise FhirError(400, f"search {rtype} needs one of: {', '.join(known)}", "required")
     matches: set[str] | None = None
-    for param, value in criteria.items():
+    for param, value in criteria:
         found = {
             i for t, i in store.lookup(known[param][1], _key(rtype, param, value)) if t == rtype
         }
         matches = found if matches is None else matches & found
     return sorted(matches or set())
+
+
+def parse_sort(params: Params) -> Sort:
+    """`_sort=_lastUpdated` or `-_lastUpdated` (search.html#sort); anything else is a 400."""
+    values = [v for p, v in params if p == "_sort"]
+    if not values:
+        return Sort()
+    if len(values) > 1 or values[0] not in SORTS:
+        raise FhirError(
+            400,
+            f"_sort {','.join(values)!r} is not supported (use {' or '.join(SORTS)})",
+            "not-supported",
+            ["_sort"],
+        )
+    return Sort(by_last_updated=True, descending=values[0].startswith("-"))
+
+
+def last_updated_filters(params: Params) -> list[Callable[[StoredResource], bool]]:
+    """One predicate per `_lastUpdated` value (search.html#lastUpdated, search.html#prefix)."""
+    return [
+        _on_last_updated(date_filter(v, "_lastUpdated")) for p, v in params if p == "_lastUpdated"
+    ]
+
+
+def _on_last_updated(test: Callable[[dt.datetime], bool]) -> Callable[[StoredResource], bool]:
+    def matches(resource: StoredResource) -> bool:
+        return test(parse_stored(resource.last_updated))
+
+    return matches
+
+
+def needs_resources(params: Params) -> bool:
+    """Whether filtering or sorting needs every match read, not only one page."""
+    return any(p in ("_lastUpdated", "_sort") for p, _ in params)
+
+
+def order(resources: list[StoredResource], sort: Sort) -> list[StoredResource]:
+    """Resources in `_sort` order; ties (and no `_sort`) by id."""
+    by_id = sorted(resources, key=lambda r: r.id)
+    if not sort.by_last_updated:
+        return by_id
+    return sorted(by_id, key=lambda r: parse_stored(r.last_updated), reverse=sort.descending)
