@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,52 +21,18 @@ import httpx
 from avro_schemas.codec import Codec
 from bench.common import Figure, backend_urls, body_bytes, latency_summary, payloads, peak_rss_mib
 from services.ingest.ecg_models import EcgIn, ecg_event
-from tests.conftest import free_port
+from services.settings import Settings
+from tests.processes import start_serve
 
 N = int(os.environ.get("BENCH_INGEST_N", "150"))
 WARMUP = 5
 
 
-def _start_server(
-    log_url: str, store_url: str, data_dir: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "GOLDENHOUR_RUN_PROCESSORS": "false"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--log",
-            log_url,
-            "--store",
-            store_url,
-            "--http-port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{base}/fhir/metadata", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
-
-
 def _ours(
     log_url: str, store_url: str, data_dir: Path, bodies: list[bytes]
 ) -> tuple[float, list[float], float]:
-    proc, base = _start_server(log_url, store_url, data_dir)
+    settings = Settings(data_dir=data_dir, log_url=log_url, store_url=store_url)
+    proc, base = start_serve(settings, processors=False)
     try:
         with httpx.Client(
             base_url=base, timeout=60, headers={"content-type": "application/json"}

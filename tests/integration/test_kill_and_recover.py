@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import httpx
@@ -15,46 +13,11 @@ import httpx
 from avro_schemas.catalogue import CLINIC_ECG
 from services.settings import Settings
 from services.system import bootstrap
-from tests.conftest import free_port
 from tests.ecg_payloads import ecg_payload
+from tests.processes import run_rebuild, start_serve
 
 KILLS = 5
 ECGS_PER_ROUND = 4
-START_ATTEMPTS = 600  # x 0.1 s for a restarted server to answer /fhir/metadata
-
-
-def start(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "serve",
-            "--data-dir",
-            str(settings.data_dir),
-            "--log",
-            settings.log_url,
-            "--store",
-            settings.store_url,
-            "--http-port",
-            str(port),
-            "--mllp-port",
-            "-1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(START_ATTEMPTS):
-        try:
-            if httpx.get(f"{base}/fhir/metadata", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("goldenhour serve did not come up")
 
 
 def post_round(base: str, accepted: set[str]) -> None:
@@ -102,11 +65,11 @@ def wait_caught_up(settings: Settings) -> None:
 def test_sigkill_mid_stream_loses_nothing_and_views_equal_a_rebuild(settings: Settings) -> None:
     accepted: set[str] = set()
     for _ in range(KILLS):
-        proc, base = start(settings)
+        proc, base = start_serve(settings)
         post_round(base, accepted)
         os.kill(proc.pid, signal.SIGKILL)  # mid-fold: processors are still working the round
         proc.wait()
-    proc, base = start(settings)
+    proc, base = start_serve(settings)
     try:
         wait_caught_up(settings)
     finally:
@@ -115,23 +78,7 @@ def test_sigkill_mid_stream_loses_nothing_and_views_equal_a_rebuild(settings: Se
     assert accepted <= logged_event_ids(settings)
     live = current_views(settings)
 
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "rebuild",
-            "--data-dir",
-            str(settings.data_dir),
-            "--log",
-            settings.log_url,
-            "--store",
-            settings.store_url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_rebuild(settings)
     assert done.returncode == 0, done.stderr
     rebuilt = current_views(settings)
     print(

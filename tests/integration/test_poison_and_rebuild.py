@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import httpx
@@ -15,6 +13,7 @@ from services.server import Server
 from services.settings import Settings
 from tests.ecg_payloads import ecg_payload
 from tests.integration.test_ecg_slice import wait_for
+from tests.processes import run_rebuild
 from viewstore.base import StoredResource
 
 
@@ -79,23 +78,7 @@ def test_rebuild_from_offset_zero_gives_identical_views(settings: Settings) -> N
     server.stop()
     before = dump(settings)
 
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "rebuild",
-            "--data-dir",
-            str(settings.data_dir),
-            "--log",
-            settings.log_url,
-            "--store",
-            settings.store_url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_rebuild(settings)
     assert done.returncode == 0, done.stderr
     assert "7/7 events" in done.stderr
     after = dump(settings)
