@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from eventlog.base import TopicSpec
 
 INCIDENT = "ems.incident"
+POSITION = "ems.position"
 CLINIC_ECG = "clinic.ecg"
 READING = "diagnosis.reading"
 ADT = "hospital.adt"
@@ -47,6 +48,7 @@ EVENT_TYPES: dict[str, EventType] = {
             "HandoverSubmitted",
             "HandoverAccepted",
         ),
+        *_types("ems", POSITION, "unit_id", "UnitPositionReported"),
         *_types("ecg", CLINIC_ECG, "ecg_id", "EcgSubmitted"),
         # ReadRequested lives on diagnosis.reading, not clinic.ecg: the queue then folds one
         # totally ordered stream per ECG (request, measurement, claims, report), so its
@@ -81,6 +83,8 @@ DEAD_LETTER = "goldenhour.dlq.DeadLetter"
 # Partitions: enough for a county's processors to scale to a few consumers each.
 TOPICS: list[TopicSpec] = [
     TopicSpec(INCIDENT, 6),
+    # Compacted: the region view needs each unit's latest fix, not a year of GPS points.
+    TopicSpec(POSITION, 3, compacted=True),
     TopicSpec(CLINIC_ECG, 6),
     TopicSpec(READING, 6),
     TopicSpec(ADT, 3),

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TopicSpec:
-    """A topic the system needs; backends create it if absent (never auto-created)."""
+    """A topic the system needs; backends create it if absent (never auto-created).
+
+    `compacted`: only the latest record per key must be kept (e.g. unit positions); a backend
+    may drop older ones. Event topics are never compacted: the log is the truth."""
 
     name: str
     partitions: int
+    compacted: bool = False
 
 
 @dataclass(frozen=True, order=True)

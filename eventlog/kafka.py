@@ -432,7 +432,7 @@ class KafkaEventLog(EventLog):
             self._physical(spec.name): {
                 "num_partitions": spec.partitions,
                 "replication_factor": self._replication_factor,
-                "configs": configs,
+                "configs": {**configs, "cleanup.policy": "compact"} if spec.compacted else configs,
             }
             for spec in specs
         }
