@@ -66,6 +66,25 @@ class Record:
         return TopicPartition(self.topic, self.partition)
 
 
+@dataclass(frozen=True)
+class KeyAppended:
+    """The result of `append_at_version`: where each record is, and its sequence number
+    among the key's records (1-based: the key's version once that record is in)."""
+
+    appended: list[Appended]
+    sequences: list[int]
+    version: int  # the key's record count after the call
+
+
+class StaleVersion(RuntimeError):
+    """`append_at_version` expected the key at a version it is no longer at."""
+
+    def __init__(self, topic: str, key: str, expected: int, current: int) -> None:
+        super().__init__(f"{topic}/{key} is at version {current}, not {expected}")
+        self.expected = expected
+        self.current = current
+
+
 class UnknownTopic(LookupError):
     """Raised when a topic was never created: an event store does not auto-create topics."""
 
@@ -122,6 +141,25 @@ class EventLog(ABC):
         keep their relative order. On an exception some records may have been appended;
         retrying the same call is safe and appends only the missing ones.
         """
+
+    @abstractmethod
+    def append_at_version(
+        self, topic: str, key: str, expected: int | None, records: Sequence[NewRecord]
+    ) -> KeyAppended:
+        """Append records of one key (optimistic concurrency per key, e.g. per incident).
+
+        A key's version is the number of records it has in the topic. If any record's event
+        id is already in the topic the call is a retry: nothing is checked, only the missing
+        records are appended (as `append` does). Otherwise, when `expected` is not None and
+        the key is not at that version, nothing is appended and `StaleVersion` is raised.
+        Check and append are atomic within one process; across processes the Kafka backend
+        has the same window as its event-id index (see eventlog/kafka.py).
+        """
+
+    @abstractmethod
+    def key_records(self, topic: str, key: str, start: int = 0) -> list[Record]:
+        """The key's records from its `start`-th on (0-based), in order: what a writer at
+        version `start` has not seen."""
 
     @abstractmethod
     def read(self, topic: str, partition: int, offset: int, limit: int = 500) -> list[Record]:

@@ -53,6 +53,7 @@ stored with its view (the committed group offset is informative only).
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 import time
@@ -76,9 +77,11 @@ from eventlog.base import (
     Appended,
     Consumer,
     EventLog,
+    KeyAppended,
     LogUnavailable,
     NewRecord,
     Record,
+    StaleVersion,
     StartAt,
     TopicPartition,
     TopicSpec,
@@ -232,7 +235,10 @@ class _TopicIndex:
 
     partitions: list[_PartitionState]
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)  # guards `positions`
+    # key -> its offsets, ascending (a key lives in one partition): a key's version is the
+    # length, and what a writer at version n missed is offsets[n:].
+    key_offsets: dict[str, list[int]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # guards the two dicts
     load_lock: threading.Lock = field(default_factory=threading.Lock)
     loaded: bool = False
 
@@ -240,11 +246,26 @@ class _TopicIndex:
         with self.lock:
             return self.positions.get(event_id)
 
-    def add(self, event_id: str | None, partition: int, offset: int) -> None:
-        """Remember a position; the earliest one in the log is the first append's."""
-        if event_id is None:
-            return  # not written through this port: nothing to deduplicate against
+    def key_version(self, key: str, up_to_offset: int | None = None) -> int:
         with self.lock:
+            offsets = self.key_offsets.get(key, [])
+            return (
+                len(offsets) if up_to_offset is None else bisect.bisect_right(offsets, up_to_offset)
+            )
+
+    def offsets_of(self, key: str, start: int) -> list[int]:
+        with self.lock:
+            return list(self.key_offsets.get(key, [])[start:])
+
+    def add(self, event_id: str | None, key: str, partition: int, offset: int) -> None:
+        """Remember a position; the earliest one in the log is the first append's."""
+        with self.lock:
+            offsets = self.key_offsets.setdefault(key, [])
+            at = bisect.bisect_left(offsets, offset)
+            if at == len(offsets) or offsets[at] != offset:  # a catch-up may re-read ours
+                offsets.insert(at, offset)
+            if event_id is None:
+                return  # not written through this port: nothing to deduplicate against
             known = self.positions.get(event_id)
             if known is None or (known[0] == partition and offset < known[1]):
                 self.positions[event_id] = (partition, offset)
@@ -496,6 +517,50 @@ class KafkaEventLog(EventLog):
                 self._catch_up(topic, index, p)
             return self._append_locked(topic, index, records, targets)
 
+    def append_at_version(
+        self, topic: str, key: str, expected: int | None, records: Sequence[NewRecord]
+    ) -> KeyAppended:
+        if any(r.key != key for r in records):
+            raise ValueError(f"append_at_version: every record must have key {key!r}")
+        count = self.partition_count(topic)
+        index = self._loaded_index(topic, count)
+        partition = partition_for(key, count)
+        with index.partitions[partition].lock:
+            self._catch_up(topic, index, partition)
+            retry = any(index.find(r.event_id) is not None for r in records)
+            current = index.key_version(key)
+            if not retry and expected is not None and current != expected:
+                raise StaleVersion(topic, key, expected, current)
+            appended = self._append_locked(topic, index, records, [partition] * len(records))
+            return KeyAppended(
+                appended,
+                [index.key_version(key, a.offset) for a in appended],
+                index.key_version(key),
+            )
+
+    def key_records(self, topic: str, key: str, start: int = 0) -> list[Record]:
+        count = self.partition_count(topic)
+        index = self._loaded_index(topic, count)
+        partition = partition_for(key, count)
+        with index.partitions[partition].lock:
+            self._catch_up(topic, index, partition)
+        wanted = index.offsets_of(key, start)
+        if not wanted:
+            return []
+        # One ranged read over the span, filtered: a key's records are near each other (an
+        # incident lasts an hour), so the span is small next to the partition.
+        tp = self._ktp(topic, partition)
+        out: list[Record] = []
+        position, stop, want = wanted[0], wanted[-1] + 1, set(wanted)
+        with _unavailable_on_kafka_error("reading a key's records"):
+            while position < stop:
+                chunk = self._reader().read(tp, position, stop, _READ_CHUNK)
+                if not chunk:
+                    break
+                out += [_to_record(topic, raw) for raw in chunk if raw.offset in want]
+                position = chunk[-1].offset + 1
+        return out
+
     def _append_locked(
         self,
         topic: str,
@@ -516,7 +581,7 @@ class KafkaEventLog(EventLog):
         # Index whatever was acknowledged, even if a later record failed, so that the retry
         # the caller will make appends only the rest.
         for i, offset in zip(to_send, offsets, strict=False):
-            index.add(records[i].event_id, targets[i], offset)
+            index.add(records[i].event_id, records[i].key, targets[i], offset)
         self._advance_indexed(
             index, [(targets[i], o) for i, o in zip(to_send, offsets, strict=False)]
         )
@@ -605,7 +670,8 @@ class KafkaEventLog(EventLog):
             while state.indexed_to < end:
                 chunk = reader.read(tp, state.indexed_to, end, _READ_CHUNK)
                 for raw in chunk:
-                    index.add(_event_id_of(raw.headers), partition, raw.offset)
+                    key = raw.key.decode("utf-8") if raw.key is not None else ""
+                    index.add(_event_id_of(raw.headers), key, partition, raw.offset)
                 # An empty chunk below `end` means only offsets without records remained.
                 state.indexed_to = chunk[-1].offset + 1 if chunk else end
 

@@ -22,8 +22,10 @@ from eventlog.base import (
     Appended,
     Consumer,
     EventLog,
+    KeyAppended,
     NewRecord,
     Record,
+    StaleVersion,
     StartAt,
     TopicPartition,
     TopicSpec,
@@ -39,6 +41,7 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (topic, partition, offset)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS records_by_event_id ON records (topic, event_id);
+CREATE INDEX IF NOT EXISTS records_by_key ON records (topic, key, partition, offset);
 CREATE TABLE IF NOT EXISTS group_offsets (
     grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
     next_offset INTEGER NOT NULL, PRIMARY KEY (grp, topic, partition)
@@ -86,6 +89,54 @@ class SqliteEventLog(EventLog):
         with self._appended:
             self._appended.notify_all()
         return out
+
+    def append_at_version(
+        self, topic: str, key: str, expected: int | None, records: Sequence[NewRecord]
+    ) -> KeyAppended:
+        _same_key(key, records)
+        partitions = self.partition_count(topic)
+        now_ms = int(time.time() * 1000)
+        with self._db.transaction() as conn:
+            retry = any(
+                conn.execute(
+                    "SELECT 1 FROM records WHERE topic = ? AND event_id = ?", (topic, r.event_id)
+                ).fetchone()
+                for r in records
+            )
+            current = self._key_count(conn, topic, key)
+            if not retry and expected is not None and current != expected:
+                raise StaleVersion(topic, key, expected, current)
+            appended = [self._append_one(conn, topic, partitions, r, now_ms) for r in records]
+            sequences = [self._key_count(conn, topic, key, a.offset) for a in appended]
+            version = self._key_count(conn, topic, key)
+        with self._appended:
+            self._appended.notify_all()
+        return KeyAppended(appended, sequences, version)
+
+    @staticmethod
+    def _key_count(
+        conn: sqlite3.Connection, topic: str, key: str, up_to_offset: int | None = None
+    ) -> int:
+        """Records of `key` (all, or those at or below an offset of its partition)."""
+        sql = "SELECT COUNT(*) FROM records WHERE topic = ? AND key = ?"
+        args: tuple[object, ...] = (topic, key)
+        if up_to_offset is not None:
+            sql += " AND offset <= ?"
+            args += (up_to_offset,)
+        return int(conn.execute(sql, args).fetchone()[0])
+
+    def key_records(self, topic: str, key: str, start: int = 0) -> list[Record]:
+        self.partition_count(topic)
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT topic, partition, offset, key, value, event_id, ts_ms FROM records "
+                "WHERE topic = ? AND key = ? ORDER BY offset LIMIT -1 OFFSET ?",
+                (topic, key, start),
+            )
+            .fetchall()
+        )
+        return [Record(*row) for row in rows]
 
     def _append_one(
         self, conn: sqlite3.Connection, topic: str, partitions: int, r: NewRecord, now_ms: int
@@ -154,6 +205,11 @@ class SqliteEventLog(EventLog):
 
     def close(self) -> None:
         self._db.close()
+
+
+def _same_key(key: str, records: Sequence[NewRecord]) -> None:
+    if any(r.key != key for r in records):
+        raise ValueError(f"append_at_version: every record must have key {key!r}")
 
 
 class SqliteConsumer(Consumer):

@@ -16,6 +16,7 @@ import pytest
 from eventlog.base import (
     EventLog,
     NewRecord,
+    StaleVersion,
     TopicPartition,
     TopicSpec,
     UnknownTopic,
@@ -149,6 +150,64 @@ class EventLogContract:
         assert len(drain(log, topic)) == 1
         assert sum(not r.duplicate for r in results) == 1
         assert len({(r.partition, r.offset) for r in results}) == 1
+
+    # ------------------------------------------------------------- per-key versions
+
+    def test_append_at_version__numbers_the_key_records(self, log: EventLog, topic: str) -> None:
+        log.append(topic, [rec("other", 0)])  # another key in the same topic does not count
+        first = log.append_at_version(topic, "inc-v", 0, [rec("inc-v", 0), rec("inc-v", 1)])
+        assert (first.sequences, first.version) == ([1, 2], 2)
+        later = log.append_at_version(topic, "inc-v", 2, [rec("inc-v", 2)])
+        assert (later.sequences, later.version) == ([3], 3)
+        assert [r.value for r in log.key_records(topic, "inc-v", 1)] == [b"inc-v:1", b"inc-v:2"]
+
+    def test_append_at_version__stale_version_appends_nothing(
+        self, log: EventLog, topic: str
+    ) -> None:
+        log.append_at_version(topic, "inc-s", 0, [rec("inc-s", 0), rec("inc-s", 1)])
+        with pytest.raises(StaleVersion) as stale:
+            log.append_at_version(topic, "inc-s", 1, [rec("inc-s", 9)])
+        assert (stale.value.expected, stale.value.current) == (1, 2)
+        assert len(log.key_records(topic, "inc-s")) == 2
+
+    def test_append_at_version__retry_is_answered_not_checked(
+        self, log: EventLog, topic: str
+    ) -> None:
+        batch = [rec("inc-r", 0, "r-0"), rec("inc-r", 1, "r-1")]
+        log.append_at_version(topic, "inc-r", 0, batch)
+        log.append_at_version(topic, "inc-r", 2, [rec("inc-r", 2)])  # someone else wrote on
+        again = log.append_at_version(topic, "inc-r", 0, batch)
+        assert all(a.duplicate for a in again.appended)
+        assert (again.sequences, again.version) == ([1, 2], 3)
+
+    def test_append_at_version__concurrent_writers_one_wins_retries_once(
+        self, log: EventLog, topic: str
+    ) -> None:
+        same_batch = [rec("inc-c", 0, "c-0"), rec("inc-c", 1, "c-1")]
+        outcomes: list[str] = []
+
+        def write(i: int) -> None:
+            batch = same_batch if i % 2 == 0 else [rec("inc-c", 100 + i)]
+            try:
+                log.append_at_version(topic, "inc-c", 0, batch)
+                outcomes.append("ok")
+            except StaleVersion:
+                outcomes.append("stale")
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        records = log.key_records(topic, "inc-c")
+        # Either the shared batch won (then its 9 retries were answered too), or one single.
+        assert len(records) in (1, 2)
+        assert len({r.event_id for r in records}) == len(records)
+        if len(records) == 2:
+            assert [r.event_id for r in records] == ["c-0", "c-1"]
+            assert outcomes.count("ok") == 10
+        else:
+            assert outcomes.count("ok") == 1
 
     def test_consumer__reads_every_partition_from_start_at(self, log: EventLog, topic: str) -> None:
         log.append(topic, [rec(f"k{i}", i) for i in range(10)])
