@@ -3,6 +3,8 @@
 | prefix        | router                        | what                                  |
 |---------------|-------------------------------|---------------------------------------|
 | /ingest       | services/ingest/routes.py     | ECG submission (clinics, carts)       |
+| /ingest       | services/ingest/tablet_routes | ambulance tablets: incident events    |
+|               |                               | (batches, versions), unit positions   |
 | /fhir         | services/fhir_api/routes.py   | FHIR R4 read, vread, history, search  |
 |               |                               | (paged), Patient/$everything          |
 | /reading      | services/reading/routes.py    | read queue, claims/leases, reports    |
@@ -21,6 +23,8 @@ from services.fhir_api.routes import router as fhir_router
 from services.ingest.ecg_models import EcgIn
 from services.ingest.fast_body import register_schemas
 from services.ingest.routes import router as ingest_router
+from services.ingest.tablet_models import IncidentBatch, PositionBatch
+from services.ingest.tablet_routes import router as tablet_router
 from services.reading.routes import router as reading_router
 from services.reading.web import router as web_router
 from services.system import System
@@ -41,8 +45,9 @@ def create_app(system: System) -> FastAPI:
     app.state.system = system
     outcome.install(app)
     app.include_router(ingest_router)
+    app.include_router(tablet_router)
     app.include_router(fhir_router)
     app.include_router(reading_router)
     app.include_router(web_router)
-    register_schemas(app, EcgIn)
+    register_schemas(app, EcgIn, IncidentBatch, PositionBatch)
     return app

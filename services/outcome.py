@@ -22,6 +22,8 @@ class FhirError(Exception):
         code: str = "invalid",
         expression: list[str] | None = None,
         headers: dict[str, str] | None = None,
+        more_issues: list[dict[str, Any]] | None = None,
+        extension: list[dict[str, Any]] | None = None,
     ):
         super().__init__(diagnostics)
         self.status = status
@@ -29,10 +31,17 @@ class FhirError(Exception):
         self.code = code
         self.expression = expression or []
         self.headers = headers or {}
+        self.more_issues = more_issues or []  # e.g. one issue per refused event of a batch
+        self.extension = extension or []  # machine-readable detail, e.g. a current version
 
 
-def operation_outcome(issues: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"resourceType": "OperationOutcome", "issue": issues}
+def operation_outcome(
+    issues: list[dict[str, Any]], extension: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"resourceType": "OperationOutcome"}
+    if extension:
+        out["extension"] = extension
+    return {**out, "issue": issues}
 
 
 def issue(
@@ -48,10 +57,16 @@ def issue(
 
 
 def _response(
-    status: int, issues: list[dict[str, Any]], headers: dict[str, str] | None = None
+    status: int,
+    issues: list[dict[str, Any]],
+    headers: dict[str, str] | None = None,
+    extension: list[dict[str, Any]] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
-        operation_outcome(issues), status_code=status, media_type=FHIR_JSON, headers=headers
+        operation_outcome(issues, extension),
+        status_code=status,
+        media_type=FHIR_JSON,
+        headers=headers,
     )
 
 
@@ -63,9 +78,8 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(FhirError)
     async def fhir_error(_: Request, exc: FhirError) -> JSONResponse:
-        return _response(
-            exc.status, [issue(exc.diagnostics, exc.code, exc.expression)], exc.headers
-        )
+        issues = [issue(exc.diagnostics, exc.code, exc.expression), *exc.more_issues]
+        return _response(exc.status, issues, exc.headers, exc.extension)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

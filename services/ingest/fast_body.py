@@ -29,9 +29,11 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     return parse
 
 
-def openapi_body(model: type[BaseModel]) -> dict[str, Any]:
-    ref = {"$ref": REF.format(model=model.__name__)}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+def openapi_body(model: type[BaseModel], examples: dict[str, Any] | None = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": {"$ref": REF.format(model=model.__name__)}}
+    if examples:
+        media["examples"] = examples
+    return {"requestBody": {"required": True, "content": {"application/json": media}}}
 
 
 def register_schemas(app: FastAPI, *models: type[BaseModel]) -> None:
