@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import httpx
 
 from avro_schemas.codec import Codec
 from bench.common import Figure, backend_urls, body_bytes, latency_summary, payloads, peak_rss_mib
+from bench.raw_append import raw_kafka, raw_sqlite
 from services.ingest.ecg_models import EcgIn, ecg_event
 from services.settings import Settings
 from tests.processes import start_serve
@@ -63,52 +63,6 @@ def _encoded(bodies: list[dict]) -> list[tuple[str, bytes]]:  # type: ignore[typ
     ]
 
 
-def _raw_sqlite(events: list[tuple[str, bytes]], data_dir: Path) -> tuple[float, list[float]]:
-    conn = sqlite3.connect(data_dir / "raw.sqlite", isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("CREATE TABLE r (k TEXT, v BLOB)")
-    lat = []
-    start = time.perf_counter()
-    for key, value in events:
-        t0 = time.perf_counter()
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO r VALUES (?, ?)", (key, value))
-        conn.execute("COMMIT")
-        lat.append(time.perf_counter() - t0)
-    elapsed = time.perf_counter() - start
-    conn.close()
-    return len(lat) / elapsed, lat
-
-
-def _raw_kafka(events: list[tuple[str, bytes]]) -> tuple[float, list[float]]:
-    from kafka import KafkaProducer
-    from kafka.admin import KafkaAdminClient, NewTopic
-
-    bootstrap = os.environ["GOLDENHOUR_TEST_KAFKA"]
-    topic = f"bench-raw-{time.time_ns()}"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    admin.create_topics([NewTopic(topic, 6, 1)])
-    admin.close()
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        max_request_size=8 * 1024 * 1024,
-    )
-    for key, value in events[:WARMUP]:
-        producer.send(topic, key=key.encode(), value=value).get(timeout=30)
-    lat = []
-    start = time.perf_counter()
-    for key, value in events[WARMUP:]:
-        t0 = time.perf_counter()
-        producer.send(topic, key=key.encode(), value=value).get(timeout=30)
-        lat.append(time.perf_counter() - t0)
-    elapsed = time.perf_counter() - start
-    producer.close()
-    return len(lat) / elapsed, lat
-
-
 def run(backend: str) -> Figure:
     bodies = payloads(N + WARMUP)
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,8 +70,11 @@ def run(backend: str) -> Figure:
         log_url, store_url = backend_urls(backend, data_dir)
         rate, lat, rss = _ours(log_url, store_url, data_dir, [body_bytes(b) for b in bodies])
         events = _encoded(bodies)
+        batches = [[event] for event in events]  # one ECG per request, as the clients post
         raw_rate, raw_lat = (
-            _raw_sqlite(events[WARMUP:], data_dir) if backend == "embedded" else _raw_kafka(events)
+            raw_sqlite(batches[WARMUP:], data_dir)
+            if backend == "embedded"
+            else raw_kafka(batches, WARMUP)
         )
     print(
         f"ingest [{backend}]: ours {rate:.1f} ECG/s ({latency_summary(lat)}, server peak RSS {rss:.0f} MiB); "

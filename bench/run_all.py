@@ -7,7 +7,7 @@ import platform
 import re
 from pathlib import Path
 
-from bench import ingest, measurement, projector, queue_latency
+from bench import ingest, measurement, projector, queue_latency, tablet_ingest
 from bench.common import Figure, backends
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -25,7 +25,7 @@ def table(figures: list[Figure]) -> str:
 def main() -> None:
     figures = []
     for backend in backends():
-        for bench in (ingest, projector, queue_latency, measurement):
+        for bench in (ingest, tablet_ingest, projector, queue_latency, measurement):
             figures.append(bench.run(backend))
     text = table(figures)
     print(

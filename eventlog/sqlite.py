@@ -84,8 +84,9 @@ class SqliteEventLog(EventLog):
         now_ms = int(time.time() * 1000)
         out: list[Appended] = []
         with self._db.transaction() as conn:
+            next_offsets: dict[int, int] = {}
             for r in records:
-                out.append(self._append_one(conn, topic, partitions, r, now_ms))
+                out.append(self._append_one(conn, topic, partitions, r, now_ms, next_offsets))
         with self._appended:
             self._appended.notify_all()
         return out
@@ -106,9 +107,17 @@ class SqliteEventLog(EventLog):
             current = self._key_count(conn, topic, key)
             if not retry and expected is not None and current != expected:
                 raise StaleVersion(topic, key, expected, current)
-            appended = [self._append_one(conn, topic, partitions, r, now_ms) for r in records]
-            sequences = [self._key_count(conn, topic, key, a.offset) for a in appended]
-            version = self._key_count(conn, topic, key)
+            next_offsets: dict[int, int] = {}
+            appended = [
+                self._append_one(conn, topic, partitions, r, now_ms, next_offsets)
+                for r in records
+            ]
+            if retry:
+                sequences = [self._key_count(conn, topic, key, a.offset) for a in appended]
+                version = self._key_count(conn, topic, key)
+            else:  # all new and in order: numbered after the current version
+                sequences = list(range(current + 1, current + 1 + len(records)))
+                version = current + len(records)
         with self._appended:
             self._appended.notify_all()
         return KeyAppended(appended, sequences, version)
@@ -139,8 +148,16 @@ class SqliteEventLog(EventLog):
         return [Record(*row) for row in rows]
 
     def _append_one(
-        self, conn: sqlite3.Connection, topic: str, partitions: int, r: NewRecord, now_ms: int
+        self,
+        conn: sqlite3.Connection,
+        topic: str,
+        partitions: int,
+        r: NewRecord,
+        now_ms: int,
+        next_offsets: dict[int, int],
     ) -> Appended:
+        """Insert one record unless its event id is in the topic; `next_offsets` carries
+        each partition's next offset through one transaction (one MAX query per partition)."""
         found = conn.execute(
             "SELECT partition, offset FROM records WHERE topic = ? AND event_id = ?",
             (topic, r.event_id),
@@ -148,7 +165,10 @@ class SqliteEventLog(EventLog):
         if found:
             return Appended(topic, found[0], found[1], duplicate=True)
         partition = partition_for(r.key, partitions)
-        offset = self._next_offset(conn, topic, partition)
+        if partition not in next_offsets:
+            next_offsets[partition] = self._next_offset(conn, topic, partition)
+        offset = next_offsets[partition]
+        next_offsets[partition] = offset + 1
         conn.execute(
             "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
             (topic, partition, offset, r.key, r.value, r.event_id, now_ms),
