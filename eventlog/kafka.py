@@ -320,6 +320,10 @@ class KafkaConsumerGroupMember(Consumer):
             # 6 s is the broker's default minimum (10 s is the client default).
             session_timeout_ms=6000,
             heartbeat_interval_ms=2000,
+            # A group formed before the broker's metadata listed every topic gets no
+            # partitions of the missing ones until a metadata refresh shows them (then it
+            # rejoins); refresh every 5 s instead of the default 5 min.
+            metadata_max_age_ms=5000,
         )
         self._consumer.subscribe(
             topics=list(physical_topics),

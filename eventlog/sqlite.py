@@ -109,8 +109,7 @@ class SqliteEventLog(EventLog):
                 raise StaleVersion(topic, key, expected, current)
             next_offsets: dict[int, int] = {}
             appended = [
-                self._append_one(conn, topic, partitions, r, now_ms, next_offsets)
-                for r in records
+                self._append_one(conn, topic, partitions, r, now_ms, next_offsets) for r in records
             ]
             if retry:
                 sequences = [self._key_count(conn, topic, key, a.offset) for a in appended]

@@ -9,6 +9,12 @@
 |               |                               | (paged), Patient/$everything          |
 | /reading      | services/reading/routes.py    | read queue, claims/leases, reports    |
 | /reading/     | services/reading/web.py       | the reader's workstation (HTML, SVG)  |
+| /board        | services/board/routes.py      | ED board of incoming ambulances (HTML,|
+|               |                               | JSON, SSE), handover acceptance       |
+| /region       | services/board/routes.py      | region's units: map, table (SSE)      |
+| /kpi          | services/kpi/routes.py        | quality indicators as of any instant: |
+|               |                               | JSON, report page (SVG), CSV, FHIR    |
+|               |                               | MeasureReport                         |
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services import outcome
+from services.board.routes import board_router, region_router
 from services.fhir_api.routes import router as fhir_router
 from services.ingest.ecg_models import EcgIn
 from services.ingest.fast_body import register_schemas
 from services.ingest.routes import router as ingest_router
 from services.ingest.tablet_models import IncidentBatch, PositionBatch
 from services.ingest.tablet_routes import router as tablet_router
+from services.kpi.routes import router as kpi_router
 from services.reading.routes import router as reading_router
 from services.reading.web import router as web_router
 from services.system import System
@@ -49,5 +57,8 @@ def create_app(system: System) -> FastAPI:
     app.include_router(fhir_router)
     app.include_router(reading_router)
     app.include_router(web_router)
+    app.include_router(board_router)
+    app.include_router(region_router)
+    app.include_router(kpi_router)
     register_schemas(app, EcgIn, IncidentBatch, PositionBatch)
     return app

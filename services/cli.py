@@ -5,6 +5,8 @@
   rebuild         drop the views and fold the whole log again, from offset zero
   schemas check   refuse event schema changes that cannot read old data
   schemas freeze  release changed schemas as the next version
+  kpi             chest-pain and 120 quality indicators from the log, as of any instant
+  simulate        drive a simulated county (stations, clinics, reading centre) over HTTP
 
 Exit codes: 0 success, 1 failure (a check found problems), 2 usage error.
 """
@@ -15,8 +17,12 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.settings import Settings
+
+if TYPE_CHECKING:
+    from stream_processors.quality_kpis.aggregate import KpiReport
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -103,6 +109,132 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kpi(args: argparse.Namespace) -> int:
+    import json
+
+    from avro_schemas.codec import Codec
+    from services.backends import open_log
+    from services.kpi.compute import BadKpiQuery, kpi_report, parse_as_of, parse_by
+    from services.kpi.export import to_csv
+
+    settings = _settings(args)
+    try:
+        at, by = parse_as_of(args.as_of), parse_by(args.by)
+    except BadKpiQuery as exc:
+        print(f"kpi: {exc}", file=sys.stderr)
+        return 2
+    if settings.log_url.startswith("sqlite:") and not (settings.data_dir / "log.sqlite").exists():
+        print(f"kpi: no event log in {settings.data_dir}", file=sys.stderr)
+        return 1
+    log = open_log(settings.log_url, settings.data_dir)
+    try:
+        report = kpi_report(log, Codec(), at, by)
+    finally:
+        log.close()
+    if args.format == "json":
+        print(json.dumps(report.to_json(with_cases=args.cases), ensure_ascii=False, indent=2))
+    elif args.format == "csv":
+        sys.stdout.write(to_csv(report))
+    else:
+        print(_kpi_table(report))
+    return 0
+
+
+def _kpi_table(report: KpiReport) -> str:
+    from stream_processors.quality_kpis.definitions import KPIS
+
+    def num(v: float | None, pct: bool = False) -> str:
+        if v is None:
+            return "-"
+        return f"{100 * v:.0f}%" if pct else f"{v:.1f}"
+
+    when = report.as_of.isoformat() if report.as_of else "now (whole log)"
+    lines = [
+        f"quality indicators as of {when}: {report.events_counted} of {report.events_read} "
+        "events recorded by then (recorded_at <= as of); intervals from event times",
+        f"{'indicator':<24} {'group':<22} {'cases':>5} {'meas':>5} {'miss':>5} "
+        f"{'median':>8} {'p90':>8} {'compl':>6}  target",
+    ]
+    for kpi in KPIS:
+        if not kpi.available:
+            lines.append(f"{kpi.code:<24} {kpi.unavailable_reason}")
+            continue
+        target = f"<= {kpi.target_minutes:g} min" if kpi.target_minutes else ""
+        if kpi.compliance_target is not None:
+            target += f"{', ' if target else ''}>= {100 * kpi.compliance_target:.0f}%"
+        for f in (f for f in report.figures if f.kpi == kpi.code):
+            lines.append(
+                f"{kpi.code:<24} {f.group:<22} {f.cases:>5} {f.measured:>5} {f.missing:>5} "
+                f"{num(f.median_min):>8} {num(f.p90_min):>8} {num(f.compliance, True):>6}  {target}"
+            )
+    return "\n".join(lines)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    import httpx
+
+    from services.simulate import region
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    try:
+        start = (
+            dt.datetime.fromisoformat(args.start.replace("Z", "+00:00"))
+            if args.start
+            else region.DEFAULT_START
+        )
+    except ValueError as exc:
+        print(f"simulate: --start: {exc}", file=sys.stderr)
+        return 2
+    if start.tzinfo is None:
+        print("simulate: --start needs a UTC offset (e.g. +08:00)", file=sys.stderr)
+        return 2
+    config = region.RegionConfig(
+        stations=args.stations,
+        clinics=args.clinics,
+        days=args.days,
+        seed=args.seed,
+        start=start,
+        incidents_per_station_day=args.incidents_per_day,
+        ecgs_per_clinic_day=args.ecgs_per_day,
+        ecg_seconds=args.ecg_seconds,
+    )
+    scenario = region.plan(config)
+    print(
+        f"simulate: {config.stations} stations, {config.clinics} clinics, {config.days} day(s) "
+        f"from {start.isoformat()}, seed {config.seed}: {len(scenario.steps)} steps",
+        file=sys.stderr,
+    )
+    server = None
+    url = args.url
+    if url is None:
+        from services.server import Server
+
+        settings = _settings(args)
+        if settings.data_dir == Path("data"):
+            settings = settings.model_copy(update={"data_dir": Path("data") / "simulate"})
+        server = Server(settings.model_copy(update={"mllp_port": -1}))
+        server.start()
+        url = server.base_url
+        print(f"simulate: embedded server {url} (data {settings.data_dir})", file=sys.stderr)
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            played = region.play(client, scenario.steps, progress=region.stderr_progress)
+    except (region.SimulationFailed, httpx.HTTPError) as exc:
+        print(f"\nsimulate: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if server is not None:
+            server.stop()
+    print(
+        f"simulate: {played.batches} tablet batches ({played.events} events), "
+        f"{played.clinic_ecgs} clinic ECGs, {played.reads} reads signed "
+        f"({played.reads_skipped} already signed) in {played.seconds:.1f} s"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="goldenhour", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -126,6 +258,47 @@ def parser() -> argparse.ArgumentParser:
     schemas = sub.add_parser("schemas", help="event schema evolution")
     schemas.add_argument("action", choices=["check", "freeze"])
     schemas.set_defaults(func=cmd_schemas)
+    kpi = sub.add_parser(
+        "kpi", help="quality indicators from the log, as of an instant (exit 2: bad --as-of)"
+    )
+    _backend_flags(kpi)
+    kpi.add_argument(
+        "--as-of",
+        help="ISO 8601 instant with offset, e.g. 2026-03-01T00:00+08:00: figures from the "
+        "events recorded by then (default: the whole log)",
+    )
+    kpi.add_argument(
+        "--by",
+        choices=["all", "station", "clinic", "hospital", "centre", "month"],
+        default="all",
+        help="group the figures (default all)",
+    )
+    kpi.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    kpi.add_argument("--cases", action="store_true", help="json: list every case too")
+    kpi.set_defaults(func=cmd_kpi)
+    simulate = sub.add_parser(
+        "simulate", help="a simulated county over the public HTTP API (progress on stderr)"
+    )
+    _backend_flags(simulate)
+    simulate.add_argument("--stations", type=int, default=3, help="120 stations (default 3)")
+    simulate.add_argument("--clinics", type=int, default=4, help="township clinics (default 4)")
+    simulate.add_argument("--days", type=int, default=2, help="simulated days (default 2)")
+    simulate.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    simulate.add_argument(
+        "--start", help="first simulated midnight with offset (default 2026-01-05T00:00+08:00)"
+    )
+    simulate.add_argument(
+        "--incidents-per-day", type=float, default=3.0, help="per station (default 3)"
+    )
+    simulate.add_argument("--ecgs-per-day", type=float, default=2.0, help="per clinic (default 2)")
+    simulate.add_argument(
+        "--ecg-seconds", type=float, default=2.5, help="waveform length, 2.5-60 s (default 2.5)"
+    )
+    simulate.add_argument(
+        "--url", help="a running goldenhour (default: start an embedded one on --http-port)"
+    )
+    simulate.add_argument("--http-port", type=int, help="embedded server's port (default 8080)")
+    simulate.set_defaults(func=cmd_simulate)
     return root
 
 

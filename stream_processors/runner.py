@@ -214,22 +214,37 @@ class Runner:
         self.stats.versions_written += len(batch.writes)
 
     def _fold_record(self, batch: _Batch, record: Record) -> None:
+        """Fold one record into the batch, all or nothing: versions and index entries are
+        computed first, so a record that fails anywhere (decode, fold, index, emit) leaves
+        the batch as it was and goes to the dead-letter topic whole."""
         name, event = self._codec.decode(record.value)
         refs = self.projection.refs(name, event)
-        for ref in refs:
-            if ref not in batch.latest:
-                batch.latest[ref] = self._store.read(*ref)
-        state = {ref: without_meta(s) for ref in refs if (s := batch.latest[ref]) is not None}
+        loaded = {
+            ref: batch.latest[ref] if ref in batch.latest else self._store.read(*ref)
+            for ref in refs
+        }
+        state = {ref: without_meta(s) for ref, s in loaded.items() if s is not None}
         changed = self.projection.fold(state, name, event)
-        self._emit(state, name, event)
         recorded_at = instant(event["meta"]["recorded_at"])
+        writes: list[tuple[Ref, StoredResource, list[IndexEntry], list[IndexEntry]]] = []
         for ref, resource in sorted(changed.items()):
-            previous = batch.latest.get(ref)
-            stored = next_version(previous, resource, recorded_at)
+            previous = loaded[ref] if ref in loaded else batch.latest.get(ref)
+            old = self.projection.index(without_meta(previous)) if previous else []
+            writes.append(
+                (
+                    ref,
+                    next_version(previous, resource, recorded_at),
+                    old,
+                    self.projection.index(resource),
+                )
+            )
+        self._emit(state, name, event)
+        for ref in refs:  # remember what was read, so the next record of the batch reuses it
+            batch.latest.setdefault(ref, loaded[ref])
+        for ref, stored, old, new in writes:
             batch.latest[ref] = stored
             batch.writes.append(stored)
-            old = self.projection.index(without_meta(previous)) if previous else []
-            batch.reindex(old, self.projection.index(resource))
+            batch.reindex(old, new)
 
     def _emit(self, state: dict[Ref, Json], name: str, event: Json) -> None:
         # Appended before the checkpoint moves: at-least-once, made exactly-once in effect

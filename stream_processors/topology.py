@@ -3,7 +3,12 @@
 | processor        | group / name      | topics             | writes                                  |
 |------------------|-------------------|--------------------|-----------------------------------------|
 | FHIR projector   | fhir-projector    | clinic.ecg,        | Patient, Observation (ECG),             |
-|                  |                   | diagnosis.reading  | Observation (automatic measurements)    |
+|                  |                   | diagnosis.reading, | Observation (automatic measurements);   |
+|                  |                   | ems.incident       | per incident: Encounter, Observation    |
+|                  |                   |                    | (vital signs, estimated age), Procedure,|
+|                  |                   |                    | MedicationAdministration, Flag          |
+|                  |                   |                    | (pre-alert), Composition (handover),    |
+|                  |                   |                    | IncidentRecord (internal)               |
 | read queue       | diagnosis-queue   | diagnosis.reading  | QueueItem (internal), Task,             |
 |                  |                   |                    | ServiceRequest, DiagnosticReport        |
 | ECG measurer     | ecg-measurer      | clinic.ecg         | emits EcgMeasured to diagnosis.reading  |
@@ -11,6 +16,10 @@
 |                  |                   |                    | OutboxItem.pending) for HL7 senders     |
 | incident ECGs    | incident-ecg-     | ems.incident       | IncidentEcgState (internal); emits      |
 |                  | router            |                    | EcgSubmitted + ReadRequested            |
+| hospital board   | hospital-board    | ems.incident       | IncomingAmbulance (internal; lookup     |
+|                  |                   |                    | IncomingAmbulance.destination)          |
+| unit tracker     | unit-tracker      | ems.position,      | UnitState (internal; lookups            |
+|                  |                   | ems.incident       | UnitState.station, UnitState.region)    |
 """
 
 from __future__ import annotations
@@ -18,9 +27,11 @@ from __future__ import annotations
 from stream_processors.diagnosis_queue.processor import QueueProjection
 from stream_processors.ecg_measurement.processor import MeasurementProcessor
 from stream_processors.fhir_projector.processor import FhirProjection
+from stream_processors.hospital_board.processor import HospitalBoardProjection
 from stream_processors.incident_ecg.processor import IncidentEcgRouter
 from stream_processors.report_outbox.processor import OutboxProjection
 from stream_processors.runner import Projection
+from stream_processors.unit_tracker.processor import UnitTrackerProjection
 
 
 def projections(reading_centre_id: str, region_id: str) -> list[Projection]:
@@ -31,4 +42,6 @@ def projections(reading_centre_id: str, region_id: str) -> list[Projection]:
         MeasurementProcessor(),
         OutboxProjection(),
         IncidentEcgRouter(reading_centre_id, region_id),
+        HospitalBoardProjection(),
+        UnitTrackerProjection(),
     ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.fhir_api.document import DEFINITION as DOCUMENT
 from services.fhir_api.everything import DEFINITION
-from services.fhir_api.search import COMMON_PARAMS, SEARCH_PARAMS
+from services.fhir_api.search import COMMON_PARAMS, PARAM_DOCS, SEARCH_PARAMS
 
 SERVER_VERSION = "0.1.0"
 SEARCH_DOCS = {
@@ -17,7 +18,14 @@ SEARCH_DOCS = {
 
 
 def _search_params(params: dict[str, tuple[str, str]]) -> list[dict[str, str]]:
-    own = [{"name": name, "type": kind} for name, (kind, _) in params.items()]
+    own = [
+        {
+            "name": name,
+            "type": kind,
+            **({"documentation": PARAM_DOCS[name]} if name in PARAM_DOCS else {}),
+        }
+        for name, (kind, _) in params.items()
+    ]
     common = [
         {"name": name, "type": kind, "documentation": SEARCH_DOCS[name]}
         for name, kind in COMMON_PARAMS.items()
@@ -41,6 +49,8 @@ def _resource(rtype: str, params: dict[str, tuple[str, str]]) -> dict[str, Any]:
     }
     if rtype == "Patient":
         out["operation"] = [{"name": "everything", "definition": DEFINITION}]
+    if rtype == "Composition":
+        out["operation"] = [{"name": "document", "definition": DOCUMENT}]
     return out
 
 

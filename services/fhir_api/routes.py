@@ -20,11 +20,13 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from services.deps import SystemDep
 from services.fhir_api.capability import capability_statement
+from services.fhir_api.document import document
 from services.fhir_api.everything import everything
 from services.fhir_api.negotiate import negotiate, not_modified_since
 from services.fhir_api.paging import Page, entry, parse_page, searchset
 from services.fhir_api.search import (
     SEARCH_PARAMS,
+    date_filters,
     last_updated_filters,
     needs_resources,
     order,
@@ -141,12 +143,12 @@ def _page_of(
     store: ViewStore, rtype: str, ids: list[str], params: list[tuple[str, str]], page: Page
 ) -> tuple[int, list[StoredResource]]:
     """(total, resources of the page): reads only the page unless a filter or sort needs all."""
-    if not needs_resources(params):
+    if not needs_resources(rtype, params):
         window = ids[page.offset : page.offset + page.count]
         found = [r for r in (store.read(rtype, i) for i in window) if r is not None]
         return len(ids), found
     matches = [r for r in (store.read(rtype, i) for i in ids) if r is not None]
-    for test in last_updated_filters(params):
+    for test in last_updated_filters(params) + date_filters(rtype, params):
         matches = [r for r in matches if test(r)]
     matches = order(matches, parse_sort(params))
     return len(matches), matches[page.offset : page.offset + page.count]
@@ -168,6 +170,17 @@ def patient_everything(rid: str, request: Request, system: SystemDep) -> Respons
     return searchset(request, params, page, len(found), _entries(request, window))
 
 
+@router.get("/Composition/{rid}/$document")
+def composition_document(rid: str, request: Request, system: SystemDep) -> Response:
+    """composition-operation-document.html: a document Bundle versioned with its Composition."""
+    _check("Composition", rid)
+    params = list(request.query_params.multi_items())
+    bundle, composition = document(system.store, rid, _base(request), params)
+    response = _json(bundle)
+    response.headers["ETag"] = _etag(composition.version)
+    return response
+
+
 @router.get("/{rtype}")
 def search(rtype: str, request: Request, system: SystemDep) -> Response:
     """Type-level search (http.html#search), one page per request (search.html#count)."""
@@ -176,6 +189,7 @@ def search(rtype: str, request: Request, system: SystemDep) -> Response:
     page = parse_page(params)
     parse_sort(params)
     last_updated_filters(params)
+    date_filters(rtype, params)
     ids = search_ids(system.store, rtype, params)
     total, resources = _page_of(system.store, rtype, ids, params, page)
     return searchset(request, params, page, total, _entries(request, resources))

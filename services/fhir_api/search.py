@@ -8,6 +8,7 @@ orders them, by id otherwise. Repeated parameters are ANDed (search.html#combini
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -15,13 +16,17 @@ from services.fhir_api.instants import date_filter, parse_stored
 from services.outcome import FhirError
 from viewstore.base import StoredResource, ViewStore
 
-# resource type -> parameter -> (FHIR search type, lookup index)
+# resource type -> parameter -> (FHIR search type, lookup index; for dates the element)
 SEARCH_PARAMS: dict[str, dict[str, tuple[str, str]]] = {
     "Patient": {"identifier": ("token", "Patient.identifier")},
     "Observation": {
         "identifier": ("token", "Observation.identifier"),
         "subject": ("reference", "Observation.subject"),
         "patient": ("reference", "Observation.subject"),
+        "encounter": ("reference", "Observation.encounter"),
+        "code": ("token", "Observation.code"),
+        "category": ("token", "Observation.category"),
+        "date": ("date", "effective"),
     },
     "ServiceRequest": {
         "subject": ("reference", "ServiceRequest.subject"),
@@ -34,6 +39,49 @@ SEARCH_PARAMS: dict[str, dict[str, tuple[str, str]]] = {
     "Task": {
         "patient": ("reference", "Task.for"),
     },
+    "Encounter": {
+        "identifier": ("token", "Encounter.identifier"),
+        "subject": ("reference", "Encounter.subject"),
+        "patient": ("reference", "Encounter.subject"),
+        "status": ("token", "Encounter.status"),
+        "class": ("token", "Encounter.class"),
+        "date": ("date", "period"),
+    },
+    "Procedure": {
+        "subject": ("reference", "Procedure.subject"),
+        "patient": ("reference", "Procedure.subject"),
+        "encounter": ("reference", "Procedure.encounter"),
+    },
+    "MedicationAdministration": {
+        "subject": ("reference", "MedicationAdministration.subject"),
+        "patient": ("reference", "MedicationAdministration.subject"),
+        "context": ("reference", "MedicationAdministration.encounter"),
+    },
+    "Flag": {
+        "subject": ("reference", "Flag.subject"),
+        "patient": ("reference", "Flag.subject"),
+        "encounter": ("reference", "Flag.encounter"),
+        "status": ("token", "Flag.status"),
+    },
+    "Composition": {
+        "identifier": ("token", "Composition.identifier"),
+        "subject": ("reference", "Composition.subject"),
+        "patient": ("reference", "Composition.subject"),
+        "encounter": ("reference", "Composition.encounter"),
+        "type": ("token", "Composition.type"),
+    },
+}
+# A bare id in a reference parameter names a resource of this type (Patient otherwise).
+REFERENCE_TARGETS = {"encounter": "Encounter", "context": "Encounter"}
+PARAM_DOCS = {
+    "date": "prefixes eq, ge, gt, le, lt on the start of the resource's time (Encounter: "
+    "period.start, Observation: effective[x]); combine with a criterion",
+    "identifier": "system|value",
+    "status": "code",
+    "class": "[system|]code",
+    "code": "[system|]code",
+    "category": "[system|]code",
+    "type": "[system|]code",
 }
 
 # parameters every type accepts (search.html#all, search.html#count, search.html#sort)
@@ -54,10 +102,10 @@ class Sort:
 
 def _key(rtype: str, param: str, value: str) -> str:
     kind = SEARCH_PARAMS[rtype][param][0]
-    if kind == "token" and "|" not in value:
+    if kind == "token" and param == "identifier" and "|" not in value:
         raise FhirError(400, f"{param} must be system|value", "invalid", [param])
     if kind == "reference" and "/" not in value:
-        return f"Patient/{value}"
+        return f"{REFERENCE_TARGETS.get(param, 'Patient')}/{value}"
     return value
 
 
@@ -77,7 +125,7 @@ def _check_names(rtype: str, params: Params) -> None:
 def search_ids(store: ViewStore, rtype: str, params: Params) -> list[str]:
     """Ids matching every lookup criterion (AND), sorted."""
     _check_names(rtype, params)
-    known = SEARCH_PARAMS[rtype]
+    known = {p: v for p, v in SEARCH_PARAMS[rtype].items() if v[0] != "date"}
     criteria = [(p, v) for p, v in params if p in known]
     if not criteria:
         raise FhirError(400, f"search {rtype} needs one of: {', '.join(known)}", "required")
@@ -119,9 +167,49 @@ def _on_last_updated(test: Callable[[dt.datetime], bool]) -> Callable[[StoredRes
     return matches
 
 
-def needs_resources(params: Params) -> bool:
+def date_filters(rtype: str, params: Params) -> list[Callable[[StoredResource], bool]]:
+    """One predicate per date parameter (`date`: search.html#date), on the start of the
+    resource's time; a resource without one does not match."""
+    known = SEARCH_PARAMS[rtype]
+    return [
+        _on_element(known[p][1], date_filter(v, p))
+        for p, v in params
+        if p in known and known[p][0] == "date"
+    ]
+
+
+def _start_of(resource: dict[str, object], element: str) -> str | None:
+    """`period` -> period.start; `effective` -> effectiveDateTime | Instant | Period.start."""
+    candidates = (element, f"{element}DateTime", f"{element}Instant", f"{element}Period")
+    for name in candidates:
+        value = resource.get(name)
+        if isinstance(value, dict):
+            value = value.get("start")
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _on_element(
+    element: str, test: Callable[[dt.datetime], bool]
+) -> Callable[[StoredResource], bool]:
+    def matches(resource: StoredResource) -> bool:
+        value = _start_of(json.loads(resource.body), element)
+        return value is not None and test(_as_utc(value))
+
+    return matches
+
+
+def _as_utc(value: str) -> dt.datetime:
+    """A stored date/dateTime/instant; a date or a time without zone is taken as UTC."""
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+
+
+def needs_resources(rtype: str, params: Params) -> bool:
     """Whether filtering or sorting needs every match read, not only one page."""
-    return any(p in ("_lastUpdated", "_sort") for p, _ in params)
+    dates = {p for p, (kind, _) in SEARCH_PARAMS[rtype].items() if kind == "date"}
+    return any(p in ("_lastUpdated", "_sort") or p in dates for p, _ in params)
 
 
 def order(resources: list[StoredResource], sort: Sort) -> list[StoredResource]:

@@ -24,7 +24,7 @@ from eventlog.base import EventLog, KeyAppended, NewRecord, StaleVersion
 from services.ingest.incident_rules import IncidentFacts, advance, check_batch
 from services.ingest.tablet_events import to_event, to_tablet
 from services.ingest.tablet_models import BatchAccepted, EventAccepted, IncidentBatch, now
-from stream_processors.ids import resource_id
+from stream_processors.incident_fhir.encounter import encounter_id
 
 Json = dict[str, Any]
 CACHED_INCIDENTS = 10_000
@@ -55,7 +55,7 @@ class EventIdOfAnotherIncident(ValueError):
 
 
 def encounter_ref(incident_id: str) -> str:
-    return f"Encounter/{resource_id('Encounter', incident_id)}"
+    return f"Encounter/{encounter_id(incident_id)}"
 
 
 class IncidentWriter:

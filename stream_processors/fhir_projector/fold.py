@@ -17,6 +17,7 @@ from stream_processors.fhir_projector.measured_to_fhir import (
 )
 from stream_processors.fhir_projector.patient_to_fhir import merge_patient
 from stream_processors.ids import ecg_observation_id, patient_id
+from stream_processors.incident_fhir.fold import INCIDENT_FOLDS
 from viewstore.base import IndexEntry
 
 Json = dict[str, Any]
@@ -53,6 +54,9 @@ def _fold_ecg_measured(state: State, event: Json) -> dict[Ref, Json]:
 FOLDS: dict[str, tuple[Callable[[Json], list[Ref]], Callable[[State, Json], dict[Ref, Json]]]] = {
     "goldenhour.ecg.EcgSubmitted": (_ecg_refs, _fold_ecg_submitted),
     "goldenhour.reading.EcgMeasured": (_measured_refs, _fold_ecg_measured),
+    # ems.incident: Encounter, Patient, vital signs, Procedure, MedicationAdministration,
+    # Flag, handover Composition (stream_processors/incident_fhir/fold.py)
+    **INCIDENT_FOLDS,
 }
 
 
@@ -71,12 +75,46 @@ def fold(state: State, event_name: str, event: Json) -> dict[Ref, Json]:
 def index_entries(resource: Json) -> list[IndexEntry]:
     """Secondary lookups of a resource, for FHIR search by identifier and subject."""
     rtype, rid = resource["resourceType"], resource["id"]
+    identifiers = resource.get("identifier", [])
     out = [
         IndexEntry(f"{rtype}.identifier", f"{i['system']}|{i['value']}", rtype, rid)
-        for i in resource.get("identifier", [])
+        # Composition.identifier is a single Identifier, not a list
+        for i in ([identifiers] if isinstance(identifiers, dict) else identifiers)
     ]
     if "subject" in resource:
         out.append(IndexEntry(f"{rtype}.subject", resource["subject"]["reference"], rtype, rid))
     if "for" in resource:
         out.append(IndexEntry(f"{rtype}.for", resource["for"]["reference"], rtype, rid))
+    encounter = resource.get("encounter") or resource.get("context")  # context: MedAdmin
+    if encounter and "reference" in encounter:
+        out.append(IndexEntry(f"{rtype}.encounter", encounter["reference"], rtype, rid))
+    for param, codings in _token_fields(resource):
+        out += [IndexEntry(f"{rtype}.{param}", key, rtype, rid) for key in _token_keys(codings)]
     return out
+
+
+# Coded elements searched as tokens, per type: search parameter -> the element's codings.
+TOKEN_PARAMS: dict[str, dict[str, Callable[[Json], list[Json]]]] = {
+    "Encounter": {
+        "status": lambda r: [{"code": r["status"]}],
+        "class": lambda r: [r["class"]],
+    },
+    "Flag": {"status": lambda r: [{"code": r["status"]}]},
+    "Observation": {
+        "code": lambda r: r["code"].get("coding", []),
+        "category": lambda r: [c for cat in r.get("category", []) for c in cat.get("coding", [])],
+    },
+    "Composition": {"type": lambda r: r["type"].get("coding", [])},
+}
+
+
+def _token_fields(resource: Json) -> list[tuple[str, list[Json]]]:
+    params = TOKEN_PARAMS.get(resource["resourceType"], {})
+    return [(param, codings(resource)) for param, codings in params.items()]
+
+
+def _token_keys(codings: list[Json]) -> list[str]:
+    """`system|code` and bare `code` per coding (search.html#token), without repeats."""
+    keys = [f"{c['system']}|{c['code']}" for c in codings if c.get("system")]
+    keys += [c["code"] for c in codings]
+    return list(dict.fromkeys(keys))

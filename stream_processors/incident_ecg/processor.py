@@ -15,8 +15,13 @@ from typing import Any
 
 from avro_schemas.catalogue import CLINIC_ECG, INCIDENT, READING
 from stream_processors.diagnosis_queue.requests import read_request
-from stream_processors.fhir_projector.codes import EMS_TEMPORARY_ID
 from stream_processors.ids import resource_id
+from stream_processors.incident_fhir.identity import (
+    event_details,
+    patient_details,
+    recorded_patient,
+    stored_details,
+)
 from stream_processors.runner import Emitted
 from viewstore.base import IndexEntry
 
@@ -35,17 +40,9 @@ class IncidentState:
     prealert: str = ""
 
     def patient_details(self) -> Json:
-        """The recorded patient, or an unidentified one named by the incident's temporary id."""
-        if self.patient.get("identifiers"):
-            return self.patient
-        return {
-            "identifiers": [{"system": EMS_TEMPORARY_ID, "value": self.incident_id}],
-            "family": None,
-            "given": None,
-            "gender": self.patient.get("gender"),
-            "birth_date": None,
-            "estimated_age_years": self.patient.get("estimated_age_years"),
-        }
+        """The recorded patient, or an unidentified one named by the incident's temporary id
+        (the rule shared with the incident's FHIR fold: `incident_fhir.identity`)."""
+        return patient_details(self.incident_id, self.patient)
 
 
 def _opened(s: IncidentState, e: Json) -> IncidentState:
@@ -53,13 +50,7 @@ def _opened(s: IncidentState, e: Json) -> IncidentState:
 
 
 def _patient(s: IncidentState, e: Json) -> IncidentState:
-    details = dict(e["patient"])
-    if e.get("temporary_id"):
-        details["identifiers"] = [
-            *details.get("identifiers", []),
-            {"system": EMS_TEMPORARY_ID, "value": e["temporary_id"]},
-        ]
-    return replace(s, patient=details)
+    return replace(s, patient=recorded_patient(e))
 
 
 def _prealert(s: IncidentState, e: Json) -> IncidentState:
@@ -114,7 +105,8 @@ class IncidentEcgRouter:
         ref = self.refs(event_name, event)[0]
         before = _load(state.get(ref), event["incident_id"])
         after = FOLDS[event_name](before, event)
-        return {ref: {"resourceType": STATE, "id": ref[1], **asdict(after)}}
+        stored = {**asdict(after), "patient": stored_details(after.patient)}
+        return {ref: {"resourceType": STATE, "id": ref[1], **stored}}
 
     def index(self, resource: Json) -> list[IndexEntry]:
         return []
@@ -135,4 +127,4 @@ def _load(doc: Json | None, incident_id: str) -> IncidentState:
     if doc is None:
         return IncidentState(incident_id)
     fields = {k: v for k, v in doc.items() if k not in ("resourceType", "id", "meta")}
-    return IncidentState(**fields)
+    return IncidentState(**{**fields, "patient": event_details(fields.get("patient") or {})})

@@ -203,7 +203,18 @@ def test_metadata_describes_what_is_served(client: httpx.Client) -> None:
     cs = client.get("/fhir/metadata").json()
     assert cs["resourceType"] == "CapabilityStatement" and cs["fhirVersion"].startswith("4.0")
     types = {r["type"] for r in cs["rest"][0]["resource"]}
-    assert types == {"Patient", "Observation", "ServiceRequest", "DiagnosticReport", "Task"}
+    assert types == {
+        "Patient",
+        "Observation",
+        "ServiceRequest",
+        "DiagnosticReport",
+        "Task",
+        "Encounter",
+        "Procedure",
+        "MedicationAdministration",
+        "Flag",
+        "Composition",
+    }
     json.dumps(cs)
 
 

@@ -198,7 +198,10 @@ def test_metadata_advertises_everything_and_paging(client: httpx.Client) -> None
     CapabilityStatement.model_validate(doc)
     resources = {r["type"]: r for r in doc["rest"][0]["resource"]}
     assert resources["Patient"]["operation"] == [{"name": "everything", "definition": EVERYTHING}]
-    assert all("operation" not in r for t, r in resources.items() if t != "Patient")
+    assert resources["Composition"]["operation"][0]["name"] == "document"
+    assert all(
+        "operation" not in r for t, r in resources.items() if t not in ("Patient", "Composition")
+    )
     for r in resources.values():
         names = {p["name"] for p in r["searchParam"]}
         assert {"_count", "_lastUpdated", "_sort"} <= names

@@ -1,0 +1,281 @@
+"""The receiving hospital's live board and the region's real-time unit view.
+
+| route                                               | what                                       |
+|-----------------------------------------------------|--------------------------------------------|
+| GET  /board/static/{name}                           | the pages' script and style sheet          |
+| GET  /board/{hospital_id}.json                      | the board as JSON (incoming, handed over)  |
+| GET  /board/{hospital_id}                           | the ED board page (HTML)                   |
+| GET  /board/{hospital_id}/cards                     | the board's cards alone (HTML fragment)    |
+| GET  /board/{hospital_id}/events                    | server-sent events: the cards, on change   |
+| POST /board/{hospital_id}/incidents/{id}/accept     | transfer of care: appends HandoverAccepted |
+| GET  /region/                                       | every unit: map and table (HTML)           |
+| GET  /region/units.json                             | every unit as JSON (`?station=` filters)   |
+| GET  /region/events                                 | server-sent events: map and table, on change |
+
+Live updates are server-sent events, not websockets: one direction, plain HTTP, and the
+browser's EventSource reconnects by itself. A stream polls the view store (the board may
+run in another process than the processors, on Cassandra) every `POLL_S` and sends the
+rendered fragment when the digest of what it shows changed; the event id is that digest,
+so a reconnecting browser (Last-Event-ID) gets nothing until something changes. A stream
+ends after `STREAM_MAX_S` and the browser reconnects: no stream outlives a server shutdown
+by more than that (uvicorn waits for open responses before it stops), and none outlives a
+client that went away without a FIN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import string
+import time
+from collections.abc import AsyncIterator, Callable
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from eventlog.base import LogUnavailable
+from services.board import board as queries
+from services.board import render
+from services.deps import SystemDep
+from services.outcome import FhirError
+from services.system import System
+from stream_processors.fhir_projector.ecg_to_fhir import instant
+
+board_router = APIRouter(prefix="/board", tags=["hospital board"])
+region_router = APIRouter(prefix="/region", tags=["region units"])
+
+HERE = Path(__file__).parent
+STATIC_TYPES = {
+    "board.js": "text/javascript; charset=utf-8",
+    "board.css": "text/css; charset=utf-8",
+}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",  # patient data: never from a shared or back-button cache
+}
+POLL_S = 1.0  # how often a stream looks at the views: an ambulance's minute is long
+STREAM_MAX_S = 5.0  # then the browser reconnects (see the module docstring)
+RETRY_MS = 500  # EventSource reconnection delay after a stream ends
+ACCEPTED_BY_MAX = 100
+Json = dict[str, Any]
+
+
+# --- plumbing -------------------------------------------------------------------------------
+
+
+@cache
+def _template(name: str) -> string.Template:
+    return string.Template((HERE / "templates" / name).read_text(encoding="utf-8"))
+
+
+def _page(name: str, fragments: dict[str, str]) -> HTMLResponse:
+    """Fill a template with fragments that are already HTML (every caller escapes)."""
+    return HTMLResponse(_template(name).substitute(fragments), headers=SECURITY_HEADERS)
+
+
+def _sse(event: str, event_id: str, data: Json) -> str:
+    return f"event: {event}\nid: {event_id}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+async def _stream(
+    request: Request,
+    event: str,
+    since: str,
+    digest: Callable[[], str],
+    fragment: Callable[[], str],
+) -> AsyncIterator[str]:
+    """Push `fragment()` whenever `digest()` differs from what the client last got."""
+    last = since
+    deadline = time.monotonic() + STREAM_MAX_S
+    yield f"retry: {RETRY_MS}\n\n"
+    while time.monotonic() < deadline and not await request.is_disconnected():
+        current = await run_in_threadpool(digest)
+        if current != last:
+            html = await run_in_threadpool(fragment)
+            yield _sse(event, current, {"digest": current, "html": html})
+            last = current
+        else:
+            yield ": idle\n\n"  # a comment: finds a closed connection, keeps proxies open
+        await asyncio.sleep(POLL_S)
+
+
+def _event_stream(body: AsyncIterator[str]) -> StreamingResponse:
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+
+
+@board_router.get("/static/{name}", include_in_schema=False)
+def static(name: str) -> Response:
+    if name not in STATIC_TYPES:  # a fixed list: no path ever reaches the file system
+        raise FhirError(404, f"no static file {name}", "not-found")
+    return Response(
+        (HERE / "static" / name).read_bytes(),
+        media_type=STATIC_TYPES[name],
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+    )
+
+
+# --- the hospital board ---------------------------------------------------------------------
+
+
+def _cards(system: System, hospital_id: str) -> str:
+    return render.board_html(system, queries.board(system, hospital_id), queries.now())
+
+
+@board_router.get("/{hospital_id}.json")
+def board_json(hospital_id: str, system: SystemDep) -> JSONResponse:
+    """Incoming ambulances (soonest ETA first) and handed-over ones, with each ECG's
+    automatic triage class."""
+    return JSONResponse(queries.board(system, hospital_id), headers={"Cache-Control": "no-store"})
+
+
+@board_router.get("/{hospital_id}", response_class=HTMLResponse, include_in_schema=False)
+def board_page(hospital_id: str, system: SystemDep) -> HTMLResponse:
+    e = render._e
+    return _page(
+        "board.html",
+        {
+            "hospital": e(hospital_id),
+            "digest": e(queries.board_digest(system, hospital_id)),
+            "cards": _cards(system, hospital_id),
+        },
+    )
+
+
+@board_router.get("/{hospital_id}/cards", response_class=HTMLResponse, include_in_schema=False)
+def board_cards(hospital_id: str, system: SystemDep) -> HTMLResponse:
+    return HTMLResponse(_cards(system, hospital_id), headers=SECURITY_HEADERS)
+
+
+@board_router.get("/{hospital_id}/events", response_class=StreamingResponse)
+def board_events(
+    hospital_id: str,
+    request: Request,
+    system: SystemDep,
+    since: Annotated[str, Query(max_length=64)] = "",
+    last_event_id: Annotated[str, Header(max_length=64)] = "",
+) -> StreamingResponse:
+    """`text/event-stream` of `board` events: `{"digest", "html"}`, the cards fragment."""
+    return _event_stream(
+        _stream(
+            request,
+            "board",
+            last_event_id or since,
+            lambda: queries.board_digest(system, hospital_id),
+            lambda: _cards(system, hospital_id),
+        )
+    )
+
+
+async def _accepted_by(request: Request) -> tuple[str, bool]:
+    """The clinician's name from a form post or a JSON body; (name, came from a form)."""
+    raw = await request.body()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError as exc:
+            raise FhirError(400, f"body is not JSON: {exc}", "structure") from exc
+        value = body.get("accepted_by") if isinstance(body, dict) else None
+        return (str(value).strip() if value is not None else ""), False
+    fields = parse_qs(raw.decode("utf-8", "replace"))
+    return (fields.get("accepted_by") or [""])[0].strip(), True
+
+
+@board_router.post(
+    "/{hospital_id}/incidents/{incident_id}/accept",
+    status_code=202,
+    responses={409: {"description": "OperationOutcome: no handover to accept here"}},
+)
+async def accept_handover(
+    hospital_id: str, incident_id: str, request: Request, system: SystemDep
+) -> Response:
+    """Transfer of care: the receiving clinician (`accepted_by`, form or JSON) accepts the
+    crew's handover. Once per incident: a repeat answers with the first acceptance
+    (`Idempotent-Replayed: true`). A form post is sent back to the board (303)."""
+    accepted_by, from_form = await _accepted_by(request)
+    if not accepted_by or len(accepted_by) > ACCEPTED_BY_MAX:
+        raise FhirError(
+            422,
+            f"accepted_by: the receiving clinician's name (1-{ACCEPTED_BY_MAX} characters)",
+            expression=["accepted_by"],
+        )
+    try:
+        event, duplicate = await run_in_threadpool(
+            queries.accept_handover, system, hospital_id, incident_id, accepted_by, queries.now()
+        )
+    except queries.HandoverRefused as exc:
+        raise FhirError(409, str(exc), "conflict") from exc
+    except LogUnavailable as exc:
+        raise FhirError(503, f"event log unavailable: {exc}", "transient") from exc
+    headers = {"Idempotent-Replayed": "true"} if duplicate else {}
+    if from_form:
+        return RedirectResponse(f"/board/{hospital_id}", status_code=303, headers=headers)
+    return JSONResponse(_accepted_json(event), status_code=202, headers=headers)
+
+
+def _accepted_json(event: Json) -> Json:
+    at = event["meta"]["occurred_at"]
+    return {
+        "incident_id": event["incident_id"],
+        "accepted_by": event["accepted_by"],
+        "hospital_id": event.get("hospital_id"),
+        "accepted_at": instant(at) if isinstance(at, dt.datetime) else at,
+        "event_id": event["meta"]["event_id"],
+    }
+
+
+# --- the region -------------------------------------------------------------------------------
+
+
+def _region(system: System) -> str:
+    return render.region_html(queries.units(system), queries.now())
+
+
+@region_router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def region_page(system: SystemDep) -> HTMLResponse:
+    units = queries.units(system)
+    return _page(
+        "region.html",
+        {
+            "digest": render._e(queries.units_digest(units)),
+            "region": render.region_html(units, queries.now()),
+        },
+    )
+
+
+@region_router.get("/units.json")
+def region_units(
+    system: SystemDep, station: Annotated[str | None, Query(max_length=64)] = None
+) -> JSONResponse:
+    """Every unit's latest status, incident and GPS fix (UnitState)."""
+    return JSONResponse(
+        {"units": queries.units(system, station)}, headers={"Cache-Control": "no-store"}
+    )
+
+
+@region_router.get("/events", response_class=StreamingResponse)
+def region_events(
+    request: Request,
+    system: SystemDep,
+    since: Annotated[str, Query(max_length=64)] = "",
+    last_event_id: Annotated[str, Header(max_length=64)] = "",
+) -> StreamingResponse:
+    """`text/event-stream` of `region` events: `{"digest", "html"}`, map and table."""
+    return _event_stream(
+        _stream(
+            request,
+            "region",
+            last_event_id or since,
+            lambda: queries.units_digest(queries.units(system)),
+            lambda: _region(system),
+        )
+    )

@@ -1,0 +1,304 @@
+"""The pure fold: events of `ems.incident`, `clinic.ecg` and `diagnosis.reading` -> the facts
+each indicator needs, per incident and per ECG; then the cases (one interval or share
+observation per incident or ECG and indicator) those facts give.
+
+Every fact is merged as a minimum over (time, value) or as a union, so the result does not
+depend on how the three topics interleave (a live run and a replay of the log agree). The
+definitions the cases implement are in `definitions.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from stream_processors.quality_kpis import definitions as d
+
+Json = dict[str, Any]
+Stamped = tuple[dt.datetime, str]  # (time, value): the earliest wins, the value breaks ties
+
+
+def _earliest(a: Stamped | None, b: Stamped | None) -> Stamped | None:
+    if a is None or b is None:
+        return a or b
+    return min(a, b)
+
+
+def _min(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    if a is None or b is None:
+        return a or b
+    return min(a, b)
+
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    incident_id: str
+    station_id: str = ""
+    reason: str = ""
+    opened_at: dt.datetime | None = None
+    status_at: Mapping[str, dt.datetime] = field(default_factory=dict)  # first time per status
+    first_ecg_at: dt.datetime | None = None
+    stemi_prealert: bool = False
+    prealert_destination: Stamped | None = None
+    handover_destination: Stamped | None = None
+    accepted: Stamped | None = None  # (time, hospital id or "")
+
+    @property
+    def call_at(self) -> dt.datetime | None:
+        return self.status_at.get("CALL_RECEIVED") or self.opened_at
+
+    @property
+    def first_contact_at(self) -> dt.datetime | None:
+        return self.status_at.get("AT_PATIENT") or self.status_at.get("ON_SCENE")
+
+    @property
+    def transfer_at(self) -> dt.datetime | None:
+        return _min(self.status_at.get("TRANSFER_OF_CARE"), self.accepted and self.accepted[0])
+
+    @property
+    def hospital_id(self) -> str:
+        for stamped in (self.accepted, self.handover_destination, self.prealert_destination):
+            if stamped and stamped[1]:
+                return stamped[1]
+        return ""
+
+
+@dataclass(frozen=True)
+class EcgFacts:
+    ecg_id: str
+    acquired_at: dt.datetime | None = None
+    site_id: str = ""
+    site_kind: str = ""
+    incident_id: str = ""
+    centre_id: str = ""
+    reported_at: dt.datetime | None = None
+    stemi_coded: bool = False
+
+
+@dataclass(frozen=True)
+class KpiState:
+    incidents: Mapping[str, IncidentFacts] = field(default_factory=dict)
+    ecgs: Mapping[str, EcgFacts] = field(default_factory=dict)
+
+
+# --- one small function per event type ------------------------------------------------
+
+
+def _occurred(e: Json) -> dt.datetime:
+    return e["meta"]["occurred_at"]  # type: ignore[no-any-return]
+
+
+def _opened(f: IncidentFacts, e: Json) -> IncidentFacts:
+    return replace(
+        f,
+        station_id=f.station_id or e["station_id"],
+        reason=f.reason or e["dispatch_reason"],
+        opened_at=_min(f.opened_at, _occurred(e)),
+    )
+
+
+def _status(f: IncidentFacts, e: Json) -> IncidentFacts:
+    first = _min(f.status_at.get(e["status"]), _occurred(e))
+    assert first is not None
+    return replace(f, status_at={**f.status_at, e["status"]: first})
+
+
+def _ecg_on_incident(f: IncidentFacts, e: Json) -> IncidentFacts:
+    return replace(f, first_ecg_at=_min(f.first_ecg_at, e["acquired_at"]))
+
+
+def _prealert(f: IncidentFacts, e: Json) -> IncidentFacts:
+    stamped = (_occurred(e), e["destination_id"])
+    return replace(
+        f,
+        stemi_prealert=f.stemi_prealert or e["kind"] == "STEMI",
+        prealert_destination=_earliest(f.prealert_destination, stamped),
+    )
+
+
+def _handover(f: IncidentFacts, e: Json) -> IncidentFacts:
+    stamped = (_occurred(e), e["destination_id"])
+    return replace(f, handover_destination=_earliest(f.handover_destination, stamped))
+
+
+def _accepted(f: IncidentFacts, e: Json) -> IncidentFacts:
+    stamped = (_occurred(e), e.get("hospital_id") or "")
+    return replace(f, accepted=_earliest(f.accepted, stamped))
+
+
+INCIDENT_FOLDS: dict[str, Callable[[IncidentFacts, Json], IncidentFacts]] = {
+    "goldenhour.ems.IncidentOpened": _opened,
+    "goldenhour.ems.UnitStatusChanged": _status,
+    "goldenhour.ems.EcgAcquired": _ecg_on_incident,
+    "goldenhour.ems.PreAlertRaised": _prealert,
+    "goldenhour.ems.HandoverSubmitted": _handover,
+    "goldenhour.ems.HandoverAccepted": _accepted,
+}
+
+
+def _ecg(f: EcgFacts, e: Json, site_id: str, site_kind: str) -> EcgFacts:
+    return replace(
+        f,
+        acquired_at=_min(f.acquired_at, e["acquired_at"]),
+        site_id=f.site_id or site_id,
+        site_kind=f.site_kind or site_kind,
+        incident_id=f.incident_id or e.get("incident_id") or "",
+    )
+
+
+def _acquired(f: EcgFacts, e: Json) -> EcgFacts:
+    return _ecg(f, e, "", "ambulance")
+
+
+def _submitted(f: EcgFacts, e: Json) -> EcgFacts:
+    return _ecg(f, e, e["site"]["id"], e["site"]["kind"])
+
+
+def _requested(f: EcgFacts, e: Json) -> EcgFacts:
+    return replace(f, centre_id=f.centre_id or e["reading_centre_id"])
+
+
+def _reported(f: EcgFacts, e: Json) -> EcgFacts:
+    stemi = any(c.get("code") == d.STEMI_SNOMED for c in e.get("codes") or [])
+    return replace(
+        f,
+        reported_at=_min(f.reported_at, _occurred(e)),
+        centre_id=f.centre_id or e.get("reading_centre_id") or "",
+        stemi_coded=f.stemi_coded or stemi,
+    )
+
+
+ECG_FOLDS: dict[str, Callable[[EcgFacts, Json], EcgFacts]] = {
+    "goldenhour.ems.EcgAcquired": _acquired,
+    "goldenhour.ecg.EcgSubmitted": _submitted,
+    "goldenhour.ecg.ReadRequested": _requested,
+    "goldenhour.reading.ReadReported": _reported,
+}
+RELEVANT = frozenset(INCIDENT_FOLDS) | frozenset(ECG_FOLDS)
+
+
+def fold_incident(facts: IncidentFacts | None, name: str, event: Json) -> IncidentFacts:
+    """The incident's facts once `event` (an `ems.incident` record) is known."""
+    return INCIDENT_FOLDS[name](facts or IncidentFacts(event["incident_id"]), event)
+
+
+def fold_ecg(facts: EcgFacts | None, name: str, event: Json) -> EcgFacts:
+    """The ECG's facts once `event` (about that ECG, on any of the three topics) is known."""
+    return ECG_FOLDS[name](facts or EcgFacts(event["ecg_id"]), event)
+
+
+def fold(state: KpiState, name: str, event: Json) -> KpiState:
+    """(state, event) -> state. Copies the maps it changes: for a whole log use `fold_all`,
+    which applies the same per-key folds in place."""
+    incidents, ecgs = dict(state.incidents), dict(state.ecgs)
+    _apply(incidents, ecgs, name, event)
+    return KpiState(incidents, ecgs)
+
+
+def fold_all(events: Iterable[tuple[str, Json]], state: KpiState | None = None) -> KpiState:
+    """Fold a stream of (record name, record) in one pass (linear in the events)."""
+    incidents = dict(state.incidents) if state else {}
+    ecgs = dict(state.ecgs) if state else {}
+    for name, event in events:
+        _apply(incidents, ecgs, name, event)
+    return KpiState(incidents, ecgs)
+
+
+def _apply(
+    incidents: dict[str, IncidentFacts], ecgs: dict[str, EcgFacts], name: str, event: Json
+) -> None:
+    if name in INCIDENT_FOLDS:
+        key = event["incident_id"]
+        incidents[key] = fold_incident(incidents.get(key), name, event)
+    if name in ECG_FOLDS:
+        key = event["ecg_id"]
+        ecgs[key] = fold_ecg(ecgs.get(key), name, event)
+
+
+# --- cases ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One incident's or ECG's observation of one indicator.
+
+    Interval indicators: `start` is known; `end` may be None (missing, as of now). Share
+    indicators: `hit` says whether the case is in the numerator."""
+
+    kpi: str
+    subject: str
+    start: dt.datetime
+    end: dt.datetime | None
+    dims: Mapping[str, str]
+    hit: bool | None = None
+
+    @property
+    def micros(self) -> int | None:
+        if self.end is None:
+            return None
+        return (self.end - self.start) // dt.timedelta(microseconds=1)
+
+    @property
+    def minutes(self) -> float | None:
+        micros = self.micros
+        return None if micros is None else micros / d.MICROS_PER_MINUTE
+
+
+def _incident_dims(f: IncidentFacts, start: dt.datetime) -> dict[str, str]:
+    dims = {"station": f.station_id, "hospital": f.hospital_id, "month": d.month_of(start)}
+    return {k: v for k, v in dims.items() if v}
+
+
+def _interval(
+    kpi: d.Kpi, f: IncidentFacts, start: dt.datetime | None, end: dt.datetime | None
+) -> list[Case]:
+    if start is None:
+        return []
+    return [Case(kpi.code, f.incident_id, start, end, _incident_dims(f, start))]
+
+
+def incident_cases(f: IncidentFacts, stemi_coded: bool = False) -> list[Case]:
+    """The cases of one incident; `stemi_coded`: a read of one of its ECGs is coded STEMI."""
+    s = f.status_at
+    stemi = f.stemi_prealert or stemi_coded
+    cases = [
+        *_interval(d.CALL_TO_DISPATCH, f, f.call_at, s.get("DISPATCHED")),
+        *_interval(d.RESPONSE_TIME, f, f.call_at, s.get("ON_SCENE")),
+        *_interval(d.ON_SCENE_TIME, f, s.get("ON_SCENE"), s.get("LEFT_SCENE")),
+        *_interval(d.HANDOVER_TIME, f, s.get("AT_DESTINATION"), f.transfer_at),
+    ]
+    if stemi or d.is_chest_pain(f.reason):
+        cases += _interval(d.FMC_TO_ECG, f, f.first_contact_at, f.first_ecg_at)
+    if stemi and f.call_at is not None:
+        code, dims = d.STEMI_ECG_TRANSMITTED.code, _incident_dims(f, f.call_at)
+        hit = f.first_ecg_at is not None
+        cases.append(Case(code, f.incident_id, f.call_at, f.first_ecg_at, dims, hit))
+    return cases
+
+
+def ecg_case(f: EcgFacts, incident: IncidentFacts | None) -> list[Case]:
+    if f.acquired_at is None:
+        return []
+    dims = {
+        "clinic": f.site_id if f.site_kind == "clinic" else "",
+        "station": incident.station_id if incident else "",
+        "hospital": incident.hospital_id if incident else "",
+        "centre": f.centre_id,
+        "month": d.month_of(f.acquired_at),
+    }
+    dims = {k: v for k, v in dims.items() if v}
+    return [Case(d.ECG_TO_DIAGNOSIS.code, f.ecg_id, f.acquired_at, f.reported_at, dims)]
+
+
+def cases(state: KpiState) -> list[Case]:
+    """Every case of every indicator, incidents first, each sorted by subject."""
+    coded = {e.incident_id for e in state.ecgs.values() if e.stemi_coded and e.incident_id}
+    out: list[Case] = []
+    for incident_id in sorted(state.incidents):
+        out += incident_cases(state.incidents[incident_id], incident_id in coded)
+    for ecg_id in sorted(state.ecgs):
+        ecg = state.ecgs[ecg_id]
+        out += ecg_case(ecg, state.incidents.get(ecg.incident_id))
+    return out
