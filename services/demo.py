@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from services.demo_ambulance import play_ambulance, play_county_day
 from services.server import Server
 from services.settings import Settings
 from services.simulate.ecg_synth import INFERIOR, synth_ecg
@@ -196,12 +197,24 @@ def run_demo(settings: Settings, fresh: bool = True) -> int:
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
             made = play(client)
+            print("\nThe ambulance side:", flush=True)
+            ambulance = play_ambulance(client)
+            print("\nA county day, for the quality officer:", flush=True)
+            play_county_day(client)
         print("\nWhere to look:")
         print(f"  FHIR capability     {base}/fhir/metadata")
         print(f"  the STEMI ECG       {base}/fhir/{made['observation']}")
         print(f"  its patient         {base}/fhir/{made['patient']}  (history: /_history)")
         print(f"  the signed read     {base}/fhir/{made['report']}")
         print(f"  reader workstation  {base}/reading/   (queue JSON: /reading/queue)")
+        print(
+            f"  hospital ED board   {base}{ambulance['board']}   (live; accept amb-03's handover)"
+        )
+        print(f"  region units        {base}/region/")
+        print(f"  handover document   {base}{ambulance['document']}")
+        print(f"  ambulance encounter {base}{ambulance['encounter']}")
+        print(f"  tablet API          POST {base}/ingest/incidents/{{id}}/events (see /docs)")
+        print(f"  quality indicators  {base}/kpi/report   (JSON: /kpi?by=station&as_of=...)")
         print(
             f"  HL7 v2 ORU^R01      MLLP on {settings.host}:{server.mllp.port if server.mllp else '-'}"
         )

@@ -1,0 +1,35 @@
+"""`goldenhour demo` as a user runs it (a real process, embedded backends): the scenario
+plays through the clinic, the reading centre, the ambulance and the quality indicators."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import free_port
+
+
+def test_demo_plays_every_chapter_and_exits(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DEMO_EXIT": "1",
+        "GOLDENHOUR_HTTP_PORT": str(free_port()),
+        "GOLDENHOUR_MLLP_PORT": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "demo", "--data-dir", str(tmp_path / "demo")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    out = done.stdout
+    assert "replayed=true" in out  # clinic and tablet retries answered, not re-appended
+    assert "409, it missed ['PatientRecorded'" in out  # the stale tablet told what it missed
+    assert "Heart rate 980 /min is implausible" in out
+    assert "Encounter finished, document final" in out  # transfer of care from the board
+    assert "Call to dispatch:" in out and "within target" in out
+    assert "/board/county-hospital" in out and "demo: done" in out
