@@ -10,6 +10,7 @@ Needs Chromium, chromedriver and selenium, like tests/e2e/test_workstation_chrom
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from services.server import Server
+from stream_processors.incident_fhir.encounter import encounter_id
 from tests.e2e.test_workstation_chromium import (  # noqa: F401 (pytest fixtures)
     browser,
     browser_errors,
@@ -87,6 +89,16 @@ def test_stemi_appears_live_and_the_handover_is_accepted_on_the_board(
     assert event["meta"]["source"]["channel"] == "board"
     board = client.get(f"/board/{HOSPITAL}.json").json()
     assert board["handed_over"][0]["accepted"]["by"] == CLINICIAN
+    # The transfer-of-care time lands in the ambulance Encounter.
+    accepted_at = event["meta"]["occurred_at"].isoformat()[:19]
+    encounter_url = f"/fhir/Encounter/{encounter_id(incident)}"
+    for _ in range(100):
+        encounter = client.get(encounter_url).json()
+        if encounter.get("status") == "finished":
+            break
+        time.sleep(0.1)
+    assert encounter["status"] == "finished"
+    assert encounter["period"]["end"][:19] == accepted_at
 
     # The region view: the unit that brought the patient, live too.
     append(
