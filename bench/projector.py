@@ -41,16 +41,18 @@ def _fill(system: System, n: int) -> None:
         system.log.append(CLINIC_ECG, records[i : i + 50])
 
 
-def _read_all_raw(system: System, log_url: str) -> list[bytes]:
+def read_all_raw(system: System, log_url: str, logical_topic: str = CLINIC_ECG) -> list[bytes]:
+    """Every record value of a topic, read with the backend's bare client."""
     if log_url.startswith("sqlite:"):
         conn = sqlite3.connect(system.settings.data_dir / "log.sqlite")
         return [
-            v for (v,) in conn.execute("SELECT value FROM records WHERE topic = ?", (CLINIC_ECG,))
+            v
+            for (v,) in conn.execute("SELECT value FROM records WHERE topic = ?", (logical_topic,))
         ]
     from kafka import KafkaConsumer, TopicPartition
 
     namespace = log_url.split("namespace=")[1]
-    topic = namespace + CLINIC_ECG
+    topic = namespace + logical_topic
     consumer = KafkaConsumer(
         bootstrap_servers=os.environ["GOLDENHOUR_TEST_KAFKA"], enable_auto_commit=False
     )
@@ -113,7 +115,7 @@ def run(backend: str) -> Figure:
             rows = list(system.store.scan())
             codec = Codec()
             start = time.perf_counter()
-            values = _read_all_raw(system, log_url)
+            values = read_all_raw(system, log_url)
             for v in values:
                 codec.decode(v)
             _write_raw(system, store_url, rows)

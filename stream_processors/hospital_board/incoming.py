@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stream_processors.fhir_projector.codes import EMS_TEMPORARY_ID
 from stream_processors.fhir_projector.ecg_to_fhir import instant
-from stream_processors.ids import resource_id
+from stream_processors.ids import resource_id, shallow_fields
 
 Json = dict[str, Any]
 
@@ -80,7 +80,7 @@ class IncomingAmbulance:
         return {
             "resourceType": RESOURCE_TYPE,
             "id": incoming_id(self.incident_id),
-            **asdict(self),
+            **shallow_fields(self),
             "status": self.status,
         }
 

@@ -14,11 +14,11 @@ A fix is the hot path (a unit every few seconds): one comparison and one small r
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stream_processors.fhir_projector.ecg_to_fhir import instant
-from stream_processors.ids import resource_id
+from stream_processors.ids import resource_id, shallow_fields
 
 Json = dict[str, Any]
 
@@ -59,7 +59,7 @@ class UnitState:
         return {
             "resourceType": RESOURCE_TYPE,
             "id": unit_state_id(self.unit_id),
-            **asdict(self),
+            **shallow_fields(self),
             "incident_id": self.incident_id,
         }
 
