@@ -7,7 +7,15 @@ import platform
 import re
 from pathlib import Path
 
-from bench import ingest, measurement, projector, queue_latency, tablet_ingest
+from bench import (
+    client_limits,
+    ingest,
+    measurement,
+    projector,
+    queue_latency,
+    rebuild,
+    tablet_ingest,
+)
 from bench.common import Figure, backends
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -25,8 +33,18 @@ def table(figures: list[Figure]) -> str:
 def main() -> None:
     figures = []
     for backend in backends():
-        for bench in (ingest, tablet_ingest, projector, queue_latency, measurement):
-            figures.append(bench.run(backend))
+        for bench in (
+            ingest,
+            tablet_ingest,
+            projector,
+            rebuild,
+            queue_latency,
+            measurement,
+            client_limits,
+        ):
+            figure = bench.run(backend)  # type: ignore[attr-defined]
+            if figure is not None:
+                figures.append(figure)
     text = table(figures)
     print(
         f"\nMachine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}\n"
