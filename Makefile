@@ -27,6 +27,12 @@ test: $(STAMP)
 test-embedded: $(STAMP)
 	$(PY) -m pytest -m "not kafka and not cassandra and not e2e" $(PYTEST_ARGS)
 
+## The fuzz tests with 10x the generated inputs of `make test`, randomized (profiles in
+## tests/fuzz/conftest.py); a failure prints the seed and example to reproduce it.
+.PHONY: fuzz-nightly
+fuzz-nightly: $(STAMP)
+	HYPOTHESIS_PROFILE=nightly $(PY) -m pytest tests/fuzz -o timeout=7200 $(PYTEST_ARGS)
+
 ## Every benchmark, on both backends; prints figures beside the raw limits.
 bench: $(STAMP)
 	deploy/local/with-servers $(PY) -m bench.run_all

@@ -17,6 +17,7 @@ CLINIC_ECG = "clinic.ecg"
 READING = "diagnosis.reading"
 ADT = "hospital.adt"
 IDENTITY = "identity.links"
+SUBSCRIPTIONS = "fhir.subscriptions"
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,24 @@ EVENT_TYPES: dict[str, EventType] = {
             "PatientAdmitted",
             "PatientTransferred",
             "PatientDischarged",
+            "PatientUpdated",
         ),
-        *_types("identity", IDENTITY, "patient_key", "PatientLinked"),
+        # Keyed by the source Patient's id: the link and the unlink of one source are in one
+        # partition, in order (the fold of the two is not commutative; see identity_to_fhir).
+        *_types("identity", IDENTITY, "patient_key", "PatientLinked", "PatientUnlinked"),
+        # One stream per FHIR Subscription: its request, every notification it triggered (the
+        # n-th NotificationTriggered of the key is eventNumber n, the same on a rebuild), its
+        # deliveries, status changes and deletion.
+        *_types(
+            "subscription",
+            SUBSCRIPTIONS,
+            "subscription_id",
+            "SubscriptionRequested",
+            "SubscriptionDeleted",
+            "NotificationTriggered",
+            "NotificationDelivered",
+            "SubscriptionStatusChanged",
+        ),
     ]
 }
 
@@ -89,6 +106,7 @@ TOPICS: list[TopicSpec] = [
     TopicSpec(READING, 6),
     TopicSpec(ADT, 3),
     TopicSpec(IDENTITY, 3),
+    TopicSpec(SUBSCRIPTIONS, 3),
 ]
 
 

@@ -9,11 +9,13 @@ from pathlib import Path
 
 from bench import (
     client_limits,
+    fhir_reads,
     ingest,
     measurement,
     projector,
     queue_latency,
     rebuild,
+    subscription_delivery,
     tablet_ingest,
 )
 from bench.common import Figure, backends
@@ -39,12 +41,16 @@ def main() -> None:
             projector,
             rebuild,
             queue_latency,
+            fhir_reads,
+            subscription_delivery,
             measurement,
             client_limits,
         ):
-            figure = bench.run(backend)  # type: ignore[attr-defined]
-            if figure is not None:
-                figures.append(figure)
+            result = bench.run(backend)  # type: ignore[attr-defined]
+            if isinstance(result, list):
+                figures.extend(result)
+            elif result is not None:
+                figures.append(result)
     text = table(figures)
     print(
         f"\nMachine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}\n"

@@ -2,9 +2,20 @@
 
 | prefix        | router                        | what                                  |
 |---------------|-------------------------------|---------------------------------------|
+| /healthz,     | services/ops/routes.py        | liveness, readiness (log + store),    |
+| /readyz,      |                               | Prometheus metrics (lag, queue, DLQ)  |
+| /metrics      |                               |                                       |
 | /ingest       | services/ingest/routes.py     | ECG submission (clinics, carts)       |
 | /ingest       | services/ingest/tablet_routes | ambulance tablets: incident events    |
 |               |                               | (batches, versions), unit positions   |
+| /fhir         | services/fhir_api/bulk_export | $export (system, Patient, Group):     |
+|               |                               | kick-off, status, NDJSON files        |
+| /fhir         | services/fhir_api/            | Subscription (+$status, $events,      |
+|               | subscription_routes.py        | $get-ws-binding-token), Subscription- |
+|               |                               | Topic, websocket channel /fhir/ws     |
+| /fhir         | services/fhir_api/            | Patient/$merge, Patient/$unmerge      |
+|               | identity_routes.py            | (identity links; before the main FHIR |
+|               |                               | router, whose /{rtype}/{rid} matches) |
 | /fhir         | services/fhir_api/routes.py   | FHIR R4 read, vread, history, search  |
 |               |                               | (paged), Patient/$everything          |
 | /reading      | services/reading/routes.py    | read queue, claims/leases, reports    |
@@ -24,15 +35,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services import outcome
+from services import limits, outcome
 from services.board.routes import board_router, region_router
+from services.fhir_api.bulk_export import router as export_router
+from services.fhir_api.identity_routes import router as identity_router
 from services.fhir_api.routes import router as fhir_router
+from services.fhir_api.subscription_routes import router as subscription_router
 from services.ingest.ecg_models import EcgIn
 from services.ingest.fast_body import register_schemas
 from services.ingest.routes import router as ingest_router
 from services.ingest.tablet_models import IncidentBatch, PositionBatch
 from services.ingest.tablet_routes import router as tablet_router
 from services.kpi.routes import router as kpi_router
+from services.ops.routes import router as ops_router
 from services.reading.routes import router as reading_router
 from services.reading.web import router as web_router
 from services.system import System
@@ -52,8 +67,13 @@ def create_app(system: System) -> FastAPI:
     )
     app.state.system = system
     outcome.install(app)
+    limits.install(app, system.settings)
+    app.include_router(ops_router)
     app.include_router(ingest_router)
     app.include_router(tablet_router)
+    app.include_router(export_router)  # before fhir_router: its /{type}/{id} would match
+    app.include_router(subscription_router)  # before fhir_router: its /{type}/{id} would match
+    app.include_router(identity_router)
     app.include_router(fhir_router)
     app.include_router(reading_router)
     app.include_router(web_router)

@@ -14,7 +14,8 @@ def _query(url: str) -> dict[str, str]:
 
 
 def open_log(url: str, data_dir: Path) -> EventLog:
-    """`sqlite:` (embedded, in data_dir) or `kafka://h:p[,h:p]?namespace=&replication=`."""
+    """`sqlite:` (embedded, in data_dir) or
+    `kafka://h:p[,h:p]?namespace=&replication=&min_isr=` (region: replication=3&min_isr=2)."""
     if url.startswith("sqlite:"):
         from eventlog.sqlite import SqliteEventLog
 
@@ -27,12 +28,14 @@ def open_log(url: str, data_dir: Path) -> EventLog:
             urlparse(url).netloc,
             namespace=q.get("namespace", ""),
             replication_factor=int(q.get("replication", "1")),
+            min_insync_replicas=int(q["min_isr"]) if "min_isr" in q else None,
         )
     raise ValueError(f"unknown event log URL {url!r}: use sqlite: or kafka://host:port")
 
 
 def open_store(url: str, data_dir: Path) -> ViewStore:
-    """`sqlite:` (embedded, in data_dir) or `cassandra://h[,h]:port/keyspace?replication=`."""
+    """`sqlite:` (embedded, in data_dir) or
+    `cassandra://h[,h]:port/keyspace?replication=&consistency=` (default LOCAL_QUORUM)."""
     if url.startswith("sqlite:"):
         from viewstore.sqlite import SqliteViewStore
 
@@ -47,5 +50,6 @@ def open_store(url: str, data_dir: Path) -> ViewStore:
             port=parsed.port or 9042,
             keyspace=parsed.path.strip("/") or "goldenhour",
             replication_factor=int(q.get("replication", "1")),
+            consistency=q.get("consistency", "LOCAL_QUORUM"),
         )
     raise ValueError(f"unknown view store URL {url!r}: use sqlite: or cassandra://host:port/ks")

@@ -7,6 +7,8 @@
   schemas freeze  release changed schemas as the next version
   kpi             chest-pain and 120 quality indicators from the log, as of any instant
   simulate        drive a simulated county (stations, clinics, reading centre) over HTTP
+  dlq list        dead letters (records a processor could not fold) and why
+  dlq replay      append a dead letter's record to its topic again, once the cause is fixed
 
 Exit codes: 0 success, 1 failure (a check found problems), 2 usage error.
 """
@@ -235,6 +237,42 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from avro_schemas.codec import Codec
+    from services.backends import open_log
+    from services.ops.dead_letters import dead_letters, replay
+
+    settings = _settings(args)
+    log = open_log(settings.log_url, settings.data_dir)
+    try:
+        letters = dead_letters(log, Codec(), args.topic)
+        if args.action == "list":
+            for letter in letters:
+                print(letter.summary())
+            print(f"dlq: {len(letters)} dead letter(s)", file=sys.stderr)
+            return 0
+        chosen = [
+            x
+            for x in letters
+            if (x.topic, x.partition, x.offset)
+            == (f"{args.topic}.dlq", args.partition, args.offset)
+        ]
+        if not chosen:
+            print(
+                f"dlq: no dead letter at {args.topic}.dlq/{args.partition}@{args.offset}",
+                file=sys.stderr,
+            )
+            return 1
+        appended = replay(log, chosen[0])
+        print(
+            f"dlq: replayed to {appended.topic}/{appended.partition}@{appended.offset}"
+            + (" (already replayed)" if appended.duplicate else "")
+        )
+        return 0
+    finally:
+        log.close()
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="goldenhour", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -276,6 +314,13 @@ def parser() -> argparse.ArgumentParser:
     kpi.add_argument("--format", choices=["table", "json", "csv"], default="table")
     kpi.add_argument("--cases", action="store_true", help="json: list every case too")
     kpi.set_defaults(func=cmd_kpi)
+    dlq = sub.add_parser("dlq", help="list or replay dead letters")
+    _backend_flags(dlq)
+    dlq.add_argument("action", choices=["list", "replay"])
+    dlq.add_argument("--topic", help="source topic, e.g. ems.incident (required for replay)")
+    dlq.add_argument("--partition", type=int, default=0, help="dead letter's partition (replay)")
+    dlq.add_argument("--offset", type=int, help="dead letter's offset (replay)")
+    dlq.set_defaults(func=cmd_dlq)
     simulate = sub.add_parser(
         "simulate", help="a simulated county over the public HTTP API (progress on stderr)"
     )

@@ -9,7 +9,7 @@ import uvicorn
 
 from services.app import create_app
 from services.hl7_gateway.listener import MllpListener
-from services.settings import Settings
+from services.settings import Settings, runs
 from services.system import System, bootstrap
 
 SWEEP_INTERVAL_S = 15.0  # escalation and lease expiry are minute-scale; 15 s is prompt enough
@@ -44,8 +44,12 @@ class Server:
     def start(self) -> None:
         if self.settings.run_processors:
             self.system.start_processors()
-            threading.Thread(target=self._sweep, name="queue-sweeper", daemon=True).start()
-            self._start_report_sender()
+            if runs(self.settings, "queue-sweeper"):
+                threading.Thread(target=self._sweep, name="queue-sweeper", daemon=True).start()
+            if runs(self.settings, "hl7-report-sender"):
+                self._start_report_sender()
+            if runs(self.settings, "subscription-sender"):
+                self._start_subscription_sender()
         if self.mllp:
             self.mllp.start()
         self._thread = threading.Thread(target=self._http.run, name="http", daemon=True)
@@ -68,6 +72,23 @@ class Server:
             args=(self._stopping, REPORT_INTERVAL_S),
             name="hl7-report-sender",
             daemon=True,
+        ).start()
+
+    def _start_subscription_sender(self) -> None:
+        from services.subscriptions.sender import SenderConfig, SubscriptionSender
+
+        s = self.settings
+        config = SenderConfig(
+            base_url=f"{self.base_url}/fhir",
+            retry_first_s=s.subscription_retry_first_s,
+            retry_max_s=s.subscription_retry_max_s,
+            poll_s=s.subscription_poll_s,
+            timeout_s=s.subscription_timeout_s,
+            max_count=s.subscription_max_count,
+        )
+        sender = SubscriptionSender(self.system, config)
+        threading.Thread(
+            target=sender.run, args=(self._stopping,), name="subscription-sender", daemon=True
         ).start()
 
     def _sweep(self) -> None:

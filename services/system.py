@@ -13,7 +13,7 @@ from avro_schemas.catalogue import all_topics
 from avro_schemas.codec import Codec
 from eventlog.base import EventLog
 from services.backends import open_log, open_store
-from services.settings import Settings
+from services.settings import BACKGROUND_TASKS, Settings, chosen_processors
 from stream_processors.runner import Runner
 from stream_processors.topology import projections
 from viewstore.base import ViewStore
@@ -29,7 +29,15 @@ class System:
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start_processors(self) -> None:
+        chosen = chosen_processors(self.settings)
+        unknown = chosen - {r.projection.name for r in self.runners} - set(BACKGROUND_TASKS)
+        if unknown:
+            raise ValueError(
+                f"unknown processors {sorted(unknown)}; see stream_processors/topology.py"
+            )
         for runner in self.runners:
+            if chosen and runner.projection.name not in chosen:
+                continue
             thread = threading.Thread(target=runner.run, name=runner.projection.name, daemon=True)
             thread.start()
             self._threads.append(thread)

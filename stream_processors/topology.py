@@ -20,6 +20,10 @@
 |                  |                   |                    | IncomingAmbulance.destination)          |
 | unit tracker     | unit-tracker      | ems.position,      | UnitState (internal; lookups            |
 |                  |                   | ems.incident       | UnitState.station, UnitState.region)    |
+| notifier         | notifier          | fhir.subscriptions,| emits NotificationTriggered; writes     |
+|                  |                   | ems.incident,      | Subscription, SubscriptionState (lookup |
+|                  |                   | diagnosis.reading, | SubscriptionState.channel),             |
+|                  |                   | identity.links     | SubscriptionEvent (internal)            |
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from stream_processors.ecg_measurement.processor import MeasurementProcessor
 from stream_processors.fhir_projector.processor import FhirProjection
 from stream_processors.hospital_board.processor import HospitalBoardProjection
 from stream_processors.incident_ecg.processor import IncidentEcgRouter
+from stream_processors.notifier.processor import NotifierProjection
 from stream_processors.report_outbox.processor import OutboxProjection
 from stream_processors.runner import Projection
 from stream_processors.unit_tracker.processor import UnitTrackerProjection
@@ -44,4 +49,5 @@ def projections(reading_centre_id: str, region_id: str) -> list[Projection]:
         IncidentEcgRouter(reading_centre_id, region_id),
         HospitalBoardProjection(),
         UnitTrackerProjection(),
+        NotifierProjection(),
     ]

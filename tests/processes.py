@@ -29,7 +29,12 @@ def _backend_args(settings: Settings) -> list[str]:
 def start_serve(settings: Settings, processors: bool = True) -> tuple[subprocess.Popen[bytes], str]:
     """`goldenhour serve` on a free HTTP port (no MLLP); returns it once /fhir/metadata answers."""
     port = free_port()
-    env = {**os.environ, "GOLDENHOUR_RUN_PROCESSORS": "true" if processors else "false"}
+    env = {
+        **os.environ,
+        "GOLDENHOUR_RUN_PROCESSORS": "true" if processors else "false",
+        # One client at full speed (benchmarks, fault tests): not the traffic the limit is for.
+        "GOLDENHOUR_RATE_LIMIT_PER_S": "0",
+    }
     proc = subprocess.Popen(
         [
             sys.executable,

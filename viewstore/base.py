@@ -7,6 +7,7 @@ Backends: embedded SQLite (`sqlite.py`) and Cassandra (`cassandra.py`);
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,24 @@ class StoredResource:
     version: int
     last_updated: str
     body: bytes
+
+
+@dataclass(frozen=True)
+class Change:
+    """One stored version as listed by `ViewStore.changes`: its key and `changed_at`, its
+    lastUpdated in the fixed-width UTC form of `change_instant` (sorts as text)."""
+
+    changed_at: str
+    resource_type: str
+    id: str
+    version: int
+
+
+def change_instant(last_updated: str) -> str:
+    """A lastUpdated (any ISO 8601 offset) as fixed-width UTC with microseconds, the form
+    `changes` compares and returns: `YYYY-MM-DDThh:mm:ss.ffffffZ`."""
+    when = dt.datetime.fromisoformat(last_updated).astimezone(dt.UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,16 @@ class ViewStore(ABC):
         """All versions, newest first (FHIR instance `_history`)."""
 
     @abstractmethod
+    def changes(
+        self, resource_types: Sequence[str], since: str | None = None, until: str | None = None
+    ) -> Iterator[Change]:
+        """Every stored version of the given types with `since <= changed_at <= until` (bounds
+        in `change_instant` form; None leaves that side open), newest first: ordered by
+        (changed_at, resource_type, id, version), all descending (FHIR type and system
+        `_history`, bulk export). Lazy: a caller that stops early reads little more than
+        what it took."""
+
+    @abstractmethod
     def lookup(self, index: str, key: str) -> list[tuple[str, str]]:
         """(resource_type, id) pairs filed under `key` in `index`, sorted."""
 
@@ -98,7 +127,8 @@ class ViewStore(ABC):
 
     @abstractmethod
     def truncate(self) -> None:
-        """Drop all views, lookups and checkpoints (before a rebuild from offset zero)."""
+        """Drop all views, lookups, the change list and checkpoints (before a rebuild from
+        offset zero)."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -7,6 +7,9 @@ Tables (viewstore/migrations/cassandra/0001_views.cql), one per query:
 - `resource_ids`: partition (resource_type, bucket), clustering id: scan() walks these.
 - `lookups`: partition (index_name, key), clustering (resource_type, id).
 - `checkpoints`: (processor, topic, topic_partition) -> next_offset.
+- `resource_changes` (0002): partition (resource_type, UTC day of lastUpdated), clustering
+  (changed_at, id, version) DESC: changes() for type and system history and bulk export;
+  `resource_change_days`: the days of a type that hold changes.
 
 Schema: opening a store creates the keyspace if absent and applies the migrations not yet
 recorded in its `schema_migrations` table, in file-name order. Schema changes in Cassandra 5.0
@@ -34,12 +37,14 @@ from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, PreparedStatement
 
 from viewstore.base import (
+    Change,
     Checkpoint,
     IndexEntry,
     PositionAlreadyApplied,
     StoredResource,
     VersionConflict,
     ViewStore,
+    change_instant,
 )
 
 # Bodies up to this size, in bytes, ride inline in the apply batch and are read in one round
@@ -72,7 +77,19 @@ KEYSPACE_NAME = re.compile(r"[A-Za-z0-9_]{1,48}")  # Cassandra's own rule for un
 # Truncated in this order: positions first, so that a truncate interrupted half-way leaves
 # views without positions (a rebuild from zero then stops at a VersionConflict: loud),
 # never positions ahead of emptied views (events silently skipped). Retry truncate() then.
-VIEW_TABLES = ("checkpoints", "lookups", "resource_ids", "resources", "resource_blobs")
+VIEW_TABLES = (
+    "checkpoints",
+    "lookups",
+    "resource_ids",
+    "resource_changes",
+    "resource_change_days",
+    "resources",
+    "resource_blobs",
+)
+# Rows per page of resource_changes (keys only, ~100 bytes each).
+CHANGES_PAGE_ROWS = 500
+# changes() bounds when a side is open: below and above every day and instant text.
+OPEN_LOW, OPEN_HIGH = "", "\uffff"
 
 
 class _ExpectedProtocolDowngrade(logging.Filter):
@@ -142,6 +159,22 @@ class CassandraViewStore(ViewStore):
     def history(self, resource_type: str, id: str) -> list[StoredResource]:
         rows = self._session.execute(self._q.versions_desc, (resource_type, id))
         return [self._resource(resource_type, id, row) for row in rows]
+
+    def changes(
+        self, resource_types: Sequence[str], since: str | None = None, until: str | None = None
+    ) -> Iterator[Change]:
+        """One stream per type, day partition by day partition back in time, merged: the
+        first change costs two queries per type, each later one a row of a page."""
+        low, high = since or OPEN_LOW, until or OPEN_HIGH
+        streams = [self._type_changes(t, low, high) for t in sorted(set(resource_types))]
+        yield from heapq.merge(*streams, key=_change_order, reverse=True)
+
+    def _type_changes(self, resource_type: str, low: str, high: str) -> Iterator[Change]:
+        days = self._session.execute(self._q.change_days, (resource_type, low[:10], high[:10]))
+        for day in [row.day for row in days]:
+            rows = self._session.execute(self._q.changes, (resource_type, day, low, high))
+            for row in rows:
+                yield Change(row.changed_at, resource_type, row.id, row.version)
 
     def lookup(self, index: str, key: str) -> list[tuple[str, str]]:
         rows = self._session.execute(self._q.lookup, (index, key))  # clustering order: sorted
@@ -279,6 +312,10 @@ class CassandraViewStore(ViewStore):
                 (r.resource_type, r.id, r.version, r.last_updated, body, ref or UNSET_VALUE),
             )
             batch.add(self._q.insert_id, (r.resource_type, _bucket(r.id), r.id))
+            changed_at = change_instant(r.last_updated)
+            day = changed_at[:10]
+            batch.add(self._q.insert_change, (r.resource_type, day, changed_at, r.id, r.version))
+            batch.add(self._q.insert_change_day, (r.resource_type, day))
         for e in index:
             batch.add(self._q.insert_lookup, (e.index, e.key, e.resource_type, e.id))
         batch.add(self._q.insert_checkpoint, (cp.processor, cp.topic, cp.partition, cp.next_offset))
@@ -329,6 +366,10 @@ class CassandraViewStore(ViewStore):
 
 def _bucket(id: str) -> int:
     return zlib.crc32(id.encode()) % ID_BUCKETS
+
+
+def _change_order(change: Change) -> tuple[str, str, str, int]:
+    return (change.changed_at, change.resource_type, change.id, change.version)
 
 
 class _Statements:
@@ -387,6 +428,22 @@ class _Statements:
             f"DELETE FROM {ks}.lookups"
             " WHERE index_name = ? AND key = ? AND resource_type = ? AND id = ?"
         )
+        self.change_days: PreparedStatement = p(
+            f"SELECT day FROM {ks}.resource_change_days"
+            " WHERE resource_type = ? AND day >= ? AND day <= ?"
+        )
+        self.changes: PreparedStatement = p(
+            f"SELECT changed_at, id, version FROM {ks}.resource_changes"
+            " WHERE resource_type = ? AND day = ? AND changed_at >= ? AND changed_at <= ?"
+        )
+        self.changes.fetch_size = CHANGES_PAGE_ROWS
+        self.insert_change: PreparedStatement = p(
+            f"INSERT INTO {ks}.resource_changes (resource_type, day, changed_at, id, version)"
+            " VALUES (?, ?, ?, ?, ?)"
+        )
+        self.insert_change_day: PreparedStatement = p(
+            f"INSERT INTO {ks}.resource_change_days (resource_type, day) VALUES (?, ?)"
+        )
         self.insert_checkpoint: PreparedStatement = p(
             f"INSERT INTO {ks}.checkpoints (processor, topic, topic_partition, next_offset)"
             " VALUES (?, ?, ?, ?)"
@@ -430,10 +487,36 @@ def _migrate_in(session: Session, keyspace: str, replication_factor: int) -> Non
             continue
         for statement in statements:
             _ddl(session, statement)
+        if version in BACKFILLS:
+            BACKFILLS[version](session)
         session.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
             (version, name, datetime.now(UTC)),
         )
+
+
+def _backfill_changes(session: Session) -> None:
+    """Migration 0002 on a keyspace that already holds resources: list their versions in
+    resource_changes (a paged read of the resources' keys; idempotent, so a rerun is safe)."""
+    rows = session.execute("SELECT resource_type, id, version, last_updated FROM resources")
+    insert = session.prepare(
+        "INSERT INTO resource_changes (resource_type, day, changed_at, id, version)"
+        " VALUES (?, ?, ?, ?, ?)"
+    )
+    insert_day = session.prepare(
+        "INSERT INTO resource_change_days (resource_type, day) VALUES (?, ?)"
+    )
+    changes, days = [], set()
+    for row in rows:
+        at = change_instant(row.last_updated)
+        changes.append((row.resource_type, at[:10], at, row.id, row.version))
+        days.add((row.resource_type, at[:10]))
+    execute_concurrent_with_args(session, insert, changes, concurrency=CONCURRENCY)
+    execute_concurrent_with_args(session, insert_day, sorted(days), concurrency=CONCURRENCY)
+
+
+# Data steps run after a migration's statements, before it is recorded.
+BACKFILLS = {2: _backfill_changes}
 
 
 def _ddl(session: Session, statement: str) -> None:

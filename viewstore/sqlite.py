@@ -9,13 +9,18 @@ from pathlib import Path
 
 from embedded.sqlite import ThreadConnections
 from viewstore.base import (
+    Change,
     Checkpoint,
     IndexEntry,
     PositionAlreadyApplied,
     StoredResource,
     VersionConflict,
     ViewStore,
+    change_instant,
 )
+
+# Rows fetched per round of `changes` (keys only, ~100 bytes each).
+CHANGES_PAGE_ROWS = 500
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -27,12 +32,19 @@ CREATE TABLE IF NOT EXISTS lookups (
     idx TEXT NOT NULL, key TEXT NOT NULL, resource_type TEXT NOT NULL, id TEXT NOT NULL,
     PRIMARY KEY (idx, key, resource_type, id)
 ) WITHOUT ROWID;
+-- Every version by lastUpdated (fixed-width UTC text, viewstore.base.change_instant), for
+-- type and system history: the primary key serves one type, the index all types.
+CREATE TABLE IF NOT EXISTS changes (
+    resource_type TEXT NOT NULL, changed_at TEXT NOT NULL, id TEXT NOT NULL,
+    version INTEGER NOT NULL, PRIMARY KEY (resource_type, changed_at, id, version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS changes_by_time ON changes (changed_at, resource_type, id, version);
 CREATE TABLE IF NOT EXISTS checkpoints (
     processor TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
     next_offset INTEGER NOT NULL, PRIMARY KEY (processor, topic, partition)
 ) WITHOUT ROWID;
 """
-VIEW_TABLES = ("resources", "lookups", "checkpoints")
+VIEW_TABLES = ("resources", "changes", "lookups", "checkpoints")
 
 
 class SqliteViewStore(ViewStore):
@@ -40,6 +52,18 @@ class SqliteViewStore(ViewStore):
         # NORMAL: a power cut may lose the last view writes, never corrupt them; the
         # checkpoint is lost with them, so the processor re-folds from the log.
         self._db = ThreadConnections(path, "NORMAL", SCHEMA)
+        self._backfill_changes()
+
+    def _backfill_changes(self) -> None:
+        """Files written before the `changes` table existed: list their versions once."""
+        with self._db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM changes LIMIT 1").fetchone() is not None:
+                return
+            rows = conn.execute("SELECT resource_type, id, version, last_updated FROM resources")
+            conn.executemany(
+                "INSERT INTO changes VALUES (?, ?, ?, ?)",
+                [(t, change_instant(lu), i, v) for t, i, v, lu in rows.fetchall()],
+            )
 
     def _conn(self) -> sqlite3.Connection:
         return self._db.get()
@@ -75,6 +99,30 @@ class SqliteViewStore(ViewStore):
             (resource_type, id),
         )
         return [StoredResource(resource_type, id, *row) for row in rows]
+
+    def changes(
+        self, resource_types: Sequence[str], since: str | None = None, until: str | None = None
+    ) -> Iterator[Change]:
+        """Pages by keyset (the last key seen), so a long walk holds no read transaction."""
+        if not resource_types:
+            return
+        types = ", ".join("?" * len(resource_types))
+        sql = (
+            "SELECT changed_at, resource_type, id, version FROM changes"
+            f" WHERE resource_type IN ({types}) AND changed_at >= ? AND changed_at <= ?"
+            " AND (changed_at, resource_type, id, version) < (?, ?, ?, ?)"
+            " ORDER BY changed_at DESC, resource_type DESC, id DESC, version DESC LIMIT ?"
+        )
+        low, high = since or "", until or "\uffff"
+        after: tuple[str, str, str, int] = ("\uffff", "", "", 0)
+        while True:
+            args = (*resource_types, low, high, *after, CHANGES_PAGE_ROWS)
+            rows = self._conn().execute(sql, args).fetchall()
+            for row in rows:
+                yield Change(*row)
+            if len(rows) < CHANGES_PAGE_ROWS:
+                return
+            after = tuple(rows[-1])
 
     def lookup(self, index: str, key: str) -> list[tuple[str, str]]:
         rows = self._conn().execute(
@@ -141,6 +189,10 @@ class SqliteViewStore(ViewStore):
         conn.executemany(
             "INSERT INTO resources VALUES (?, ?, ?, ?, ?)",
             [(r.resource_type, r.id, r.version, r.last_updated, r.body) for r in resources],
+        )
+        conn.executemany(
+            "INSERT INTO changes VALUES (?, ?, ?, ?)",
+            [(r.resource_type, change_instant(r.last_updated), r.id, r.version) for r in resources],
         )
         conn.executemany(
             "INSERT OR IGNORE INTO lookups VALUES (?, ?, ?, ?)",

@@ -1,5 +1,7 @@
-"""FHIR R4 REST (read side): metadata, read, vread, instance history, search,
-Patient/$everything.
+"""FHIR R4 REST (read side): metadata, read (also `_at`: the version current at a past
+instant, services/fhir_api/time_travel.py), vread, history at instance, type and system
+level (services/fhir_api/history.py), search with `_include`/`_revinclude`,
+Patient/$everything (also `_at`).
 
 Bodies are served as stored (canonical JSON written by the projector), so what a client
 reads is byte for byte what a rebuild reproduces. `ETag` is `W/"<versionId>"`;
@@ -22,17 +24,20 @@ from services.deps import SystemDep
 from services.fhir_api.capability import capability_statement
 from services.fhir_api.document import document
 from services.fhir_api.everything import everything
+from services.fhir_api.history import changes_history, instance_history
 from services.fhir_api.negotiate import negotiate, not_modified_since
 from services.fhir_api.paging import Page, entry, parse_page, searchset
 from services.fhir_api.search import (
     SEARCH_PARAMS,
     date_filters,
+    included,
     last_updated_filters,
     needs_resources,
     order,
     parse_sort,
     search_ids,
 )
+from services.fhir_api.time_travel import parse_at, read_at
 from services.outcome import FHIR_JSON, FhirError
 from viewstore.base import StoredResource, ViewStore
 
@@ -77,12 +82,28 @@ def metadata(request: Request) -> Response:
     return _json(capability_statement(str(request.base_url) + "fhir", STARTED))
 
 
+@router.get("/_history")
+def system_history(request: Request, system: SystemDep) -> Response:
+    """http.html#history, system level: every FHIR type served, newest first."""
+    return _json(changes_history(system.store, list(SEARCH_PARAMS), request, _base(request)))
+
+
+@router.get("/{rtype}/_history")
+def type_history(rtype: str, request: Request, system: SystemDep) -> Response:
+    """http.html#history, type level."""
+    _check(rtype)
+    return _json(changes_history(system.store, [rtype], request, _base(request)))
+
+
 @router.get("/{rtype}/{rid}")
 def read(rtype: str, rid: str, request: Request, system: SystemDep) -> Response:
+    """http.html#read; with `_at=<instant>` the version current then (time_travel.py)."""
     _check(rtype, rid)
-    stored = system.store.read(rtype, rid)
+    at = parse_at(list(request.query_params.multi_items()))
+    stored = system.store.read(rtype, rid) if at is None else read_at(system.store, rtype, rid, at)
     if stored is None:
-        raise FhirError(404, f"{rtype}/{rid} not found", "not-found")
+        when = "" if at is None else f" at {at.isoformat()}"
+        raise FhirError(404, f"{rtype}/{rid} not found{when}", "not-found")
     return _resource_response(request, stored)
 
 
@@ -97,42 +118,11 @@ def vread(rtype: str, rid: str, vid: str, request: Request, system: SystemDep) -
     return _resource_response(request, stored)
 
 
-def _bundle(kind: str, request: Request, entries: list[dict[str, Any]]) -> Response:
-    return _json(
-        {
-            "resourceType": "Bundle",
-            "type": kind,
-            "total": len(entries),
-            "link": [{"relation": "self", "url": str(request.url)}],
-            "entry": entries,
-        }
-    )
-
-
 @router.get("/{rtype}/{rid}/_history")
 def history(rtype: str, rid: str, request: Request, system: SystemDep) -> Response:
+    """http.html#history, instance level, with `_since`, `_at` and `_count`/`_offset`."""
     _check(rtype, rid)
-    versions = system.store.history(rtype, rid)
-    if not versions:
-        raise FhirError(404, f"{rtype}/{rid} not found", "not-found")
-    base = str(request.base_url) + "fhir"
-    entries = [
-        {
-            "fullUrl": f"{base}/{rtype}/{rid}",
-            "resource": json.loads(v.body),
-            "request": {
-                "method": "POST" if v.version == 1 else "PUT",
-                "url": rtype if v.version == 1 else f"{rtype}/{rid}",
-            },
-            "response": {
-                "status": "201 Created" if v.version == 1 else "200 OK",
-                "etag": _etag(v.version),
-                "lastModified": v.last_updated,
-            },
-        }
-        for v in versions
-    ]
-    return _bundle("history", request, entries)
+    return _json(instance_history(system.store, rtype, rid, request, _base(request)))
 
 
 def _base(request: Request) -> str:
@@ -192,4 +182,8 @@ def search(rtype: str, request: Request, system: SystemDep) -> Response:
     date_filters(rtype, params)
     ids = search_ids(system.store, rtype, params)
     total, resources = _page_of(system.store, rtype, ids, params, page)
-    return searchset(request, params, page, total, _entries(request, resources))
+    entries = _entries(request, resources)
+    base = _base(request)
+    for r in included(system.store, rtype, resources, params):
+        entries.append(entry(base, r.resource_type, json.loads(r.body), "include"))
+    return searchset(request, params, page, total, entries)

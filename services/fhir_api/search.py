@@ -3,6 +3,9 @@
 Criteria (search.html#token, search.html#reference) pick ids from the lookups; `_lastUpdated`
 (search.html#lastUpdated) filters the matching resources and `_sort` (search.html#sort)
 orders them, by id otherwise. Repeated parameters are ANDed (search.html#combining).
+`_include` and `_revinclude` (search.html#include) add, for the resources of the page, the
+resources they reference (read from their bodies) and the resources referencing them (from
+the lookups), as entries of search mode `include`; not `:iterate`, not `*`.
 """
 
 from __future__ import annotations
@@ -70,6 +73,10 @@ SEARCH_PARAMS: dict[str, dict[str, tuple[str, str]]] = {
         "encounter": ("reference", "Composition.encounter"),
         "type": ("token", "Composition.type"),
     },
+    "Provenance": {
+        "target": ("reference", "Provenance.target"),
+        "patient": ("reference", "Provenance.target"),
+    },
 }
 # A bare id in a reference parameter names a resource of this type (Patient otherwise).
 REFERENCE_TARGETS = {"encounter": "Encounter", "context": "Encounter"}
@@ -86,7 +93,7 @@ PARAM_DOCS = {
 
 # parameters every type accepts (search.html#all, search.html#count, search.html#sort)
 COMMON_PARAMS: dict[str, str] = {"_lastUpdated": "date", "_count": "number", "_sort": "string"}
-RESULT_PARAMS = {"_count", "_offset", "_format", "_sort"}
+RESULT_PARAMS = {"_count", "_offset", "_format", "_sort", "_include", "_revinclude"}
 SORTS = ("_lastUpdated", "-_lastUpdated")
 
 Params = Sequence[tuple[str, str]]
@@ -218,3 +225,121 @@ def order(resources: list[StoredResource], sort: Sort) -> list[StoredResource]:
     if not sort.by_last_updated:
         return by_id
     return sorted(by_id, key=lambda r: parse_stored(r.last_updated), reverse=sort.descending)
+
+
+# -- _include / _revinclude (search.html#include) ---------------------------------------------
+
+# Reference elements followed by `_include=<Type>:<param>` beyond the reference search
+# parameters above (whose element is named by their lookup index).
+EXTRA_INCLUDES: dict[str, dict[str, tuple[str, str]]] = {
+    "DiagnosticReport": {
+        "result": ("result", "Observation"),
+        "based-on": ("basedOn", "ServiceRequest"),
+    },
+    "Task": {"focus": ("focus", "ServiceRequest"), "based-on": ("basedOn", "ServiceRequest")},
+}
+# The element each reference lookup index is made from, where it differs from the index name.
+INDEX_ELEMENTS = {"MedicationAdministration.encounter": "context"}
+
+
+def include_params(rtype: str) -> dict[str, tuple[str, str]]:
+    """`_include` values on `rtype`: param -> (element, target type)."""
+    out = {
+        param: (
+            INDEX_ELEMENTS.get(index, index.split(".", 1)[1]),
+            REFERENCE_TARGETS.get(param, "Patient"),
+        )
+        for param, (kind, index) in SEARCH_PARAMS[rtype].items()
+        if kind == "reference"
+    }
+    return out | EXTRA_INCLUDES.get(rtype, {})
+
+
+def revinclude_params(rtype: str) -> list[str]:
+    """`_revinclude` values on `rtype`: `<Source>:<param>` whose reference targets `rtype`."""
+    return [
+        f"{source}:{param}"
+        for source, params in SEARCH_PARAMS.items()
+        for param, (kind, _) in params.items()
+        if kind == "reference" and REFERENCE_TARGETS.get(param, "Patient") == rtype
+    ]
+
+
+def _split(name: str, value: str) -> tuple[str, str]:
+    source, _, param = value.partition(":")
+    if not param or ":" in param:
+        raise FhirError(
+            400,
+            f"{name} {value!r}: use <Type>:<param> (no :iterate, no *)",
+            "not-supported",
+            [name],
+        )
+    return source, param
+
+
+def _includes(rtype: str, params: Params) -> list[tuple[str, str]]:
+    """(element, target type) for each `_include`; 400 for one not served."""
+    out = []
+    for value in (v for p, v in params if p == "_include"):
+        source, param = _split("_include", value)
+        known = include_params(rtype) if source == rtype else {}
+        if param not in known:
+            served = ", ".join(f"{rtype}:{p}" for p in include_params(rtype)) or "none"
+            raise FhirError(
+                400,
+                f"_include {value!r} is not served on {rtype} (served: {served})",
+                "not-supported",
+                ["_include"],
+            )
+        out.append(known[param])
+    return out
+
+
+def _revincludes(rtype: str, params: Params) -> list[tuple[str, str]]:
+    """(source type, lookup index) for each `_revinclude`; 400 for one not served."""
+    out = []
+    for value in (v for p, v in params if p == "_revinclude"):
+        source, param = _split("_revinclude", value)
+        if value not in revinclude_params(rtype):
+            served = ", ".join(revinclude_params(rtype)) or "none"
+            raise FhirError(
+                400,
+                f"_revinclude {value!r} is not served on {rtype} (served: {served})",
+                "not-supported",
+                ["_revinclude"],
+            )
+        out.append((source, SEARCH_PARAMS[source][param][1]))
+    return out
+
+
+def check_includes(rtype: str, params: Params) -> None:
+    """400 before any read for an `_include`/`_revinclude` not served."""
+    _includes(rtype, params)
+    _revincludes(rtype, params)
+
+
+def _references(resource: StoredResource, element: str, target: str) -> list[str]:
+    value = json.loads(resource.body).get(element)
+    values = value if isinstance(value, list) else [value]
+    refs = [v.get("reference") for v in values if isinstance(v, dict)]
+    return [r.split("/", 1)[1] for r in refs if isinstance(r, str) and r.startswith(f"{target}/")]
+
+
+def included(
+    store: ViewStore, rtype: str, page: list[StoredResource], params: Params
+) -> list[StoredResource]:
+    """The resources `_include`d and `_revinclude`d by the page's matches, each once, none
+    of the matches again; in parameter order, then by reference order / id."""
+    seen = {(r.resource_type, r.id) for r in page}
+    wanted: list[tuple[str, str]] = []
+    for element, target in _includes(rtype, params):
+        wanted += [(target, i) for r in page for i in _references(r, element, target)]
+    for source, index in _revincludes(rtype, params):
+        for r in page:
+            wanted += [(t, i) for t, i in store.lookup(index, f"{rtype}/{r.id}") if t == source]
+    out = []
+    for ref in dict.fromkeys(wanted):
+        if ref not in seen and (found := store.read(*ref)) is not None:
+            seen.add(ref)
+            out.append(found)
+    return out

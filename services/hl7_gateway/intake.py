@@ -1,5 +1,6 @@
 """One MLLP frame in, one ACK out: parse the ORU^R01, submit the ECG through the one write
-path (`services.ingest.submit.submit_ecg`, channel "mllp"), answer.
+path (`services.ingest.submit.submit_ecg`, channel "mllp"), answer. ADT messages (MSH-9 ADT)
+go to `adt_intake.handle_adt` instead, under the same error handling.
 
 Delivery: AA is sent only after `submit_ecg` returned, i.e. after the log acknowledged the
 event. If the log did not acknowledge (`LogUnavailable`) the append may or may not have
@@ -15,6 +16,8 @@ import logging
 
 from eventlog.base import LogUnavailable
 from services.hl7_gateway import ack
+from services.hl7_gateway.adt_in import is_adt
+from services.hl7_gateway.adt_intake import handle_adt
 from services.hl7_gateway.er7 import MessageHeader
 from services.hl7_gateway.errors import (
     APPLICATION_INTERNAL_ERROR,
@@ -40,6 +43,8 @@ def handle_frame(system: System, payload: bytes) -> bytes:
         log.warning("refused a frame of %d bytes: %s", len(payload), err)
         return ack.error(None, err)
     try:
+        if is_adt(header):  # ADT from a hospital's HIS (adt_in.py); everything else is ORU
+            return handle_adt(system, header, segments)
         return _submit(system, header, to_ecg(header, segments))
     except Hl7Error as err:
         log.warning("%s: %s %s", _name(header), "AR" if err.reject else "AE", err)

@@ -11,6 +11,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from stream_processors.fhir_projector.ecg_to_fhir import ecg_observation
+from stream_processors.fhir_projector.hospital_to_fhir import ADT_FOLDS
+from stream_processors.fhir_projector.identity_to_fhir import (
+    LINKED,
+    UNLINKED,
+    fold_linked,
+    fold_unlinked,
+    link_refs,
+)
 from stream_processors.fhir_projector.measured_to_fhir import (
     measurement_observation,
     measurement_observation_id,
@@ -57,6 +65,11 @@ FOLDS: dict[str, tuple[Callable[[Json], list[Ref]], Callable[[State, Json], dict
     # ems.incident: Encounter, Patient, vital signs, Procedure, MedicationAdministration,
     # Flag, handover Composition (stream_processors/incident_fhir/fold.py)
     **INCIDENT_FOLDS,
+    # hospital.adt: the hospital's Patient (MRN) and Encounter (hospital_to_fhir.py)
+    **ADT_FOLDS,
+    # identity.links: Patient.link / active and a Provenance (identity_to_fhir.py)
+    LINKED: (link_refs, fold_linked),
+    UNLINKED: (link_refs, fold_unlinked),
 }
 
 
@@ -85,6 +98,8 @@ def index_entries(resource: Json) -> list[IndexEntry]:
         out.append(IndexEntry(f"{rtype}.subject", resource["subject"]["reference"], rtype, rid))
     if "for" in resource:
         out.append(IndexEntry(f"{rtype}.for", resource["for"]["reference"], rtype, rid))
+    for target in resource.get("target", []) if rtype == "Provenance" else []:
+        out.append(IndexEntry("Provenance.target", target["reference"], rtype, rid))
     encounter = resource.get("encounter") or resource.get("context")  # context: MedAdmin
     if encounter and "reference" in encounter:
         out.append(IndexEntry(f"{rtype}.encounter", encounter["reference"], rtype, rid))

@@ -4,6 +4,11 @@ Events about one patient come from many partitions (every ECG, every incident), 
 processing order differs between a live run and a rebuild. The merge is therefore
 commutative: identifiers are a sorted union; each demographic field is taken from the event
 that occurred last (the instant is kept in an extension so the rule survives restarts).
+
+Identity links (`link`, `active`) are written only by the identity folds
+(`identity_to_fhir.py`) and carried over untouched by `merge_patient`, so demographics and
+links commute. `link` is a sorted set; `active` is derived from it: false while the Patient
+is replaced by another, absent otherwise (as before any link).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from stream_processors.ids import patient_id
 
 Json = dict[str, Any]
 AS_OF_URL = "https://goldenhour.health/fhir/StructureDefinition/demographics-as-of"
+LINK_FIELDS = ("active", "link")
 
 
 def _identifier(i: Json) -> Json:
@@ -73,4 +79,45 @@ def merge_patient(current: Json | None, details: Json, occurred_at: dt.datetime)
         "extension": [{"url": AS_OF_URL, "valueInstant": max(stated, _as_of(current))}],
         "identifier": [identifiers[k] for k in sorted(identifiers)],
         **{**older, **newer},
+        **{k: current[k] for k in LINK_FIELDS if current and k in current},
     }
+
+
+def identifier_entry(identifier: Json) -> Json:
+    """A FHIR Identifier of an event's identifier (typed, for a resident ID)."""
+    return _identifier(identifier)
+
+
+def stub_patient(rid: str, identifier: Json) -> Json:
+    """A Patient known so far only from a link: its id and the identifier that named it.
+    Later events merge into it (`merge_patient` keeps the id and unites identifiers)."""
+    return {"resourceType": "Patient", "id": rid, "identifier": [_identifier(identifier)]}
+
+
+def _link_key(link: Json) -> tuple[str, str]:
+    return str(link["other"]["reference"]), str(link["type"])
+
+
+def with_links(patient: Json, links: list[Json]) -> Json:
+    """`patient` with exactly these links (deduplicated, sorted) and the `active` they imply."""
+    unique = {_link_key(link): link for link in links}
+    out = {k: v for k, v in patient.items() if k not in LINK_FIELDS}
+    if unique:
+        out["link"] = [unique[k] for k in sorted(unique)]
+    if any(link["type"] == "replaced-by" for link in unique.values()):
+        out["active"] = False
+    return out
+
+
+def link_to(other_id: str, link_type: str) -> Json:
+    """A Patient.link entry (link-type: replaced-by, replaces, refer, seealso)."""
+    return {"other": {"reference": f"Patient/{other_id}"}, "type": link_type}
+
+
+def add_link(patient: Json, other_id: str, link_type: str) -> Json:
+    return with_links(patient, [*patient.get("link", []), link_to(other_id, link_type)])
+
+
+def remove_link(patient: Json, other_id: str, link_type: str) -> Json:
+    gone = _link_key(link_to(other_id, link_type))
+    return with_links(patient, [x for x in patient.get("link", []) if _link_key(x) != gone])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from avro_schemas.catalogue import CLINIC_ECG, INCIDENT, READING
+from avro_schemas.catalogue import ADT, CLINIC_ECG, IDENTITY, INCIDENT, READING
 from stream_processors.fhir_projector import fold as fhir_fold
 from viewstore.base import IndexEntry
 
@@ -13,7 +13,7 @@ Json = dict[str, Any]
 
 class FhirProjection:
     name = "fhir-projector"
-    topics = [CLINIC_ECG, READING, INCIDENT]
+    topics = [CLINIC_ECG, READING, INCIDENT, ADT, IDENTITY]
 
     def refs(self, event_name: str, event: Json) -> list[tuple[str, str]]:
         return fhir_fold.refs(event_name, event)

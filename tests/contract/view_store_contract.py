@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from viewstore.base import (
+    Change,
     Checkpoint,
     IndexEntry,
     PositionAlreadyApplied,
@@ -162,3 +163,75 @@ class ViewStoreContract:
         big = res("ecg", 1, "Observation", data=" ".join(str(i % 997) for i in range(60_000)))
         store.apply([big], [], cp(1))
         assert store.read("Observation", "ecg") == big
+
+    # -- changes: versions by lastUpdated (type and system _history, bulk export) ----------
+
+    def test_changes__newest_first_across_types_and_days(self, store: ViewStore) -> None:
+        store.apply(
+            [
+                at("p1", 1, "2026-11-20T08:00:00Z"),
+                at("o1", 1, "2026-11-20T09:00:00Z", "Observation"),
+            ],
+            [],
+            cp(1),
+        )
+        store.apply(
+            [
+                at("p1", 2, "2026-11-22T08:00:00Z"),
+                at("o1", 2, "2026-11-22T08:00:00Z", "Observation"),
+            ],
+            [],
+            cp(2),
+        )
+        store.apply(
+            [at("p2", 1, "2026-11-22T08:00:00Z"), at("e1", 1, "2026-11-21T00:00:00Z", "Encounter")],
+            [],
+            cp(3),
+        )
+        got = [
+            (c.changed_at[:13], c.resource_type, c.id, c.version)
+            for c in store.changes(["Patient", "Observation"])
+        ]
+        assert got == [
+            ("2026-11-22T08", "Patient", "p2", 1),
+            ("2026-11-22T08", "Patient", "p1", 2),
+            ("2026-11-22T08", "Observation", "o1", 2),
+            ("2026-11-20T09", "Observation", "o1", 1),
+            ("2026-11-20T08", "Patient", "p1", 1),
+        ]
+        assert [(c.id, c.version) for c in store.changes(["Encounter"])] == [("e1", 1)]
+        assert list(store.changes([])) == []
+
+    def test_changes__bounds_are_inclusive_and_in_utc(self, store: ViewStore) -> None:
+        store.apply([at("p1", 1, "2026-11-20T08:00:00.000000+08:00")], [], cp(1))  # 00:00Z
+        store.apply([at("p1", 2, "2026-11-20T23:59:59.999999Z")], [], cp(2))
+        store.apply([at("p1", 3, "2026-11-21T00:00:00Z")], [], cp(3))
+        first = next(store.changes(["Patient"], until="2026-11-20T00:00:00.000000Z"))
+        assert first == Change("2026-11-20T00:00:00.000000Z", "Patient", "p1", 1)
+        since = [c.version for c in store.changes(["Patient"], since="2026-11-20T23:59:59.999999Z")]
+        assert since == [3, 2]
+        window = store.changes(
+            ["Patient"], since="2026-11-20T00:00:00.000001Z", until="2026-11-20T23:59:59.999999Z"
+        )
+        assert [c.version for c in window] == [2]
+
+    def test_changes__walks_more_than_a_page(self, store: ViewStore) -> None:
+        many = [at(f"p{i:04d}", 1, f"2026-11-2{i % 3}T10:{i % 60:02d}:00Z") for i in range(1200)]
+        store.apply(many, [], cp(1))
+        got = list(store.changes(["Patient"]))
+        assert len(got) == 1200 and len({c.id for c in got}) == 1200
+        keys = [(c.changed_at, c.id) for c in got]
+        assert keys == sorted(keys, reverse=True)
+
+    def test_truncate__empties_the_change_list(self, store: ViewStore) -> None:
+        store.apply([at("p1", 1, "2026-11-20T08:00:00Z")], [], cp(1))
+        store.truncate()
+        assert list(store.changes(["Patient"])) == []
+        store.apply([at("p1", 1, "2026-11-21T08:00:00Z")], [], cp(1))
+        assert [c.changed_at for c in store.changes(["Patient"])] == ["2026-11-21T08:00:00.000000Z"]
+
+
+def at(rid: str, version: int, when: str, rtype: str = "Patient") -> StoredResource:
+    """A version stamped `when` (lastUpdated as written, any offset)."""
+    doc = {"resourceType": rtype, "id": rid, "meta": {"versionId": str(version)}}
+    return StoredResource(rtype, rid, version, when, json.dumps(doc).encode())

@@ -214,6 +214,10 @@ def test_metadata_describes_what_is_served(client: httpx.Client) -> None:
         "MedicationAdministration",
         "Flag",
         "Composition",
+        "Provenance",
+        "Group",
+        "Subscription",
+        "SubscriptionTopic",
     }
     json.dumps(cs)
 

@@ -18,6 +18,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
+from services.fhir_api.search import SEARCH_PARAMS
 from services.server import Server
 from stream_processors.fhir_projector.measured_to_fhir import measurement_observation_id
 from stream_processors.ids import ecg_observation_id, resource_id
@@ -197,12 +198,15 @@ def test_metadata_advertises_everything_and_paging(client: httpx.Client) -> None
     doc = client.get("/fhir/metadata").json()
     CapabilityStatement.model_validate(doc)
     resources = {r["type"]: r for r in doc["rest"][0]["resource"]}
-    assert resources["Patient"]["operation"] == [{"name": "everything", "definition": EVERYTHING}]
+    patient_ops = resources["Patient"]["operation"]
+    assert patient_ops[0] == {"name": "everything", "definition": EVERYTHING}
+    assert [o["name"] for o in patient_ops] == ["everything", "merge", "unmerge", "export"]
     assert resources["Composition"]["operation"][0]["name"] == "document"
-    assert all(
-        "operation" not in r for t, r in resources.items() if t not in ("Patient", "Composition")
-    )
-    for r in resources.values():
+    with_operations = {t for t, r in resources.items() if "operation" in r}
+    assert with_operations == {"Patient", "Composition", "Group", "Subscription"}
+    for t, r in resources.items():
+        if t not in SEARCH_PARAMS:
+            continue
         names = {p["name"] for p in r["searchParam"]}
         assert {"_count", "_lastUpdated", "_sort"} <= names
     assert {p["name"] for p in resources["Task"]["searchParam"]} == {

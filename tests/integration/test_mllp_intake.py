@@ -113,7 +113,8 @@ def test_oru_without_pid_3_is_ae_naming_pid_1_3_and_nothing_is_appended(
 
 def test_other_message_type_is_rejected_ar(server: Server, mllp: MllpListener) -> None:
     size = log_size(server)
-    adt = "MSH|^~\\&|HIS|county|GOLDENHOUR|COUNTY|20261123180211+0800||ADT^A01^ADT_A01|adt-1|P|2.5\rEVN|A01\rPID|1||1^^^H^MR\r"
+    # ADT goes to the ADT intake (tests/integration/test_adt_mllp.py); an order is refused.
+    adt = "MSH|^~\\&|HIS|county|GOLDENHOUR|COUNTY|20261123180211+0800||ORM^O01^ORM_O01|adt-1|P|2.5\rPID|1||1^^^H^MR\r"
     ack = exchange(mllp, adt)
     assert msa(ack) == ("AR", "adt-1")
     assert ack[2][3].startswith("200^")

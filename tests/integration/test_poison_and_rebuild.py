@@ -88,8 +88,11 @@ def test_rebuild_from_offset_zero_gives_identical_views(settings: Settings) -> N
     single_key = lambda d: [r for r in d if r.resource_type != "Patient"]  # noqa: E731
     assert single_key(after) == single_key(before)
     kinds = sorted({r.resource_type for r in after})
-    assert kinds == ["Observation", "Patient", "QueueItem", "ServiceRequest", "Task"]
+    assert kinds == ["NotifierEcg", "Observation", "Patient", "QueueItem", "ServiceRequest", "Task"]
     # 7 ECG Observations and 7 measurement Observations, Patient v1..v6 and another v1, per
     # ECG a ServiceRequest, a Task (the measurement leaves these routine ECGs routine) and a
-    # queue item in two versions (requested, then measured)
-    assert len(before) == len(after) == 7 * 2 + 7 + 7 + 7 + 7 * 2
+    # queue item in two versions (requested, then measured), and the notifier's context of
+    # each ECG (for "ECG report final" subscriptions), one version each
+    notifier = sum(r.resource_type == "NotifierEcg" for r in after)
+    assert notifier == 7
+    assert len(before) == len(after) == 7 * 2 + 7 + 7 + 7 + 7 * 2 + notifier

@@ -344,10 +344,11 @@ def test_unreadable_frame_gets_a_minimal_ar() -> None:
 
 def test_unsupported_type_is_answered_ar_with_its_control_id() -> None:
     _, message = good()
-    reply = handle_frame(None, set_field(message, "MSH", 9, "ADT^A01").encode())  # type: ignore[arg-type]
+    # ADT is routed to the ADT intake (adt_in.py); an order message is not taken at all.
+    reply = handle_frame(None, set_field(message, "MSH", 9, "ORM^O01").encode())  # type: ignore[arg-type]
     segments = reply.decode().split("\r")
-    assert segments[0].split("|")[8] == "ACK^A01^ACK"
-    assert segments[1].startswith("MSA|AR|CTRL0001|message type ADT\\S\\A01 is not accepted")
+    assert segments[0].split("|")[8] == "ACK^O01^ACK"
+    assert segments[1].startswith("MSA|AR|CTRL0001|message type ORM\\S\\O01 is not accepted")
     assert segments[2].startswith("ERR||MSH^1^9|200^Unsupported message type^HL70357|E")
 
 

@@ -1,0 +1,206 @@
+"""FHIR reads over HTTP vs the raw view store reads of the same rows, in the same run.
+
+Data: BENCH_FHIR_ECGS clinic ECGs (10 s, 12 leads) over BENCH_FHIR_PATIENTS patients, posted
+through the ingest API and folded by the real processors. Then, one client, sequential:
+- read: `GET /fhir/{type}/{id}` over every small resource (Patient, measurement
+  Observation, ServiceRequest, Task), cycled; raw: `store.read` of the same (type, id).
+- $everything: `GET /fhir/Patient/{id}/$everything` (the ECG waveforms included, ~0.5 MB
+  each); raw: the same lookups and `store.read`s in process.
+- search: `GET /fhir/Observation?patient=..&code=..` (the measurement panels); raw: the
+  lookups of both criteria and the reads of the page.
+
+Comparison: HAPI FHIR JPA server was looked for on Maven Central (2026-11):
+`ca.uhn.hapi.fhir:hapi-fhir-jpaserver-starter` is not published there (404; it is a
+GitHub project built into a WAR with Maven), `hapi-fhir-cli` (whose `run-server` once
+started a JPA server) is not there either, and `hapi-fhir-jpaserver-base` 8.8.0 is a
+library that needs the starter's Spring Boot application around it. So the raw store read
+of the same rows is the comparison; it is the floor of what any FHIR layer over this store
+can do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from bench.common import Figure, backend_urls, body_bytes, latency_summary, payloads
+from services.fhir_api.everything import PATIENT_LINKS
+from services.server import Server
+from services.settings import Settings
+from stream_processors.fhir_projector.measured_to_fhir import measurement_observation_id
+from stream_processors.ids import resource_id
+from tests.conftest import free_port
+from viewstore.base import ViewStore
+
+ECGS = int(os.environ.get("BENCH_FHIR_ECGS", "40"))
+PATIENTS = int(os.environ.get("BENCH_FHIR_PATIENTS", "10"))
+READS = int(os.environ.get("BENCH_FHIR_READS", "1000"))
+EVERYTHINGS = int(os.environ.get("BENCH_FHIR_EVERYTHINGS", "50"))
+SEARCHES = int(os.environ.get("BENCH_FHIR_SEARCHES", "300"))
+LOAD_TIMEOUT_S = 300.0
+PANEL = "http://loinc.org|34534-8"  # the automatic measurements' 12 lead EKG panel
+
+Ref = tuple[str, str]
+
+
+def _load(server: Server) -> tuple[list[Ref], list[str]]:
+    """Posts the ECGs, waits until every resource they make is in the view; (small
+    resources, patient ids)."""
+    refs: list[Ref] = []
+    patients: set[str] = set()
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        for body in payloads(ECGS, PATIENTS):
+            resp = client.post(
+                "/ingest/ecg",
+                content=body_bytes(body),
+                headers={"content-type": "application/json"},
+            )
+            resp.raise_for_status()
+            key = body["ecg_id"]
+            patients.add(resp.json()["patient"].split("/")[1])
+            refs += [
+                ("Observation", measurement_observation_id(key)),
+                ("ServiceRequest", resource_id("ServiceRequest", "ecg-read", key)),
+                ("Task", resource_id("Task", "ecg-read", key)),
+            ]
+    wanted = refs + [("Patient", p) for p in patients]
+    deadline = time.monotonic() + LOAD_TIMEOUT_S
+    store = server.system.store
+    while any(store.read(*ref) is None for ref in wanted):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the processors did not fold the benchmark's ECGs in time")
+        time.sleep(0.2)
+    return refs + [("Patient", p) for p in sorted(patients)], sorted(patients)
+
+
+def _timed(n: int, call: Callable[[int], object]) -> tuple[list[float], float]:
+    """Latencies of n calls and the wall time of all of them."""
+    lat = []
+    start = time.perf_counter()
+    for i in range(n):
+        t0 = time.perf_counter()
+        call(i)
+        lat.append(time.perf_counter() - t0)
+    return lat, time.perf_counter() - start
+
+
+def _get(client: httpx.Client, url: str, params: dict[str, str] | None = None) -> bytes:
+    resp = client.get(url, params=params)
+    resp.raise_for_status()
+    return resp.content
+
+
+def _raw_everything(store: ViewStore, patient: str) -> int:
+    found = [store.read("Patient", patient)]
+    for rtype, index in PATIENT_LINKS.items():
+        for t, i in store.lookup(index, f"Patient/{patient}"):
+            if t == rtype:
+                found.append(store.read(rtype, i))
+    return len(json.dumps([len(r.body) for r in found if r is not None]))
+
+
+def _raw_search(store: ViewStore, patient: str) -> int:
+    by_patient = {i for t, i in store.lookup("Observation.subject", f"Patient/{patient}")}
+    by_code = {i for t, i in store.lookup("Observation.code", PANEL)}
+    return sum(
+        len(r.body) for i in sorted(by_patient & by_code) if (r := store.read("Observation", i))
+    )
+
+
+def _figure(
+    name: str,
+    backend: str,
+    ours: tuple[list[float], float],
+    raw: tuple[list[float], float],
+    unit: str,
+) -> Figure:
+    (o_lat, o_wall), (r_lat, r_wall) = ours, raw
+    o_rate, r_rate = len(o_lat) / o_wall, len(r_lat) / r_wall
+    print(
+        f"{name} [{backend}]: ours {o_rate:.1f} {unit}/s {latency_summary(o_lat)}; "
+        f"raw {r_rate:.1f} {unit}/s {latency_summary(r_lat)}",
+        flush=True,
+    )
+    return Figure(
+        name,
+        backend,
+        f"{o_rate:.1f} {unit}/s, {latency_summary(o_lat)}",
+        f"{r_rate:.1f} {unit}/s, {latency_summary(r_lat)}",
+        o_rate / r_rate,
+    )
+
+
+def run(backend: str) -> list[Figure]:
+    with tempfile.TemporaryDirectory() as tmp:
+        log_url, store_url = backend_urls(backend, Path(tmp))
+        settings = Settings(
+            rate_limit_per_s=0,  # one client at full speed: not what the limit is for
+            data_dir=Path(tmp),
+            log_url=log_url,
+            store_url=store_url,
+            http_port=free_port(),
+            mllp_port=-1,
+        )
+        server = Server(settings)
+        server.start()
+        try:
+            return _measure(server, backend)
+        finally:
+            server.stop()
+
+
+def _measure(server: Server, backend: str) -> list[Figure]:
+    refs, patients = _load(server)
+    store = server.system.store
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        read = _timed(READS, lambda i: _get(client, "/fhir/{}/{}".format(*refs[i % len(refs)])))
+        raw_read = _timed(READS, lambda i: store.read(*refs[i % len(refs)]))
+        every = _timed(
+            EVERYTHINGS,
+            lambda i: _get(
+                client,
+                f"/fhir/Patient/{patients[i % len(patients)]}/$everything",
+                {"_count": "500"},
+            ),
+        )
+        raw_every = _timed(
+            EVERYTHINGS, lambda i: _raw_everything(store, patients[i % len(patients)])
+        )
+        search = _timed(
+            SEARCHES,
+            lambda i: _get(
+                client, "/fhir/Observation", {"patient": patients[i % len(patients)], "code": PANEL}
+            ),
+        )
+        raw_search = _timed(SEARCHES, lambda i: _raw_search(store, patients[i % len(patients)]))
+    return [
+        _figure("FHIR read (small resources), 1 client", backend, read, raw_read, "reads"),
+        _figure(
+            f"FHIR Patient/$everything ({ECGS // PATIENTS} ECGs a patient), 1 client",
+            backend,
+            every,
+            raw_every,
+            "ops",
+        ),
+        _figure(
+            "FHIR search Observation?patient&code, 1 client",
+            backend,
+            search,
+            raw_search,
+            "searches",
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    from bench.common import backends
+
+    for b in backends():
+        for figure in run(b):
+            print(figure.row())

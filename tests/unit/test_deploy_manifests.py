@@ -1,0 +1,128 @@
+"""The region's deployment files are rendered and linted here: they parse, name only real
+settings, endpoints, processors and commands, and keep the durability settings of DESIGN.md
+(Kafka 3 brokers RF 3 min ISR 2; Cassandra 3 nodes RF 3 LOCAL_QUORUM)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import yaml
+
+from deploy.region.render import OUT, render
+from services.app import create_app
+from services.cli import parser
+from services.settings import Settings
+from stream_processors.topology import projections
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = ROOT / "deploy" / "region"
+K8S = sorted((REGION / "k8s").glob("*.yaml"))
+PROCESSORS = {p.name for p in projections("c", "r")}
+
+
+def k8s_docs() -> list[dict[str, Any]]:
+    return [d for f in K8S for d in yaml.safe_load_all(f.read_text()) if d]
+
+
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((REGION / "compose.yaml").read_text())  # type: ignore[no-any-return]
+
+
+def containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return doc["spec"]["template"]["spec"]["containers"]  # type: ignore[no-any-return]
+
+
+def test_processor_deployments_are_rendered_from_the_topology() -> None:
+    assert OUT.read_text() == render(), "run: python -m deploy.region.render"
+    names = {
+        d["metadata"]["name"]
+        for d in k8s_docs()
+        if d["metadata"].get("labels", {}).get("tier") == "processor"
+    }
+    assert names == PROCESSORS
+    in_compose = {
+        s["environment"]["GOLDENHOUR_PROCESSORS"]
+        for s in compose()["services"].values()
+        if "GOLDENHOUR_PROCESSORS" in s.get("environment", {})
+    }
+    assert in_compose == PROCESSORS
+
+
+def test_every_k8s_object_is_complete() -> None:
+    docs = k8s_docs()
+    assert docs
+    for doc in docs:
+        assert doc["apiVersion"] and doc["kind"] and doc["metadata"]["name"]
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"]["namespace"] == "goldenhour", doc["metadata"]["name"]
+        if doc["kind"] in ("Deployment", "StatefulSet"):
+            selector = doc["spec"]["selector"]["matchLabels"]
+            labels = doc["spec"]["template"]["metadata"]["labels"]
+            assert selector.items() <= labels.items()
+            for c in containers(doc):
+                assert c["image"] and c["resources"]["requests"], c["name"]
+                assert "readinessProbe" in c, c["name"]
+
+
+def test_probes_and_settings_name_what_exists() -> None:
+    app = create_app(SimpleNamespace(settings=Settings()))  # type: ignore[arg-type]
+    paths = set(app.openapi()["paths"])
+    fields = {f"GOLDENHOUR_{name.upper()}" for name in Settings.model_fields}
+    env_names: set[str] = set()
+    for doc in k8s_docs():
+        if doc["kind"] == "ConfigMap":
+            env_names |= set(doc["data"])
+        if doc["kind"] not in ("Deployment", "StatefulSet"):
+            continue
+        for c in containers(doc):
+            env_names |= {e["name"] for e in c.get("env", [])}
+            for probe in ("livenessProbe", "readinessProbe"):
+                if "httpGet" in c.get(probe, {}):
+                    assert c[probe]["httpGet"]["path"] in paths
+    for service in compose()["services"].values():
+        env_names |= set(service.get("environment", {}))
+    ours = {n for n in env_names if n.startswith("GOLDENHOUR_")}
+    assert ours and ours <= fields, ours - fields
+
+
+def test_region_durability_settings() -> None:
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in k8s_docs()}
+    kafka, cassandra = docs[("StatefulSet", "kafka")], docs[("StatefulSet", "cassandra")]
+    assert kafka["spec"]["replicas"] == 3 and cassandra["spec"]["replicas"] == 3
+    kafka_env = {e["name"]: e["value"] for e in containers(kafka)[0]["env"]}
+    assert kafka_env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+    assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert "broker,controller" in kafka_env["KAFKA_PROCESS_ROLES"]  # KRaft
+    config = docs[("ConfigMap", "goldenhour-settings")]["data"]
+    for url in (
+        config["GOLDENHOUR_LOG_URL"],
+        compose()["x-goldenhour"]["environment"]["GOLDENHOUR_LOG_URL"],
+    ):
+        q = parse_qs(urlparse(url).query)
+        assert (q["replication"], q["min_isr"]) == (["3"], ["2"]) and len(
+            urlparse(url).netloc.split(",")
+        ) == 3
+    for url in (
+        config["GOLDENHOUR_STORE_URL"],
+        compose()["x-goldenhour"]["environment"]["GOLDENHOUR_STORE_URL"],
+    ):
+        q = parse_qs(urlparse(url).query)
+        assert (q["replication"], q["consistency"]) == (["3"], ["LOCAL_QUORUM"])
+
+
+@pytest.mark.parametrize("name", ["RUNBOOK.md"])
+def test_runbook_commands_are_real(name: str) -> None:
+    text = (ROOT / "deploy" / name).read_text()
+    commands = set(parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    used = set(re.findall(r"`goldenhour (\w+)", text))
+    assert used and used <= commands, used - commands
+    for path in re.findall(r"`?(deploy/[\w./-]+[\w/])", text):
+        assert (ROOT / path.split(" ")[0]).exists(), path
+    makefile = (ROOT / "Makefile").read_text()
+    for target in re.findall(r"`make (\w[\w-]*)`", text):
+        assert re.search(rf"^{target}:", makefile, re.M), target
