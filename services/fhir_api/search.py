@@ -17,11 +17,20 @@ from dataclasses import dataclass
 
 from services.fhir_api.instants import date_filter, parse_stored
 from services.outcome import FhirError
+from stream_processors.fhir_projector.fold import NAME_PREFIX_MAX
 from viewstore.base import StoredResource, ViewStore
 
 # resource type -> parameter -> (FHIR search type, lookup index; for dates the element)
 SEARCH_PARAMS: dict[str, dict[str, tuple[str, str]]] = {
-    "Patient": {"identifier": ("token", "Patient.identifier")},
+    "Patient": {
+        "identifier": ("token", "Patient.identifier"),
+        "name": ("string", "Patient.name"),
+        "family": ("string", "Patient.family"),
+        "given": ("string", "Patient.given"),
+        "gender": ("token", "Patient.gender"),
+        # looked up, not filtered: eq on a day, a month or a year (1967, 1967-04, 1967-04-15)
+        "birthdate": ("date", "Patient.birthdate"),
+    },
     "Observation": {
         "identifier": ("token", "Observation.identifier"),
         "subject": ("reference", "Observation.subject"),
@@ -38,6 +47,9 @@ SEARCH_PARAMS: dict[str, dict[str, tuple[str, str]]] = {
     "DiagnosticReport": {
         "subject": ("reference", "DiagnosticReport.subject"),
         "patient": ("reference", "DiagnosticReport.subject"),
+        "code": ("token", "DiagnosticReport.code"),
+        "status": ("token", "DiagnosticReport.status"),
+        "date": ("date", "effective"),
     },
     "Task": {
         "patient": ("reference", "Task.for"),
@@ -89,7 +101,13 @@ PARAM_DOCS = {
     "code": "[system|]code",
     "category": "[system|]code",
     "type": "[system|]code",
+    "name": "starts a name part (family or given, case-insensitive), or the whole name",
+    "family": "starts the family name (case-insensitive)",
+    "given": "starts a given name (case-insensitive)",
+    "gender": "male | female | other | unknown",
+    "birthdate": "a day, month or year (eq only: 1967-04-15, 1967-04, 1967)",
 }
+LOOKED_UP_DATES = {"birthdate"}  # date parameters answered from an index, not a filter
 
 # parameters every type accepts (search.html#all, search.html#count, search.html#sort)
 COMMON_PARAMS: dict[str, str] = {"_lastUpdated": "date", "_count": "number", "_sort": "string"}
@@ -113,6 +131,10 @@ def _key(rtype: str, param: str, value: str) -> str:
         raise FhirError(400, f"{param} must be system|value", "invalid", [param])
     if kind == "reference" and "/" not in value:
         return f"{REFERENCE_TARGETS.get(param, 'Patient')}/{value}"
+    if kind == "string":
+        return value.strip().lower()[:NAME_PREFIX_MAX]
+    if param in LOOKED_UP_DATES:
+        return value.removeprefix("eq")
     return value
 
 
@@ -132,7 +154,9 @@ def _check_names(rtype: str, params: Params) -> None:
 def search_ids(store: ViewStore, rtype: str, params: Params) -> list[str]:
     """Ids matching every lookup criterion (AND), sorted."""
     _check_names(rtype, params)
-    known = {p: v for p, v in SEARCH_PARAMS[rtype].items() if v[0] != "date"}
+    known = {
+        p: v for p, v in SEARCH_PARAMS[rtype].items() if v[0] != "date" or p in LOOKED_UP_DATES
+    }
     criteria = [(p, v) for p, v in params if p in known]
     if not criteria:
         raise FhirError(400, f"search {rtype} needs one of: {', '.join(known)}", "required")
@@ -181,7 +205,7 @@ def date_filters(rtype: str, params: Params) -> list[Callable[[StoredResource], 
     return [
         _on_element(known[p][1], date_filter(v, p))
         for p, v in params
-        if p in known and known[p][0] == "date"
+        if p in known and known[p][0] == "date" and p not in LOOKED_UP_DATES
     ]
 
 

@@ -103,6 +103,8 @@ def index_entries(resource: Json) -> list[IndexEntry]:
     encounter = resource.get("encounter") or resource.get("context")  # context: MedAdmin
     if encounter and "reference" in encounter:
         out.append(IndexEntry(f"{rtype}.encounter", encounter["reference"], rtype, rid))
+    if rtype == "Patient":
+        out += _patient_entries(resource)
     for param, codings in _token_fields(resource):
         out += [IndexEntry(f"{rtype}.{param}", key, rtype, rid) for key in _token_keys(codings)]
     return out
@@ -120,7 +122,35 @@ TOKEN_PARAMS: dict[str, dict[str, Callable[[Json], list[Json]]]] = {
         "category": lambda r: [c for cat in r.get("category", []) for c in cat.get("coding", [])],
     },
     "Composition": {"type": lambda r: r["type"].get("coding", [])},
+    "Patient": {"gender": lambda r: [{"code": r["gender"]}] if "gender" in r else []},
+    "DiagnosticReport": {
+        "code": lambda r: r["code"].get("coding", []),
+        "status": lambda r: [{"code": r["status"]}],
+    },
 }
+NAME_PREFIX_MAX = 12  # FHIR string search matches name starts: index prefixes up to this
+
+
+def _prefixes(text: str) -> list[str]:
+    word = text.strip().lower()
+    return [word[:n] for n in range(1, min(len(word), NAME_PREFIX_MAX) + 1)]
+
+
+def _patient_entries(patient: Json) -> list[IndexEntry]:
+    """Name parts (family, given, and the whole name as written: 王建国) by prefix, and the
+    birth date by day, month and year."""
+    rid, keys = patient["id"], []
+    for name in patient.get("name", []):
+        family, given = name.get("family", ""), name.get("given", [])
+        keys += [("Patient.family", k) for k in _prefixes(family)] if family else []
+        for part in given:
+            keys += [("Patient.given", k) for k in _prefixes(part)]
+        parts = [p for p in [family, *given, name.get("text", "")] if p]
+        parts += ["".join([family, *given])] if family and given else []
+        keys += [("Patient.name", k) for part in parts for k in _prefixes(part)]
+    if born := patient.get("birthDate"):
+        keys += [("Patient.birthdate", born[:n]) for n in (4, 7, 10) if len(born) >= n]
+    return [IndexEntry(index, key, "Patient", rid) for index, key in dict.fromkeys(keys)]
 
 
 def _token_fields(resource: Json) -> list[tuple[str, list[Json]]]:
