@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from services.demo_ambulance import play_ambulance, play_county_day
+from services.demo_emr import play_emr, subscribe
 from services.server import Server
 from services.settings import Settings
 from services.simulate.ecg_synth import INFERIOR, synth_ecg
@@ -197,8 +198,13 @@ def run_demo(settings: Settings, fresh: bool = True) -> int:
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
             made = play(client)
+            print("\nThe hospital's EMR subscribes:", flush=True)
+            receiver = subscribe(client)
             print("\nThe ambulance side:", flush=True)
             ambulance = play_ambulance(client)
+            print("\nThe hospital's EMR and HIS:", flush=True)
+            play_emr(client, receiver, server.mllp.port if server.mllp else None, ambulance)
+            receiver.stop()
             print("\nA county day, for the quality officer:", flush=True)
             play_county_day(client)
         print("\nWhere to look:")

@@ -109,6 +109,7 @@ def play_ambulance(client: httpx.Client) -> dict[str, str]:
     )
     return {
         "incident": incident,
+        "incident2": pending,
         "document": doc_url,
         "board": f"/board/{DESTINATION}",
         "encounter": f"/fhir/Encounter/{encounter_id(incident)}",

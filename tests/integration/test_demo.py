@@ -32,4 +32,6 @@ def test_demo_plays_every_chapter_and_exits(tmp_path: Path) -> None:
     assert "Heart rate 980 /min is implausible" in out
     assert "Encounter finished, document final" in out  # transfer of care from the board
     assert "Call to dispatch:" in out and "within target" in out
+    assert "notification bundle(s)" in out and "ADT^A01" in out and "ACK AA" in out
+    assert "linked to the ambulance's temporary patient" in out and "answers in-progress" in out
     assert "/board/county-hospital" in out and "demo: done" in out
