@@ -65,7 +65,6 @@ from services.hl7_gateway.errors import (
     SEGMENT_SEQUENCE_ERROR,
     TABLE_VALUE_NOT_FOUND,
     UNSUPPORTED_MESSAGE_TYPE,
-    UNSUPPORTED_VERSION_ID,
     Hl7Error,
     Location,
 )
@@ -74,9 +73,9 @@ from services.hl7_gateway.oru_ecg import (
     MRN_SYSTEM,
     RESIDENT_ID_TYPES,
     SEX,
-    SUPPORTED_VERSIONS,
     fields_of,
     parse_skeleton,
+    require_supported_version,
 )
 from services.ingest import resident_id
 from stream_processors.fhir_projector.codes import EMS_TEMPORARY_ID, RESIDENT_ID
@@ -176,14 +175,7 @@ def check_supported(header: MessageHeader) -> str:
             Location("MSH", 1, 9, component=2),
             reject=True,
         )
-    if header.version not in SUPPORTED_VERSIONS:
-        raise Hl7Error(
-            UNSUPPORTED_VERSION_ID,
-            f"HL7 version {header.version!r} is not "
-            f"supported (use {', '.join(SUPPORTED_VERSIONS)})",
-            Location("MSH", 1, 12),
-            reject=True,
-        )
+    require_supported_version(header)
     return trigger
 
 

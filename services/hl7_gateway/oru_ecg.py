@@ -135,6 +135,11 @@ def check_supported(header: MessageHeader) -> None:
             Location("MSH", 1, 9),
             reject=True,
         )
+    require_supported_version(header)
+
+
+def require_supported_version(header: MessageHeader) -> None:
+    """AR 203 unless MSH-12 is a version whose segments we parse (ORU and ADT alike)."""
     if header.version not in SUPPORTED_VERSIONS:
         raise Hl7Error(
             UNSUPPORTED_VERSION_ID,

@@ -11,27 +11,21 @@ once. Times of other events are not ordered: crews back-fill vitals after the fa
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, get_args
+
+from services.ingest.tablet_models import UnitStatusName
 
 Json = dict[str, Any]
 
-TIMELINE = (
-    "CALL_RECEIVED",
-    "DISPATCHED",
-    "EN_ROUTE",
-    "ON_SCENE",
-    "AT_PATIENT",
-    "LEFT_SCENE",
-    "AT_DESTINATION",
-    "TRANSFER_OF_CARE",
-    "BACK_IN_SERVICE",
-)
+# The NEMSIS-style unit timeline, in order: the tablet API's own list of statuses.
+TIMELINE: tuple[str, ...] = get_args(UnitStatusName)
 
 
 @dataclass(frozen=True)
 class IncidentFacts:
     version: int = 0
     opened: bool = False
+    station_id: str = ""  # the IncidentOpened's station: whose crews may write the incident
     # unit -> (timeline rank, time) of its latest status
     statuses: dict[str, tuple[int, Any]] = field(default_factory=dict)
     handover_submitted: bool = False
@@ -49,7 +43,7 @@ def advance(facts: IncidentFacts, name: str, event: Json) -> IncidentFacts:
         event_ids=facts.event_ids | {event["meta"]["event_id"]},
     )
     if kind == "IncidentOpened":
-        return replace(facts, opened=True)
+        return replace(facts, opened=True, station_id=event.get("station_id") or "")
     if kind == "UnitStatusChanged" and event["status"] in TIMELINE:
         rank = TIMELINE.index(event["status"])
         statuses = {**facts.statuses, event["unit_id"]: (rank, event["meta"]["occurred_at"])}
