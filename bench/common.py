@@ -60,6 +60,23 @@ def backend_urls(backend: str, data_dir: Path) -> tuple[str, str]:
     return f"kafka://{kafka}?namespace=bench{tag}.", f"cassandra://{cassandra}/bench_{tag}"
 
 
+def server_settings(backend: str, data_dir: Path) -> Any:
+    """Settings of an in-process server for a benchmark: a fresh namespace on `backend`, a
+    free HTTP port, no MLLP, no rate limit (one client at full speed is not what it is for)."""
+    from services.settings import Settings
+    from tests.conftest import free_port
+
+    log_url, store_url = backend_urls(backend, data_dir)
+    return Settings(
+        rate_limit_per_s=0,
+        data_dir=data_dir,
+        log_url=log_url,
+        store_url=store_url,
+        http_port=free_port(),
+        mllp_port=-1,
+    )
+
+
 def backends() -> list[str]:
     """Embedded always; Kafka + Cassandra when deploy/local/with-servers exported them."""
     found = ["embedded"]

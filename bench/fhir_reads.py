@@ -29,13 +29,17 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import Figure, backend_urls, body_bytes, latency_summary, payloads
+from bench.common import (
+    Figure,
+    body_bytes,
+    latency_summary,
+    payloads,
+    server_settings,
+)
 from services.fhir_api.everything import PATIENT_LINKS
 from services.server import Server
-from services.settings import Settings
 from stream_processors.fhir_projector.measured_to_fhir import measurement_observation_id
 from stream_processors.ids import resource_id
-from tests.conftest import free_port
 from viewstore.base import ViewStore
 
 ECGS = int(os.environ.get("BENCH_FHIR_ECGS", "40"))
@@ -138,15 +142,7 @@ def _figure(
 
 def run(backend: str) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
-        log_url, store_url = backend_urls(backend, Path(tmp))
-        settings = Settings(
-            rate_limit_per_s=0,  # one client at full speed: not what the limit is for
-            data_dir=Path(tmp),
-            log_url=log_url,
-            store_url=store_url,
-            http_port=free_port(),
-            mllp_port=-1,
-        )
+        settings = server_settings(backend, Path(tmp))
         server = Server(settings)
         server.start()
         try:

@@ -16,13 +16,19 @@ from pathlib import Path
 import httpx
 
 from avro_schemas.codec import Codec
-from bench.common import Figure, backend_urls, body_bytes, latency_summary, payloads, percentile
+from bench.common import (
+    Figure,
+    body_bytes,
+    latency_summary,
+    payloads,
+    percentile,
+    server_settings,
+)
 from eventlog.base import NewRecord, TopicSpec
 from services.ingest.ecg_models import EcgIn, ecg_event
 from services.reading.queue import current
 from services.server import Server
 from services.settings import Settings
-from tests.conftest import free_port
 
 N = int(os.environ.get("BENCH_QUEUE_N", "40"))
 POLL_S = 0.005
@@ -75,15 +81,7 @@ def _raw(settings: Settings, bodies: list[dict]) -> list[float]:  # type: ignore
 
 def run(backend: str) -> Figure:
     with tempfile.TemporaryDirectory() as tmp:
-        log_url, store_url = backend_urls(backend, Path(tmp))
-        settings = Settings(
-            rate_limit_per_s=0,  # one client at full speed: not what the limit is for
-            data_dir=Path(tmp),
-            log_url=log_url,
-            store_url=store_url,
-            http_port=free_port(),
-            mllp_port=-1,
-        )
+        settings = server_settings(backend, Path(tmp))
         ours = _ours(settings, payloads(N))
         raw = _raw(settings, payloads(N))
     ratio = percentile(raw, 50) / percentile(ours, 50)

@@ -25,7 +25,7 @@ import httpx
 
 from avro_schemas.catalogue import INCIDENT
 from avro_schemas.codec import Codec
-from bench.common import Figure, backend_urls, latency_summary, percentile
+from bench.common import Figure, latency_summary, percentile, server_settings
 from eventlog.base import EventLog, NewRecord, TopicSpec
 from services.server import Server
 from services.settings import Settings
@@ -164,15 +164,7 @@ def _raw(settings: Settings, tag: str) -> list[float]:
 def run(backend: str) -> Figure:
     tag = str(time.time_ns())
     with tempfile.TemporaryDirectory() as tmp:
-        log_url, store_url = backend_urls(backend, Path(tmp))
-        settings = Settings(
-            rate_limit_per_s=0,  # one client at full speed: not what the limit is for
-            data_dir=Path(tmp),
-            log_url=log_url,
-            store_url=store_url,
-            http_port=free_port(),
-            mllp_port=-1,
-        )
+        settings = server_settings(backend, Path(tmp))
         ours = _ours(settings, tag)
         raw = _raw(settings, tag)
     ratio = percentile(raw, 50) / percentile(ours, 50)
