@@ -18,6 +18,7 @@ READING = "diagnosis.reading"
 ADT = "hospital.adt"
 IDENTITY = "identity.links"
 SUBSCRIPTIONS = "fhir.subscriptions"
+AUDIT = "audit.access"
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,9 @@ EVENT_TYPES: dict[str, EventType] = {
             "NotificationDelivered",
             "SubscriptionStatusChanged",
         ),
+        # Who read, searched or wrote patient data (services/auth/audit.py), keyed by the
+        # principal's subject ("anonymous" without a valid token): one agent's trail in order.
+        EventType("goldenhour.audit.AccessRecorded", AUDIT, "agent_subject"),
     ]
 }
 
@@ -107,6 +111,7 @@ TOPICS: list[TopicSpec] = [
     TopicSpec(ADT, 3),
     TopicSpec(IDENTITY, 3),
     TopicSpec(SUBSCRIPTIONS, 3),
+    TopicSpec(AUDIT, 3),
 ]
 
 

@@ -1,4 +1,5 @@
-"""The HTTP application: one routing table for every service.
+"""The HTTP application: one routing table for every service. Who may call each route,
+and the access audit of patient data, are one layer: services/auth/policy.py.
 
 | prefix        | router                        | what                                  |
 |---------------|-------------------------------|---------------------------------------|
@@ -35,7 +36,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services import limits, outcome
+from services import auth, limits, outcome
 from services.board.routes import board_router, region_router
 from services.fhir_api.bulk_export import router as export_router
 from services.fhir_api.identity_routes import router as identity_router
@@ -67,6 +68,7 @@ def create_app(system: System) -> FastAPI:
     )
     app.state.system = system
     outcome.install(app)
+    auth.install(app, system)  # inside the limits: a flood is refused before any token check
     limits.install(app, system.settings)
     app.include_router(ops_router)
     app.include_router(ingest_router)

@@ -9,6 +9,7 @@
   simulate        drive a simulated county (stations, clinics, reading centre) over HTTP
   dlq list        dead letters (records a processor could not fold) and why
   dlq replay      append a dead letter's record to its topic again, once the cause is fixed
+  token           mint a bearer token of the dev issuer (demo and tests; never a region's)
 
 Exit codes: 0 success, 1 failure (a check found problems), 2 usage error.
 """
@@ -273,6 +274,23 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         log.close()
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    """Print a dev issuer token (services/auth/tokens.py); the key is made in the data dir
+    on first use. A server trusts it only with auth_dev_issuer on (the default only where
+    auth_required is off)."""
+    from services.auth.principal import DEFAULT_SCOPES, ROLES
+    from services.auth.tokens import mint_dev
+
+    if args.role not in ROLES:
+        print(f"--role must be one of {', '.join(ROLES)}", file=sys.stderr)
+        return 2
+    settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    scopes = args.scope or DEFAULT_SCOPES[args.role]
+    subject = args.subject or f"{args.role}@{args.site or 'region'}"
+    print(mint_dev(settings, subject, args.role, args.site, scopes, args.minutes))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="goldenhour", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -344,6 +362,16 @@ def parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--http-port", type=int, help="embedded server's port (default 8080)")
     simulate.set_defaults(func=cmd_simulate)
+    token = sub.add_parser("token", help="mint a dev issuer bearer token (demo, tests)")
+    token.add_argument("--data-dir", type=Path, help="where the dev key lives (default ./data)")
+    token.add_argument("--role", required=True, help="crew, clinic, reader, hospital, ...")
+    token.add_argument("--site", default="", help="station, clinic, centre or hospital id")
+    token.add_argument("--subject", help="the token's sub (default <role>@<site>)")
+    token.add_argument(
+        "--scope", action="append", help="a SMART scope, repeatable (default: the role's)"
+    )
+    token.add_argument("--minutes", type=float, default=60.0, help="lifetime (default 60)")
+    token.set_defaults(func=cmd_token)
     return root
 
 

@@ -8,6 +8,7 @@ import threading
 import uvicorn
 
 from services.app import create_app
+from services.auth.tls import tls_files
 from services.hl7_gateway.listener import MllpListener
 from services.settings import Settings, runs
 from services.system import System, bootstrap
@@ -22,11 +23,14 @@ class Server:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.system: System = bootstrap(settings)
+        tls = tls_files(settings)  # HTTPS when both files are set (services/auth/tls.py)
         config = uvicorn.Config(
             create_app(self.system),
             host=settings.host,
             port=settings.http_port,
             log_level="warning",
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
         )
         self._http = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
@@ -39,7 +43,8 @@ class Server:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.settings.host}:{self.settings.http_port}"
+        scheme = "https" if tls_files(self.settings) else "http"
+        return f"{scheme}://{self.settings.host}:{self.settings.http_port}"
 
     def start(self) -> None:
         if self.settings.run_processors:

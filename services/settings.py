@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BACKGROUND_TASKS = ("queue-sweeper", "hl7-report-sender", "subscription-sender")
@@ -48,6 +49,27 @@ class Settings(BaseSettings):
     max_body_bytes: int = 16 * 1024 * 1024
     rate_limit_per_s: float = 50.0
     rate_limit_burst: int = 200
+    # Access control (services/auth/): bearer JWTs with SMART scopes and our roles, checked
+    # on every HTTP route by one policy table. Off by default so the embedded demo runs
+    # without tokens; a region sets GOLDENHOUR_AUTH_REQUIRED=true. The access audit has no
+    # switch: it runs whatever these say.
+    auth_required: bool = False
+    auth_issuer: str = ""  # `iss` of the region's identity provider ("": none)
+    auth_audience: str = "goldenhour"  # `aud` every token must carry
+    auth_public_key_file: Path | None = None  # PEM: RSA (RS256) or EC P-256 (ES256)
+    auth_hs256_secret_file: Path | None = None  # a shared HS256 secret, from a file...
+    auth_hs256_secret: SecretStr = SecretStr("")  # ...or env GOLDENHOUR_AUTH_HS256_SECRET
+    auth_leeway_s: float = 30.0  # clock skew allowed on exp / iat / nbf
+    # The dev issuer (`goldenhour token`, key in <data_dir>/auth/): None = trusted only
+    # when auth_required is off; a region sets it false.
+    auth_dev_issuer: bool | None = None
+    # MLLP peers: {sending facility (MSH-4): [allowed source addresses or CIDRs]}; when set,
+    # a frame from any other facility or address is answered AR. Env
+    # GOLDENHOUR_HL7_PEERS='{"CLINIC-A": ["10.1.2.0/24"]}'. Empty: any peer (the demo).
+    hl7_peers: dict[str, list[str]] = {}
+    # TLS for HTTP (uvicorn) and MLLP (the asyncio server): both on when both files are set.
+    tls_cert_file: Path | None = None  # PEM certificate chain
+    tls_key_file: Path | None = None  # PEM private key (a file mounted from a secret)
 
 
 def chosen_processors(settings: Settings) -> set[str]:

@@ -24,10 +24,13 @@
 |                  |                   | ems.incident,      | Subscription, SubscriptionState (lookup |
 |                  |                   | diagnosis.reading, | SubscriptionState.channel),             |
 |                  |                   | identity.links     | SubscriptionEvent (internal)            |
+| access audit     | audit             | audit.access       | AuditEvent (lookups AuditEvent.agent,   |
+|                  |                   |                    | .entity, .type, .subtype)               |
 """
 
 from __future__ import annotations
 
+from stream_processors.audit.processor import AuditProjection
 from stream_processors.diagnosis_queue.processor import QueueProjection
 from stream_processors.ecg_measurement.processor import MeasurementProcessor
 from stream_processors.fhir_projector.processor import FhirProjection
@@ -50,4 +53,5 @@ def projections(reading_centre_id: str, region_id: str) -> list[Projection]:
         HospitalBoardProjection(),
         UnitTrackerProjection(),
         NotifierProjection(),
+        AuditProjection(),
     ]

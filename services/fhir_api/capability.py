@@ -99,6 +99,8 @@ def _resource(rtype: str, params: dict[str, tuple[str, str]]) -> dict[str, Any]:
         out["operation"].append({"name": "export", "definition": PATIENT_EXPORT})
     if rtype == "Composition":
         out["operation"] = [{"name": "document", "definition": DOCUMENT}]
+    if rtype == "AuditEvent":
+        out["documentation"] = AUDIT_DOC
     return out
 
 
@@ -132,6 +134,28 @@ SUBSCRIPTION_RESOURCES: list[dict[str, Any]] = [
 ]
 
 
+# Access control (services/auth/policy.py): bearer JWTs with SMART scopes, enforced when
+# the server runs with auth_required.
+SECURITY: dict[str, Any] = {
+    "cors": False,
+    "service": [
+        {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                    "code": "SMART-on-FHIR",
+                }
+            ]
+        }
+    ],
+    "description": "OAuth2 bearer JWTs (RS256/ES256/HS256) with SMART scopes (user/ and "
+    "system/<type>.read|write) and a role claim (crew, clinic, reader, hospital, dispatch, "
+    "quality, admin) with its site; refusals are 401/403 OperationOutcomes. Every read, "
+    "search and write of patient data is recorded as an AuditEvent, readable by admin only.",
+}
+AUDIT_DOC = "The access audit (services/auth/audit.py): admin only; no update, no delete."
+
+
 def capability_statement(base_url: str, software_date: str) -> dict[str, Any]:
     return {
         "resourceType": "CapabilityStatement",
@@ -154,6 +178,7 @@ def capability_statement(base_url: str, software_date: str) -> dict[str, Any]:
                 "interaction": [{"code": "history-system"}],
                 "operation": [{"name": "export", "definition": BULK_EXPORT}],
                 "documentation": REST_DOCS,
+                "security": SECURITY,
             }
         ],
     }

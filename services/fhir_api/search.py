@@ -89,12 +89,25 @@ SEARCH_PARAMS: dict[str, dict[str, tuple[str, str]]] = {
         "target": ("reference", "Provenance.target"),
         "patient": ("reference", "Provenance.target"),
     },
+    # The access audit (stream_processors/audit/), admin only (services/auth/policy.py).
+    # No `patient` parameter on purpose: types with one are in a patient's compartment
+    # (Patient/Group $export); the patient is an `entity` (entity=Patient/<id>).
+    "AuditEvent": {
+        "agent": ("token", "AuditEvent.agent"),
+        "entity": ("reference", "AuditEvent.entity"),
+        "type": ("token", "AuditEvent.type"),
+        "subtype": ("token", "AuditEvent.subtype"),
+        "date": ("date", "recorded"),
+    },
 }
 # A bare id in a reference parameter names a resource of this type (Patient otherwise).
 REFERENCE_TARGETS = {"encounter": "Encounter", "context": "Encounter"}
 PARAM_DOCS = {
     "date": "prefixes eq, ge, gt, le, lt on the start of the resource's time (Encounter: "
-    "period.start, Observation: effective[x]); combine with a criterion",
+    "period.start, Observation: effective[x], AuditEvent: recorded); combine with a criterion",
+    "agent": "the agent's subject (the bearer token's sub, or anonymous)",
+    "entity": "a resource the access was about, e.g. Patient/<id> (a bare id: a Patient)",
+    "subtype": "[system|]code (restful-interaction: read, vread, search-type, create, ...)",
     "identifier": "system|value",
     "status": "code",
     "class": "[system|]code",

@@ -7,6 +7,10 @@ event. If the log did not acknowledge (`LogUnavailable`) the append may or may n
 happened; we answer AE 207 and the cart resends the same message. Its event id
 (MSH-4:MSH-10) makes the resend safe: the log keeps one event and we answer AA again.
 
+Peers: with `hl7_peers` set, a frame whose sending facility (MSH-4) and source address are
+not a configured pair is answered AR before anything is read beyond its header
+(services/auth/peers.py).
+
 Logs name the sender, control id and ECG id, never the patient.
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 import logging
 
 from eventlog.base import LogUnavailable
+from services.auth.peers import Networks, peer_refusal
 from services.hl7_gateway import ack
 from services.hl7_gateway.adt_in import is_adt
 from services.hl7_gateway.adt_intake import handle_adt
@@ -22,6 +27,7 @@ from services.hl7_gateway.er7 import MessageHeader
 from services.hl7_gateway.errors import (
     APPLICATION_INTERNAL_ERROR,
     DUPLICATE_KEY_IDENTIFIER,
+    TABLE_VALUE_NOT_FOUND,
     Hl7Error,
     Location,
 )
@@ -35,19 +41,27 @@ log = logging.getLogger("goldenhour.hl7")
 CHANNEL = "mllp"
 
 
-def handle_frame(system: System, payload: bytes) -> bytes:
-    """The ACK (unframed bytes) for one frame's payload. Blocking: appends to the log."""
+def handle_frame(
+    system: System, payload: bytes, peer: str | None = None, peers: Networks | None = None
+) -> bytes:
+    """The ACK (unframed bytes) for one frame's payload from source address `peer`, checked
+    against `peers` (None or empty: any peer). Blocking: appends to the log."""
     try:
         header, segments = read_message(payload)
     except Hl7Error as err:
-        log.warning("refused a frame of %d bytes: %s", len(payload), err)
+        log.warning("refused a frame of %d bytes: %s", len(payload), _safe(err))
         return ack.error(None, err)
+    refusal = peer_refusal(peers or {}, header.component(header.sending_facility), peer)
+    if refusal:
+        log.warning("%s: AR, %s", _name(header), refusal)
+        where = Location("MSH", 1, 4)
+        return ack.error(header, Hl7Error(TABLE_VALUE_NOT_FOUND, refusal, where, reject=True))
     try:
         if is_adt(header):  # ADT from a hospital's HIS (adt_in.py); everything else is ORU
             return handle_adt(system, header, segments)
         return _submit(system, header, to_ecg(header, segments))
     except Hl7Error as err:
-        log.warning("%s: %s %s", _name(header), "AR" if err.reject else "AE", err)
+        log.warning("%s: %s %s", _name(header), "AR" if err.reject else "AE", _safe(err))
         return ack.error(header, err)
     except Exception:  # a bug or an unexpected backend error: the cart must keep the ECG
         log.exception("%s: AE 207, unexpected error", _name(header))
@@ -77,6 +91,12 @@ def _submit(system: System, header: MessageHeader, ecg: EcgIn) -> bytes:
         " (duplicate)" if done.duplicate else "",
     )
     return ack.accept(header, "duplicate, already recorded" if done.duplicate else "")
+
+
+def _safe(err: Hl7Error) -> str:
+    """An error as logs may show it: code and location, not the message, which can quote
+    a field (a resident ID, a birth date) back to the sender."""
+    return f"{err.code} {err.code_text}" + (f" at {err.location}" if err.location else "")
 
 
 def _name(header: MessageHeader) -> str:

@@ -9,6 +9,10 @@ connections.
 An oversized frame is answered AR (its rest is dropped) and the connection carries on; a
 framing error (junk before 0x0B, connection closed mid-frame) ends that connection only.
 The server itself keeps accepting.
+
+With `tls_cert_file`/`tls_key_file` set the server speaks MLLP over TLS
+(services/auth/tls.py). Every handled frame is audited (an `AccessRecorded`, agent
+`mllp:<facility>`) before its ACK is written; if that fails the ACK is AE 207 (resend).
 """
 
 from __future__ import annotations
@@ -18,8 +22,16 @@ import contextlib
 import logging
 import threading
 
+from services.auth import audit
+from services.auth.peers import parse_peers
+from services.auth.tls import server_context
 from services.hl7_gateway import ack, er7
-from services.hl7_gateway.errors import DATA_TYPE_ERROR, Hl7Error, Location
+from services.hl7_gateway.errors import (
+    APPLICATION_INTERNAL_ERROR,
+    DATA_TYPE_ERROR,
+    Hl7Error,
+    Location,
+)
 from services.hl7_gateway.intake import handle_frame
 from services.hl7_gateway.mllp import (
     DEFAULT_MAX_FRAME_BYTES,
@@ -61,6 +73,8 @@ class MllpListener:
         self._ready = threading.Event()
         self._failure: BaseException | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self.peers = parse_peers(system.settings.hl7_peers)
+        self.tls = server_context(system.settings)
 
     def start(self) -> None:
         """Start listening in a background thread; returns once the socket is bound."""
@@ -87,9 +101,9 @@ class MllpListener:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        server = await asyncio.start_server(self._accepted, self.host, self.port)
+        server = await asyncio.start_server(self._accepted, self.host, self.port, ssl=self.tls)
         self.port = server.sockets[0].getsockname()[1]
-        log.info("MLLP listening on %s:%d", self.host, self.port)
+        log.info("MLLP listening on %s:%d%s", self.host, self.port, " (TLS)" if self.tls else "")
         self._ready.set()
         async with server:
             await self._stopping.wait()
@@ -128,7 +142,22 @@ class MllpListener:
         if isinstance(item, Oversized):
             log.warning("%s: %s; answered AR", peer, item)
             return oversized_answer(item)
-        return await asyncio.to_thread(handle_frame, self.system, item)
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else None
+        reply = await asyncio.to_thread(handle_frame, self.system, item, address, self.peers)
+        return await asyncio.to_thread(self._audited, item, address, reply)
+
+    def _audited(self, payload: bytes, address: str | None, reply: bytes) -> bytes:
+        access = audit.mllp_access(payload, address, reply)
+        if access is None:  # no readable header: nothing was written
+            return reply
+        try:
+            audit.record(self.system, access)
+        except Exception:  # noqa: BLE001 - unaudited is unanswered: the peer resends
+            log.exception("audit append failed; answered AE 207")
+            header = er7.read_header(er7.split_segments(er7.decode(payload))[:1])
+            err = Hl7Error(APPLICATION_INTERNAL_ERROR, "audit unavailable, resend later")
+            return ack.error(header, err)
+        return reply
 
 
 def oversized_answer(item: Oversized) -> bytes:

@@ -21,6 +21,7 @@ from typing import Any
 from avro_schemas.catalogue import INCIDENT
 from avro_schemas.codec import Codec
 from eventlog.base import EventLog, KeyAppended, NewRecord, StaleVersion
+from services.auth.context import check_crew_station
 from services.ingest.incident_rules import IncidentFacts, advance, check_batch
 from services.ingest.tablet_events import to_event, to_tablet
 from services.ingest.tablet_models import BatchAccepted, EventAccepted, IncidentBatch, now
@@ -58,6 +59,14 @@ def encounter_ref(incident_id: str) -> str:
     return f"Encounter/{encounter_id(incident_id)}"
 
 
+def _station(facts: IncidentFacts, events: list[tuple[str, Json]]) -> str:
+    """The incident's station: as opened in the log, or as this batch opens it."""
+    if facts.opened:
+        return facts.station_id
+    opened = [e for n, e in events if n.endswith(".IncidentOpened")]
+    return str(opened[0].get("station_id") or "") if opened else ""
+
+
 class IncidentWriter:
     def __init__(self, log: EventLog, codec: Codec) -> None:
         self._log = log
@@ -77,7 +86,9 @@ class IncidentWriter:
         return facts
 
     def events_since(self, incident_id: str, version: int) -> list[Json]:
-        """The incident's events after `version`, as the tablet sends them."""
+        """The incident's events after `version`, as the tablet sends them (403 for a crew
+        of another station)."""
+        check_crew_station(self.facts(incident_id).station_id, f"incident {incident_id}")
         out = []
         for record in self._log.key_records(INCIDENT, incident_id, version):
             name, event = self._codec.decode(record.value)
@@ -98,6 +109,7 @@ class IncidentWriter:
             for name, event in events
         ]
         facts = self.facts(incident_id)
+        check_crew_station(_station(facts, events), f"incident {incident_id}")
         if any(e.event_id in facts.event_ids for e in batch.events):
             result = self._log.append_at_version(INCIDENT, incident_id, None, records)
         else:

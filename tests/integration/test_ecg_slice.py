@@ -218,6 +218,7 @@ def test_metadata_describes_what_is_served(client: httpx.Client) -> None:
         "Group",
         "Subscription",
         "SubscriptionTopic",
+        "AuditEvent",
     }
     json.dumps(cs)
 

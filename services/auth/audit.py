@@ -1,0 +1,151 @@
+"""The access audit: every read, search or write of patient data, allowed or refused,
+becomes an `AccessRecorded` event on `audit.access` (key: the principal's subject), appended
+synchronously *before* the answer is sent, so nothing answered is unaudited; if the append
+fails the caller answers 503 (HTTP) or AE (MLLP) instead. The audit projection
+(stream_processors/audit/) folds the events into FHIR AuditEvents, readable by admin only.
+
+There is no setting that turns the audit off: not for a role, not for the demo.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from avro_schemas.catalogue import AUDIT
+from eventlog.base import NewRecord
+from services.auth.principal import Principal
+from services.hl7_gateway import er7
+from services.ingest.tablet_models import now
+from services.system import System
+from stream_processors.ids import ecg_observation_id
+from stream_processors.incident_fhir.encounter import encounter_id
+
+EVENT = "goldenhour.audit.AccessRecorded"
+ANONYMOUS = "anonymous"
+# Search parameters naming the Patient a search is about.
+PATIENT_PARAMS = ("patient", "subject")
+
+
+@dataclass(frozen=True)
+class Access:
+    """What happened, as the entry point saw it."""
+
+    principal: Principal | None
+    client_address: str | None
+    channel: str  # http | mllp
+    method: str
+    route: str
+    path: str
+    status: int
+    params: dict[str, str]  # path parameters of the route
+    query: str = ""
+    reason: str = ""
+
+
+def record(system: System, access: Access) -> None:
+    """Append the access's event; raises whatever the log raises (the caller answers 503)."""
+    event = access_event(access)
+    value = system.codec.encode(EVENT, event)
+    system.log.append(AUDIT, [NewRecord(event["agent_subject"], value, event["meta"]["event_id"])])
+
+
+def access_event(access: Access) -> dict[str, Any]:
+    at = now()
+    who = access.principal
+    rtype, rid = _resource(access)
+    return {
+        "meta": {
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": at,
+            "recorded_at": at,
+            "source": {
+                "channel": access.channel,
+                "device_id": None,
+                "user_id": who.subject if who else None,
+                "site_id": who.site if who else None,
+            },
+        },
+        "agent_subject": who.subject if who else ANONYMOUS,
+        "agent_role": who.role if who else None,
+        "agent_site": (who.site or None) if who else None,
+        "client_address": access.client_address,
+        "channel": access.channel,
+        "method": access.method,
+        "route": access.route,
+        "path": access.path,
+        "query": access.query or None,
+        "resource_type": rtype,
+        "resource_id": rid,
+        "patient": _patient(access, rtype, rid),
+        "status": access.status,
+        "reason": access.reason or None,
+    }
+
+
+def _resource(access: Access) -> tuple[str | None, str | None]:
+    """The FHIR resource a route names: `{rtype}`/`{rid}`, a typed path (/fhir/Patient/...),
+    or what an ingest/board/reading route is about."""
+    p = access.params
+    if "rtype" in p:
+        return p["rtype"], p.get("rid")
+    if access.route.startswith("/fhir/"):
+        parts = access.route.split("/")
+        rtype = parts[2] if len(parts) > 2 and parts[2][:1].isupper() else None
+        return rtype, p.get("rid") or p.get("sid")
+    if "incident_id" in p:
+        return "Encounter", encounter_id(p["incident_id"])
+    if "ecg_id" in p:
+        return "Observation", ecg_observation_id(p["ecg_id"])
+    return None, None
+
+
+def _patient(access: Access, rtype: str | None, rid: str | None) -> str | None:
+    if rtype == "Patient" and rid:
+        return f"Patient/{rid}"
+    for name, value in parse_qsl(access.query):
+        if name in PATIENT_PARAMS and value:
+            return value if "/" in value else f"Patient/{value}"
+    return None
+
+
+# -- MLLP ---------------------------------------------------------------------------------
+
+MLLP_ROLE = "mllp-peer"
+# ACK -> the HTTP-like status the audit records: AA 200; AE 400 (207: 500); AR 422, and 403
+# for a peer refused by facility/address (103 at MSH-4, services/auth/peers.py).
+_REFUSED_PEER = "ERR||MSH^1^4|103^"
+
+
+def mllp_access(payload: bytes, address: str | None, reply: bytes) -> Access | None:
+    """The access one MLLP frame made, or None when its header is unreadable (it was
+    answered AR and nothing was written)."""
+    try:
+        header = er7.read_header(er7.split_segments(er7.decode(payload))[:1])
+    except Exception:  # noqa: BLE001 - any unreadable header: nothing to audit
+        return None
+    facility = header.component(header.sending_facility)
+    peer = Principal(f"mllp:{facility}", MLLP_ROLE, facility, frozenset())
+    return Access(
+        principal=peer,
+        client_address=address,
+        channel="mllp",
+        method=header.message_type.replace(header.separators.component, "^"),
+        route="mllp",
+        path=header.control_id,
+        status=_ack_status(reply.decode("utf-8", "replace")),
+        params={},
+    )
+
+
+def _ack_status(reply: str) -> int:
+    segments = reply.split("\r")
+    msa = next((s.split("|") for s in segments if s.startswith("MSA|")), ["MSA", "AR"])
+    code = msa[1] if len(msa) > 1 else "AR"
+    if code == "AA":
+        return 200
+    if code == "AE":
+        return 500 if "|207^" in reply else 400
+    return 403 if _REFUSED_PEER in reply else 422

@@ -1,0 +1,237 @@
+"""Access control and audit for every HTTP request, as one pure ASGI middleware.
+
+For each request, in order:
+1. match the path to its route template (`policy.match`: the app's templates, in order);
+2. authenticate: a `Authorization: Bearer <JWT>` header is verified (`tokens.py`);
+3. decide (`policy.decide`, pure); for a hospital reading a Patient, check its compartment
+   against the views (`compartment.py`, in a worker thread);
+4. if `auth_required` and refused: answer 401 (with `WWW-Authenticate: Bearer`) or 403 as
+   an OperationOutcome; the app is not called. With `auth_required` off (the embedded
+   demo) nothing is refused, but a valid token still names who is asking;
+5. call the app, with the principal in `scope["state"]["principal"]` and the context
+   variable `current_principal` (the tablet write path checks the crew's station with it);
+6. audit: when the answer's status line is sent by the app (or the refusal is decided), an
+   `AccessRecorded` event is appended *before* it goes out; if that append fails, the
+   answer becomes a 503 OperationOutcome and the app's is dropped. Streams (SSE) are
+   audited once, when they open.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.auth import audit, policy
+from services.auth.compartment import hospital_may_read_patient
+from services.auth.context import current_principal, enforced
+from services.auth.principal import Principal
+from services.auth.tokens import InvalidToken, TokenVerifier, verifier
+from services.outcome import FHIR_JSON, issue, operation_outcome
+from services.system import System
+
+REALM = 'Bearer realm="goldenhour"'
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, reason: str, www_authenticate: str = ""):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.www_authenticate = www_authenticate
+
+
+class AccessControl:
+    def __init__(self, app: ASGIApp, system: System):
+        self.app = app
+        self.system = system
+        self.required = system.settings.auth_required
+        self._verifier: TokenVerifier | None = None
+
+    @property
+    def verifier(self) -> TokenVerifier:
+        """Built on the first token: a processor-only process (public probes) never reads
+        the key files."""
+        if self._verifier is None:
+            self._verifier = verifier(self.system.settings)
+        return self._verifier
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        matched = policy.match(scope["method"], scope["path"])
+        principal, refusal = await self._check(scope, matched)
+        scope.setdefault("state", {})["principal"] = principal
+        if refusal and self.required:
+            await self._refuse(scope, receive, send, matched, principal, refusal)
+            return
+        tokens = (current_principal.set(principal), enforced.set(self.required))
+        try:
+            if matched.rule.audited:
+                await self._audited(scope, receive, send, matched, principal)
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            current_principal.reset(tokens[0])
+            enforced.reset(tokens[1])
+
+    async def _check(
+        self, scope: Scope, matched: policy.Matched
+    ) -> tuple[Principal | None, Refusal | None]:
+        try:
+            principal = self._authenticate(scope)
+        except Refusal as refusal:
+            return None, refusal
+        decision = policy.decide(
+            principal,
+            scope["method"],
+            matched.rule,
+            matched.params,
+            _query_pairs(scope),
+            reading_centre_id=self.system.settings.reading_centre_id,
+        )
+        if not decision.allowed:
+            return principal, _refusal_of(decision)
+        if decision.needs_compartment and principal is not None:
+            inside = await anyio.to_thread.run_sync(
+                hospital_may_read_patient, self.system.store, principal.site, decision.patient
+            )
+            if not inside:
+                reason = f"Patient/{decision.patient} is not in the compartment of {principal.site}"
+                return principal, Refusal(403, reason)
+        return principal, None
+
+    def _authenticate(self, scope: Scope) -> Principal | None:
+        header = _header(scope, b"authorization")
+        if header is None:
+            return None
+        kind, _, token = header.partition(" ")
+        if kind.lower() != "bearer" or not token.strip():
+            raise Refusal(401, "Authorization must be: Bearer <token>", REALM)
+        try:
+            return self.verifier.verify(token.strip())
+        except InvalidToken as exc:
+            if not self.required:
+                return None  # the demo ignores a bad token rather than refusing
+            error = f'{REALM}, error="invalid_token", error_description="{exc}"'
+            raise Refusal(401, f"invalid bearer token: {exc}", error) from exc
+
+    async def _refuse(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        matched: policy.Matched,
+        principal: Principal | None,
+        refusal: Refusal,
+    ) -> None:
+        code = "login" if refusal.status == 401 else "forbidden"
+        if "expired" in refusal.reason:
+            code = "expired"
+        headers = {"WWW-Authenticate": refusal.www_authenticate} if refusal.www_authenticate else {}
+        response = _outcome(refusal.status, code, refusal.reason, headers)
+        if matched.rule.audited:
+            access = _access(scope, matched, principal, refusal.status, refusal.reason)
+            if not await self._record(access):
+                response = _audit_failed()
+        await response(scope, receive, send)
+
+    async def _audited(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        matched: policy.Matched,
+        principal: Principal | None,
+    ) -> None:
+        state: dict[str, Any] = {"started": False, "dropped": False}
+
+        async def audited_send(message: Message) -> None:
+            if state["dropped"]:
+                return
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                access = _access(scope, matched, principal, message["status"])
+                if not await self._record(access):
+                    state["dropped"] = True
+                    await _audit_failed()(scope, receive, send)
+                    return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, audited_send)
+        except Exception:
+            if not state["started"]:  # the outer error handler answers 500: audit that
+                await self._record(_access(scope, matched, principal, 500, "internal error"))
+            raise
+
+    async def _record(self, access: audit.Access) -> bool:
+        try:
+            await anyio.to_thread.run_sync(audit.record, self.system, access)
+        except Exception:  # noqa: BLE001 - any failure means: not audited, not answered
+            return False
+        return True
+
+
+def _refusal_of(decision: policy.Decision) -> Refusal:
+    if decision.status == 401:
+        return Refusal(401, decision.reason, REALM)
+    if decision.scope:
+        challenge = f'{REALM}, error="insufficient_scope", scope="{decision.scope}"'
+        return Refusal(403, decision.reason, challenge)
+    return Refusal(403, decision.reason)
+
+
+def _access(
+    scope: Scope,
+    matched: policy.Matched,
+    principal: Principal | None,
+    status: int,
+    reason: str = "",
+) -> audit.Access:
+    client: Any = scope.get("client")
+    return audit.Access(
+        principal=principal,
+        client_address=str(client[0]) if client else None,
+        channel="http",
+        method=scope["method"],
+        route=matched.rule.template or scope["path"],
+        path=scope["path"],
+        status=status,
+        params=matched.params,
+        query=scope.get("query_string", b"").decode("latin-1"),
+        reason=reason,
+    )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _query_pairs(scope: Scope) -> list[tuple[str, str]]:
+    return parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+
+
+def _outcome(status: int, code: str, diagnostics: str, headers: dict[str, str]) -> JSONResponse:
+    return JSONResponse(
+        operation_outcome([issue(diagnostics, code)]),
+        status_code=status,
+        media_type=FHIR_JSON,
+        headers=headers,
+    )
+
+
+def _audit_failed() -> JSONResponse:
+    return _outcome(
+        503,
+        "transient",
+        "the access could not be audited, so it is not answered; retry",
+        {"Retry-After": "1"},
+    )
