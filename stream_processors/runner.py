@@ -41,6 +41,11 @@ Ref = tuple[str, str]
 BACKOFF_S = (0.5, 1, 2, 5, 10)  # pause after a store/log failure, growing, capped at 10 s
 
 
+class Unavailable(RuntimeError):
+    """The view store or the log failed while a record was being folded: not the record's
+    fault, so it is not dead-lettered; the runner pauses and refolds from its checkpoint."""
+
+
 @dataclass(frozen=True)
 class Emitted:
     """An event a processor derives from another (e.g. measurements from a waveform). Its
@@ -205,7 +210,9 @@ class Runner:
             try:
                 self._fold_record(batch, record)
                 self.stats.folded += 1
-            except Exception as exc:  # poison: any decode or fold error, never the store's
+            except Unavailable:
+                raise  # the store or log, not the record: pause (see 4 above)
+            except Exception as exc:  # poison: any decode, fold, index or encode error
                 self._dead_letter(record, exc)
         checkpoint = Checkpoint(
             self.projection.name, tp.topic, tp.partition, records[-1].offset + 1
@@ -219,10 +226,13 @@ class Runner:
         the batch as it was and goes to the dead-letter topic whole."""
         name, event = self._codec.decode(record.value)
         refs = self.projection.refs(name, event)
-        loaded = {
-            ref: batch.latest[ref] if ref in batch.latest else self._store.read(*ref)
-            for ref in refs
-        }
+        try:
+            loaded = {
+                ref: batch.latest[ref] if ref in batch.latest else self._store.read(*ref)
+                for ref in refs
+            }
+        except Exception as exc:
+            raise Unavailable(f"view store read failed: {exc!r}") from exc
         state = {ref: without_meta(s) for ref, s in loaded.items() if s is not None}
         changed = self.projection.fold(state, name, event)
         recorded_at = instant(event["meta"]["recorded_at"])
@@ -250,11 +260,20 @@ class Runner:
         # Appended before the checkpoint moves: at-least-once, made exactly-once in effect
         # by the derived event ids (the log drops a second append of the same id).
         emit = getattr(self.projection, "emit", None)
-        for out in emit(state, name, event) if emit else []:
-            encoded = self._codec.encode(out.name, out.event)
-            self._log.append(
-                out.topic, [NewRecord(out.key, encoded, out.event["meta"]["event_id"])]
+        derived = [
+            (
+                out.topic,
+                NewRecord(
+                    out.key, self._codec.encode(out.name, out.event), out.event["meta"]["event_id"]
+                ),
             )
+            for out in (emit(state, name, event) if emit else [])
+        ]  # encoded first: a derived event that cannot be encoded is the record's poison
+        for topic, record in derived:
+            try:
+                self._log.append(topic, [record])
+            except Exception as exc:
+                raise Unavailable(f"log append of a derived event failed: {exc!r}") from exc
 
     def _dead_letter(self, record: Record, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"
@@ -287,4 +306,4 @@ class Runner:
         self.stats.dead_lettered += 1
 
 
-__all__ = ["Runner", "Projection", "UndecodableEvent", "canonical_json"]
+__all__ = ["Runner", "Projection", "UndecodableEvent", "Unavailable", "canonical_json"]

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -26,16 +28,50 @@ def _backend_args(settings: Settings) -> list[str]:
     ]
 
 
-def start_serve(settings: Settings, processors: bool = True) -> tuple[subprocess.Popen[bytes], str]:
-    """`goldenhour serve` on a free HTTP port (no MLLP); returns it once /fhir/metadata answers."""
+def start_serve(
+    settings: Settings,
+    processors: bool = True,
+    env: dict[str, str] | None = None,
+    output: Path | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`goldenhour serve` on a free HTTP port (no MLLP); returns it once /fhir/metadata answers.
+    `env`: more GOLDENHOUR_* settings (e.g. GOLDENHOUR_PROCESSORS); `output`: a file that gets
+    the process's stdout and stderr (appended, so restarts of one role share a file)."""
     port = free_port()
     env = {
         **os.environ,
         "GOLDENHOUR_RUN_PROCESSORS": "true" if processors else "false",
         # One client at full speed (benchmarks, fault tests): not the traffic the limit is for.
         "GOLDENHOUR_RATE_LIMIT_PER_S": "0",
+        **(env or {}),
     }
-    proc = subprocess.Popen(
+    sink = open(output, "ab") if output else None  # noqa: SIM115 (closed once the child has it)
+    try:
+        proc = _popen_serve(settings, port, env, sink)
+    finally:
+        if sink:
+            sink.close()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(START_ATTEMPTS):
+        try:
+            if httpx.get(f"{base}/fhir/metadata", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(
+        f"goldenhour serve did not come up (exit {proc.poll()})"
+        + (f"; see {output}" if output else "")
+    )
+
+
+def _popen_serve(
+    settings: Settings, port: int, env: dict[str, str], sink: IO[bytes] | None
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -48,19 +84,9 @@ def start_serve(settings: Settings, processors: bool = True) -> tuple[subprocess
             "-1",
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=sink or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if sink else subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(START_ATTEMPTS):
-        try:
-            if httpx.get(f"{base}/fhir/metadata", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("goldenhour serve did not come up")
 
 
 def run_rebuild(settings: Settings, timeout_s: float = 600) -> subprocess.CompletedProcess[str]:

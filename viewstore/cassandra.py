@@ -33,7 +33,11 @@ from typing import Any
 from cassandra import ConsistencyLevel
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.concurrent import execute_concurrent_with_args
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import (
+    DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
+    TokenAwarePolicy,
+)
 from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, PreparedStatement
 
 from viewstore.base import (
@@ -108,6 +112,9 @@ class _ExpectedProtocolDowngrade(logging.Filter):
 _PROTOCOL_DOWNGRADE_FILTER = _ExpectedProtocolDowngrade()
 
 
+RECONNECT_MAX_S = 5.0
+
+
 class CassandraViewStore(ViewStore):
     def __init__(
         self,
@@ -135,6 +142,9 @@ class CassandraViewStore(ViewStore):
             port=port,
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             max_schema_agreement_wait=SCHEMA_AGREEMENT_WAIT_S,
+            # The driver's default backs off up to 10 min between reconnects: after an outage
+            # the processors would sit paused long after the nodes are back. Cap it at 5 s.
+            reconnection_policy=ExponentialReconnectionPolicy(0.5, RECONNECT_MAX_S),
         )
         try:
             _migrate(self._cluster, self._keyspace, replication_factor)
