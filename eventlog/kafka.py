@@ -325,10 +325,22 @@ class KafkaConsumerGroupMember(Consumer):
             # rejoins); refresh every 5 s instead of the default 5 min.
             metadata_max_age_ms=5000,
         )
+        self._await_metadata(list(physical_topics), request_timeout_s)
         self._consumer.subscribe(
             topics=list(physical_topics),
             listener=_SeekOnAssign(self._consumer, start_at, logical),
         )
+
+    def _await_metadata(self, topics: list[str], timeout_s: float) -> None:
+        """Know every topic's partitions before joining: a member that leads the group's
+        first assignment without them assigns none of those partitions ("No partition
+        metadata"), and the group then idles until a metadata refresh and a rebalance."""
+        deadline = time.monotonic() + timeout_s
+        for topic in topics:
+            while self._consumer.partitions_for_topic(topic) is None:
+                if time.monotonic() > deadline:
+                    return  # join anyway: the refresh and rebalance will mend it
+                time.sleep(0.05)
 
     def poll(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Record]:
         """Next records of the assigned partitions. The first polls also join the group

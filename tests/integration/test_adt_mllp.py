@@ -178,6 +178,10 @@ def test_a40_merges_the_ambulance_patient_and_unmerge_restores(
     source = record_ambulance_patient(server, "inc-a40")
     assert msa(exchange(mllp, adt("A01", mrn="H-640")))[0] == "AA"
     target = hospital_patient_id("H-640")
+    deadline = time.monotonic() + 30  # every event folded: "before" is the settled state
+    while server.system.lag() > 0:
+        assert time.monotonic() < deadline, "processors did not catch up"
+        time.sleep(0.05)
     before = {
         rid: without_meta(eventually(server, f"/fhir/Patient/{rid}")) for rid in (source, target)
     }
