@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from avro_schemas import events
 from eventlog.base import TopicSpec
 
 INCIDENT = "ems.incident"
@@ -19,6 +20,11 @@ ADT = "hospital.adt"
 IDENTITY = "identity.links"
 SUBSCRIPTIONS = "fhir.subscriptions"
 AUDIT = "audit.access"
+REGISTRY = "registry"
+MCI = "command.mci"
+CAPACITY = "command.capacity"
+ESCORT = "command.escort"
+ALERTS = "command.alerts"
 
 
 @dataclass(frozen=True)
@@ -28,78 +34,130 @@ class EventType:
     key_field: str
 
 
-def _types(namespace: str, topic: str, key_field: str, *names: str) -> list[EventType]:
-    return [EventType(f"goldenhour.{namespace}.{n}", topic, key_field) for n in names]
+def _types(topic: str, key_field: str, *names: str) -> list[EventType]:
+    return [EventType(n, topic, key_field) for n in names]
 
 
 EVENT_TYPES: dict[str, EventType] = {
     t.name: t
     for t in [
         *_types(
-            "ems",
             INCIDENT,
             "incident_id",
-            "IncidentOpened",
-            "UnitStatusChanged",
-            "PatientRecorded",
-            "VitalsRecorded",
-            "InterventionPerformed",
-            "MedicationGiven",
-            "EcgAcquired",
-            "PreAlertRaised",
-            "HandoverSubmitted",
-            "HandoverAccepted",
+            events.INCIDENT_OPENED,
+            events.UNIT_STATUS_CHANGED,
+            events.PATIENT_RECORDED,
+            events.VITALS_RECORDED,
+            events.INTERVENTION_PERFORMED,
+            events.MEDICATION_GIVEN,
+            events.ECG_ACQUIRED,
+            events.PRE_ALERT_RAISED,
+            events.HANDOVER_SUBMITTED,
+            events.HANDOVER_ACCEPTED,
         ),
-        *_types("ems", POSITION, "unit_id", "UnitPositionReported"),
-        *_types("ecg", CLINIC_ECG, "ecg_id", "EcgSubmitted"),
+        *_types(POSITION, "unit_id", events.UNIT_POSITION_REPORTED),
+        *_types(CLINIC_ECG, "ecg_id", events.ECG_SUBMITTED),
         # ReadRequested lives on diagnosis.reading, not clinic.ecg: the queue then folds one
         # totally ordered stream per ECG (request, measurement, claims, report), so its
         # decisions (who holds a lease) are the same live and on a rebuild.
-        EventType("goldenhour.ecg.ReadRequested", READING, "ecg_id"),
         *_types(
-            "reading",
             READING,
             "ecg_id",
-            "EcgMeasured",
-            "ReadClaimed",
-            "ReadReleased",
-            "ReadReported",
-            "ReadEscalated",
-            "ReportDelivered",
+            events.READ_REQUESTED,
+            events.ECG_MEASURED,
+            events.READ_CLAIMED,
+            events.READ_RELEASED,
+            events.READ_REPORTED,
+            events.READ_ESCALATED,
+            events.REPORT_DELIVERED,
         ),
         *_types(
-            "adt",
             ADT,
             "patient_key",
-            "PatientRegistered",
-            "PatientAdmitted",
-            "PatientTransferred",
-            "PatientDischarged",
-            "PatientUpdated",
+            events.PATIENT_REGISTERED,
+            events.PATIENT_ADMITTED,
+            events.PATIENT_TRANSFERRED,
+            events.PATIENT_DISCHARGED,
+            events.PATIENT_UPDATED,
         ),
         # Keyed by the source Patient's id: the link and the unlink of one source are in one
         # partition, in order (the fold of the two is not commutative; see identity_to_fhir).
-        *_types("identity", IDENTITY, "patient_key", "PatientLinked", "PatientUnlinked"),
+        *_types(IDENTITY, "patient_key", events.PATIENT_LINKED, events.PATIENT_UNLINKED),
         # One stream per FHIR Subscription: its request, every notification it triggered (the
         # n-th NotificationTriggered of the key is eventNumber n, the same on a rebuild), its
         # deliveries, status changes and deletion.
         *_types(
-            "subscription",
             SUBSCRIPTIONS,
             "subscription_id",
-            "SubscriptionRequested",
-            "SubscriptionDeleted",
-            "NotificationTriggered",
-            "NotificationDelivered",
-            "SubscriptionStatusChanged",
+            events.SUBSCRIPTION_REQUESTED,
+            events.SUBSCRIPTION_DELETED,
+            events.NOTIFICATION_TRIGGERED,
+            events.NOTIFICATION_DELIVERED,
+            events.SUBSCRIPTION_STATUS_CHANGED,
         ),
         # Who read, searched or wrote patient data (services/auth/audit.py), keyed by the
         # principal's subject ("anonymous" without a valid token): one agent's trail in order.
-        EventType("goldenhour.audit.AccessRecorded", AUDIT, "agent_subject"),
+        *_types(AUDIT, "agent_subject", events.ACCESS_RECORDED),
+        # Who is who (stream_processors/registry/): each party's facts in order, keyed by
+        # its id. A role is a fact of the practitioner, so it is keyed by the practitioner.
+        *_types(
+            REGISTRY,
+            "organization_id",
+            events.ORGANIZATION_REGISTERED,
+            events.ORGANIZATION_UPDATED,
+            events.ORGANIZATION_RETIRED,
+        ),
+        *_types(
+            REGISTRY, "unit_id", events.UNIT_REGISTERED, events.UNIT_UPDATED, events.UNIT_RETIRED
+        ),
+        *_types(
+            REGISTRY,
+            "practitioner_id",
+            events.PRACTITIONER_REGISTERED,
+            events.PRACTITIONER_UPDATED,
+            events.PRACTITIONER_RETIRED,
+            events.PRACTITIONER_ROLE_ASSIGNED,
+            events.PRACTITIONER_ROLE_ENDED,
+        ),
+        *_types(
+            REGISTRY,
+            "device_id",
+            events.DEVICE_REGISTERED,
+            events.DEVICE_UPDATED,
+            events.DEVICE_RETIRED,
+        ),
+        *_types(
+            REGISTRY, "peer_id", events.PEER_REGISTERED, events.PEER_UPDATED, events.PEER_RETIRED
+        ),
+        # The command centre (stream_processors/command/): each MCI's declaration, casualties
+        # (tags, re-triage, destinations) in one ordered stream; a hospital's capacity reports
+        # in order; a unit's escorts in order; each surveillance alert's life.
+        *_types(
+            MCI,
+            "mci_id",
+            events.MCI_DECLARED,
+            events.MCI_CLOSED,
+            events.CASUALTY_TRIAGED,
+            events.CASUALTY_ASSIGNED,
+        ),
+        *_types(CAPACITY, "hospital_id", events.HOSPITAL_CAPACITY_REPORTED),
+        *_types(
+            ESCORT,
+            "unit_id",
+            events.ESCORT_REQUESTED,
+            events.ESCORT_ACKNOWLEDGED,
+            events.ESCORT_ROUTE_UPDATED,
+        ),
+        *_types(
+            ALERTS,
+            "alert_id",
+            events.SURVEILLANCE_ALERT_RAISED,
+            events.SURVEILLANCE_ALERT_ACKNOWLEDGED,
+        ),
     ]
 }
 
-DEAD_LETTER = "goldenhour.dlq.DeadLetter"
+DEAD_LETTER = events.DEAD_LETTER
 
 # Partitions: enough for a county's processors to scale to a few consumers each.
 TOPICS: list[TopicSpec] = [
@@ -112,6 +170,14 @@ TOPICS: list[TopicSpec] = [
     TopicSpec(IDENTITY, 3),
     TopicSpec(SUBSCRIPTIONS, 3),
     TopicSpec(AUDIT, 3),
+    # Small and read whole by one processor; one partition keeps the registry in one order.
+    TopicSpec(REGISTRY, 1),
+    # The command centre's topics are small: an MCI is tens of events, a county a few
+    # hospitals; the MCI and capacity folds read across keys, so few partitions suffice.
+    TopicSpec(MCI, 3),
+    TopicSpec(CAPACITY, 1),
+    TopicSpec(ESCORT, 3),
+    TopicSpec(ALERTS, 1),
 ]
 
 

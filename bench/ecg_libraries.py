@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from kernel.codes import STANDARD_LEAD_ORDER
 from stream_processors.ecg_measurement import beats
 from stream_processors.ecg_measurement.measure import measure
 from stream_processors.ecg_measurement.synthetic import SyntheticEcg, synthesize
-from stream_processors.fhir_projector.codes import STANDARD_LEAD_ORDER
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "ecg"
 ST_CASES = [

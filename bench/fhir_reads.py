@@ -36,10 +36,10 @@ from bench.common import (
     payloads,
     server_settings,
 )
+from kernel.ids import resource_id
 from services.fhir_api.everything import PATIENT_LINKS
 from services.server import Server
 from stream_processors.fhir_projector.measured_to_fhir import measurement_observation_id
-from stream_processors.ids import resource_id
 from viewstore.base import ViewStore
 
 ECGS = int(os.environ.get("BENCH_FHIR_ECGS", "40"))

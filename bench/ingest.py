@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from avro_schemas.codec import Codec
+from avro_schemas.events import ECG_SUBMITTED
 from bench.common import Figure, backend_urls, body_bytes, latency_summary, payloads, peak_rss_mib
 from bench.raw_append import raw_kafka, raw_sqlite
 from services.ingest.ecg_models import EcgIn, ecg_event
@@ -57,7 +58,7 @@ def _encoded(bodies: list[dict]) -> list[tuple[str, bytes]]:  # type: ignore[typ
     return [
         (
             b["ecg_id"],
-            codec.encode("goldenhour.ecg.EcgSubmitted", ecg_event(EcgIn.model_validate(b), now)),
+            codec.encode(ECG_SUBMITTED, ecg_event(EcgIn.model_validate(b), now)),
         )
         for b in bodies
     ]

@@ -11,6 +11,7 @@ import datetime as dt
 import time
 
 from avro_schemas.codec import Codec
+from avro_schemas.events import ECG_SUBMITTED
 from bench.common import Figure, payloads
 from bench.queue_latency import _raw
 from services.ingest.ecg_models import EcgIn, ecg_event
@@ -30,7 +31,7 @@ def run(backend: str) -> Figure:
     codec = Codec()
     events = [
         codec.decode(
-            codec.encode("goldenhour.ecg.EcgSubmitted", ecg_event(EcgIn.model_validate(b), now))
+            codec.encode(ECG_SUBMITTED, ecg_event(EcgIn.model_validate(b), now))
         )[1]
         for b in payloads(N)
     ]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from avro_schemas.catalogue import CLINIC_ECG
 from avro_schemas.codec import Codec
+from avro_schemas.events import ECG_SUBMITTED
 from bench.common import Figure, backend_urls, payloads, peak_rss_mib
 from eventlog.base import NewRecord
 from services.ingest.ecg_models import EcgIn, ecg_event
@@ -34,7 +35,7 @@ def _fill(system: System, n: int) -> None:
         event = ecg_event(EcgIn.model_validate(body), now)
         records.append(
             NewRecord(
-                body["ecg_id"], codec.encode("goldenhour.ecg.EcgSubmitted", event), body["event_id"]
+                body["ecg_id"], codec.encode(ECG_SUBMITTED, event), body["event_id"]
             )
         )
     for i in range(0, n, 50):

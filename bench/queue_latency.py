@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from avro_schemas.codec import Codec
+from avro_schemas.events import ECG_SUBMITTED
 from bench.common import (
     Figure,
     body_bytes,
@@ -66,7 +67,7 @@ def _raw(settings: Settings, bodies: list[dict]) -> list[float]:  # type: ignore
     try:
         for body in bodies:
             value = codec.encode(
-                "goldenhour.ecg.EcgSubmitted", ecg_event(EcgIn.model_validate(body), now)
+                ECG_SUBMITTED, ecg_event(EcgIn.model_validate(body), now)
             )
             t0 = time.perf_counter()
             log.append(topic, [NewRecord(body["ecg_id"], value, body["event_id"])])

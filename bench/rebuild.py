@@ -21,6 +21,7 @@ from pydantic import TypeAdapter
 
 from avro_schemas.catalogue import INCIDENT
 from avro_schemas.codec import Codec
+from avro_schemas.events import ECG_ACQUIRED, short
 from bench.common import Figure, backend_urls, peak_rss_mib
 from bench.projector import read_all_raw
 from eventlog.base import NewRecord
@@ -35,7 +36,7 @@ N = int(os.environ.get("BENCH_REBUILD_N", "20000"))
 
 def _fill(system: System, n: int) -> int:
     codec, now, adapter = Codec(), dt.datetime.now(dt.UTC), TypeAdapter(TabletEvent)
-    template = [e for e in stemi_incident("template") if e["type"] != "EcgAcquired"]
+    template = [e for e in stemi_incident("template") if e["type"] != short(ECG_ACQUIRED)]
     parsed = [adapter.validate_python(e) for e in template]
     written, i = 0, 0
     while written < n:

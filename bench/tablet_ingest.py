@@ -23,6 +23,7 @@ import httpx
 from pydantic import TypeAdapter
 
 from avro_schemas.codec import Codec
+from avro_schemas.events import ECG_ACQUIRED, short
 from bench.common import Figure, backend_urls, latency_summary, peak_rss_mib
 from bench.raw_append import Batch, raw_kafka, raw_sqlite
 from services.ingest.tablet_events import to_event
@@ -40,7 +41,7 @@ def _batches(n: int) -> list[tuple[str, list[dict[str, Any]]]]:
     out = []
     for i in range(n):
         incident = f"bench-{tag}-{i}"
-        events = [e for e in stemi_incident(incident) if e["type"] != "EcgAcquired"]
+        events = [e for e in stemi_incident(incident) if e["type"] != short(ECG_ACQUIRED)]
         out.append((incident, events))
     return out
 

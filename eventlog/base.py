@@ -7,10 +7,11 @@ offset zero, so the contract below is what every backend (embedded SQLite, Kafka
 
 from __future__ import annotations
 
-import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+
+from kafka.partitioner.default import murmur2
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,18 @@ class UnknownTopic(LookupError):
     """Raised when a topic was never created: an event store does not auto-create topics."""
 
 
+# The largest record any backend takes: set on Kafka's producer (max.request.size) and on
+# every topic (max.message.bytes) together, and checked by the SQLite log alike. 16 MiB is
+# the HTTP body limit (services/settings.py max_body_bytes): a record encoded from the
+# largest body the API accepts is smaller than the body (Avro integers beat JSON text),
+# so what the API accepted always fits; anything larger is refused, never retried.
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+
+
+class RecordTooLarge(ValueError):
+    """A record exceeds `MAX_RECORD_BYTES`: not transient, so never "retry" (413 / AR)."""
+
+
 class LogUnavailable(RuntimeError):
     """The log did not acknowledge in time; the append may or may not have happened.
 
@@ -97,8 +110,18 @@ class LogUnavailable(RuntimeError):
 
 def partition_for(key: str, partitions: int) -> int:
     """Stable key -> partition mapping shared by every backend, so the same incident or ECG
-    lands in the same partition whichever engine stores it (and rebuilds are identical)."""
-    return zlib.crc32(key.encode("utf-8")) % partitions
+    lands in the same partition whichever engine stores it (and rebuilds are identical).
+
+    It is Kafka's default partitioner for keyed records (Java `BuiltInPartitioner`,
+    kafka-python `DefaultPartitioner`): murmur2 of the UTF-8 key, made positive by masking the
+    sign bit, modulo the partition count. So another team's producer with default settings
+    puts an incident's events in the partition ours does, and its order holds.
+
+    Until 2026-12 this was `zlib.crc32(key) % partitions`; data written then sits in other
+    partitions and would need re-partitioning (copy every topic in offset order into new
+    topics). No deployment holds such data yet, so none is migrated.
+    """
+    return (int(murmur2(key.encode("utf-8"))) & 0x7FFFFFFF) % partitions
 
 
 StartAt = Callable[[TopicPartition], int]
@@ -153,7 +176,7 @@ class EventLog(ABC):
         records are appended (as `append` does). Otherwise, when `expected` is not None and
         the key is not at that version, nothing is appended and `StaleVersion` is raised.
         Check and append are atomic within one process; across processes the Kafka backend
-        has the same window as its event-id index (see eventlog/kafka.py).
+        has the same window as its event-id index (see eventlog/kafka/producer.py).
         """
 
     @abstractmethod

@@ -19,12 +19,14 @@ from pathlib import Path
 
 from embedded.sqlite import ThreadConnections
 from eventlog.base import (
+    MAX_RECORD_BYTES,
     Appended,
     Consumer,
     EventLog,
     KeyAppended,
     NewRecord,
     Record,
+    RecordTooLarge,
     StaleVersion,
     StartAt,
     TopicPartition,
@@ -157,6 +159,8 @@ class SqliteEventLog(EventLog):
     ) -> Appended:
         """Insert one record unless its event id is in the topic; `next_offsets` carries
         each partition's next offset through one transaction (one MAX query per partition)."""
+        if len(r.value) > MAX_RECORD_BYTES:  # the same limit as Kafka's (raises: rolls back)
+            raise RecordTooLarge(f"a record of {len(r.value)} bytes exceeds {MAX_RECORD_BYTES}")
         found = conn.execute(
             "SELECT partition, offset FROM records WHERE topic = ? AND event_id = ?",
             (topic, r.event_id),

@@ -13,6 +13,33 @@ def _query(url: str) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlparse(url).query).items()}
 
 
+def _hosts_problem(netloc: str, default_port: int | None) -> str | None:
+    if not netloc:
+        return "names no host"
+    for hostport in netloc.split(","):
+        host, _, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
+        if not host:
+            return f"names no host in {hostport!r}"
+        if port == "" and default_port is None:
+            return f"{hostport!r} has no port"
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            return f"port {port!r} is not a port number"
+    return None
+
+
+def url_problem(url: str, kind: str) -> str | None:
+    """Why `url` cannot name the event log (`kind` "log") or view store ("store"), or None:
+    checked before anything is opened or created, so a typo is a usage error."""
+    schemes = {"log": ("kafka", 9092), "store": ("cassandra", 9042)}
+    scheme, default_port = schemes[kind]
+    if url.startswith("sqlite:"):
+        return None
+    if not url.startswith(f"{scheme}://"):
+        return f"{kind} URL {url!r}: use sqlite: or {scheme}://host:port"
+    why = _hosts_problem(urlparse(url).netloc, default_port)
+    return f"{kind} URL {url!r} {why}" if why else None
+
+
 def open_log(url: str, data_dir: Path) -> EventLog:
     """`sqlite:` (embedded, in data_dir) or
     `kafka://h:p[,h:p]?namespace=&replication=&min_isr=` (region: replication=3&min_isr=2)."""

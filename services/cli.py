@@ -10,25 +10,48 @@
   dlq list        dead letters (records a processor could not fold) and why
   dlq replay      append a dead letter's record to its topic again, once the cause is fixed
   token           mint a bearer token of the dev issuer (demo and tests; never a region's)
+  registry load   load a registry seed file (who is who; re-loading appends nothing new)
 
-Exit codes: 0 success, 1 failure (a check found problems), 2 usage error.
+Exit codes: 0 success, 1 failure (a check found problems, or the system could not do
+it: a busy port, an unreachable Kafka, a data dir in use), 2 usage error (a bad flag or
+URL). Every error is one line on stderr, without a traceback unless `--debug`.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
+import threading
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
+from pydantic import ValidationError
+
+from services.datadir import DataDirRefused
 from services.settings import Settings
 
 if TYPE_CHECKING:
-    from stream_processors.quality_kpis.aggregate import KpiReport
+    import socket
+
+    from stream_processors.quality_kpis.published import KpiReport
+
+
+class UsageError(Exception):
+    """A bad flag, URL or setting: one line, exit 2."""
+
+
+class Failed(Exception):
+    """The command could not do its job: one line, exit 1."""
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """The settings from flags and GOLDENHOUR_* variables, with the backend URLs checked
+    before anything is opened or created."""
+    from services.backends import url_problem
+
     overrides = {
         k: v
         for k, v in {
@@ -41,7 +64,16 @@ def _settings(args: argparse.Namespace) -> Settings:
         }.items()
         if v is not None
     }
-    return Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"setting {where}: {first['msg']}") from exc
+    for url, kind in ((settings.log_url, "log"), (settings.store_url, "store")):
+        if why := url_problem(url, kind):
+            raise UsageError(why)
+    return settings
 
 
 def _backend_flags(p: argparse.ArgumentParser) -> None:
@@ -52,43 +84,73 @@ def _backend_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def bind_port(settings: Settings) -> socket.socket:
+    """The HTTP port, bound before anything else (a busy port: nothing changed); the MLLP
+    port is tried too, so a second server fails here and not after opening the data dir."""
+    import socket
+
+    from services.server import bind_http
+
+    try:
+        sock = bind_http(settings)
+    except OSError as exc:
+        raise Failed(_port_problem("HTTP", settings.host, settings.http_port, exc)) from exc
+    if settings.mllp_port > 0:
+        try:
+            with socket.create_server((settings.host, settings.mllp_port)):
+                pass  # free now; the listener binds it once the system is up
+        except OSError as exc:
+            sock.close()
+            raise Failed(_port_problem("MLLP", settings.host, settings.mllp_port, exc)) from exc
+    return sock
+
+
+def _port_problem(what: str, host: str, port: int, exc: OSError) -> str:
+    flag = "--http-port" if what == "HTTP" else "--mllp-port"
+    if exc.errno == errno.EADDRINUSE:
+        return f"{what} port {port} on {host} is in use (another goldenhour?); choose {flag}"
+    return f"cannot listen for {what} on {host}:{port}: {exc.strerror or exc}"
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    from services.datadir import serving
     from services.server import serve
 
-    serve(_settings(args))
+    settings = _settings(args)
+    sock = bind_port(settings)
+    with serving(settings.data_dir):  # refused while a rebuild runs
+        serve(settings, sock)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from services.demo import run_demo
 
-    return run_demo(_settings(args), fresh=not args.keep_data)
-
-
-def _progress(done: int, total: int) -> None:
-    width = 40
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} events")
-    sys.stderr.flush()
+    settings = _settings(args)
+    return run_demo(settings, reset=args.reset, http_socket=bind_port(settings))
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
+    from services.datadir import locked, require_existing
+    from services.progress import Progress
     from services.system import bootstrap
 
-    system = bootstrap(_settings(args))
-    try:
-        print("rebuild: dropping views and checkpoints", file=sys.stderr)
-        system.store.truncate()
-        for runner in system.runners:
-            print(f"rebuild: {runner.projection.name} from offset 0", file=sys.stderr)
-            runner.catch_up(progress=_progress)
-            print(
-                f"\n  folded {runner.stats.folded}, dead-lettered {runner.stats.dead_lettered}, "
-                f"versions written {runner.stats.versions_written}",
-                file=sys.stderr,
-            )
-    finally:
-        system.close()
+    settings = _settings(args)
+    require_existing(settings)  # a mistyped --data-dir is an error, not a new empty log
+    with locked(settings.data_dir, exclusive=True), Progress() as progress:
+        system = bootstrap(settings)
+        try:
+            progress.say("rebuild: dropping views and checkpoints")
+            system.store.truncate()
+            for runner in system.runners:
+                name = runner.projection.name
+                runner.catch_up(progress=progress.task(name, runner.lag()))
+                progress.say(
+                    f"rebuild: {name}: folded {runner.stats.folded}, dead-lettered "
+                    f"{runner.stats.dead_lettered}, versions written {runner.stats.versions_written}"
+                )
+        finally:
+            system.close()
     return 0
 
 
@@ -144,7 +206,7 @@ def cmd_kpi(args: argparse.Namespace) -> int:
 
 
 def _kpi_table(report: KpiReport) -> str:
-    from stream_processors.quality_kpis.definitions import KPIS
+    from stream_processors.quality_kpis.published import KPIS
 
     def num(v: float | None, pct: bool = False) -> str:
         if v is None:
@@ -171,6 +233,9 @@ def _kpi_table(report: KpiReport) -> str:
                 f"{num(f.median_min):>8} {num(f.p90_min):>8} {num(f.compliance, True):>6}  {target}"
             )
     return "\n".join(lines)
+
+
+QUARTERS = (0.25, 0.5, 0.75, 1.0)  # a long simulation's lines to a pipe
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -221,9 +286,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         server.start()
         url = server.base_url
         print(f"simulate: embedded server {url} (data {settings.data_dir})", file=sys.stderr)
+    from services.progress import Progress
+
     try:
-        with httpx.Client(base_url=url, timeout=60) as client:
-            played = region.play(client, scenario.steps, progress=region.stderr_progress)
+        with httpx.Client(base_url=url, timeout=60) as client, Progress(marks=QUARTERS) as bar:
+            played = region.play(client, scenario.steps, bar.task("simulate", len(scenario.steps)))
     except (region.SimulationFailed, httpx.HTTPError) as exc:
         print(f"\nsimulate: {exc}", file=sys.stderr)
         return 1
@@ -243,7 +310,12 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     from services.backends import open_log
     from services.ops.dead_letters import dead_letters, replay
 
+    from services.datadir import require_log
+
+    if args.action == "replay" and (args.topic is None or args.offset is None):
+        raise UsageError("dlq replay needs --topic and --offset (see `goldenhour dlq list`)")
     settings = _settings(args)
+    require_log(settings)  # reading dead letters never creates a data dir
     log = open_log(settings.log_url, settings.data_dir)
     try:
         letters = dead_letters(log, Codec(), args.topic)
@@ -291,11 +363,68 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_registry(args: argparse.Namespace) -> int:
+    """Load a seed through the admin API's write path: straight to the log given by the
+    backend flags, or to a running server's admin API with --url (and --token)."""
+    import httpx
+
+    from services.registry import seed
+
+    try:
+        doc = seed.read(args.file)
+        if args.url:
+            headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
+            with httpx.Client(base_url=args.url, headers=headers, timeout=30) as client:
+                outcomes = [a["outcome"] for a in seed.post(client, doc)]
+        else:
+            outcomes = _load_direct(args, doc)
+    except (OSError, ValueError, httpx.HTTPError) as exc:
+        print(f"registry: {exc}", file=sys.stderr)
+        return 1
+    counts = {o: outcomes.count(o) for o in sorted(set(outcomes))}
+    print(f"registry: {len(outcomes)} entries: " + ", ".join(f"{n} {o}" for o, n in counts.items()))
+    return 0
+
+
+def _load_direct(args: argparse.Namespace, doc: dict[str, object]) -> list[str]:
+    from avro_schemas.catalogue import all_topics
+    from avro_schemas.codec import Codec
+    from services.backends import open_log
+    from services.registry import seed
+    from services.registry.commands import Registry
+
+    settings = _settings(args)
+    log = open_log(settings.log_url, settings.data_dir)
+    try:
+        log.ensure_topics(all_topics())
+        return [a.outcome for a in seed.load(Registry(log, Codec()), doc, user="cli")]
+    finally:
+        log.close()
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (exit 2) instead of the usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _version() -> str:
+    try:
+        return version("goldenhour")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
+    root = _Parser(
         prog="goldenhour", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = root.add_subparsers(dest="command", required=True)
+    root.add_argument("--version", action="version", version=f"goldenhour {_version()}")
+    root.add_argument(
+        "--debug", action="store_true", help="tracebacks and debug logging on errors"
+    )
+    sub = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
     serve = sub.add_parser("serve", help="run the system")
     _backend_flags(serve)
     serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
@@ -306,7 +435,11 @@ def parser() -> argparse.ArgumentParser:
     _backend_flags(demo)
     demo.add_argument("--http-port", type=int, help="HTTP port (default 8080)")
     demo.add_argument("--mllp-port", type=int, help="HL7 v2 MLLP port (default 2575)")
-    demo.add_argument("--keep-data", action="store_true", help="do not wipe the demo data dir")
+    demo.add_argument(
+        "--reset",
+        action="store_true",
+        help="delete the data dir of an earlier demo run first (never one the demo did not make)",
+    )
     demo.set_defaults(func=cmd_demo)
     rebuild = sub.add_parser("rebuild", help="drop views and replay the log from offset 0")
     _backend_flags(rebuild)
@@ -372,16 +505,83 @@ def parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--minutes", type=float, default=60.0, help="lifetime (default 60)")
     token.set_defaults(func=cmd_token)
+    registry = sub.add_parser("registry", help="who is who: load a seed file")
+    _backend_flags(registry)
+    registry.add_argument("action", choices=["load"])
+    registry.add_argument("file", type=Path, help="seed JSON (deploy/registry/seed.example.json)")
+    registry.add_argument("--url", help="a running server's base URL (default: the log directly)")
+    registry.add_argument("--token", help="with --url: an admin bearer token")
+    registry.set_defaults(func=cmd_registry)
+    for command in sub.choices.values():  # `goldenhour demo --debug` works too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     return root
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+class _OneLine(logging.Formatter):
+    """Log records as one line each: an exception's type and message, not its traceback
+    (the traceback comes with --debug)."""
+
+    def formatException(self, ei: object) -> str:  # noqa: N802 (logging's name)
+        _, exc, _ = ei  # type: ignore[misc]
+        return f"    ({type(exc).__name__}: {_first_line(exc)}; --debug for the traceback)"
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802
+        return ""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _logging(debug: bool) -> None:
+    handler = logging.StreamHandler()
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(logging.Formatter(fmt) if debug else _OneLine(fmt))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler])
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    if not debug:
+        # kafka-python logs every reconnect attempt (dozens a minute while a broker is
+        # down); the event log reports unavailability itself (LogUnavailable).
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        threading.excepthook = _thread_died
+
+
+def _thread_died(args: threading.ExceptHookArgs) -> None:
+    """A worker thread that dies says so in one line (the server goes on or stops)."""
+    name = args.thread.name if args.thread else "thread"
+    exc = args.exc_value or Exception()
+    logging.getLogger(name).error("thread stopped: %s: %s", type(exc).__name__, _first_line(exc))
+
+
+def _error_line(exc: BaseException) -> tuple[str, int]:
+    """The one line and exit code of a command that raised `exc`."""
+    from eventlog.base import LogUnavailable
+
+    if isinstance(exc, UsageError):
+        return str(exc), 2
+    if isinstance(exc, Failed | DataDirRefused):
+        return str(exc), 1
+    if isinstance(exc, LogUnavailable):
+        return f"event log unavailable: {_first_line(exc)}", 1
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return f"address in use: {_first_line(exc)}", 1
+    return f"{type(exc).__name__}: {_first_line(exc)}", 1
+
+
+def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return int(args.func(args))
+    _logging(args.debug)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        line, code = _error_line(exc)
+        print(f"goldenhour {args.command}: {line}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -5,21 +5,27 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from kernel.codes import RESIDENT_ID
 from services.demo_ambulance import play_ambulance, play_county_day
+from services.datadir import locked, prepare_demo
+from services.demo_command import play_command
 from services.demo_emr import play_emr, subscribe
+from services.registry import seed
 from services.server import Server
 from services.settings import Settings
 from services.simulate.ecg_synth import INFERIOR, synth_ecg
-from stream_processors.fhir_projector.codes import RESIDENT_ID
 
 WAIT_ATTEMPTS = 100  # x 0.1 s for the projector to catch up
+SEED = Path(__file__).resolve().parent.parent / "deploy" / "registry" / "seed.example.json"
 
 
 def _ecg(
@@ -182,13 +188,57 @@ def read_at_the_centre(client: httpx.Client) -> dict[str, str]:
     return {"report": signed["report"]}
 
 
-def run_demo(settings: Settings, fresh: bool = True) -> int:
+def load_registry(client: httpx.Client, path: Path = SEED) -> None:
+    """The seed through the admin API, then wait until the registry is folded: from then
+    on every id the scenario sends is checked against it."""
+    answers = seed.post(client, seed.read(path))
+    last = answers[-1]["resource"]
+    _wait(client, f"/fhir/{last}")
+    hospitals = client.get("/fhir/Organization", params={"type": "hospital"}).json()
+    names = [e["resource"]["name"] for e in hospitals.get("entry", [])]
+    _say(
+        "registry",
+        f"{len(answers)} parties from {path.name} (hospitals: {', '.join(names)}); "
+        "ids not in it are refused from now on",
+    )
+
+
+def run_demo(
+    settings: Settings, reset: bool = False, http_socket: socket.socket | None = None
+) -> int:
+    """Serve on `http_socket` (bound by the caller before anything else) and play the
+    scenario. The data dir (default ./data/demo) is the demo's own: a new or empty one is
+    marked as such; a non-empty one the demo did not make is refused, and its own earlier
+    one is deleted only with `reset` (services/datadir.py)."""
     if settings.data_dir == Settings().data_dir:
         settings = settings.model_copy(update={"data_dir": settings.data_dir / "demo"})
-    if fresh and settings.log_url.startswith("sqlite:"):
-        shutil.rmtree(settings.data_dir, ignore_errors=True)
-    server = Server(settings)
-    server.start()
+    # The demo's EMR receiver listens on loopback, which rest-hooks may not reach unless
+    # allowed (services/subscriptions/endpoints.py): the demo allows exactly that.
+    allowed = [*settings.subscription_endpoint_allowlist, "127.0.0.1/32"]
+    settings = settings.model_copy(update={"subscription_endpoint_allowlist": allowed})
+    created = prepare_demo(settings.data_dir, reset)
+    with locked(settings.data_dir, exclusive=False):  # a rebuild waits for the demo to end
+        server = _started(settings, http_socket, created)
+        return _play(server, settings)
+
+
+def _started(settings: Settings, http_socket: socket.socket | None, created: bool) -> Server:
+    """The running server; if it cannot start (an unreachable Kafka), a data dir made by
+    this run is removed again: a failed demo leaves nothing behind."""
+    server: Server | None = None
+    try:
+        server = Server(settings, http_socket)
+        server.start()
+        return server
+    except BaseException:
+        if server is not None:
+            server.stop()
+        if created:
+            shutil.rmtree(settings.data_dir, ignore_errors=True)
+        raise
+
+
+def _play(server: Server, settings: Settings) -> int:
     base = server.base_url
     print(
         f"goldenhour demo: serving {base} (log {settings.log_url}, store {settings.store_url}, "
@@ -197,6 +247,9 @@ def run_demo(settings: Settings, fresh: bool = True) -> int:
     )
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
+            print("The county's registry (who is who):", flush=True)
+            load_registry(client)
+            print("\nThe township clinics and the reading centre:", flush=True)
             made = play(client)
             print("\nThe hospital's EMR subscribes:", flush=True)
             receiver = subscribe(client)
@@ -207,6 +260,7 @@ def run_demo(settings: Settings, fresh: bool = True) -> int:
             receiver.stop()
             print("\nA county day, for the quality officer:", flush=True)
             play_county_day(client)
+            play_command(client, server)  # services/demo_command.py (issue 15)
         print("\nWhere to look:")
         print(f"  FHIR capability     {base}/fhir/metadata")
         print(f"  the STEMI ECG       {base}/fhir/{made['observation']}")

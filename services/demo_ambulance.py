@@ -8,16 +8,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 
+from kernel.jsontypes import Json
 from services.simulate import region
 from services.simulate.stemi_incident import DESTINATION, stemi_incident, valid_resident_id
-from stream_processors.incident_fhir.encounter import encounter_id
-from stream_processors.incident_fhir.handover import composition_id
+from stream_processors.fhir_projector.published import composition_id, encounter_id
 
-Json = dict[str, Any]
 WAIT_ATTEMPTS = 150  # x 0.1 s
 MISSED = "https://goldenhour.health/fhir/StructureDefinition/missed-events"
 

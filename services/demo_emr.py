@@ -16,12 +16,12 @@ from typing import Any
 
 import httpx
 
+from kernel.jsontypes import Json
 from services.hl7_gateway.report_sender import exchange, read_ack
 from services.simulate.stemi_incident import DESTINATION
 from services.subscriptions.request import FILTER_CRITERIA, PAYLOAD_CONTENT
-from stream_processors.notifier.topics import HANDOVER
+from stream_processors.notifier.published import HANDOVER
 
-Json = dict[str, Any]
 WAIT_S = 15.0
 
 

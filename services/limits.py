@@ -13,7 +13,8 @@ accepts: 60 s x 2000 Hz x 12 leads = 1.44 M samples; written as JSON with sample
 Tablet batches (at most 500 events of a few KB) are far below it.
 
 Rate: a token bucket per client address (`scope["client"]`, which uvicorn rewrites from
-X-Forwarded-For only for trusted proxies): `rate_per_s` tokens a second up to `burst`; a
+X-Forwarded-For only when the peer is one of `Settings.trusted_proxies`, none by default:
+services/server.py): `rate_per_s` tokens a second up to `burst`; a
 request takes one, or is answered 429 with Retry-After (whole seconds until a token is
 back). The defaults (50/s, burst 200) are far above what a tablet, a cart or a reader's page
 does, and only stop a runaway client; a region behind one NAT address may need more.

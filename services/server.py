@@ -1,26 +1,45 @@
-"""Runs the long-lived system in one process: processors in threads, HTTP in uvicorn."""
+"""Runs the long-lived system in one process: workers (processors and background tasks,
+stream_processors/topology.py) in threads, HTTP in uvicorn, the MLLP listener."""
 
 from __future__ import annotations
 
-import logging
+import socket
 import threading
 
 import uvicorn
 
 from services.app import create_app
-from services.auth.tls import tls_files
+from services.auth.tls import own_url, tls_files
 from services.hl7_gateway.listener import MllpListener
-from services.settings import Settings, runs
+from services.registry.checks import warn_if_open
+from services.settings import Settings
 from services.system import System, bootstrap
 
-SWEEP_INTERVAL_S = 15.0  # escalation and lease expiry are minute-scale; 15 s is prompt enough
-REPORT_INTERVAL_S = 5.0  # how often pending HL7 reports are looked at; backoff decides retries
+
+def bind_http(settings: Settings) -> socket.socket:
+    """The HTTP socket, bound and listening: the command line binds it before it touches
+    the data dir, so a busy port is refused with nothing changed (OSError EADDRINUSE)."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # As uvicorn does; listening at once, so no second process can bind it meanwhile.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((settings.host, settings.http_port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class Server:
-    """The system plus its HTTP server, startable in a background thread (demo, tests)."""
+    """The system plus its HTTP server, startable in a background thread (demo, tests).
+    `http_socket`: one bound by `bind_http` (else uvicorn binds at `start`)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, http_socket: socket.socket | None = None):
+        if http_socket is not None and settings.http_port == 0:
+            settings = settings.model_copy(update={"http_port": http_socket.getsockname()[1]})
+        self._socket = http_socket
         self.settings = settings
         self.system: System = bootstrap(settings)
         tls = tls_files(settings)  # HTTPS when both files are set (services/auth/tls.py)
@@ -31,10 +50,15 @@ class Server:
             log_level="warning",
             ssl_certfile=tls[0] if tls else None,
             ssl_keyfile=tls[1] if tls else None,
+            # X-Forwarded-For names the client only when the peer is a configured proxy
+            # (uvicorn walks it right to left, past trusted hops); otherwise the peer's own
+            # address is the client for the rate limit and the audit. uvicorn's default
+            # would trust any loopback peer, i.e. anything on this host.
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=list(settings.trusted_proxies) or [],
         )
         self._http = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
         self.mllp = (
             MllpListener(self.system, settings.host, settings.mllp_port)
             if settings.mllp_port >= 0
@@ -43,70 +67,25 @@ class Server:
 
     @property
     def base_url(self) -> str:
-        scheme = "https" if tls_files(self.settings) else "http"
-        return f"{scheme}://{self.settings.host}:{self.settings.http_port}"
+        return own_url(self.settings)
 
     def start(self) -> None:
         if self.settings.run_processors:
-            self.system.start_processors()
-            if runs(self.settings, "queue-sweeper"):
-                threading.Thread(target=self._sweep, name="queue-sweeper", daemon=True).start()
-            if runs(self.settings, "hl7-report-sender"):
-                self._start_report_sender()
-            if runs(self.settings, "subscription-sender"):
-                self._start_subscription_sender()
+            self.system.start_workers()  # stream_processors/topology.py
         if self.mllp:
             self.mllp.start()
-        self._thread = threading.Thread(target=self._http.run, name="http", daemon=True)
+        sockets = {"sockets": [self._socket]} if self._socket else {}
+        self._thread = threading.Thread(
+            target=self._http.run, kwargs=sockets, name="http", daemon=True
+        )
         self._thread.start()
         while not self._http.started:
             if not self._thread.is_alive():
                 raise RuntimeError(f"HTTP server did not start on {self.base_url}")
             threading.Event().wait(0.05)
-
-    def _start_report_sender(self) -> None:
-        if not self.settings.hl7_report_destinations:
-            return
-        from services.hl7_gateway.report_sender import ReportSender, parse_destinations
-
-        sender = ReportSender(
-            self.system, parse_destinations(self.settings.hl7_report_destinations)
-        )
-        threading.Thread(
-            target=sender.run,
-            args=(self._stopping, REPORT_INTERVAL_S),
-            name="hl7-report-sender",
-            daemon=True,
-        ).start()
-
-    def _start_subscription_sender(self) -> None:
-        from services.subscriptions.sender import SenderConfig, SubscriptionSender
-
-        s = self.settings
-        config = SenderConfig(
-            base_url=f"{self.base_url}/fhir",
-            retry_first_s=s.subscription_retry_first_s,
-            retry_max_s=s.subscription_retry_max_s,
-            poll_s=s.subscription_poll_s,
-            timeout_s=s.subscription_timeout_s,
-            max_count=s.subscription_max_count,
-        )
-        sender = SubscriptionSender(self.system, config)
-        threading.Thread(
-            target=sender.run, args=(self._stopping,), name="subscription-sender", daemon=True
-        ).start()
-
-    def _sweep(self) -> None:
-        from services.reading.queue import sweep
-
-        while not self._stopping.wait(SWEEP_INTERVAL_S):
-            try:
-                sweep(self.system)
-            except Exception:  # the next sweep retries; escalation ids make it idempotent
-                logging.getLogger(__name__).exception("queue sweep failed")
+        warn_if_open(self.system.store)  # an empty registry checks no ids: say so
 
     def stop(self) -> None:
-        self._stopping.set()
         if self.mllp:
             self.mllp.stop()
         self._http.should_exit = True
@@ -115,9 +94,14 @@ class Server:
         self.system.close()
 
 
-def serve(settings: Settings) -> None:
-    server = Server(settings)
-    server.start()
+def serve(settings: Settings, http_socket: socket.socket | None = None) -> None:
+    server = Server(settings, http_socket)
+    settings = server.settings
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
     mllp = f", HL7 v2 MLLP on {settings.host}:{server.mllp.port}" if server.mllp else ""
     print(
         f"goldenhour: serving {server.base_url}/fhir/metadata{mllp} "

@@ -25,17 +25,25 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from avro_schemas.catalogue import DEAD_LETTER, dlq_topic
 from avro_schemas.codec import Codec, UndecodableEvent
 from eventlog.base import EventLog, NewRecord, Record, TopicPartition
-from stream_processors.fhir_projector.ecg_to_fhir import instant
+from kernel.jsontypes import Json
+from kernel.jurisdiction import (
+    UNLABELLED_TYPES,
+    compartments_of,
+    compartments_of_body,
+    security_labels,
+)
+from kernel.time import instant
+from stream_processors.jurisdiction import event_compartments
 from viewstore.base import Checkpoint, IndexEntry, StoredResource, ViewStore
 
 log = logging.getLogger(__name__)
 
-Json = dict[str, Any]
+
 Ref = tuple[str, str]
 
 BACKOFF_S = (0.5, 1, 2, 5, 10)  # pause after a store/log failure, growing, capped at 10 s
@@ -60,10 +68,13 @@ class Emitted:
 class Projection(Protocol):
     """What a runner needs of a projection: pure functions, no I/O. A processor that also
     derives events has an `emit(state, event_name, event) -> list[Emitted]` method, given
-    the same state as `fold` (before the event)."""
+    the same state as `fold` (before the event). Every processor of the topology is built
+    in this shape by `stream_processors/adapter.py` from its fold table."""
 
-    name: str
-    topics: list[str]
+    @property
+    def name(self) -> str: ...  # its consumer group, and the owner of its checkpoints
+    @property
+    def topics(self) -> list[str]: ...
 
     def refs(self, event_name: str, event: Json) -> list[Ref]: ...
     def fold(self, state: dict[Ref, Json], event_name: str, event: Json) -> dict[Ref, Json]: ...
@@ -80,7 +91,10 @@ def next_version(
 ) -> StoredResource:
     version = 1 if previous is None else previous.version + 1
     last_updated = recorded_at if previous is None else max(previous.last_updated, recorded_at)
-    body = {**resource, "meta": {"versionId": str(version), "lastUpdated": last_updated}}
+    meta = {"versionId": str(version), "lastUpdated": last_updated}
+    if security := resource.get("meta", {}).get("security"):
+        meta["security"] = security  # compartments: see _labelled
+    body = {**resource, "meta": meta}
     return StoredResource(
         resource["resourceType"], resource["id"], version, last_updated, canonical_json(body)
     )
@@ -90,6 +104,25 @@ def without_meta(stored: StoredResource) -> Json:
     doc: Json = json.loads(stored.body)
     doc.pop("meta", None)
     return doc
+
+
+def _labelled(
+    record: Record, event: Json, resource: Json, previous: StoredResource | None, given: set[str]
+) -> Json:
+    """The resource with its compartments in `meta.security`: those it had, those its fold
+    gave it, and those the event puts it in (stream_processors/jurisdiction.py). Every
+    resource of every processor passes here, so none is stored without them."""
+    rtype = resource["resourceType"]
+    if rtype in UNLABELLED_TYPES:
+        return resource
+    codes = compartments_of(resource) | event_compartments(
+        record.topic, record.key, event, rtype, given
+    )
+    if previous is not None:
+        codes |= compartments_of_body(previous.body)
+    if not codes:
+        return resource
+    return {**resource, "meta": {"security": security_labels(codes)}}
 
 
 @dataclass
@@ -236,9 +269,11 @@ class Runner:
         state = {ref: without_meta(s) for ref, s in loaded.items() if s is not None}
         changed = self.projection.fold(state, name, event)
         recorded_at = instant(event["meta"]["recorded_at"])
+        given = set().union(*(compartments_of_body(s.body) for s in loaded.values() if s))
         writes: list[tuple[Ref, StoredResource, list[IndexEntry], list[IndexEntry]]] = []
         for ref, resource in sorted(changed.items()):
             previous = loaded[ref] if ref in loaded else batch.latest.get(ref)
+            resource = _labelled(record, event, resource, previous, given)
             old = self.projection.index(without_meta(previous)) if previous else []
             writes.append(
                 (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from services.ingest import resident_id
+from tests.standard_codes import gb11643_check_char
 
 HOSPITAL = "county-hospital"
 T_ADMIT = "20261123101200+0800"
@@ -14,7 +14,9 @@ T_DISCHARGE = "20261128093000+0800"
 
 
 def valid_resident_id(first17: str = "11010519491231002") -> str:
-    return first17 + resident_id.check_char(first17)
+    """A resident ID with its check character computed from GB 11643 here, not by the code
+    under test (the default is the standard's own example, 11010519491231002X)."""
+    return first17 + gb11643_check_char(first17)
 
 
 def _segment(name: str, fields: dict[int, str]) -> str:

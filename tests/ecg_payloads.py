@@ -7,8 +7,8 @@ import functools
 import uuid
 from typing import Any
 
+from kernel.codes import RESIDENT_ID
 from services.simulate.ecg_synth import synth_ecg
-from stream_processors.fhir_projector.codes import RESIDENT_ID
 
 RESIDENT = "11010519491231002X"  # the GB 11643 standard's own example number
 

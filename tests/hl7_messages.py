@@ -8,13 +8,21 @@ import uuid
 from typing import Any
 
 from services.hl7_gateway.er7 import escape
-from stream_processors.fhir_projector.codes import (
-    ECG_LEADS,
-    ECG_MEASUREMENTS,
-    RESIDENT_ID,
-    STANDARD_LEAD_ORDER,
+from tests.standard_codes import (
+    LEAD_ORDER,
+    LOINC_EKG_IMPRESSION,
+    LOINC_MEASUREMENTS,
+    MDC_ECG_ELEC_POTL,
+    MDC_LEADS,
+    MDC_MICRO_VOLT,
+    MDC_MILLI_VOLT,
+    MDC_PER_SEC,
 )
 
+# The ingest API's identifier systems as clients send them (README, `POST /ingest/ecg`);
+# codes below come from the standards (tests/standard_codes.py), never from the code under
+# test, so a wrong production table fails instead of round-tripping.
+RESIDENT_ID = "https://goldenhour.health/sid/cn-resident-id"
 MRN_PREFIX = "urn:goldenhour:mrn:"
 SEX = {"male": "M", "female": "F", "other": "O", "unknown": "U"}
 PRIORITY = {"stat": "S", "urgent": "A", "routine": "R"}
@@ -37,7 +45,7 @@ def oru_r01(
     MDC_ATTR_SAMP_RATE OBX, then measurements and statements)."""
     control_id = control_id or uuid.uuid4().hex[:20]
     segments = [msh(body, control_id, version), pid(body["patient"]), orc(body), obr(body)]
-    for i, lead in enumerate(STANDARD_LEAD_ORDER, start=1):
+    for i, lead in enumerate(LEAD_ORDER, start=1):
         segments += lead_obxs(body, lead, i, units)
     segments += measurement_obxs(body.get("measurements"), len(segments))
     return segment_separator.join(segments) + segment_separator
@@ -109,7 +117,7 @@ def obr(body: dict[str, Any]) -> str:
         {
             1: "1",
             3: f"{escape(body['ecg_id'])}^{escape(body['device']['id'])}",
-            4: "131328^MDC_ECG_ELEC_POTL^MDC",
+            4: f"{MDC_ECG_ELEC_POTL}^MDC_ECG_ELEC_POTL^MDC",
             5: PRIORITY[body.get("urgency") or "routine"],
             7: hl7_time(body["acquired_at"]),
             13: escape(body.get("clinical_question") or ""),
@@ -120,12 +128,12 @@ def obr(body: dict[str, Any]) -> str:
 
 def lead_obxs(body: dict[str, Any], lead: str, index: int, units: str) -> list[str]:
     """The lead's NA OBX and its sample rate OBX (IHE PCD style sub-ids)."""
-    code, ref = ECG_LEADS[lead]
+    code, ref = MDC_LEADS[lead]
     samples = body["leads"][lead]
     if units == "mV":
-        values, unit = "^".join(f"{s / 1000:.3f}" for s in samples), "266418^MDC_DIM_MILLI_VOLT^MDC"
+        values, unit = "^".join(f"{s / 1000:.3f}" for s in samples), MDC_MILLI_VOLT
     else:
-        values, unit = "^".join(str(s) for s in samples), "266419^MDC_DIM_MICRO_VOLT^MDC"
+        values, unit = "^".join(str(s) for s in samples), MDC_MICRO_VOLT
     sub_id = f"1.1.1.{index}"
     wave = _join(
         {
@@ -148,7 +156,7 @@ def lead_obxs(body: dict[str, Any], lead: str, index: int, units: str) -> list[s
             3: "0^MDC_ATTR_SAMP_RATE^MDC",
             4: f"{sub_id}.1",
             5: f"{body['sampling_rate_hz']:g}",
-            6: "264608^MDC_DIM_PER_SEC^MDC",
+            6: MDC_PER_SEC,
             11: "F",
         },
         "OBX",
@@ -160,8 +168,8 @@ def measurement_obxs(measurements: dict[str, Any] | None, start: int) -> list[st
     """NM OBXs with LOINC codes, and the statements as one ST OBX (8601-7)."""
     out: list[str] = []
     for name, value in (measurements or {}).items():
-        if name in ECG_MEASUREMENTS and value is not None:
-            code, display, unit = ECG_MEASUREMENTS[name]
+        if name in LOINC_MEASUREMENTS and value is not None:
+            code, display, unit = LOINC_MEASUREMENTS[name]
             out.append(
                 _join(
                     {
@@ -182,7 +190,7 @@ def measurement_obxs(measurements: dict[str, Any] | None, start: int) -> list[st
                 {
                     1: str(start + len(out)),
                     2: "ST",
-                    3: "8601-7^EKG impression^LN",
+                    3: f"{LOINC_EKG_IMPRESSION}^EKG impression^LN",
                     5: "~".join(escape(s) for s in statements),
                     11: "F",
                 },
@@ -217,7 +225,7 @@ def set_field(message: str, segment: str, position: int, value: str, occurrence:
 
 def drop_lead(message: str, lead: str) -> str:
     """The message without the NA OBX of `lead` (its sample rate OBX stays)."""
-    code = ECG_LEADS[lead][0]
+    code = MDC_LEADS[lead][0]
     return (
         "\r".join(
             s
@@ -231,5 +239,5 @@ def drop_lead(message: str, lead: str) -> str:
 def obx_sequence_of(message: str, lead: str) -> int:
     """The occurrence (1-based, among OBXs) of the lead's NA OBX."""
     obxs = [s for s in segments_of(message) if s.startswith("OBX|")]
-    code = ECG_LEADS[lead][0]
+    code = MDC_LEADS[lead][0]
     return next(i for i, s in enumerate(obxs, start=1) if s.split("|")[3].split("^")[0] == code)

@@ -15,8 +15,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from kernel.codes import RESIDENT_ID, STANDARD_LEAD_ORDER
 from services.simulate.ecg_synth import synth_ecg
-from stream_processors.fhir_projector.codes import RESIDENT_ID, STANDARD_LEAD_ORDER
 
 Event = tuple[str, dict[str, Any]]
 EMS = "goldenhour.ems."

@@ -12,6 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from kernel.time import instant
+
 
 @dataclass(frozen=True)
 class StoredResource:
@@ -39,8 +41,7 @@ class Change:
 def change_instant(last_updated: str) -> str:
     """A lastUpdated (any ISO 8601 offset) as fixed-width UTC with microseconds, the form
     `changes` compares and returns: `YYYY-MM-DDThh:mm:ss.ffffffZ`."""
-    when = dt.datetime.fromisoformat(last_updated).astimezone(dt.UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return instant(dt.datetime.fromisoformat(last_updated))
 
 
 @dataclass(frozen=True)

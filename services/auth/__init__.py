@@ -6,7 +6,6 @@ every HTTP and MLLP entry. `install(app, system)` puts the HTTP layer on the app
 | principal.py    | who: subject, role, site, SMART scopes                            |
 | tokens.py       | bearer JWT verification (PyJWT), trusted keys, the dev issuer     |
 | policy.py       | the route table and the pure allow/deny decision                  |
-| compartment.py  | a hospital's patient compartment (the one check needing views)    |
 | context.py      | the request's principal, for the tablet's station check           |
 | middleware.py   | applies all of it to every HTTP request, then audits              |
 | audit.py        | AccessRecorded events on audit.access (no switch to turn it off)  |

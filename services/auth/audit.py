@@ -1,7 +1,8 @@
 """The access audit: every read, search or write of patient data, allowed or refused,
-becomes an `AccessRecorded` event on `audit.access` (key: the principal's subject), appended
-synchronously *before* the answer is sent, so nothing answered is unaudited; if the append
-fails the caller answers 503 (HTTP) or AE (MLLP) instead. The audit projection
+becomes an `AccessRecorded` event on `audit.access` (key: the principal's subject), durable
+*before* the answer is sent, so nothing answered is unaudited; if the append fails the
+caller answers 503 (HTTP) or AE (MLLP) instead. Concurrent requests' records share one
+commit (group commit), so auditing costs one fsync / produce per batch, not per read. The audit projection
 (stream_processors/audit/) folds the events into FHIR AuditEvents, readable by admin only.
 
 There is no setting that turns the audit off: not for a role, not for the demo.
@@ -10,20 +11,26 @@ There is no setting that turns the audit off: not for a role, not for the demo.
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from avro_schemas.catalogue import AUDIT
-from eventlog.base import NewRecord
+from avro_schemas.events import ACCESS_RECORDED
+from eventlog.base import Appended, NewRecord
+from eventlog.group_commit import group_appender
+from kernel.ids import ecg_observation_id
+from kernel.time import now
 from services.auth.principal import Principal
 from services.hl7_gateway import er7
-from services.ingest.tablet_models import now
 from services.system import System
-from stream_processors.ids import ecg_observation_id
-from stream_processors.incident_fhir.encounter import encounter_id
+from stream_processors.fhir_projector.published import encounter_id
 
-EVENT = "goldenhour.audit.AccessRecorded"
+# A route that refuses without saying so (404: the caller may not know the resource exists)
+# leaves its reason under this key of the request's state (`request.state`); the
+# middleware records it with the answer's status.
+REASON_KEY = "audit_reason"
 ANONYMOUS = "anonymous"
 # Search parameters naming the Patient a search is about.
 PATIENT_PARAMS = ("patient", "subject")
@@ -43,13 +50,23 @@ class Access:
     params: dict[str, str]  # path parameters of the route
     query: str = ""
     reason: str = ""
+    patients_shown: tuple[str, ...] = ()  # "Patient/<id>": whose data the answer showed
 
 
 def record(system: System, access: Access) -> None:
-    """Append the access's event; raises whatever the log raises (the caller answers 503)."""
+    """Append the access's event and wait until it is durable; raises whatever the log
+    raises (the caller answers 503)."""
+    submit(system, access).result()
+
+
+def submit(system: System, access: Access) -> Future[Appended]:
+    """Queue the access's event for the process's group commit (eventlog/group_commit.py):
+    records of concurrent requests share one durable append. The future resolves when this
+    one is durable, or fails with the append's exception; the caller answers after it."""
     event = access_event(access)
-    value = system.codec.encode(EVENT, event)
-    system.log.append(AUDIT, [NewRecord(event["agent_subject"], value, event["meta"]["event_id"])])
+    value = system.codec.encode(ACCESS_RECORDED, event)
+    record_ = NewRecord(event["agent_subject"], value, event["meta"]["event_id"])
+    return group_appender(system.log, AUDIT).submit(record_)
 
 
 def access_event(access: Access) -> dict[str, Any]:
@@ -82,6 +99,7 @@ def access_event(access: Access) -> dict[str, Any]:
         "patient": _patient(access, rtype, rid),
         "status": access.status,
         "reason": access.reason or None,
+        "patients_shown": list(access.patients_shown),
     }
 
 
@@ -116,14 +134,14 @@ def _patient(access: Access, rtype: str | None, rid: str | None) -> str | None:
 MLLP_ROLE = "mllp-peer"
 # ACK -> the HTTP-like status the audit records: AA 200; AE 400 (207: 500); AR 422, and 403
 # for a peer refused by facility/address (103 at MSH-4, services/auth/peers.py).
-_REFUSED_PEER = "ERR||MSH^1^4|103^"
+_REFUSED_PEER = "|MSH^1^4|103^"  # ERR-2 and -3, whether or not ERR-1 (v2.3/2.4) is filled
 
 
 def mllp_access(payload: bytes, address: str | None, reply: bytes) -> Access | None:
     """The access one MLLP frame made, or None when its header is unreadable (it was
     answered AR and nothing was written)."""
     try:
-        header = er7.read_header(er7.split_segments(er7.decode(payload))[:1])
+        header = er7.peek_header(payload)
     except Exception:  # noqa: BLE001 - any unreadable header: nothing to audit
         return None
     facility = header.component(header.sending_facility)

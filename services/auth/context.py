@@ -29,3 +29,33 @@ def check_crew_station(station_id: str, what: str) -> None:
             f"station {station_id}",
             "forbidden",
         )
+
+
+def acting_subject(claimed: str | None, field: str) -> str:
+    """Who signs, claims or accepts: the token's subject when auth is enforced; a body naming
+    someone else is refused (403), never believed. With auth off (the embedded demo) the
+    body's value stands, and is then required."""
+    return _from_token(claimed, field, "subject")
+
+
+def acting_site(claimed: str | None, field: str) -> str:
+    """The organization a write is for (a clinic's site, a crew's station): the token's
+    when auth is enforced; a body naming another is 403."""
+    return _from_token(claimed, field, "site")
+
+
+def _from_token(claimed: str | None, field: str, attribute: str) -> str:
+    principal = current_principal.get()
+    if not enforced.get() or principal is None or principal.role == "admin":
+        if not claimed:
+            raise FhirError(422, f"{field} is required", expression=[field])
+        return claimed
+    own = str(getattr(principal, attribute))
+    if claimed and claimed != own:
+        raise FhirError(
+            403,
+            f"{field} {claimed!r} is not the caller: the token names {own!r}",
+            "forbidden",
+            expression=[field],
+        )
+    return own

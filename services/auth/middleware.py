@@ -3,12 +3,14 @@
 For each request, in order:
 1. match the path to its route template (`policy.match`: the app's templates, in order);
 2. authenticate: a `Authorization: Bearer <JWT>` header is verified (`tokens.py`);
-3. decide (`policy.decide`, pure); for a hospital reading a Patient, check its compartment
-   against the views (`compartment.py`, in a worker thread);
+3. decide (`policy.decide`, pure): role, scope and the path's site; what the caller may
+   *see* is not decided here but in the store, for every read path alike (step 5);
 4. if `auth_required` and refused: answer 401 (with `WWW-Authenticate: Bearer`) or 403 as
    an OperationOutcome; the app is not called. With `auth_required` off (the embedded
    demo) nothing is refused, but a valid token still names who is asking;
-5. call the app, with the principal in `scope["state"]["principal"]` and the context
+5. call the app as the caller's *viewer* (`viewer_of`: its organization; the store shows
+   only what is in, or granted to, that organization's compartments, and notes what it
+   held back for the audit), with the principal in `scope["state"]["principal"]` and the context
    variable `current_principal` (the tablet write path checks the crew's station with it);
 6. audit: when the answer's status line is sent by the app (or the refusal is decided), an
    `AccessRecorded` event is appended *before* it goes out; if that append fails, the
@@ -18,20 +20,21 @@ For each request, in order:
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qsl
 
-import anyio
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kernel.jurisdiction import NOBODY, SYSTEM, Viewer
 from services.auth import audit, policy
-from services.auth.compartment import hospital_may_read_patient
 from services.auth.context import current_principal, enforced
 from services.auth.principal import Principal
 from services.auth.tokens import InvalidToken, TokenVerifier, verifier
 from services.outcome import FHIR_JSON, issue, operation_outcome
 from services.system import System
+from viewstore.guarded import current_viewing, viewing
 
 REALM = 'Bearer realm="goldenhour"'
 
@@ -71,10 +74,11 @@ class AccessControl:
             return
         tokens = (current_principal.set(principal), enforced.set(self.required))
         try:
-            if matched.rule.audited:
-                await self._audited(scope, receive, send, matched, principal)
-            else:
-                await self.app(scope, receive, send)
+            with viewing(viewer_of(principal, self.required)):
+                if matched.rule.audited:
+                    await self._audited(scope, receive, send, matched, principal)
+                else:
+                    await self.app(scope, receive, send)
         finally:
             current_principal.reset(tokens[0])
             enforced.reset(tokens[1])
@@ -96,13 +100,6 @@ class AccessControl:
         )
         if not decision.allowed:
             return principal, _refusal_of(decision)
-        if decision.needs_compartment and principal is not None:
-            inside = await anyio.to_thread.run_sync(
-                hospital_may_read_patient, self.system.store, principal.site, decision.patient
-            )
-            if not inside:
-                reason = f"Patient/{decision.patient} is not in the compartment of {principal.site}"
-                return principal, Refusal(403, reason)
         return principal, None
 
     def _authenticate(self, scope: Scope) -> Principal | None:
@@ -155,7 +152,9 @@ class AccessControl:
                 return
             if message["type"] == "http.response.start":
                 state["started"] = True
-                access = _access(scope, matched, principal, message["status"])
+                reason = str(scope.get("state", {}).get(audit.REASON_KEY) or "")
+                reason = "; ".join(r for r in (reason, _withheld()) if r)
+                access = _access(scope, matched, principal, message["status"], reason)
                 if not await self._record(access):
                     state["dropped"] = True
                     await _audit_failed()(scope, receive, send)
@@ -170,11 +169,37 @@ class AccessControl:
             raise
 
     async def _record(self, access: audit.Access) -> bool:
+        # Waits on the group commit's future without holding a worker thread: concurrent
+        # requests' records share one durable append (eventlog/group_commit.py).
         try:
-            await anyio.to_thread.run_sync(audit.record, self.system, access)
+            await asyncio.wrap_future(audit.submit(self.system, access))
         except Exception:  # noqa: BLE001 - any failure means: not audited, not answered
             return False
         return True
+
+
+def viewer_of(principal: Principal | None, enforced: bool) -> Viewer:
+    """Whom the store shows what (kernel/jurisdiction.py): with auth off (the embedded demo)
+    everything; an admin everything; anyone else the organization its token names; no
+    token, nothing."""
+    if not enforced or (principal is not None and principal.role == "admin"):
+        return SYSTEM
+    if principal is None or not principal.site:
+        return NOBODY
+    return Viewer(frozenset({principal.site}), f"{principal.role}@{principal.site}")
+
+
+WITHHELD_LISTED = 20  # refs named in one audit record; the count is always given
+
+
+def _withheld() -> str:
+    """What the store held back from this request, for the audit's reason."""
+    seen = current_viewing.get()
+    if seen is None or not seen.withheld:
+        return ""
+    refs = list(dict.fromkeys(f"{t}/{i}" for t, i in seen.withheld))
+    more = f" (+{len(refs) - WITHHELD_LISTED} more)" if len(refs) > WITHHELD_LISTED else ""
+    return f"withheld {len(refs)} outside jurisdiction: {', '.join(refs[:WITHHELD_LISTED])}{more}"
 
 
 def _refusal_of(decision: policy.Decision) -> Refusal:
@@ -205,7 +230,14 @@ def _access(
         params=matched.params,
         query=scope.get("query_string", b"").decode("latin-1"),
         reason=reason,
+        patients_shown=_patients_shown(),
     )
+
+
+def _patients_shown() -> tuple[str, ...]:
+    """The Patients whose data the store showed this request (viewstore/guarded.py)."""
+    seen = current_viewing.get()
+    return tuple(f"Patient/{pid}" for pid in seen.patients) if seen else ()
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -1,8 +1,9 @@
 """MLLP peers: who may send HL7 v2 over MLLP, by sending facility (MSH-4, first component)
 and source address. `hl7_peers` maps a facility to the addresses or CIDRs it sends from;
-when the table is set, a frame from an unlisted facility, or from a listed facility at
-another address, is answered AR with an ERR naming MSH-4 (HL7 table 0357: 103, table value
-not found). An empty table admits every peer (the embedded demo).
+when the table is set, or whenever auth is required, a frame from an unlisted facility, or
+from a listed facility at another address, is answered AR with an ERR naming MSH-4 (HL7
+table 0357: 103, table value not found). An empty table admits every peer only with auth
+off (the embedded demo).
 
 The facility is what the peer says it is; the address is what TCP says. Their pair is the
 identity, as far as MLLP without client certificates can tell (a region that needs more
@@ -26,9 +27,12 @@ def parse_peers(peers: Mapping[str, Sequence[str]]) -> Networks:
     }
 
 
-def peer_refusal(peers: Networks, facility: str, address: str | None) -> str:
-    """Why a frame from `facility` at `address` is refused, or "" when it may send."""
-    if not peers:
+def peer_refusal(
+    peers: Networks, facility: str, address: str | None, required: bool = False
+) -> str:
+    """Why a frame from `facility` at `address` is refused, or "" when it may send. With
+    auth `required`, an empty table admits nobody: only the demo runs open."""
+    if not peers and not required:
         return ""
     if facility not in peers:
         return f"sending facility {facility or '(empty)'} is not a configured peer"

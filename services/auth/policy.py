@@ -1,7 +1,8 @@
 """Who may do what: one table, route template -> roles, SMART scope, jurisdiction; and the
 pure function that decides a request with it. No I/O: the middleware
 (services/auth/middleware.py) authenticates, asks `decide`, and does the one check that
-needs the views (a hospital's patient compartment, services/auth/compartment.py).
+needs the views. What a caller may *see* (another organization's patients) is not decided
+here: the store decides it on every read (kernel/jurisdiction.py, viewstore/guarded.py).
 
 The table lists every route of services/app.py in the app's matching order (a test keeps
 the two equal). A request no rule matches is admin-only: a route added to the app without a
@@ -12,30 +13,44 @@ rule here is closed, not open.
 | /healthz /readyz /metrics /docs /redoc   | public                 |                        |                          |
 | /openapi.json /fhir/metadata             |                        |                        |                          |
 | /fhir/SubscriptionTopic[/{tid}], static  |                        |                        |                          |
+| [/fhir]/.well-known/smart-configuration, |                        |                        |                          |
+| /auth/jwks, POST /auth/token             |                        |                        |                          |
+| / (landing page), /board/ (hospitals)    |                        |                        |                          |
+| /crew/* (the tablet app's shell: page,   |                        |                        |                          |
+| manifest, worker, reference, static)     |                        |                        |                          |
 | POST /ingest/ecg                         | clinic, admin          | Observation.write      | (site in body: coarse)   |
 | GET/POST /ingest/incidents/{id}/events   | crew, admin            | Encounter.read / write | crew: own station's      |
 |                                          |                        |                        | incidents (tablet.py)    |
 | POST /ingest/positions                   | crew, admin            | Location.write         |                          |
-| FHIR read, vread, history, search        | hospital, clinic,      | <type>.read            | hospital: Patient read   |
-| (/fhir/{rtype}...), Composition/$document| reader, admin          |                        | and history: compartment |
-| Patient/{id}/$everything                 | hospital, clinic,      | *.read                 | hospital: compartment    |
+| FHIR read, vread, history, search (GET,  | hospital, clinic,      | <type>.read            | hospital: Patient read   |
+| POST _search), $validate, $document      | reader, admin          |                        | (all: in the store)      |
+| Patient/{id}/$everything                 | hospital, clinic,      | *.read                 | (all: in the store)      |
 |                                          | reader, admin          |                        |                          |
 | AuditEvent (any FHIR route), _include /  | admin                  | AuditEvent.read        |                          |
 | _revinclude naming AuditEvent            |                        |                        |                          |
 | GET /fhir/_history, $export,             | admin                  | *.read                 |                          |
 | Patient/$export                          |                        |                        |                          |
-| Group/{group}/$export                    | hospital, admin        | *.read                 | hospital: group == site  |
-| _export/{job_id}[/{file}] (status, file, | hospital, admin        | *.read                 | job ids are unguessable  |
-| DELETE)                                  |                        |                        | (32 hex), not owned      |
+| Group/{group}/$export                    | hospital, admin        | *.read (with _type:    | hospital: group == site  |
+|                                          |                        | each type's .read)     |                          |
+| _export/{job_id} (status, DELETE),       | hospital, admin        | any .read; the file:   | the kicking-off org only |
+| _export/{job_id}/{Type}.ndjson           |                        | <Type>.read            | (bulk_export.py): 404    |
 | Patient/$merge, $unmerge                 | hospital, admin        | Patient.write          |                          |
-| Subscription create/delete/read/$status, | hospital, admin        | Subscription.write /   |                          |
-| $events, $get-ws-binding-token           |                        | .read                  |                          |
+| Subscription create/delete/read/search,  | hospital, admin        | Subscription.write /   | owner (creating site)    |
+| $status, $events, $get-ws-binding-token  |                        | .read                  | only: subscription_routes|
 | /reading/*                               | reader, admin          | Task.read / Task.write,| reader: site is the      |
 |                                          |                        | DiagnosticReport.write | configured centre        |
 | /board/{hospital_id}*                    | hospital, admin        | Encounter.read / write | hospital: site ==        |
 |                                          |                        |                        | hospital_id              |
 | /region/*                                | dispatch, admin        | Location.read          |                          |
+| /command/* reads, MCI writes, escort     | dispatch, admin        | Location.read /        |                          |
+| callback, alert acknowledgement          |                        | Encounter.write        |                          |
+| POST /command/incidents/{id}/casualties  | crew, admin            | Encounter.write        | crew: own station, which |
+|                                          |                        |                        | responds (writes.py)     |
+| PUT /command/capacity/{hospital_id},     | hospital, admin        | Location.write /       | hospital: site ==        |
+| GET /command/expected/{hospital_id}      |                        | Encounter.read         | hospital_id              |
 | /kpi*                                    | quality, admin         | MeasureReport.read     |                          |
+| /registry/* (register, update, retire,   | admin                  | *.write                |                          |
+| roles)                                   |                        |                        |                          |
 
 Admin holds every role's rights but still needs the scope (`system/*.*` for an operator).
 The FHIR websocket (/fhir/ws) is not HTTP: it is bound by a token that only an allowed
@@ -53,7 +68,7 @@ from typing import Any
 
 from starlette.routing import compile_path
 
-from services.auth.principal import Principal, scope_text
+from services.auth.principal import SCOPE, Principal, scope_text
 
 ADMIN = frozenset({"admin"})
 FHIR_READERS = frozenset({"hospital", "clinic", "reader", "admin"})
@@ -63,9 +78,11 @@ READER = frozenset({"reader", "admin"})
 HOSPITAL = frozenset({"hospital", "admin"})
 DISPATCH = frozenset({"dispatch", "admin"})
 QUALITY = frozenset({"quality", "admin"})
-PATIENT_DATA = ("/fhir", "/ingest", "/reading", "/board")
+PATIENT_DATA = ("/fhir", "/ingest", "/reading", "/board", "/command")
 ADMIN_ONLY_TYPES = frozenset({"AuditEvent"})
 RTYPE = "{rtype}"  # the scope's resource type is the path's
+SOME_TYPE = "{some}"  # a scope on any one resource type will do
+FILE_TYPE = "{file}"  # the type of an export file (`<Type>.ndjson`)
 
 
 @dataclass(frozen=True)
@@ -76,7 +93,6 @@ class Rule:
     resource: str = ""  # scope's resource type, "*" or RTYPE
     permission: str = "read"
     site: str = ""  # "hospital_id": that path parameter; "centre": the reading centre
-    compartment: bool = False  # a hospital reads only Patients of its compartment
 
     @property
     def public(self) -> bool:
@@ -100,6 +116,10 @@ def _w(method: str, template: str, roles: frozenset[str], resource: str, **kw: A
 
 
 RULES: tuple[Rule, ...] = (
+    # the landing page and the offline docs: no patient data
+    _public("/"),
+    _public("/static/{name}"),
+    _public("/static/docs/{name}"),
     _public("/openapi.json"),
     _public("/docs"),
     _public("/docs/oauth2-redirect"),
@@ -107,6 +127,11 @@ RULES: tuple[Rule, ...] = (
     _public("/healthz"),
     _public("/readyz"),
     _public("/metrics"),
+    # SMART discovery and the token endpoint (it authenticates clients by their assertion)
+    _public("/.well-known/smart-configuration"),
+    _public("/fhir/.well-known/smart-configuration"),
+    _public("/auth/jwks"),
+    Rule(("POST",), "/auth/token"),
     # ingest: clinics and carts, ambulance tablets
     _w("POST", "/ingest/ecg", CLINIC, "Observation"),
     _w("POST", "/ingest/incidents/{incident_id}/events", CREW, "Encounter"),
@@ -116,14 +141,18 @@ RULES: tuple[Rule, ...] = (
     _r("/fhir/$export", ADMIN, "*"),
     _r("/fhir/Patient/$export", ADMIN, "*"),
     _r("/fhir/Group/{group}/$export", HOSPITAL, "*", site="group"),
-    _r("/fhir/_export/{job_id}", HOSPITAL, "*"),
-    _r("/fhir/_export/{job_id}/{file_name}", HOSPITAL, "*"),
-    Rule(("DELETE",), "/fhir/_export/{job_id}", HOSPITAL, "*"),  # cancel: writes no data
+    # a job's status and its cancel show no resource: any read scope (a client that
+    # exported some types holds only theirs); a file needs its own type's
+    _r("/fhir/_export/{job_id}", HOSPITAL, SOME_TYPE),
+    _r("/fhir/_export/{job_id}/{file_name}", HOSPITAL, FILE_TYPE),
+    Rule(("DELETE",), "/fhir/_export/{job_id}", HOSPITAL, SOME_TYPE),  # writes no data
     # subscriptions (a hospital EMR's feed)
     _public("/fhir/SubscriptionTopic"),
     _public("/fhir/SubscriptionTopic/{tid}"),
     _w("POST", "/fhir/Subscription", HOSPITAL, "Subscription"),
+    _r("/fhir/Subscription", HOSPITAL, "Subscription"),  # lists the caller's own only
     _r("/fhir/Subscription/{sid}", HOSPITAL, "Subscription"),
+    _r("/fhir/Subscription/{sid}/_history/{vid}", HOSPITAL, "Subscription"),
     _w("DELETE", "/fhir/Subscription/{sid}", HOSPITAL, "Subscription"),
     _r("/fhir/Subscription/{sid}/$status", HOSPITAL, "Subscription"),
     _r("/fhir/Subscription/{sid}/$events", HOSPITAL, "Subscription"),
@@ -140,12 +169,14 @@ RULES: tuple[Rule, ...] = (
     _public("/fhir/metadata"),
     _r("/fhir/_history", ADMIN, "*"),
     _r("/fhir/{rtype}/_history", FHIR_READERS, RTYPE),
-    _r("/fhir/{rtype}/{rid}", FHIR_READERS, RTYPE, compartment=True),
-    _r("/fhir/{rtype}/{rid}/_history/{vid}", FHIR_READERS, RTYPE, compartment=True),
-    _r("/fhir/{rtype}/{rid}/_history", FHIR_READERS, RTYPE, compartment=True),
-    _r("/fhir/Patient/{rid}/$everything", FHIR_READERS, "*", compartment=True),
+    _r("/fhir/{rtype}/{rid}", FHIR_READERS, RTYPE),
+    _r("/fhir/{rtype}/{rid}/_history/{vid}", FHIR_READERS, RTYPE),
+    _r("/fhir/{rtype}/{rid}/_history", FHIR_READERS, RTYPE),
+    _r("/fhir/Patient/{rid}/$everything", FHIR_READERS, "*"),
     _r("/fhir/Composition/{rid}/$document", FHIR_READERS, "Composition"),
     _r("/fhir/{rtype}", FHIR_READERS, RTYPE),
+    Rule(("POST",), "/fhir/{rtype}/_search", FHIR_READERS, RTYPE),  # a search: reads
+    Rule(("POST",), "/fhir/{rtype}/$validate", FHIR_READERS, RTYPE),  # stores nothing
     # the reading centre
     _r("/reading/queue", READER, "Task", site="centre"),
     _w("POST", "/reading/claims", READER, "Task", site="centre"),
@@ -157,6 +188,7 @@ RULES: tuple[Rule, ...] = (
     _public("/reading/static/{name}"),
     # the ED board
     _public("/board/static/{name}"),
+    _public("/board/"),  # the list of hospitals (registry names, no patient data)
     _r("/board/{hospital_id}.json", HOSPITAL, "Encounter", site="hospital_id"),
     _r("/board/{hospital_id}", HOSPITAL, "Encounter", site="hospital_id"),
     _r("/board/{hospital_id}/cards", HOSPITAL, "Encounter", site="hospital_id"),
@@ -172,12 +204,54 @@ RULES: tuple[Rule, ...] = (
     _r("/region/", DISPATCH, "Location"),
     _r("/region/units.json", DISPATCH, "Location"),
     _r("/region/events", DISPATCH, "Location"),
+    # the crew's tablet app: its offline shell holds no patient data (hospital and unit
+    # names, vital-sign limits, strings) and is cached before anyone signs in; it writes
+    # only through /ingest/incidents/... with the crew's token (services/crew/routes.py)
+    _public("/crew"),
+    _public("/crew/"),
+    _public("/crew/manifest.webmanifest"),
+    _public("/crew/sw.js"),
+    _public("/crew/reference.json"),
+    _public("/crew/demo-ecg.json"),
+    _public("/crew/static/{name}"),
+    # the command centre (services/command/routes.py): dispatch, except a crew's casualties
+    # (its own station, when it responds: writes.py), a hospital's own capacity and expected
+    # casualties, and the traffic platform's callback (a dispatch-role client of the region)
+    _public("/command/static/{name}"),
+    _r("/command/", DISPATCH, "Location"),
+    _r("/command/panel", DISPATCH, "Location"),
+    _r("/command/incidents", DISPATCH, "Location"),
+    _w("POST", "/command/incidents", DISPATCH, "Encounter"),
+    _r("/command/incidents/{mci_id}", DISPATCH, "Location"),
+    _w("POST", "/command/incidents/{mci_id}/close", DISPATCH, "Encounter"),
+    _w("POST", "/command/incidents/{mci_id}/casualties", CREW, "Encounter"),
+    _r("/command/incidents/{mci_id}/plan", DISPATCH, "Location"),
+    _w("POST", "/command/incidents/{mci_id}/distribution", DISPATCH, "Encounter"),
+    _w(
+        "POST",
+        "/command/incidents/{mci_id}/casualties/{casualty_id}/assignment",
+        DISPATCH,
+        "Encounter",
+    ),
+    _r("/command/capacity", DISPATCH, "Location"),
+    _w("PUT", "/command/capacity/{hospital_id}", HOSPITAL, "Location", site="hospital_id"),
+    _r("/command/expected/{hospital_id}", HOSPITAL, "Encounter", site="hospital_id"),
+    _r("/command/escorts", DISPATCH, "Location"),
+    _w("POST", "/command/escorts/{escort_id}/updates", DISPATCH, "Encounter"),
+    _r("/command/alerts", DISPATCH, "Location"),
+    _w("POST", "/command/alerts/{alert_id}/acknowledge", DISPATCH, "Encounter"),
     # quality indicators (aggregates)
     _r("/kpi", QUALITY, "MeasureReport"),
     _r("/kpi/report", QUALITY, "MeasureReport"),
     _public("/kpi/report.css"),
     _r("/kpi/export.csv", QUALITY, "MeasureReport"),
     _r("/kpi/MeasureReport", QUALITY, "MeasureReport"),
+    # the registry: who is who (services/registry/routes.py); read back through /fhir
+    _w("POST", "/registry/{collection}", ADMIN, "*"),
+    _w("PUT", "/registry/{collection}/{party_id}", ADMIN, "*"),
+    _w("POST", "/registry/{collection}/{party_id}/retire", ADMIN, "*"),
+    _w("POST", "/registry/practitioners/{party_id}/roles", ADMIN, "*"),
+    _w("POST", "/registry/practitioners/{party_id}/roles/end", ADMIN, "*"),
 )
 UNMATCHED = Rule((), "", ADMIN, "*")
 
@@ -207,15 +281,19 @@ class Decision:
     status: int  # 200 allowed, 401 unauthenticated, 403 forbidden
     reason: str
     scope: str = ""  # the scope lacking, for WWW-Authenticate
-    patient: str = ""  # allowed only if this Patient id is in the hospital's compartment
-
-    @property
-    def needs_compartment(self) -> bool:
-        return bool(self.patient)
 
 
 ALLOW = Decision(True, 200, "allowed")
 _INCLUDES = re.compile(r"(^|:)AuditEvent(:|$)")
+
+
+def _names_admin_only(param: str, value: str) -> bool:
+    """`_include[:iterate]` / `_revinclude[:iterate]` of AuditEvent, or `_has:AuditEvent:`
+    (a reverse chain would tell which resources an agent touched)."""
+    name = param.split(":", 1)[0]
+    if name in ("_include", "_revinclude"):
+        return bool(_INCLUDES.search(value))
+    return name == "_has" and bool(_INCLUDES.search(param))
 
 
 def decide(
@@ -236,14 +314,48 @@ def decide(
     refusal = _role_refusal(principal, rule, params, query)
     if refusal:
         return Decision(False, 403, refusal)
-    resource = params.get("rtype", "") if rule.resource == RTYPE else rule.resource
-    if not principal.may(resource, rule.permission):
-        needed = scope_text(resource, rule.permission)
-        return Decision(False, 403, f"scope {needed} is required", scope=needed)
+    if rule.resource == SOME_TYPE and _may_some(principal, rule.permission):
+        return _site_decision(principal, rule, params, reading_centre_id)
+    for resource in _scoped_types(rule, params, query):
+        if not principal.may(resource, rule.permission):
+            needed = scope_text(resource, rule.permission)
+            return Decision(False, 403, f"scope {needed} is required", scope=needed)
+    return _site_decision(principal, rule, params, reading_centre_id)
+
+
+def _site_decision(
+    principal: Principal, rule: Rule, params: Mapping[str, str], reading_centre_id: str
+) -> Decision:
     site = _site_refusal(principal, rule, params, reading_centre_id)
     if site:
         return Decision(False, 403, site)
-    return _compartment(principal, rule, params)
+    return ALLOW
+
+
+def _may_some(principal: Principal, permission: str) -> bool:
+    """Does some scope grant `permission` on the type it names (or on every type)?"""
+    return any(
+        (m := SCOPE.match(s)) is not None and principal.may(m[2], permission)
+        for s in principal.scopes
+    )
+
+
+def _scoped_types(
+    rule: Rule, params: Mapping[str, str], query: Sequence[tuple[str, str]]
+) -> list[str]:
+    """The resource types the caller needs a scope for. An `$export` naming its types
+    (`_type`) needs a read scope on each of them, not `*`: a Bulk Data client asks for
+    `system/Patient.read system/Observation.read ...` and exports exactly those."""
+    if rule.resource == RTYPE:
+        return [params.get("rtype", "")]
+    if rule.resource == FILE_TYPE:
+        return [params.get("file_name", "").split(".", 1)[0]]
+    if rule.resource == SOME_TYPE:
+        return ["*"]  # no scope on any type: the refusal names the widest
+    named = [t for p, v in query if p == "_type" for t in v.split(",") if t.strip()]
+    if rule.resource == "*" and rule.template.endswith("/$export") and named:
+        return [t.strip() for t in named]
+    return [rule.resource]
 
 
 def _role_refusal(
@@ -255,7 +367,7 @@ def _role_refusal(
         return ""
     if params.get("rtype") in ADMIN_ONLY_TYPES:
         return f"{params['rtype']} is readable by admin only"
-    if any(p in ("_include", "_revinclude") and _INCLUDES.search(v) for p, v in query):
+    if any(_names_admin_only(p, v) for p, v in query):
         return "AuditEvent is readable by admin only"
     return ""
 
@@ -269,11 +381,3 @@ def _site_refusal(
     if principal.site != wanted:
         return f"{principal.role} of {principal.site or 'no site'} may not act for {wanted}"
     return ""
-
-
-def _compartment(principal: Principal, rule: Rule, params: Mapping[str, str]) -> Decision:
-    if not rule.compartment or principal.role != "hospital":
-        return ALLOW
-    if rule.template.startswith("/fhir/Patient/") or params.get("rtype") == "Patient":
-        return Decision(True, 200, "allowed in the hospital's compartment", patient=params["rid"])
-    return ALLOW

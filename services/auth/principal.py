@@ -76,8 +76,9 @@ DEFAULT_SCOPES: dict[str, list[str]] = {
         "user/Encounter.write",
         "user/Patient.write",
         "user/Subscription.write",
+        "user/Location.write",  # bed availability (command capacity reports)
     ],
-    "dispatch": ["user/Location.read"],
+    "dispatch": ["user/Location.read", "user/Encounter.write"],  # MCIs, assignments
     "quality": ["user/MeasureReport.read"],
     "admin": ["system/*.*"],
 }

@@ -24,6 +24,12 @@ def tls_files(settings: Settings) -> tuple[Path, Path] | None:
     return cert, key
 
 
+def own_url(settings: Settings) -> str:
+    """Where this process serves HTTP: `https://host:port` when TLS is on."""
+    scheme = "https" if tls_files(settings) else "http"
+    return f"{scheme}://{settings.host}:{settings.http_port}"
+
+
 def server_context(settings: Settings) -> ssl.SSLContext | None:
     """The server-side TLS context for the MLLP listener, or None (plain TCP)."""
     files = tls_files(settings)

@@ -16,20 +16,22 @@ import datetime as dt
 import hashlib
 import json
 import time
-from typing import Any
 
 from avro_schemas.catalogue import INCIDENT
+from avro_schemas.events import HANDOVER_ACCEPTED, short
+from kernel.ids import ecg_observation_id, resource_id
+from kernel.jsontypes import Json
 from services.ingest.submit import append_event
 from services.system import System
-from stream_processors.diagnosis_queue.item import QueueItem, queue_item_id
-from stream_processors.hospital_board.incoming import RESOURCE_TYPE, incoming_id
-from stream_processors.hospital_board.processor import BOARD_INDEX, HospitalBoardProjection
-from stream_processors.ids import ecg_observation_id, resource_id
-from stream_processors.unit_tracker.processor import REGION_INDEX, REGION_KEY
+from stream_processors.diagnosis_queue.published import QueueItem, queue_item_id
+from stream_processors.hospital_board.published import (
+    BOARD_INDEX,
+    PROCESSOR,
+    RESOURCE_TYPE,
+    incoming_id,
+)
+from stream_processors.unit_tracker.published import REGION_INDEX, REGION_KEY
 
-Json = dict[str, Any]
-
-HANDOVER_ACCEPTED = "goldenhour.ems.HandoverAccepted"
 HANDED_OVER_SHOWN = 20  # handed-over cards kept on the board (newest first) until cleared
 FOLD_WAIT_S = 5.0  # an accept waits this long for the board to show it, then answers anyway
 FOLD_POLL_S = 0.02
@@ -38,10 +40,6 @@ OBSERVED_CACHE = 4096  # ECG ids known to have their Observation stored (it neve
 
 class HandoverRefused(LookupError):
     """The handover cannot be accepted here (unknown incident, none submitted, elsewhere)."""
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _read(system: System, rtype: str, rid: str) -> Json | None:
@@ -144,7 +142,7 @@ def board_digest(system: System, hospital_id: str) -> str:
 def accepted_event_id(incident_id: str) -> str:
     """One transfer of care per incident: a double click, a retry or a second clinician
     appends nothing new (the log refuses a second record with this id)."""
-    return resource_id("HandoverAccepted", incident_id)
+    return resource_id(short(HANDOVER_ACCEPTED), incident_id)
 
 
 def _check_acceptable(doc: Json | None, hospital_id: str, incident_id: str) -> None:
@@ -152,10 +150,13 @@ def _check_acceptable(doc: Json | None, hospital_id: str, incident_id: str) -> N
         raise HandoverRefused(f"no incident {incident_id} is known to the board")
     if not doc.get("handover"):
         raise HandoverRefused(f"incident {incident_id} has no handover submitted yet")
-    if not doc.get("accepted") and doc.get("destination_id") != hospital_id:
+    # Accepted once, by its destination: after the acceptance the incident is the accepting
+    # hospital's, and only its repeat is answered (as a replay); another hospital is refused.
+    addressed = (doc.get("accepted") or {}).get("hospital_id") or doc.get("destination_id")
+    if addressed != hospital_id:
         raise HandoverRefused(
             f"the handover of incident {incident_id} is addressed to "
-            f"{doc.get('destination_id')}, not {hospital_id}"
+            f"{addressed}, not {hospital_id}"
         )
 
 
@@ -192,7 +193,7 @@ def accept_handover(
 def _wait_folded(system: System, partition: int, offset: int) -> None:
     """Best effort, so the page reloaded after the click shows the transfer of care."""
     deadline = time.monotonic() + FOLD_WAIT_S
-    name = HospitalBoardProjection.name
+    name = PROCESSOR.name
     while (system.store.checkpoint(name, INCIDENT, partition) or 0) <= offset:
         if time.monotonic() > deadline:
             return

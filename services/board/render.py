@@ -1,9 +1,17 @@
 """HTML fragments of the board and the region view. Every value is escaped here, once;
 the first page load and the live updates render through the same functions.
 
-Times are `<time datetime=... data-local>` elements the page script shows in the browser's
-local time (UTC until it does); countdowns (`data-eta`) and ages (`data-age`) are
-refreshed by the script between pushes, so a push is needed only when the data changed.
+Every text is in the request's language (services/i18n) and every time in the user's zone
+(Asia/Shanghai by default), rendered here, so the page reads the same with its script
+off. Countdowns (`data-eta`) and ages (`data-age`) are refreshed by the page script
+between pushes with the same wording (the page's `#messages` block), so a push is needed
+only when the data changed. Parties are shown by their registry names (the id where the
+registry does not know them).
+
+What an ED nurse needs at a glance: incoming cards first, expanded; handed-over cards
+collapsed to one line (open on a click); and cards nobody acts on any more aged out: an
+ambulance that arrived, or a handover accepted, more than `STALE_AFTER` ago is not shown
+(the JSON keeps it; the page says how many were left out).
 """
 
 from __future__ import annotations
@@ -12,93 +20,118 @@ import datetime as dt
 import html
 import json
 import math
-from typing import Any
 
+from kernel.ids import ecg_observation_id
+from kernel.jsontypes import Json
+from kernel.time import parse_instant
+from services import i18n
+from services.board import basemap
 from services.board.thumbnail import lead_strip_svg
+from services.i18n import N_, _
 from services.system import System
-from stream_processors.diagnosis_queue.item import parse_instant
-from stream_processors.ids import ecg_observation_id
+from stream_processors.registry.published import display_name
 
-Json = dict[str, Any]
-
+STALE_AFTER = dt.timedelta(hours=12)  # an arrival or acceptance older than this is done
 PREALERT_LABEL = {
-    "STEMI": "STEMI",
-    "STROKE": "Stroke",
-    "TRAUMA": "Trauma",
-    "SEPSIS": "Sepsis",
-    "CARDIAC_ARREST": "Cardiac arrest",
-    "OTHER": "Pre-alert",
+    "STEMI": N_("STEMI"),
+    "STROKE": N_("Stroke"),
+    "TRAUMA": N_("Trauma"),
+    "SEPSIS": N_("Sepsis"),
+    "CARDIAC_ARREST": N_("Cardiac arrest"),
+    "OTHER": N_("Pre-alert"),
 }
-STATUS_LABEL = {"en_route": "En route", "arrived": "Arrived", "handed_over": "Handed over"}
+STATUS_LABEL = {
+    "en_route": N_("En route"),
+    "arrived": N_("Arrived"),
+    "handed_over": N_("Handed over"),
+}
 UNIT_STATUS_LABEL = {
-    "CALL_RECEIVED": "call received",
-    "DISPATCHED": "dispatched",
-    "EN_ROUTE": "en route",
-    "ON_SCENE": "on scene",
-    "AT_PATIENT": "at patient",
-    "LEFT_SCENE": "transporting",
-    "AT_DESTINATION": "at hospital",
-    "TRANSFER_OF_CARE": "transfer of care",
-    "BACK_IN_SERVICE": "available",
-    "UNKNOWN": "unknown",
+    "CALL_RECEIVED": N_("call received"),
+    "DISPATCHED": N_("dispatched"),
+    "EN_ROUTE": N_("en route"),
+    "ON_SCENE": N_("on scene"),
+    "AT_PATIENT": N_("at patient"),
+    "LEFT_SCENE": N_("transporting"),
+    "AT_DESTINATION": N_("at hospital"),
+    "TRANSFER_OF_CARE": N_("transfer of care"),
+    "BACK_IN_SERVICE": N_("available"),
+    "UNKNOWN": N_("unknown"),
+}
+TRIAGE_LABEL = {
+    "critical": N_("critical"),
+    "urgent": N_("urgent"),
+    "routine": N_("routine"),
 }
 # (label, LOINC codes (first present wins; two for a blood pressure), shown unit)
 VITAL_ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("HR", ("8867-4",), "/min"),
-    ("BP", ("8480-6", "8462-4"), "mmHg"),
-    ("SpO₂", ("59408-5", "2708-6"), "%"),
-    ("RR", ("9279-1",), "/min"),
-    ("Temp", ("8310-5",), "°C"),
-    ("GCS", ("9269-2",), ""),
-    ("Glucose", ("15074-8",), "mmol/L"),
-    ("EtCO₂", ("19889-5",), "mmHg"),
-    ("Pain", ("72514-3",), "/10"),
+    (N_("HR"), ("8867-4",), "/min"),
+    (N_("BP"), ("8480-6", "8462-4"), "mmHg"),
+    (N_("SpO₂"), ("59408-5", "2708-6"), "%"),
+    (N_("RR"), ("9279-1",), "/min"),
+    (N_("Temp"), ("8310-5",), "°C"),
+    (N_("GCS"), ("9269-2",), ""),
+    (N_("Glucose"), ("15074-8",), "mmol/L"),
+    (N_("EtCO₂"), ("19889-5",), "mmHg"),
+    (N_("Pain"), ("72514-3",), "/10"),
 )
 ATMIST = (
-    ("age", "A", "Age"),
-    ("time", "T", "Time of onset"),
-    ("mechanism", "M", "Mechanism / complaint"),
-    ("injuries", "I", "Injuries / findings"),
-    ("signs", "S", "Signs"),
-    ("treatment", "T", "Treatment"),
+    ("age", "A", N_("Age")),
+    ("time", "T", N_("Time of onset")),
+    ("mechanism", "M", N_("Mechanism / complaint")),
+    ("injuries", "I", N_("Injuries / findings")),
+    ("signs", "S", N_("Signs")),
+    ("treatment", "T", N_("Treatment")),
 )
-NO_WAVEFORM = '<span class="none">waveform arriving…</span>'
-NONE_COMING = '<p class="empty">No ambulance on its way.</p>'
-NONE_GONE = '<p class="empty">None yet.</p>'
-NO_UNITS = '<tr class="empty"><td colspan="5">No unit seen yet.</td></tr>'
+# What the page script says (ids of the catalogue; see board.js).
+SCRIPT_MESSAGES = (
+    "in {n} min",
+    "due now",
+    "{n} min late",
+    "just now",
+    "{n} min ago",
+    "{n} h ago",
+    "live",
+    "reconnecting…",
+    "Handover not accepted: {error}",
+    "HTTP {status}",
+)
 MAP_W, MAP_H = 640.0, 420.0  # px of the region map's drawing
-MAP_PAD_DEG = 0.01  # around the units, so one unit alone is not a degenerate box
 
 
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _time(instant: str) -> str:
+def name_of(system: System, party_id: str) -> str:
+    """The registry's name of a party in the user's language; the id when unknown."""
+    return display_name(system.store, party_id, i18n.locale()) if party_id else ""
+
+
+def _time(instant: str, at: dt.datetime) -> str:
     if not instant:
         return ""
-    text = parse_instant(instant).strftime("%H:%M UTC")
-    return f'<time datetime="{_e(instant)}" data-local="time">{_e(text)}</time>'
+    text = i18n.format_when(instant, at)
+    title = i18n.format_datetime(instant)
+    return f'<time datetime="{_e(instant)}" title="{_e(title)}">{_e(text)}</time>'
 
 
 def _minutes(seconds: float) -> int:
     return math.floor(seconds / 60) if seconds >= 0 else -math.floor(-seconds / 60)
 
 
+def eta_left(minutes: int) -> str:
+    if minutes > 0:
+        return _("in {n} min", n=minutes)
+    return _("due now") if minutes == 0 else _("{n} min late", n=-minutes)
+
+
 def _eta(eta: str, at: dt.datetime) -> str:
     if not eta:
-        return '<span class="eta none">ETA not given</span>'
+        return f'<span class="eta none">{_e(_("ETA not given"))}</span>'
     minutes = _minutes((parse_instant(eta) - at).total_seconds())
-    left = (
-        f"in {minutes} min"
-        if minutes > 0
-        else "due now"
-        if minutes == 0
-        else f"{-minutes} min late"
-    )
     return (
-        f'<span class="eta" data-eta="{_e(eta)}">ETA {_time(eta)} '
-        f'<b class="eta-minutes">{_e(left)}</b></span>'
+        f'<span class="eta" data-eta="{_e(eta)}">{_e(_("ETA"))} {_time(eta, at)} '
+        f'<b class="eta-minutes">{_e(eta_left(minutes))}</b></span>'
     )
 
 
@@ -112,25 +145,28 @@ def _number(value: float) -> str:
 def _prealert(card: Json) -> str:
     p = card["prealert"]
     if not p:
-        return '<span class="kind kind-NONE">Handover</span>'
-    return f'<span class="kind kind-{_e(p["kind"])}">{_e(PREALERT_LABEL.get(p["kind"], p["kind"]))}</span>'
+        return f'<span class="kind kind-NONE">{_e(_("Handover"))}</span>'
+    label = _(PREALERT_LABEL[p["kind"]]) if p["kind"] in PREALERT_LABEL else p["kind"]
+    return f'<span class="kind kind-{_e(p["kind"])}">{_e(label)}</span>'
 
 
 def _patient(card: Json) -> str:
     p = card["patient"]
     if not p:
-        return '<span class="patient unknown">patient not recorded</span>'
+        return f'<span class="patient unknown">{_e(_("patient not recorded"))}</span>'
     age = p.get("age_years")
-    facts = [
-        f"{'~' if p.get('age_estimated') else ''}{age} y" if age is not None else "",
-        {"male": "M", "female": "F"}.get(p.get("gender", ""), p.get("gender", "")),
-    ]
+    years = ""
+    if age is not None:
+        years = _("about {n} y", n=age) if p.get("age_estimated") else _("{n} y", n=age)
+    sex = {"male": _("male"), "female": _("female")}.get(p.get("gender", ""), p.get("gender", ""))
     who = p.get("name") or (
-        f"unidentified ({p['temporary_id']})" if p.get("temporary_id") else "unidentified"
+        _("unidentified ({temporary_id})", temporary_id=p["temporary_id"])
+        if p.get("temporary_id")
+        else _("unidentified")
     )
     return (
         f'<span class="patient"><b lang="zh">{_e(who)}</b> '
-        f'<span class="facts">{_e(" ".join(f for f in facts if f))}</span></span>'
+        f'<span class="facts">{_e(" ".join(f for f in (sex, years) if f))}</span></span>'
     )
 
 
@@ -154,7 +190,7 @@ def _trend(v: Json) -> str:
     return f' <span class="trend" title="{_e(history)}">{arrow} <small>{_e(history)}</small></span>'
 
 
-def _vitals(card: Json) -> str:
+def _vitals(card: Json, at: dt.datetime) -> str:
     vitals = card["vitals"]
     cells = []
     for label, codes, unit in VITAL_ROWS:
@@ -163,34 +199,34 @@ def _vitals(card: Json) -> str:
             continue
         text, v = found
         cells.append(
-            f'<div class="vital" data-loinc="{_e(codes[0])}"><span class="label">{_e(label)}</span>'
+            f'<div class="vital" data-loinc="{_e(codes[0])}"><span class="label">{_e(_(label))}</span>'
             f' <span class="value">{_e(text)}</span> <span class="unit">{_e(unit)}</span>'
             f"{_trend(v)}</div>"
         )
     if not cells:
-        return '<p class="none">No vital signs yet.</p>'
+        return f'<p class="none">{_e(_("No vital signs yet."))}</p>'
     return (
-        f'<div class="vitals"><h4>Vitals <small>at {_time(card["vitals_at"])}</small></h4>'
+        f'<div class="vitals"><h4>{_e(_("Vitals"))} <small>{_time(card["vitals_at"], at)}</small></h4>'
         f"{''.join(cells)}</div>"
     )
 
 
-def _atmist(card: Json) -> str:
+def _atmist(card: Json, at: dt.datetime) -> str:
     h = card["handover"]
     if not h:
         note = card["prealert"].get("note") if card["prealert"] else ""
-        return f'<p class="none">Handover not submitted yet.</p>{_note(note)}'
+        return f'<p class="none">{_e(_("Handover not submitted yet."))}</p>{_note(note)}'
     rows = "".join(
-        f'<div class="atmist-row" data-part="{_e(key)}"><dt title="{_e(title)}">{letter}</dt>'
-        f"<dd>{_e(h['atmist'][key])}</dd></div>"
+        f'<div class="atmist-row" data-part="{_e(key)}"><dt title="{_e(_(title))}">{letter}'
+        f' <small>{_e(_(title))}</small></dt><dd>{_e(h["atmist"][key])}</dd></div>'
         for key, letter, title in ATMIST
         if h["atmist"].get(key)
     )
     narrative = f'<p class="narrative">{_e(h["narrative"])}</p>' if h.get("narrative") else ""
     note = card["prealert"].get("note") if card["prealert"] else ""
     return (
-        f'<div class="atmist"><h4>ATMIST <small>{_time(h["submitted_at"])}</small></h4>'
-        f"<dl>{rows}</dl>{narrative}</div>{_note(note)}"
+        f'<div class="atmist"><h4>ATMIST <small>{_e(_("submitted"))} {_time(h["submitted_at"], at)}'
+        f"</small></h4><dl>{rows}</dl>{narrative}</div>{_note(note)}"
     )
 
 
@@ -198,82 +234,117 @@ def _note(note: str | None) -> str:
     return f'<p class="prealert-note">{_e(note)}</p>' if note else ""
 
 
-def _treatments(card: Json) -> str:
+def _treatments(card: Json, at: dt.datetime) -> str:
     if not card["treatments"]:
         return ""
     items = "".join(
-        f'<li class="{_e(t["kind"])}">{_time(t["at"])} <b>{_e(t["display"])}</b> {_e(t["detail"])}</li>'
+        f'<li class="{_e(t["kind"])}">{_time(t["at"], at)} <b>{_e(t["display"])}</b> {_e(t["detail"])}</li>'
         for t in card["treatments"]
     )
-    return f'<div class="treatments"><h4>Treatment</h4><ul>{items}</ul></div>'
+    return f'<div class="treatments"><h4>{_e(_("Treatment"))}</h4><ul>{items}</ul></div>'
 
 
-def _ecg(system: System, ecg: Json) -> str:
+def _ecg(system: System, ecg: Json, at: dt.datetime) -> str:
     cls = ecg["automatic_class"]
     badge = (
-        f'<span class="badge {_e(cls)}">auto: {_e(cls)}</span>'
+        f'<span class="badge {_e(cls)}">{_e(_("auto: {triage}", triage=_(TRIAGE_LABEL.get(cls, cls))))}</span>'
         if cls
-        else '<span class="badge pending">measuring…</span>'
+        else f'<span class="badge pending">{_e(_("measuring…"))}</span>'
     )
     hr = f" {ecg['heart_rate_bpm']:.0f} /min" if ecg.get("heart_rate_bpm") else ""
     findings = "".join(f"<li>{_e(f)}</li>" for f in ecg["findings"][:3])
     strip = thumbnail(system, ecg["ecg_id"]) if ecg["observation"] else ""
+    waiting = f'<span class="none">{_e(_("waveform arriving…"))}</span>'
     return (
         f'<figure class="ecg" data-ecg-id="{_e(ecg["ecg_id"])}" data-class="{_e(cls)}">'
-        f'<a href="/reading/ecg/{_e(ecg["ecg_id"])}" title="Open the 12 leads">'
-        f"{strip or NO_WAVEFORM}</a>"
-        f"<figcaption>ECG {_time(ecg['acquired_at'])} {badge}{_e(hr)}"
+        f'<a href="/reading/ecg/{_e(ecg["ecg_id"])}" title="{_e(_("Open the 12 leads"))}">'
+        f"{strip or waiting}</a>"
+        f"<figcaption>{_e(_('ECG'))} {_time(ecg['acquired_at'], at)} {badge}{_e(hr)}"
         f'<ul class="findings">{findings}</ul></figcaption></figure>'
     )
 
 
-def _accept(card: Json, hospital_id: str) -> str:
+def _accept(system: System, card: Json, hospital_id: str, at: dt.datetime) -> str:
     if card["status"] == "handed_over":
         a = card["accepted"]
         return (
-            f'<p class="accepted">Care transferred at <b>{_time(a["at"])}</b> to '
-            f'<b class="accepted-by">{_e(a["by"])}</b></p>'
+            f'<p class="accepted">{_e(_("Care transferred at"))} <b>{_time(a["at"], at)}</b> '
+            f'{_e(_("to"))} <b class="accepted-by">{_e(name_of(system, a["by"]))}</b></p>'
         )
     if not card["handover"]:
-        return '<p class="accept-wait">Accept once the crew submits the handover.</p>'
+        return f'<p class="accept-wait">{_e(_("Accept once the crew submits the handover."))}</p>'
     action = f"/board/{_e(hospital_id)}/incidents/{_e(card['incident_id'])}/accept"
     return (
         f'<form class="accept" method="post" action="{action}" data-incident-id="{_e(card["incident_id"])}">'
-        f'<label>Receiving clinician <input name="accepted_by" required maxlength="100"'
-        f' autocomplete="name" placeholder="name"></label>'
-        f'<button type="submit" class="primary">Accept handover</button></form>'
+        f'<label>{_e(_("Receiving clinician"))} <input name="accepted_by" required maxlength="100"'
+        f' autocomplete="name" placeholder="{_e(_("name"))}"></label>'
+        f'<button type="submit" class="primary">{_e(_("Accept handover"))}</button></form>'
     )
 
 
-def card_html(system: System, card: Json, hospital_id: str, at: dt.datetime) -> str:
-    kind = card["prealert"].get("kind", "NONE") if card["prealert"] else "NONE"
-    unit = " · ".join(x for x in (card["unit_id"], card["station_id"]) if x)
-    ecgs = "".join(_ecg(system, e) for e in card["ecgs"])
+def _card_head(system: System, card: Json, at: dt.datetime) -> str:
     eta = _eta(card["prealert"].get("eta", ""), at) if card["status"] == "en_route" else ""
+    unit = " · ".join(name_of(system, x) for x in (card["unit_id"], card["station_id"]) if x)
     return (
-        f'<article class="card kind-{_e(kind)} status-{_e(card["status"])}"'
-        f' data-incident-id="{_e(card["incident_id"])}" data-status="{_e(card["status"])}"'
-        f' data-version="{_e(card.get("meta", {}).get("versionId", ""))}">'
-        f'<header>{_prealert(card)} <span class="status">{_e(STATUS_LABEL[card["status"]])}</span>'
+        f'<header>{_prealert(card)} <span class="status">{_e(_(STATUS_LABEL[card["status"]]))}</span>'
         f" {eta}</header>"
         f'<p class="who">{_patient(card)} <span class="unit">{_e(unit)}</span>'
         f' <span class="reason">{_e(card["dispatch_reason"])}</span></p>'
-        f'<div class="body"><div class="col">{_atmist(card)}{_treatments(card)}</div>'
-        f'<div class="col">{_vitals(card)}{ecgs}</div></div>'
-        f"<footer>{_accept(card, hospital_id)}</footer></article>"
     )
 
 
+def _card_body(system: System, card: Json, hospital_id: str, at: dt.datetime) -> str:
+    ecgs = "".join(_ecg(system, e, at) for e in card["ecgs"])
+    body = (
+        f'<div class="body"><div class="col">{_atmist(card, at)}{_treatments(card, at)}</div>'
+        f'<div class="col">{_vitals(card, at)}{ecgs}</div></div>'
+    )
+    if card["status"] == "handed_over":  # the acceptance is on the summary line
+        return body
+    return body + f"<footer>{_accept(system, card, hospital_id, at)}</footer>"
+
+
+def card_html(system: System, card: Json, hospital_id: str, at: dt.datetime) -> str:
+    """One ambulance: expanded while it is coming; one line (a `<details>` the nurse can
+    open) once handed over."""
+    kind = card["prealert"].get("kind", "NONE") if card["prealert"] else "NONE"
+    attrs = (
+        f'class="card kind-{_e(kind)} status-{_e(card["status"])}"'
+        f' data-incident-id="{_e(card["incident_id"])}" data-status="{_e(card["status"])}"'
+        f' data-version="{_e(card.get("meta", {}).get("versionId", ""))}"'
+    )
+    head, body = _card_head(system, card, at), _card_body(system, card, hospital_id, at)
+    if card["status"] == "handed_over":
+        summary = f"<summary>{head}{_accept(system, card, hospital_id, at)}</summary>"
+        return f"<article {attrs}><details>{summary}{body}</details></article>"
+    return f"<article {attrs}>{head}{body}</article>"
+
+
+def _stale(card: Json, at: dt.datetime) -> bool:
+    """Done long ago: arrived, or accepted, more than STALE_AFTER before `at`."""
+    done = (card.get("accepted") or {}).get("at") or card.get("arrived_at") or ""
+    return bool(done) and at - parse_instant(done) > STALE_AFTER
+
+
 def board_html(system: System, board: Json, at: dt.datetime) -> str:
-    """The two sections of the board: incoming, then handed over."""
+    """The two sections of the board: incoming, then handed over (collapsed), stale cards
+    left out with a note saying how many."""
     h = board["hospital_id"]
-    coming = "".join(card_html(system, c, h, at) for c in board["incoming"])
-    gone = "".join(card_html(system, c, h, at) for c in board["handed_over"])
+    coming = [c for c in board["incoming"] if not _stale(c, at)]
+    gone = [c for c in board["handed_over"] if not _stale(c, at)]
+    hidden = len(board["incoming"]) + len(board["handed_over"]) - len(coming) - len(gone)
+    none_coming = f'<p class="empty">{_e(_("No ambulance on its way."))}</p>'
+    none_gone = f'<p class="empty">{_e(_("None in the last 12 hours."))}</p>'
+    aged = (
+        f'<p class="aged-out" id="aged-out">{_e(_("{n} older cards (arrived or handed over more than 12 h ago) are not shown.", n=hidden))}</p>'
+        if hidden
+        else ""
+    )
     return (
-        f'<section id="incoming"><h2>Incoming <span class="count">{len(board["incoming"])}</span></h2>'
-        f"{coming or NONE_COMING}</section>"
-        f'<section id="handed-over"><h2>Handed over <span class="count">{len(board["handed_over"])}</span></h2>'
-        f"{gone or NONE_GONE}</section>"
+        f'<section id="incoming"><h2>{_e(_("Incoming"))} <span class="count">{len(coming)}</span></h2>'
+        f"{''.join(card_html(system, c, h, at) for c in coming) or none_coming}</section>"
+        f'<section id="handed-over"><h2>{_e(_("Handed over"))} <span class="count">{len(gone)}</span></h2>'
+        f"{''.join(card_html(system, c, h, at) for c in gone) or none_gone}{aged}</section>"
     )
 
 
@@ -293,85 +364,127 @@ def thumbnail(system: System, ecg_id: str) -> str:
     return _thumbs[key]
 
 
+def hospitals_html(hospitals: list[tuple[str, str]]) -> str:
+    """The board index: one row per hospital (id, name), linking its board."""
+    if not hospitals:
+        return f'<p class="none" id="no-hospitals">{_e(_("The registry lists no hospital yet: enter the hospital id below."))}</p>'
+    rows = "".join(
+        f'<tr data-hospital-id="{_e(i)}"><td><a href="/board/{_e(i)}">{_e(name)}</a></td>'
+        f"<td><code>{_e(i)}</code></td></tr>"
+        for i, name in hospitals
+    )
+    return (
+        f'<table class="hospitals" id="hospitals"><thead><tr><th>{_e(_("Hospital"))}</th>'
+        f"<th>{_e(_('Id'))}</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
 # --- the region -------------------------------------------------------------------------------
 
 
 def _ago(instant: str, at: dt.datetime) -> str:
     if not instant:
         return ""
-    s = max(0, int((at - parse_instant(instant)).total_seconds()))
-    text = f"{s} s" if s < 120 else f"{s // 60} min" if s < 7200 else f"{s // 3600} h"
-    return f'<span class="age" data-age="{_e(instant)}">{_e(text)} ago</span>'
+    seconds = (at - parse_instant(instant)).total_seconds()
+    text = i18n.age_text(seconds, instant)
+    return f'<span class="age" data-age="{_e(instant)}">{_e(text)}</span>'
+
+
+def _heading(deg: float) -> str:
+    """A compass word for a heading in degrees (0 = north, clockwise)."""
+    names = (N_("N"), N_("NE"), N_("E"), N_("SE"), N_("S"), N_("SW"), N_("W"), N_("NW"))
+    return _(names[round((deg % 360) / 45) % 8])
 
 
 def _position(u: Json, at: dt.datetime) -> str:
     if u.get("latitude") is None:
-        return '<span class="none">no fix</span>'
+        return f'<span class="none">{_e(_("no fix"))}</span>'
     motion = ""
     if u.get("speed_kmh") is not None:
-        heading = f" {u['heading_deg']:.0f}°" if u.get("heading_deg") is not None else ""
+        heading = ""
+        if u.get("heading_deg") is not None:
+            deg = u["heading_deg"]
+            heading = f' <span class="heading" data-heading="{deg:.0f}">{_e(_heading(deg))} {deg:.0f}°</span>'
         motion = f' <span class="motion">{u["speed_kmh"]:.0f} km/h{heading}</span>'
     return (
-        f'<span class="latlon">{u["latitude"]:.5f}, {u["longitude"]:.5f}</span>'
+        f'<span class="latlon">{u["latitude"]:.4f}, {u["longitude"]:.4f}</span>'
         f"{motion} {_ago(u['position_at'], at)}"
     )
 
 
-def unit_row(u: Json, at: dt.datetime) -> str:
+def unit_row(system: System, u: Json, at: dt.datetime) -> str:
     status = u.get("status") or "UNKNOWN"
+    label = _(UNIT_STATUS_LABEL[status]) if status in UNIT_STATUS_LABEL else status
     return (
         f'<tr data-unit-id="{_e(u["unit_id"])}" data-status="{_e(status)}" class="st-{_e(status)}">'
-        f'<td class="unit">{_e(u["unit_id"])}</td><td>{_e(u.get("station_id", ""))}</td>'
-        f'<td><span class="ustatus">{_e(UNIT_STATUS_LABEL.get(status, status))}</span>'
+        f'<td class="unit" title="{_e(u["unit_id"])}">{_e(name_of(system, u["unit_id"]))}</td>'
+        f'<td title="{_e(u.get("station_id", ""))}">{_e(name_of(system, u.get("station_id", "")))}</td>'
+        f'<td><span class="ustatus">{_e(label)}</span>'
         f" {_ago(u.get('status_at', ''), at)}</td>"
         f'<td class="incident">{_e(u.get("incident_id", ""))}</td><td>{_position(u, at)}</td></tr>'
     )
 
 
-def _bounds(units: list[Json]) -> tuple[float, float, float, float]:
-    lats = [u["latitude"] for u in units]
-    lons = [u["longitude"] for u in units]
+def _marker(system: System, u: Json, xy: tuple[float, float], at: dt.datetime) -> str:
+    """A unit: an arrow along its heading when it moves, a dot when it stands; its name and
+    the age of its fix beside it."""
+    status = u.get("status") or "UNKNOWN"
+    moving = u.get("heading_deg") is not None and (u.get("speed_kmh") or 0) > 0
+    shape = (
+        f'<path class="arrow" d="M0,-11 L7,7 L0,3 L-7,7 Z" transform="rotate({u["heading_deg"]:.0f})"/>'
+        if moving
+        else '<circle r="7"/>'
+    )
+    name = name_of(system, u["unit_id"])
+    age = (
+        i18n.age_text((at - parse_instant(u["position_at"])).total_seconds(), u["position_at"])
+        if u.get("position_at")
+        else ""
+    )
+    label = _(UNIT_STATUS_LABEL.get(status, "unknown"))
     return (
-        min(lats) - MAP_PAD_DEG,
-        max(lats) + MAP_PAD_DEG,
-        min(lons) - MAP_PAD_DEG,
-        max(lons) + MAP_PAD_DEG,
+        f'<g class="dot st-{_e(status)}" data-unit-id="{_e(u["unit_id"])}"'
+        f' transform="translate({xy[0]:.1f} {xy[1]:.1f})">{shape}'
+        f'<text x="11" y="4">{_e(name)}</text>'
+        f'<text class="age" x="11" y="18" data-age="{_e(u.get("position_at", ""))}">{_e(age)}</text>'
+        f"<title>{_e(name)}: {_e(label)}, {_e(age)}</title></g>"
     )
 
 
-def region_map(units: list[Json]) -> str:
-    """Units by latitude/longitude, equirectangular with the mid-latitude's cosine (true
-    enough over a county), north up. No tiles: nothing leaves the site."""
+def region_map(system: System, units: list[Json], at: dt.datetime) -> str:
+    """The shipped county base map (services/board/basemap.py) with the units on it, north
+    up, equirectangular with the mid-latitude's cosine (true enough over a county). No
+    tiles: nothing leaves the site."""
     placed = [u for u in units if u.get("latitude") is not None and u.get("longitude") is not None]
-    if not placed:
-        return '<p class="none">No unit has reported a position yet.</p>'
-    lat0, lat1, lon0, lon1 = _bounds(placed)
-    x_scale = math.cos(math.radians((lat0 + lat1) / 2))
-    k = min(MAP_W / ((lon1 - lon0) * x_scale), MAP_H / (lat1 - lat0))
-    dx = (MAP_W - (lon1 - lon0) * x_scale * k) / 2  # centre the units' box on the drawing
-    dy = (MAP_H - (lat1 - lat0) * k) / 2
+    view = basemap.view_for([(u["latitude"], u["longitude"]) for u in placed], MAP_W, MAP_H)
     dots = "".join(
-        f'<g class="dot st-{_e(u.get("status") or "UNKNOWN")}" data-unit-id="{_e(u["unit_id"])}"'
-        f' transform="translate({dx + (u["longitude"] - lon0) * x_scale * k:.1f}'
-        f' {dy + (lat1 - u["latitude"]) * k:.1f})">'
-        f'<circle r="7"/><text x="10" y="4">{_e(u["unit_id"])}</text>'
-        f"<title>{_e(u['unit_id'])}: {_e(u.get('status', ''))}</title></g>"
-        for u in placed
+        _marker(system, u, view.xy(u["latitude"], u["longitude"]), at) for u in placed
     )
+    empty = (
+        f'<text class="empty" x="{MAP_W / 2:g}" y="{MAP_H - 10:g}" text-anchor="middle">'
+        f'{_e(_("No unit has reported a position yet."))}</text>'
+        if not placed
+        else ""
+    )
+    note = _e(_("Illustrative base map (fictitious county outline, not survey data)"))
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" id="region-map" class="map" viewBox="-20 -20'
-        f' {MAP_W + 80:g} {MAP_H + 40:g}" role="img" aria-label="Units by position, north up">'
-        f'<rect x="-20" y="-20" width="{MAP_W + 80:g}" height="{MAP_H + 40:g}" class="land"/>'
-        f"{dots}</svg>"
+        f'<figure class="map-figure"><svg xmlns="http://www.w3.org/2000/svg" id="region-map" class="map"'
+        f' viewBox="-20 -20 {MAP_W + 80:g} {MAP_H + 40:g}" role="img"'
+        f' aria-label="{_e(_("Units by position, north up"))}">'
+        f'<rect x="-20" y="-20" width="{MAP_W + 80:g}" height="{MAP_H + 40:g}" class="sea"/>'
+        f"{basemap.svg(view, _e)}{dots}{empty}"
+        f'<text class="north" x="{MAP_W + 40:g}" y="6" text-anchor="middle">↑ {_e(_("N"))}</text>'
+        f"</svg><figcaption>{note}</figcaption></figure>"
     )
 
 
-def region_html(units: list[Json], at: dt.datetime) -> str:
-    rows = "".join(unit_row(u, at) for u in units)
+def region_html(system: System, units: list[Json], at: dt.datetime) -> str:
+    rows = "".join(unit_row(system, u, at) for u in units)
+    none = f'<tr class="empty"><td colspan="5">{_e(_("No unit seen yet."))}</td></tr>'
+    heads = (N_("Unit"), N_("Station"), N_("Status"), N_("Incident"), N_("Last position"))
     table = (
-        '<table id="units" class="units"><thead><tr><th>Unit</th><th>Station</th><th>Status</th>'
-        "<th>Incident</th><th>Last position</th></tr></thead>"
-        f"<tbody>{rows or NO_UNITS}"
-        "</tbody></table>"
+        '<table id="units" class="units"><thead><tr>'
+        + "".join(f"<th>{_e(_(h))}</th>" for h in heads)
+        + f"</tr></thead><tbody>{rows or none}</tbody></table>"
     )
-    return f'<div class="region">{region_map(units)}{table}</div>'
+    return f'<div class="region">{region_map(system, units, at)}{table}</div>'

@@ -3,6 +3,7 @@
 | route                                               | what                                       |
 |-----------------------------------------------------|--------------------------------------------|
 | GET  /board/static/{name}                           | the pages' script and style sheet          |
+| GET  /board/                                        | the hospitals (registry), each linking a board |
 | GET  /board/{hospital_id}.json                      | the board as JSON (incoming, handed over)  |
 | GET  /board/{hospital_id}                           | the ED board page (HTML)                   |
 | GET  /board/{hospital_id}/cards                     | the board's cards alone (HTML fragment)    |
@@ -27,13 +28,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import string
 import time
 from collections.abc import AsyncIterator, Callable
-from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import parse_qs
+from typing import Annotated
+from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -41,45 +40,35 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from eventlog.base import LogUnavailable
+from kernel.jsontypes import Json
+from kernel.time import instant, now
+from services import i18n
+from services.auth.context import acting_subject
 from services.board import board as queries
 from services.board import render
 from services.deps import SystemDep
+from services.i18n import Msg
 from services.outcome import FhirError
 from services.system import System
-from stream_processors.fhir_projector.ecg_to_fhir import instant
+from services.web_assets import CSP_SELF, WebAssets
+from stream_processors.registry.published import of_kind
 
 board_router = APIRouter(prefix="/board", tags=["hospital board"])
 region_router = APIRouter(prefix="/region", tags=["region units"])
 
-HERE = Path(__file__).parent
-STATIC_TYPES = {
-    "board.js": "text/javascript; charset=utf-8",
-    "board.css": "text/css; charset=utf-8",
-}
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",  # patient data: never from a shared or back-button cache
-}
+# The accept button is a form posting to this server.
+ASSETS = WebAssets(
+    Path(__file__).parent,
+    {"board.js": "text/javascript; charset=utf-8", "board.css": "text/css; charset=utf-8"},
+    CSP_SELF + "; form-action 'self'",
+)
 POLL_S = 1.0  # how often a stream looks at the views: an ambulance's minute is long
 STREAM_MAX_S = 5.0  # then the browser reconnects (see the module docstring)
 RETRY_MS = 500  # EventSource reconnection delay after a stream ends
 ACCEPTED_BY_MAX = 100
-Json = dict[str, Any]
 
 
 # --- plumbing -------------------------------------------------------------------------------
-
-
-@cache
-def _template(name: str) -> string.Template:
-    return string.Template((HERE / "templates" / name).read_text(encoding="utf-8"))
-
-
-def _page(name: str, fragments: dict[str, str]) -> HTMLResponse:
-    """Fill a template with fragments that are already HTML (every caller escapes)."""
-    return HTMLResponse(_template(name).substitute(fragments), headers=SECURITY_HEADERS)
 
 
 def _sse(event: str, event_id: str, data: Json) -> str:
@@ -115,20 +104,39 @@ def _event_stream(body: AsyncIterator[str]) -> StreamingResponse:
 
 @board_router.get("/static/{name}", include_in_schema=False)
 def static(name: str) -> Response:
-    if name not in STATIC_TYPES:  # a fixed list: no path ever reaches the file system
-        raise FhirError(404, f"no static file {name}", "not-found")
-    return Response(
-        (HERE / "static" / name).read_bytes(),
-        media_type=STATIC_TYPES[name],
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
-    )
+    return ASSETS.static(name)
+
+
+def _page_context() -> dict[str, str]:
+    """What every board and region page carries: the script's messages, the user's zone."""
+    return {
+        "messages": i18n.js_messages(render.SCRIPT_MESSAGES),
+        "tz": render._e(i18n.current_zone.get()),
+        "zone": render._e(i18n.zone_label()),
+    }
+
+
+def _hospitals(system: System) -> list[tuple[str, str]]:
+    found = of_kind(system.store, "hospital")
+    return [(p.id, p.display_name(i18n.locale())) for p in found]
+
+
+@board_router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def board_index(
+    system: SystemDep, hospital_id: Annotated[str, Query(max_length=64)] = ""
+) -> Response:
+    """The hospitals the registry knows, each linking its board; the box below them (a
+    plain GET form, no script) opens the board of a typed id."""
+    if hospital_id.strip():
+        return RedirectResponse(f"/board/{quote(hospital_id.strip(), safe='')}", status_code=303)
+    return ASSETS.page("board_index.html", {"hospitals": render.hospitals_html(_hospitals(system))})
 
 
 # --- the hospital board ---------------------------------------------------------------------
 
 
 def _cards(system: System, hospital_id: str) -> str:
-    return render.board_html(system, queries.board(system, hospital_id), queries.now())
+    return render.board_html(system, queries.board(system, hospital_id), now())
 
 
 @board_router.get("/{hospital_id}.json")
@@ -141,10 +149,12 @@ def board_json(hospital_id: str, system: SystemDep) -> JSONResponse:
 @board_router.get("/{hospital_id}", response_class=HTMLResponse, include_in_schema=False)
 def board_page(hospital_id: str, system: SystemDep) -> HTMLResponse:
     e = render._e
-    return _page(
+    return ASSETS.page(
         "board.html",
         {
+            **_page_context(),
             "hospital": e(hospital_id),
+            "hospital_name": e(render.name_of(system, hospital_id)),
             "digest": e(queries.board_digest(system, hospital_id)),
             "cards": _cards(system, hospital_id),
         },
@@ -153,7 +163,7 @@ def board_page(hospital_id: str, system: SystemDep) -> HTMLResponse:
 
 @board_router.get("/{hospital_id}/cards", response_class=HTMLResponse, include_in_schema=False)
 def board_cards(hospital_id: str, system: SystemDep) -> HTMLResponse:
-    return HTMLResponse(_cards(system, hospital_id), headers=SECURITY_HEADERS)
+    return ASSETS.fragment(_cards(system, hospital_id))
 
 
 @board_router.get("/{hospital_id}/events", response_class=StreamingResponse)
@@ -183,7 +193,7 @@ async def _accepted_by(request: Request) -> tuple[str, bool]:
         try:
             body = json.loads(raw or b"{}")
         except ValueError as exc:
-            raise FhirError(400, f"body is not JSON: {exc}", "structure") from exc
+            raise FhirError(400, Msg("body is not JSON: {error}", error=exc), "structure") from exc
         value = body.get("accepted_by") if isinstance(body, dict) else None
         return (str(value).strip() if value is not None else ""), False
     fields = parse_qs(raw.decode("utf-8", "replace"))
@@ -201,21 +211,28 @@ async def accept_handover(
     """Transfer of care: the receiving clinician (`accepted_by`, form or JSON) accepts the
     crew's handover. Once per incident: a repeat answers with the first acceptance
     (`Idempotent-Replayed: true`). A form post is sent back to the board (303)."""
-    accepted_by, from_form = await _accepted_by(request)
+    claimed, from_form = await _accepted_by(request)
+    # With auth on, the clinician is the token's subject (a body naming another is 403).
+    accepted_by = acting_subject(claimed, "accepted_by")
     if not accepted_by or len(accepted_by) > ACCEPTED_BY_MAX:
         raise FhirError(
             422,
-            f"accepted_by: the receiving clinician's name (1-{ACCEPTED_BY_MAX} characters)",
+            Msg(
+                "accepted_by: the receiving clinician's name (1-{max} characters)",
+                max=ACCEPTED_BY_MAX,
+            ),
             expression=["accepted_by"],
         )
     try:
         event, duplicate = await run_in_threadpool(
-            queries.accept_handover, system, hospital_id, incident_id, accepted_by, queries.now()
+            queries.accept_handover, system, hospital_id, incident_id, accepted_by, now()
         )
     except queries.HandoverRefused as exc:
         raise FhirError(409, str(exc), "conflict") from exc
     except LogUnavailable as exc:
-        raise FhirError(503, f"event log unavailable: {exc}", "transient") from exc
+        raise FhirError(
+            503, Msg("event log unavailable: {error}", error=exc), "transient"
+        ) from exc
     headers = {"Idempotent-Replayed": "true"} if duplicate else {}
     if from_form:
         return RedirectResponse(f"/board/{hospital_id}", status_code=303, headers=headers)
@@ -237,17 +254,18 @@ def _accepted_json(event: Json) -> Json:
 
 
 def _region(system: System) -> str:
-    return render.region_html(queries.units(system), queries.now())
+    return render.region_html(system, queries.units(system), now())
 
 
 @region_router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def region_page(system: SystemDep) -> HTMLResponse:
     units = queries.units(system)
-    return _page(
+    return ASSETS.page(
         "region.html",
         {
+            **_page_context(),
             "digest": render._e(queries.units_digest(units)),
-            "region": render.region_html(units, queries.now()),
+            "region": render.region_html(system, units, now()),
         },
     )
 

@@ -10,8 +10,8 @@ Pure: Observation JSON in, SVG text out.
 from __future__ import annotations
 
 import html
-from typing import Any
 
+from kernel.jsontypes import Json
 from services.reading.ecg_svg import (
     GAIN_MM_PER_MV,
     GRID_LARGE,
@@ -21,8 +21,6 @@ from services.reading.ecg_svg import (
     Signal,
     lead_signals,
 )
-
-Json = dict[str, Any]
 
 STRIP_S = 4.0  # seconds shown: three to six beats at usual rates
 HEIGHT_MM = 25.0  # room for +1.5 mV above the baseline and -1 mV below

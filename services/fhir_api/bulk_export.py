@@ -46,14 +46,19 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
 
+from kernel.codes import SITE_ID
+from kernel.jurisdiction import SYSTEM, Viewer
+from kernel.search_params import SEARCH_PARAMS
+from services.auth.audit import REASON_KEY
+from services.auth.context import current_principal, enforced
 from services.deps import SystemDep
 from services.fhir_api.instants import parse_instant
 from services.fhir_api.negotiate import negotiate
-from services.fhir_api.search import SEARCH_PARAMS
 from services.outcome import FhirError
 from services.system import System
-from stream_processors.fhir_projector.codes import SITE_ID
+from stream_processors.registry.published import organization, registry_in_force
 from viewstore.base import StoredResource, ViewStore, change_instant
+from viewstore.guarded import current_viewing, viewing
 
 router = APIRouter(prefix="/fhir", tags=["fhir bulk export"])
 
@@ -77,6 +82,10 @@ class Job:
     since: str | None
     group: str | None
     patient_level: bool
+    owner: str = ""  # the organization (token site) that kicked it off; "": no auth (demo)
+    # Whom the job reads as (kernel/jurisdiction.py): the kicking-off caller's organizations,
+    # None for everything (admin, auth off). Kept in job.json: a resumed job reads the same.
+    viewer: list[str] | None = None
 
 
 class Exports:
@@ -111,8 +120,12 @@ class Exports:
         thread.start()
 
     def _work(self, job: Job, cancel: threading.Event) -> None:
+        reader = (
+            SYSTEM if job.viewer is None else Viewer(frozenset(job.viewer), f"export@{job.owner}")
+        )
         try:
-            run_job(self.store, job, self.root / job.id, cancel, self._set_progress)
+            with viewing(reader):  # a worker thread: the request's viewing is not inherited
+                run_job(self.store, job, self.root / job.id, cancel, self._set_progress)
         except Exception as exc:  # the client sees it in the status answer
             if not cancel.is_set():
                 error = {"diagnostics": f"{type(exc).__name__}: {exc}"}
@@ -310,6 +323,8 @@ def _kickoff(
         since=since,
         group=group,
         patient_level=patient_level,
+        owner=principal.site if (principal := current_principal.get()) else "",
+        viewer=_viewer_orgs(),
     )
     _exports(system).start(job)
     status_url = f"{str(request.base_url).rstrip('/')}/fhir/_export/{job.id}"
@@ -328,11 +343,44 @@ def export_patients(request: Request, system: SystemDep) -> Response:
 
 @router.get("/Group/{group}/$export", dependencies=[Depends(negotiate)])
 def export_group(group: str, request: Request, system: SystemDep) -> Response:
+    if not _group_known(system.store, group):
+        raise FhirError(404, f"Group/{group} is not known", "not-found")
     return _kickoff(request, system, PATIENT_TYPES, group, patient_level=True)
+
+
+def _group_known(store: ViewStore, group: str) -> bool:
+    """A Group is a hospital: registered as an organization (once a registry is in force),
+    or else named as the destination of some Encounter."""
+    if registry_in_force(store):
+        return organization(store, group) is not None
+    ids = {c.id for c in store.changes(["Encounter"])}
+    encounters = (store.read("Encounter", i) for i in sorted(ids))
+    return any(group in _destinations(json.loads(r.body)) for r in encounters if r is not None)
+
+
+def _viewer_orgs() -> list[str] | None:
+    seen = current_viewing.get()
+    if seen is None or seen.viewer.orgs is None:
+        return None
+    return sorted(seen.viewer.orgs)
+
+
+def _check_owner(system: System, job_id: str, request: Request) -> None:
+    """A job is its kicking-off organization's (and admin's): anyone else, with auth
+    required, gets the same 404 as for a job that never was; the audit gets the reason."""
+    caller = current_principal.get() if enforced.get() else None
+    if caller is None or caller.role == "admin":
+        return
+    path = _exports(system).folder(job_id) / "job.json"
+    owner = json.loads(path.read_text()).get("owner", "") if path.exists() else caller.site
+    if owner != caller.site:
+        setattr(request.state, REASON_KEY, f"export job of another organization than {caller.site}")
+        raise FhirError(404, f"export job {job_id} not found", "not-found")
 
 
 @router.get("/_export/{job_id}")
 def export_status(job_id: str, request: Request, system: SystemDep) -> Response:
+    _check_owner(system, job_id, request)
     state, detail = _exports(system).status(job_id)
     if state == "running":
         return Response(
@@ -345,7 +393,7 @@ def export_status(job_id: str, request: Request, system: SystemDep) -> Response:
     manifest = {
         "transactionTime": detail["transactionTime"],
         "request": job["request"],
-        "requiresAccessToken": False,
+        "requiresAccessToken": system.settings.auth_required,  # the files need the token
         "output": [
             {"type": o["type"], "url": f"{base}/{o['file']}", "count": o["count"]}
             for o in detail["output"]
@@ -356,7 +404,8 @@ def export_status(job_id: str, request: Request, system: SystemDep) -> Response:
 
 
 @router.get("/_export/{job_id}/{file_name}")
-def export_file(job_id: str, file_name: str, system: SystemDep) -> Response:
+def export_file(job_id: str, file_name: str, request: Request, system: SystemDep) -> Response:
+    _check_owner(system, job_id, request)
     rtype = file_name.removesuffix(".ndjson")
     folder = _exports(system).folder(job_id)
     if (
@@ -372,6 +421,7 @@ def export_file(job_id: str, file_name: str, system: SystemDep) -> Response:
 
 
 @router.delete("/_export/{job_id}")
-def export_delete(job_id: str, system: SystemDep) -> Response:
+def export_delete(job_id: str, request: Request, system: SystemDep) -> Response:
+    _check_owner(system, job_id, request)
     _exports(system).delete(job_id)
     return Response(status_code=202)

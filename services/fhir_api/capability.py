@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from kernel.search_params import (
+    PREFIXED_TYPES,
+    SEARCH_PARAMS,
+    SearchParam,
+    includes,
+    revincludes,
+)
+from services.auth.smart import TOKEN_PATH
 from services.fhir_api.document import DEFINITION as DOCUMENT
 from services.fhir_api.everything import DEFINITION
-from services.fhir_api.search import (
-    COMMON_PARAMS,
-    PARAM_DOCS,
-    SEARCH_PARAMS,
-    include_params,
-    revinclude_params,
-)
+from services.fhir_api.search import COMMON_PARAMS, served
+from stream_processors.notifier.published import TOPICS
 
 SERVER_VERSION = "0.1.0"
 # Patient $merge as FHIR R5 defines it (served to R4 clients); $unmerge is this server's own
@@ -46,31 +49,59 @@ REST_DOCS = (
     "Group/<hospital site id>) is asynchronous (Prefer: respond-async) with _type, _since "
     "and _outputFormat=application/fhir+ndjson."
 )
-SEARCH_DOCS = {
-    "_count": "entries per page, default 50, at most 500 (search.html#count); "
-    "page on with _offset or the Bundle's next link",
-    "_lastUpdated": "prefixes eq, ge, gt, le, lt on meta.lastUpdated; combine with a criterion",
-    "_sort": "_lastUpdated or -_lastUpdated (default: by id)",
+COMMON_DOCS = {
+    "_id": "the resource id; comma = OR",
+    "_lastUpdated": "meta.lastUpdated; prefixes eq ne gt lt ge le sa eb ap",
+}
+SEARCH_DOCS = (
+    "Search (search.html): comma = OR, a repeated parameter = AND, on every parameter; "
+    "prefixes eq ne gt lt ge le sa eb ap on date and quantity parameters, a value's "
+    "precision giving its range; token as system|code, system|, |code or code; modifiers "
+    ":missing (all), :not and :text (token), :exact and :contains (string), :<Type> "
+    "(reference); chains (subject:Patient.identifier=system|value) and _has; no "
+    "parameter at all lists every resource of the type. Result parameters: _count "
+    "(default 50, at most 500; 0 for the total alone), _offset, _sort (several keys, - for "
+    "descending), _include and _revinclude (also :iterate and *), _summary (true, text, "
+    "data, count, false), _elements, _total (none, estimate, accurate), _format, _pretty. "
+    "An unknown parameter is a 400 OperationOutcome; with Prefer: handling=lenient it is "
+    "ignored and named in an OperationOutcome entry (search.mode outcome)."
+)
+
+
+# $validate on every type served (services/fhir_api/validate.py).
+VALIDATE = "http://hl7.org/fhir/OperationDefinition/Resource-validate"
+OPERATIONS: dict[str, list[dict[str, str]]] = {
+    "Patient": [
+        {"name": "everything", "definition": DEFINITION},
+        {"name": "merge", "definition": MERGE, "documentation": MERGE_DOC},
+        {"name": "unmerge", "definition": UNMERGE, "documentation": UNMERGE_DOC},
+        {"name": "export", "definition": PATIENT_EXPORT},
+    ],
+    "Composition": [{"name": "document", "definition": DOCUMENT}],
 }
 
 
-def _search_params(params: dict[str, tuple[str, str]]) -> list[dict[str, str]]:
+def _param_doc(param: SearchParam) -> str:
+    doc = param.documentation
+    if param.type in PREFIXED_TYPES and "prefix" not in doc:
+        doc += "; prefixes eq ne gt lt ge le sa eb ap"
+    return doc
+
+
+def _search_params(rtype: str) -> list[dict[str, str]]:
+    """The type's declared parameters (kernel/search_params.py), then _id and _lastUpdated."""
     own = [
-        {
-            "name": name,
-            "type": kind,
-            **({"documentation": PARAM_DOCS[name]} if name in PARAM_DOCS else {}),
-        }
-        for name, (kind, _) in params.items()
+        {"name": p.name, "type": p.type, "documentation": _param_doc(p)}
+        for p in served(rtype).values()
     ]
     common = [
-        {"name": name, "type": kind, "documentation": SEARCH_DOCS[name]}
+        {"name": name, "type": kind, "documentation": COMMON_DOCS[name]}
         for name, kind in COMMON_PARAMS.items()
     ]
     return own + common
 
 
-def _resource(rtype: str, params: dict[str, tuple[str, str]]) -> dict[str, Any]:
+def _resource(rtype: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": rtype,
         "versioning": "versioned",
@@ -83,27 +114,22 @@ def _resource(rtype: str, params: dict[str, tuple[str, str]]) -> dict[str, Any]:
             {"code": "history-type"},
             {"code": "search-type"},
         ],
-        "searchParam": _search_params(params),
+        "searchParam": _search_params(rtype),
     }
-    includes = [f"{rtype}:{p}" for p in include_params(rtype)]
-    if includes:
-        out["searchInclude"] = includes
-    if revinclude_params(rtype):
-        out["searchRevInclude"] = revinclude_params(rtype)
-    if rtype == "Patient":
-        out["operation"] = [{"name": "everything", "definition": DEFINITION}]
-        out["operation"] += [
-            {"name": "merge", "definition": MERGE, "documentation": MERGE_DOC},
-            {"name": "unmerge", "definition": UNMERGE, "documentation": UNMERGE_DOC},
-        ]
-        out["operation"].append({"name": "export", "definition": PATIENT_EXPORT})
-    if rtype == "Composition":
-        out["operation"] = [{"name": "document", "definition": DOCUMENT}]
+    if forward := [f"{rtype}:{p}" for p in includes(rtype)]:
+        out["searchInclude"] = [*forward, f"{rtype}:*"]
+    if backward := [f"{p.resource}:{p.name}" for p in revincludes(rtype)]:
+        out["searchRevInclude"] = backward
+    out["operation"] = OPERATIONS.get(rtype, []) + [{"name": "validate", "definition": VALIDATE}]
     if rtype == "AuditEvent":
         out["documentation"] = AUDIT_DOC
     return out
 
 
+TOPIC_CANONICAL = (
+    "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
+    "capabilitystatement-subscriptiontopic-canonical"
+)
 BACKPORT_OPS = "http://hl7.org/fhir/uv/subscriptions-backport/OperationDefinition/"
 SUBSCRIPTION_RESOURCES: list[dict[str, Any]] = [
     {
@@ -115,7 +141,14 @@ SUBSCRIPTION_RESOURCES: list[dict[str, Any]] = [
         "documentation": "Topic-based (R4 Subscriptions Backport IG): channels rest-hook "
         "(handshake, heartbeat, custom headers, optional HMAC-SHA256 signature) and websocket; "
         "payload empty, id-only or full-resource; rest-hook retries never give up",
-        "interaction": [{"code": "create"}, {"code": "read"}, {"code": "delete"}],
+        # R4 has no SubscriptionTopic type: the backport IG advertises topics by canonical URL
+        "extension": [{"url": TOPIC_CANONICAL, "valueCanonical": url} for url in sorted(TOPICS)],
+        "interaction": [
+            {"code": "create"},
+            {"code": "read"},
+            {"code": "vread"},
+            {"code": "delete"},
+        ],
         "operation": [
             {"name": "status", "definition": BACKPORT_OPS + "backport-subscription-status"},
             {"name": "events", "definition": BACKPORT_OPS + "backport-subscription-events"},
@@ -124,12 +157,6 @@ SUBSCRIPTION_RESOURCES: list[dict[str, Any]] = [
                 "definition": BACKPORT_OPS + "backport-subscription-get-ws-binding-token",
             },
         ],
-    },
-    {
-        "type": "SubscriptionTopic",
-        "documentation": "R4B SubscriptionTopic resources, defined by the server",
-        "interaction": [{"code": "read"}, {"code": "search-type"}],
-        "searchParam": [{"name": "url", "type": "uri"}],
     },
 ]
 
@@ -151,8 +178,22 @@ SECURITY: dict[str, Any] = {
     "description": "OAuth2 bearer JWTs (RS256/ES256/HS256) with SMART scopes (user/ and "
     "system/<type>.read|write) and a role claim (crew, clinic, reader, hospital, dispatch, "
     "quality, admin) with its site; refusals are 401/403 OperationOutcomes. Every read, "
-    "search and write of patient data is recorded as an AuditEvent, readable by admin only.",
+    "search and write of patient data is recorded as an AuditEvent, readable by admin only. "
+    "Systems get tokens by SMART Backend Services (client_credentials with a private_key_jwt "
+    "assertion, RS384/ES384; .well-known/smart-configuration).",
 }
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+
+
+def security(base_url: str) -> dict[str, Any]:
+    """SECURITY with SMART's oauth-uris extension naming the token endpoint
+    (services/auth/smart.py), for clients that look here rather than at
+    .well-known/smart-configuration."""
+    token = base_url.removesuffix("/").removesuffix("/fhir") + TOKEN_PATH
+    uris = {"url": OAUTH_URIS, "extension": [{"url": "token", "valueUri": token}]}
+    return {"extension": [uris], **SECURITY}
+
+
 AUDIT_DOC = "The access audit (services/auth/audit.py): admin only; no update, no delete."
 
 
@@ -172,13 +213,13 @@ def capability_statement(base_url: str, software_date: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
-                "resource": [_resource(rtype, params) for rtype, params in SEARCH_PARAMS.items()]
+                "resource": [_resource(rtype) for rtype in SEARCH_PARAMS]
                 + [GROUP_RESOURCE]
                 + SUBSCRIPTION_RESOURCES,
                 "interaction": [{"code": "history-system"}],
                 "operation": [{"name": "export", "definition": BULK_EXPORT}],
-                "documentation": REST_DOCS,
-                "security": SECURITY,
+                "documentation": f"{REST_DOCS} {SEARCH_DOCS}",
+                "security": security(base_url),
             }
         ],
     }

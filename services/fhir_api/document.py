@@ -18,10 +18,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from kernel.jsontypes import Json
 from services.outcome import FhirError
 from viewstore.base import StoredResource, ViewStore
 
-Json = dict[str, Any]
 DEFINITION = "http://hl7.org/fhir/OperationDefinition/Composition-document"
 DOCUMENT_PARAMS = {"_format"}
 FOLLOWED = ("subject", "encounter", "context", "patient", "hasMember")

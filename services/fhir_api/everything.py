@@ -19,23 +19,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from kernel.search_params import SEARCH_PARAMS
 from services.fhir_api.instants import parse_instant, parse_stored
 from services.fhir_api.time_travel import Reader, parse_at, reader, refers_to
 from services.outcome import FhirError
 from viewstore.base import StoredResource, ViewStore
 
 # lookup index holding "Patient/<id>" for each type that references a Patient
+# Types in a patient's compartment, and the lookup index of their `patient` parameter
+# (kernel/search_params.py), in Bundle order.
 PATIENT_LINKS: dict[str, str] = {
-    "Observation": "Observation.subject",
-    "ServiceRequest": "ServiceRequest.subject",
-    "DiagnosticReport": "DiagnosticReport.subject",
-    "Task": "Task.for",
-    "Encounter": "Encounter.subject",
-    "Procedure": "Procedure.subject",
-    "MedicationAdministration": "MedicationAdministration.subject",
-    "Flag": "Flag.subject",
-    "Composition": "Composition.subject",
-    "Provenance": "Provenance.target",
+    rtype: params["patient"].index for rtype, params in SEARCH_PARAMS.items() if "patient" in params
 }
 MERGE_LINKS = ("replaces", "replaced-by")
 MAX_LINKED = 20  # Patients of one person followed through links; a longer chain is a data error

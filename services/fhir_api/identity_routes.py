@@ -34,22 +34,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from eventlog.base import LogUnavailable
+from kernel.jsontypes import Json
 from services.deps import SystemDep
 from services.fhir_api.negotiate import negotiate
 from services.ingest import patient_links as links
 from services.outcome import FHIR_JSON, FhirError, issue, operation_outcome
 from services.system import System
-from stream_processors.fhir_projector.identity_to_fhir import fold_linked, fold_unlinked
+from stream_processors.fhir_projector.published import fold_linked, fold_unlinked
 
 router = APIRouter(prefix="/fhir", tags=["fhir"], dependencies=[Depends(negotiate)])
 
-Json = dict[str, Any]
+
 PERFORMER_MAX = 200
 CHANNEL = "http"
 

@@ -1,16 +1,12 @@
-"""FHIR date/dateTime/instant search values as half-open UTC ranges.
-
-search.html#date: a value of partial precision stands for the whole period it names
-(`2026-11` is all of November), and the prefixes compare the resource's value against
-that range; search.html#prefix lists eq, ne, gt, lt, ge, le, sa, eb, ap (served here:
-eq, gt, lt, ge, le).
+"""FHIR instants of `_since` / `_at` (history, time travel, export) and stored lastUpdated
+values; `value_range` gives a partial date's period (`2026-11` is all of November).
+Search values and their prefixes: services/fhir_api/search_values.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 
 from services.outcome import FhirError
 
@@ -20,7 +16,6 @@ _DATETIME = re.compile(
     r"(?P<tz>Z|[+-]\d{2}:\d{2})?$"
 )
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
-PREFIXES = ("eq", "gt", "lt", "ge", "le")
 
 Range = tuple[dt.datetime, dt.datetime]
 
@@ -92,25 +87,3 @@ def parse_instant(value: str, name: str) -> dt.datetime:
         raise FhirError(
             400, f"{name}: {value!r} is not a valid instant: {exc}", "invalid", [name]
         ) from exc
-
-
-def date_filter(raw: str, name: str) -> Callable[[dt.datetime], bool]:
-    """A predicate for `[prefix]value` (search.html#prefix), default prefix eq."""
-    has_prefix = raw[:2].isalpha() and raw[2:3].isdigit()
-    prefix, value = (raw[:2], raw[2:]) if has_prefix else ("eq", raw)
-    if prefix not in PREFIXES:
-        raise FhirError(
-            400,
-            f"{name}: prefix {prefix!r} is not supported (use one of {', '.join(PREFIXES)})",
-            "not-supported",
-            [name],
-        )
-    low, high = value_range(value, name)
-    tests: dict[str, Callable[[dt.datetime], bool]] = {
-        "eq": lambda t: low <= t < high,
-        "ge": lambda t: t >= low,
-        "gt": lambda t: t >= high,
-        "le": lambda t: t < high,
-        "lt": lambda t: t < low,
-    }
-    return tests[prefix]

@@ -81,12 +81,14 @@ def searchset(
     page: Page,
     total: int,
     entries: list[dict[str, Any]],
+    with_total: bool = True,
 ) -> Response:
-    """A searchset Bundle of one page (http.html#search)."""
+    """A searchset Bundle of one page (http.html#search); without `with_total` (`_total=none`)
+    Bundle.total is left out."""
     doc: dict[str, Any] = {
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": total,
+        **({"total": total} if with_total else {}),
         "link": page_links(request, params, page, total),
     }
     if entries:

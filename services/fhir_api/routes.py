@@ -17,29 +17,31 @@ import json
 import re
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from kernel.search_params import SEARCH_PARAMS
 from services.deps import SystemDep
 from services.fhir_api.capability import capability_statement
 from services.fhir_api.document import document
 from services.fhir_api.everything import everything
 from services.fhir_api.history import changes_history, instance_history
 from services.fhir_api.negotiate import negotiate, not_modified_since
-from services.fhir_api.paging import Page, entry, parse_page, searchset
+from services.fhir_api.paging import entry, parse_page, searchset
 from services.fhir_api.search import (
-    SEARCH_PARAMS,
-    date_filters,
     included,
-    last_updated_filters,
-    needs_resources,
-    order,
+    parse_query,
     parse_sort,
-    search_ids,
+    parse_total,
+    search,
 )
+from services.fhir_api.subsetting import elements, shape, summary_mode
 from services.fhir_api.time_travel import parse_at, read_at
+from services.fhir_api.validate import resource_of, validation_outcome
 from services.outcome import FHIR_JSON, FhirError
-from viewstore.base import StoredResource, ViewStore
+from services.system import System
+from viewstore.base import StoredResource
 
 router = APIRouter(prefix="/fhir", tags=["fhir"], dependencies=[Depends(negotiate)])
 
@@ -129,21 +131,6 @@ def _base(request: Request) -> str:
     return str(request.base_url) + "fhir"
 
 
-def _page_of(
-    store: ViewStore, rtype: str, ids: list[str], params: list[tuple[str, str]], page: Page
-) -> tuple[int, list[StoredResource]]:
-    """(total, resources of the page): reads only the page unless a filter or sort needs all."""
-    if not needs_resources(rtype, params):
-        window = ids[page.offset : page.offset + page.count]
-        found = [r for r in (store.read(rtype, i) for i in window) if r is not None]
-        return len(ids), found
-    matches = [r for r in (store.read(rtype, i) for i in ids) if r is not None]
-    for test in last_updated_filters(params) + date_filters(rtype, params):
-        matches = [r for r in matches if test(r)]
-    matches = order(matches, parse_sort(params))
-    return len(matches), matches[page.offset : page.offset + page.count]
-
-
 def _entries(request: Request, resources: list[StoredResource]) -> list[dict[str, Any]]:
     base = _base(request)
     return [entry(base, r.resource_type, json.loads(r.body)) for r in resources]
@@ -171,19 +158,68 @@ def composition_document(rid: str, request: Request, system: SystemDep) -> Respo
     return response
 
 
+def _lenient(request: Request) -> bool:
+    """`Prefer: handling=lenient` (search.html#errors); strict otherwise."""
+    prefer = request.headers.get("prefer", "").replace(" ", "").lower()
+    return "handling=lenient" in prefer.split(";") or "handling=lenient" in prefer.split(",")
+
+
+def _ignored_outcome(ignored: list[str]) -> dict[str, Any]:
+    """The searchset entry (search.mode outcome) naming the parameters ignored."""
+    issue = {
+        "severity": "warning",
+        "code": "not-supported",
+        "diagnostics": f"ignored (handling=lenient): {', '.join(dict.fromkeys(ignored))}",
+    }
+    outcome = {"resourceType": "OperationOutcome", "issue": [issue]}
+    return {"resource": outcome, "search": {"mode": "outcome"}}
+
+
 @router.get("/{rtype}")
-def search(rtype: str, request: Request, system: SystemDep) -> Response:
-    """Type-level search (http.html#search), one page per request (search.html#count)."""
+def search_type(rtype: str, request: Request, system: SystemDep) -> Response:
+    """Type-level search (http.html#search, search.html), one page per request."""
+    return _search(rtype, list(request.query_params.multi_items()), request, system)
+
+
+@router.post("/{rtype}/_search")
+async def search_post(rtype: str, request: Request, system: SystemDep) -> Response:
+    """The same search with its parameters in a form body (http.html#search)."""
+    if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+        raise FhirError(415, "POST _search takes application/x-www-form-urlencoded", "invalid")
+    form = parse_qsl((await request.body()).decode(), keep_blank_values=True)
+    params = list(request.query_params.multi_items()) + form
+    return _search(rtype, params, request, system)
+
+
+@router.post("/{rtype}/$validate")
+async def validate(rtype: str, request: Request) -> Response:
+    """resource-operation-validate.html for the types served (services/fhir_api/validate.py)."""
     _check(rtype)
-    params = list(request.query_params.multi_items())
+    try:
+        body = json.loads(await request.body())
+    except ValueError as exc:
+        raise FhirError(400, f"$validate: the body is not JSON: {exc}", "invalid") from exc
+    return _json(validation_outcome(resource_of(body, rtype)))
+
+
+def _search(
+    rtype: str, params: list[tuple[str, str]], request: Request, system: System
+) -> Response:
+    _check(rtype)
     page = parse_page(params)
-    parse_sort(params)
-    last_updated_filters(params)
-    date_filters(rtype, params)
-    ids = search_ids(system.store, rtype, params)
-    total, resources = _page_of(system.store, rtype, ids, params, page)
-    entries = _entries(request, resources)
+    mode, wanted, total_mode = summary_mode(params), elements(params), parse_total(params)
+    parse_sort(rtype, params)
+    query = parse_query(system.store, rtype, params, _lenient(request))
+    kept = [(k, v) for k, v in params if k not in query.ignored]  # the self link: what was used
+    count = 0 if mode == "count" else page.count
+    found = search(system.store, rtype, query, params, page.offset, count)
     base = _base(request)
-    for r in included(system.store, rtype, resources, params):
-        entries.append(entry(base, r.resource_type, json.loads(r.body), "include"))
-    return searchset(request, params, page, total, entries)
+    entries = [entry(base, rtype, shape(json.loads(r.body), mode, wanted)) for r in found.page]
+    for r in included(system.store, rtype, found.page, params):
+        entries.append(
+            entry(base, r.resource_type, shape(json.loads(r.body), mode, wanted), "include")
+        )
+    if query.ignored:
+        entries.append(_ignored_outcome(query.ignored))
+    with_total = total_mode != "none" or mode == "count"
+    return searchset(request, kept, page, found.total, entries, with_total)

@@ -1,7 +1,8 @@
 """HL7 v2 ADT from a hospital's HIS -> `AdtIn`, the validated content of one message.
 
-Accepted profile (HL7 v2.5, 2.5.1 or 2.6; framing, character sets and separators as for
-ORU^R01, see oru_ecg.py):
+Accepted profile (HL7 v2.3 to 2.8 as for ORU^R01, narrowed per hospital by its profile,
+profiles.py; framing, character sets, separators, Z-segments and times without offset as
+for ORU^R01, see oru_ecg.py; an unsupported trigger is AR 201):
 
     MSH  -4 sending facility (HD.1 is the hospital id: the authority of its MRNs and visit
             numbers, and the Encounter's serviceProvider)
@@ -13,11 +14,14 @@ ORU^R01, see oru_ecg.py):
          -10 message control id: event id "<MSH-4.1>:<MSH-10>" (the link's: + ":link"); a
             resend is acknowledged AA again without a second event
     EVN  optional; -6 event occurred, else -2 recorded date/time, else MSH-7; with a UTC
-         offset (20261123101500+0800): a local time without its offset is not an instant
+         offset (20261123101500+0800), or local time in the hospital's zone (profile)
     PID  exactly one
          -3 repeating CX id^^^authority^type:
-              type MR                 -> urn:goldenhour:mrn:<authority, else MSH-4.1>;
-                                         at least one MR is required (the hospital's patient)
+              type MR or PI, or no type   -> urn:goldenhour:mrn:<MSH-4.1>: a HIS is the
+                                         authority of its own record numbers, whatever it
+                                         names its CX.4; at least one is required
+              an authority the hospital's profile maps -> the system it maps to (any
+                                         type but account/visit/staff numbers)
               type NNCHN, or authority CHN/NNCHN with type NN/NI/empty
                                       -> resident ID, GB 11643 check digit verified (AE 102)
               other types are ignored; EMS temporary ids are NOT taken from PID-3 (they
@@ -28,14 +32,14 @@ ORU^R01, see oru_ecg.py):
          -2 patient class (table 0004): I, B -> IMP; E -> EMER; O, R -> AMB; P -> PRENC
          -3 assigned location (PL): point of care^room^bed^facility -> location text
          -19 visit number (CX.1) -> Encounter identifier urn:goldenhour:visit:<hospital>;
-             required with PV1 (without it only the Patient is updated)
+             optional in HL7: without it only the Patient is updated (MSA-3 says so)
          -44 admit date/time, -45 discharge date/time (with offset)
          -50 alternate visit id: <incident id>^^^EMS names the ambulance incident that
              brought the patient: the incident's patient (often unidentified, by its EMS
              temporary id) is linked to this patient (PatientLinked, reason
              adt-incident-reference). CX.4 must be EMS; other alternate visit ids are ignored.
-    MRG  A40 only, required: -1 prior patient identifier list (repeating CX): MR (authority
-         else MSH-4.1), resident ID (NNCHN), or an EMS temporary id (authority EMS, e.g.
+    MRG  A40 only, required: -1 prior patient identifier list (repeating CX): MR, PI or
+         untyped (the hospital's), resident ID (NNCHN), or an EMS temporary id (authority EMS, e.g.
          EMS-inc-0042^^^EMS) -> the patient merged into the PID patient
 
 Example (A01 of the patient an ambulance brought in on incident inc-0042):
@@ -51,44 +55,44 @@ Every refusal is an `Hl7Error` (table 0357 code, ERL location, message).
 from __future__ import annotations
 
 import datetime as dt
-import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any
 
-from hl7apy.core import Segment
-
-from services.hl7_gateway import er7
-from services.hl7_gateway.er7 import MessageHeader, Separators
+from avro_schemas.events import (
+    PATIENT_ADMITTED,
+    PATIENT_DISCHARGED,
+    PATIENT_REGISTERED,
+    PATIENT_TRANSFERRED,
+    PATIENT_UPDATED,
+)
+from kernel.codes import EMS_TEMPORARY_ID, RESIDENT_ID
+from kernel.jsontypes import Json
+from services.hl7_gateway import er7, profiles
+from services.hl7_gateway.er7 import MessageHeader, RawSegment, Separators
 from services.hl7_gateway.errors import (
     DATA_TYPE_ERROR,
     REQUIRED_FIELD_MISSING,
     SEGMENT_SEQUENCE_ERROR,
     TABLE_VALUE_NOT_FOUND,
-    UNSUPPORTED_MESSAGE_TYPE,
+    UNSUPPORTED_EVENT_CODE,
     Hl7Error,
     Location,
 )
 from services.hl7_gateway.oru_ecg import (
-    CHINA_AUTHORITIES,
-    MRN_SYSTEM,
-    RESIDENT_ID_TYPES,
-    SEX,
     fields_of,
+    gender,
     parse_skeleton,
     require_supported_version,
 )
+from services.hl7_gateway.profiles import DEFAULT_PROFILE, PeerProfile
 from services.ingest import resident_id
-from stream_processors.fhir_projector.codes import EMS_TEMPORARY_ID, RESIDENT_ID
 
-Json = dict[str, Any]
-ADT = "goldenhour.adt."
 EVENTS = {
-    "A01": "PatientAdmitted",
-    "A04": "PatientRegistered",
-    "A08": "PatientUpdated",
-    "A02": "PatientTransferred",
-    "A03": "PatientDischarged",
-    "A40": "PatientUpdated",
+    "A01": PATIENT_ADMITTED,
+    "A04": PATIENT_REGISTERED,
+    "A08": PATIENT_UPDATED,
+    "A02": PATIENT_TRANSFERRED,
+    "A03": PATIENT_DISCHARGED,
+    "A40": PATIENT_UPDATED,
 }
 NEEDS_VISIT = {"A01", "A02", "A03"}
 PATIENT_CLASSES = {"I": "IMP", "B": "IMP", "E": "EMER", "O": "AMB", "R": "AMB", "P": "PRENC"}
@@ -122,7 +126,7 @@ class AdtIn:
 
     @property
     def event_name(self) -> str:
-        return ADT + EVENTS[self.trigger]
+        return EVENTS[self.trigger]
 
     @property
     def event_id(self) -> str:
@@ -137,26 +141,30 @@ def is_adt(header: MessageHeader) -> bool:
     return header.component(header.message_type) == "ADT"
 
 
-def to_adt(header: MessageHeader, segments: list[str]) -> AdtIn:
-    """The content of an ADT message whose header was read; raises `Hl7Error`."""
-    trigger = check_supported(header)
-    hospital = _require_header(header)
+def to_adt(
+    header: MessageHeader, segments: list[str], profile: PeerProfile = DEFAULT_PROFILE
+) -> AdtIn:
+    """The content of an ADT message whose header was read, read by the sending hospital's
+    profile; raises `Hl7Error`."""
+    hospital = er7.require_sender(header, "the hospital")  # the peer first, as the intake
+    trigger = check_supported(header, profile)
     seps = header.separators
-    children = list(parse_skeleton(segments, header).children)
+    children = parse_skeleton(segments, header)
     names = [s.name for s in children]
     parts = {s.name: s for s in reversed(children)}  # the first of each name
     pid = _one(names, parts, "PID")
-    identifiers, mrn = patient_identifiers(_at(fields_of(pid), 3), seps, hospital)
+    ids = Ids(seps, hospital, profile)
+    identifiers, mrn = patient_identifiers(_at(fields_of(pid), 3), ids)
     patient = demographics(fields_of(pid), seps, identifiers)
     visit, incident = None, None
     if trigger != "A40":
-        visit, incident = _visit(parts.get("PV1"), trigger, seps)
-    prior = _prior(names, parts, seps, hospital) if trigger == "A40" else []
+        visit, incident = _visit(parts.get("PV1"), trigger, seps, profile.tz)
+    prior = _prior(names, parts, ids) if trigger == "A40" else []
     return AdtIn(
         trigger=trigger,
         hospital_id=hospital,
         control_id=header.control_id,
-        occurred_at=occurred_at(segments[0], parts.get("EVN"), seps),
+        occurred_at=occurred_at(segments[0], parts.get("EVN"), seps, profile.tz),
         patient=patient,
         mrn=mrn,
         visit=visit,
@@ -165,37 +173,22 @@ def to_adt(header: MessageHeader, segments: list[str]) -> AdtIn:
     )
 
 
-def check_supported(header: MessageHeader) -> str:
-    """The trigger event of a supported ADT message; AR otherwise."""
+def check_supported(header: MessageHeader, profile: PeerProfile = DEFAULT_PROFILE) -> str:
+    """The trigger event of a supported ADT message; AR 201 (unsupported event code)
+    otherwise."""
     trigger = header.component(header.message_type, 2).upper()
     if trigger not in EVENTS:
         raise Hl7Error(
-            UNSUPPORTED_MESSAGE_TYPE,
+            UNSUPPORTED_EVENT_CODE,
             f"ADT^{trigger} is not accepted here (accepted: ADT^{', ADT^'.join(EVENTS)})",
             Location("MSH", 1, 9, component=2),
             reject=True,
         )
-    require_supported_version(header)
+    require_supported_version(header, profile)
     return trigger
 
 
-def _require_header(header: MessageHeader) -> str:
-    """MSH-4 names the hospital and, with MSH-10, the event: both are required."""
-    hospital = header.component(header.sending_facility).strip()
-    if not hospital:
-        raise Hl7Error(
-            REQUIRED_FIELD_MISSING,
-            "sending facility (MSH-4) missing: it names the hospital",
-            Location("MSH", 1, 4),
-        )
-    if not header.control_id:
-        raise Hl7Error(
-            REQUIRED_FIELD_MISSING, "message control id (MSH-10) missing", Location("MSH", 1, 10)
-        )
-    return hospital
-
-
-def _one(names: list[str], parts: dict[str, Segment], name: str) -> Segment:
+def _one(names: list[str], parts: dict[str, RawSegment], name: str) -> RawSegment:
     count = names.count(name)
     if count == 0:
         raise Hl7Error(SEGMENT_SEQUENCE_ERROR, f"{name} segment missing", Location(name))
@@ -208,71 +201,81 @@ def _at(fields: list[str], position: int) -> str:
     return fields[position] if position < len(fields) else ""
 
 
-def _time(raw: str, where: Location) -> dt.datetime | None:
-    return er7.parse_dtm(raw, where, need_offset=True) if raw.strip() else None
+def _time(raw: str, where: Location, local: dt.tzinfo) -> dt.datetime | None:
+    return er7.parse_dtm(raw, where, local=local) if raw.strip() else None
 
 
-def occurred_at(msh: str, evn: Segment | None, seps: Separators) -> dt.datetime:
-    """EVN-6, else EVN-2, else MSH-7 (with offset)."""
+def occurred_at(
+    msh: str, evn: RawSegment | None, seps: Separators, local: dt.tzinfo
+) -> dt.datetime:
+    """EVN-6, else EVN-2, else MSH-7 (a time without offset is in the hospital's zone)."""
     fields = fields_of(evn) if evn is not None else []
     for position in (6, 2):
-        found = _time(_at(fields, position), Location("EVN", 1, position))
+        found = _time(_at(fields, position), Location("EVN", 1, position), local)
         if found:
             return found
     msh7 = _at(msh.split(seps.field), 6)
-    return er7.parse_dtm(msh7, Location("MSH", 1, 7), need_offset=True)
+    return er7.parse_dtm(msh7, Location("MSH", 1, 7), local=local)
 
 
 # -- PID ---------------------------------------------------------------------------------
 
 
-def identifier(cx: str, seps: Separators, hospital: str, where: Location) -> Json | None:
-    """One CX as {system, value}: MR, resident ID (check digit verified), EMS temporary id;
-    None for types this gateway does not keep."""
-    value, _, _, authority, kind = er7.components(cx, seps)[:5]
-    authority = authority.split(seps.subcomponent)[0]
-    kind = kind.upper()
+@dataclass(frozen=True)
+class Ids:
+    """How this message's identifiers are read: its separators, the sending hospital (the
+    authority of its record numbers) and the hospital's profile."""
+
+    seps: Separators
+    hospital: str
+    profile: PeerProfile = DEFAULT_PROFILE
+
+    @property
+    def own_mrn_system(self) -> str:
+        return profiles.mrn_system(self.hospital)
+
+
+def identifier(cx: str, ids: Ids, where: Location) -> Json | None:
+    """One CX as {system, value}: record number, resident ID (check digit verified), EMS
+    temporary id; None for types this gateway does not keep (rules: profiles.cx_system)."""
+    value, _, _, authority, kind = er7.components(cx, ids.seps)[:5]
+    authority = authority.split(ids.seps.subcomponent)[0]
     if not value:
         return None
-    if kind == "NNCHN" or (authority.upper() in CHINA_AUTHORITIES and kind in RESIDENT_ID_TYPES):
-        if problem := resident_id.problem(value):
-            raise Hl7Error(DATA_TYPE_ERROR, f"resident ID {value!r}: {problem}", where)
-        return {"system": RESIDENT_ID, "value": value}
-    if kind == "MR":
-        return {
-            "system": MRN_SYSTEM + urllib.parse.quote(authority or hospital, safe=""),
-            "value": value,
-        }
     if authority.upper() == EMS_AUTHORITY:
         return {"system": EMS_TEMPORARY_ID, "value": value}
-    return None
+    system = profiles.cx_system(kind, authority, ids.profile, ids.hospital, his=True)
+    if system == RESIDENT_ID:
+        value = value.upper()  # GB 11643's check character X, sent lower-case by some HIS
+        if problem := resident_id.problem(value):
+            raise Hl7Error(DATA_TYPE_ERROR, f"resident ID {value!r}: {problem}", where)
+    return {"system": system, "value": value} if system else None
 
 
-def identifiers_of(raw: str, seps: Separators, hospital: str, segment: str) -> list[Json]:
+def identifiers_of(raw: str, ids: Ids, segment: str) -> list[Json]:
     """Identifiers of the repetitions of a CX list (PID-3, MRG-1)."""
     out = []
-    for rep, cx in enumerate(raw.split(seps.repetition), start=1):
+    for rep, cx in enumerate(raw.split(ids.seps.repetition), start=1):
         where = Location(segment, 1, 3 if segment == "PID" else 1, component=1, repetition=rep)
-        if found := identifier(cx, seps, hospital, where):
+        if found := identifier(cx, ids, where):
             out.append(found)
     return out
 
 
-def patient_identifiers(raw: str, seps: Separators, hospital: str) -> tuple[list[Json], str]:
+def patient_identifiers(raw: str, ids: Ids) -> tuple[list[Json], str]:
     """PID-3 -> (identifiers, the hospital's MRN); EMS ids are left out (see the profile)."""
+    seps = ids.seps
     if not raw.strip(seps.repetition + seps.component + " "):
         raise Hl7Error(
             REQUIRED_FIELD_MISSING, "patient identifier list (PID-3) missing", Location("PID", 1, 3)
         )
-    found = [
-        i for i in identifiers_of(raw, seps, hospital, "PID") if i["system"] != EMS_TEMPORARY_ID
-    ]
-    own = MRN_SYSTEM + urllib.parse.quote(hospital, safe="")
-    mrns = [i["value"] for i in found if i["system"] == own]
+    found = [i for i in identifiers_of(raw, ids, "PID") if i["system"] != EMS_TEMPORARY_ID]
+    mrns = [i["value"] for i in found if i["system"] == ids.own_mrn_system]
     if not mrns:
         raise Hl7Error(
             REQUIRED_FIELD_MISSING,
-            f"PID-3 has no medical record number of {hospital} (type MR)",
+            f"PID-3 has no medical record number of {ids.hospital} (type MR or PI, or an "
+            "assigning authority the hospital's profile maps to its MRNs)",
             Location("PID", 1, 3, component=5),
         )
     return found, mrns[0]
@@ -281,18 +284,11 @@ def patient_identifiers(raw: str, seps: Separators, hospital: str) -> tuple[list
 def demographics(pid: list[str], seps: Separators, identifiers: list[Json]) -> Json:
     """goldenhour.common.PatientDetails from PID-5, -7, -8."""
     name = er7.components(_at(pid, 5), seps)
-    sex = er7.components(_at(pid, 8), seps)[0].upper()
-    if sex and sex not in SEX:
-        raise Hl7Error(
-            TABLE_VALUE_NOT_FOUND,
-            f"administrative sex {sex!r} is not one of {'/'.join(SEX)} (table 0001)",
-            Location("PID", 1, 8),
-        )
     return {
         "identifiers": identifiers,
         "family": name[0].split(seps.subcomponent)[0] or None,
         "given": name[1] or None,
-        "gender": SEX.get(sex),
+        "gender": gender(er7.components(_at(pid, 8), seps)[0]),
         "birth_date": er7.parse_date(_at(pid, 7), Location("PID", 1, 7)),
         "estimated_age_years": None,
     }
@@ -301,7 +297,9 @@ def demographics(pid: list[str], seps: Separators, identifiers: list[Json]) -> J
 # -- PV1 / MRG ---------------------------------------------------------------------------
 
 
-def _visit(pv1: Segment | None, trigger: str, seps: Separators) -> tuple[Visit | None, str | None]:
+def _visit(
+    pv1: RawSegment | None, trigger: str, seps: Separators, local: dt.tzinfo
+) -> tuple[Visit | None, str | None]:
     if pv1 is None:
         if trigger in NEEDS_VISIT:
             raise Hl7Error(
@@ -312,17 +310,15 @@ def _visit(pv1: Segment | None, trigger: str, seps: Separators) -> tuple[Visit |
     incident = _incident(_at(fields, 50), seps)
     number = er7.components(_at(fields, 19), seps)[0]
     if not number:
-        if trigger in NEEDS_VISIT:
-            raise Hl7Error(
-                REQUIRED_FIELD_MISSING, "visit number (PV1-19) missing", Location("PV1", 1, 19)
-            )
+        # PV1-19 is optional in HL7 (chapter 3): without it there is no visit to key an
+        # Encounter on, so only the Patient is recorded (the ACK says so).
         return None, incident
     return Visit(
         visit_number=number,
         patient_class=patient_class(_at(fields, 2), seps),
         location=location_text(_at(fields, 3), seps),
-        admitted_at=_time(_at(fields, 44), Location("PV1", 1, 44)),
-        discharged_at=_time(_at(fields, 45), Location("PV1", 1, 45)),
+        admitted_at=_time(_at(fields, 44), Location("PV1", 1, 44), local),
+        discharged_at=_time(_at(fields, 45), Location("PV1", 1, 45), local),
     ), incident
 
 
@@ -356,12 +352,10 @@ def _incident(raw: str, seps: Separators) -> str | None:
     return value if ok else None
 
 
-def _prior(
-    names: list[str], parts: dict[str, Segment], seps: Separators, hospital: str
-) -> list[Json]:
+def _prior(names: list[str], parts: dict[str, RawSegment], ids: Ids) -> list[Json]:
     mrg = _one(names, parts, "MRG")
     raw = _at(fields_of(mrg), 1)
-    found = identifiers_of(raw, seps, hospital, "MRG")
+    found = identifiers_of(raw, ids, "MRG")
     if not found:
         raise Hl7Error(
             REQUIRED_FIELD_MISSING,

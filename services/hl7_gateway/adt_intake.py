@@ -16,10 +16,12 @@ Order of work, and why:
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from avro_schemas.catalogue import ADT
 from eventlog.base import LogUnavailable
+from kernel.ids import patient_id, primary_identifier
+from kernel.jsontypes import Json
+from kernel.jurisdiction import Viewer
 from services.hl7_gateway import ack
 from services.hl7_gateway.adt_in import AdtIn, to_adt
 from services.hl7_gateway.er7 import MessageHeader
@@ -27,31 +29,41 @@ from services.hl7_gateway.errors import (
     APPLICATION_INTERNAL_ERROR,
     DATA_TYPE_ERROR,
     DUPLICATE_KEY_IDENTIFIER,
+    UNKNOWN_KEY_IDENTIFIER,
     Hl7Error,
     Location,
 )
+from services.hl7_gateway.profiles import DEFAULT_PROFILE, PeerProfile
 from services.ingest import patient_links as links
 from services.ingest.submit import append_event
 from services.system import System
-from stream_processors.ids import patient_id, primary_identifier
+from viewstore.guarded import viewing
 
 log = logging.getLogger("goldenhour.hl7")
 
 CHANNEL = "mllp"
-UNKNOWN_KEY_IDENTIFIER = 204  # HL7 table 0357
+
 REFUSAL_CODES = {
     "not-found": UNKNOWN_KEY_IDENTIFIER,
     "conflict": DUPLICATE_KEY_IDENTIFIER,
     "invalid": DATA_TYPE_ERROR,
 }
 
-Json = dict[str, Any]
 
-
-def handle_adt(system: System, header: MessageHeader, segments: list[str]) -> bytes:
-    """The ACK of one ADT message; raises `Hl7Error` (the caller answers AE/AR)."""
-    adt = to_adt(header, segments)
-    link = plan_link(system, adt, _source(header, adt))
+def handle_adt(
+    system: System,
+    header: MessageHeader,
+    segments: list[str],
+    profile: PeerProfile = DEFAULT_PROFILE,
+) -> bytes:
+    """The ACK of one ADT message, read by the hospital's profile; raises `Hl7Error` (the
+    caller answers AE/AR)."""
+    adt = to_adt(header, segments, profile)
+    # The link is planned as the sending hospital sees the views: an incident it was not
+    # told of (pre-alert, handover) or another hospital's patient is unknown to it (AE),
+    # so an ADT cannot pull another hospital's patient into its own record.
+    with viewing(Viewer(frozenset({adt.hospital_id}), f"hl7@{adt.hospital_id}")):
+        link = plan_link(system, adt, _source(header, adt))
     try:
         duplicate = _append_adt(system, adt.event_name, adt_event(adt, _source(header, adt)))
         if link is not None:
@@ -68,7 +80,16 @@ def handle_adt(system: System, header: MessageHeader, segments: list[str]) -> by
         " + link" if link else "",
         " (duplicate)" if duplicate else "",
     )
-    return ack.accept(header, "duplicate, already recorded" if duplicate else "")
+    return ack.accept(header, _accept_text(adt, duplicate))
+
+
+def _accept_text(adt: AdtIn, duplicate: bool) -> str:
+    """MSA-3 of an AA: what the sender should know about what was (not) recorded."""
+    if duplicate:
+        return "duplicate, already recorded"
+    if adt.visit is None and adt.trigger in ("A01", "A02", "A03"):
+        return "no visit number (PV1-19): patient recorded, no encounter"
+    return ""
 
 
 def _source(header: MessageHeader, adt: AdtIn) -> Json:

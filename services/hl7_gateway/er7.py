@@ -12,25 +12,16 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from services.hl7_gateway import charsets
 from services.hl7_gateway.errors import (
     DATA_TYPE_ERROR,
+    NON_CONFORMANT_CARDINALITY,
     REQUIRED_FIELD_MISSING,
     SEGMENT_SEQUENCE_ERROR,
+    TABLE_VALUE_NOT_FOUND,
     Hl7Error,
     Location,
 )
-
-# HL7 table 0211 (MSH-18 character set) -> Python codec. Without MSH-18 we assume UTF-8:
-# HL7 says ASCII, but every cart we know of sends UTF-8 or GB 18030 and names the latter.
-CHARSETS = {
-    "": "utf-8",
-    "ASCII": "ascii",
-    "UNICODE UTF-8": "utf-8",
-    "UNICODE": "utf-8",
-    "8859/1": "latin-1",
-    "GB 18030-2000": "gb18030",
-    "CNS 11643-1992": "big5",
-}
 
 
 @dataclass(frozen=True)
@@ -72,19 +63,54 @@ class MessageHeader:
         return unescape(parts[index - 1], self.separators) if index <= len(parts) else ""
 
 
-def charset_of(payload: bytes) -> str:
-    """The Python codec named by MSH-18 of a raw message (UTF-8 when absent or unknown)."""
-    first = payload.split(b"\r", 1)[0].split(b"\n", 1)[0].decode("ascii", "replace")
-    if len(first) < 4 or not first.startswith("MSH"):
+def require_sender(header: MessageHeader, names: str) -> str:
+    """MSH-4 (sending facility, component 1) and MSH-10 (message control id), required of
+    every message we accept: together they make the event id, so a resend is recognised.
+    `names`: what the facility stands for in this message ("the site", "the hospital").
+    Returns the sending facility; raises `Hl7Error` (HL7 table 0357 code 101: AR for
+    MSH-4, the peer being unidentified; the intake fills MSH-4 from the peer's profile or
+    address first, services/hl7_gateway/intake.py)."""
+    facility = header.component(header.sending_facility).strip()
+    if not facility:
+        raise Hl7Error(
+            REQUIRED_FIELD_MISSING,
+            f"sending facility (MSH-4) missing: it names {names}",
+            Location("MSH", 1, 4),
+            reject=True,
+        )
+    if not header.control_id:
+        raise Hl7Error(
+            REQUIRED_FIELD_MISSING, "message control id (MSH-10) missing", Location("MSH", 1, 10)
+        )
+    return facility
+
+
+def charset_of(payload: bytes, fallback: str = "") -> str:
+    """The Python codec of a raw message: a byte order mark's, else MSH-18's, else the
+    peer's `fallback` (its profile's table 0211 name), else UTF-8 (HL7 says ASCII, but
+    every cart we know of sends UTF-8 or GB 18030 and names the latter). AR 103 at MSH-18
+    for a name that is neither in table 0211 nor a known spelling: guessing would store
+    garbled names."""
+    if codec := charsets.bom_codec(payload):
+        return codec
+    name = charsets.declared(payload) or fallback
+    if not name:
         return "utf-8"
-    fields = first.split(first[3])
-    name = fields[17].split(first[4] if len(first) > 4 else "^")[0] if len(fields) > 17 else ""
-    return CHARSETS.get(name.strip().upper(), "utf-8")
+    codec = charsets.codec_of(name)
+    if codec is None:
+        raise Hl7Error(
+            TABLE_VALUE_NOT_FOUND,
+            f"character set {name!r} (MSH-18) is not in HL7 table 0211 "
+            "(e.g. UNICODE UTF-8, GB 18030-2000, 8859/1, BIG-5)",
+            Location("MSH", 1, 18),
+            reject=True,
+        )
+    return codec
 
 
-def decode(payload: bytes) -> str:
-    """The message text, in the character set it declares."""
-    codec = charset_of(payload)
+def decode(payload: bytes, fallback: str = "") -> str:
+    """The message text, in the character set it declares (see `charset_of`)."""
+    codec = charset_of(payload, fallback)
     try:
         return payload.decode(codec)
     except UnicodeDecodeError as exc:
@@ -94,6 +120,17 @@ def decode(payload: bytes) -> str:
             Location("MSH", 1, 18),
             reject=True,
         ) from exc
+
+
+def peek_header(payload: bytes) -> MessageHeader:
+    """The MSH of a raw message read before decoding it (MSH is ASCII up to MSH-18, see
+    charsets.py): enough to name the peer and echo MSH-10 in any answer. Non-ASCII bytes
+    in it come out as Latin-1 characters. Raises `Hl7Error` (reject) if it is not HL7."""
+    text = payload[: charsets.HEAD_BYTES].decode("latin-1")
+    first = [s for s in split_segments(text) if s.startswith("MSH")][:1]
+    if not first and split_segments(text)[:1]:
+        first = split_segments(text)[:1]  # not HL7: read_header says why
+    return read_header(first)
 
 
 def split_segments(text: str) -> list[str]:
@@ -187,10 +224,11 @@ _DTM = re.compile(
 )
 
 
-def parse_dtm(value: str, where: Location, *, need_offset: bool) -> dt.datetime:
+def parse_dtm(value: str, where: Location, *, local: dt.tzinfo | None = None) -> dt.datetime:
     """An HL7 DTM/TS (YYYYMMDDHHMM[SS[.SSSS]][+/-ZZZZ]) with at least minute precision.
-    With `need_offset` a time without UTC offset is refused: a device's local time without
-    its offset is not an instant."""
+    A time without UTC offset is read in the sender's zone `local` (its profile's: hospital
+    systems send local time); with `local` None it is refused, a local time without its
+    zone not being an instant."""
     m = _DTM.match(value.split("^")[0].strip())
     if not value.strip():
         raise Hl7Error(REQUIRED_FIELD_MISSING, "date/time missing", where)
@@ -198,14 +236,15 @@ def parse_dtm(value: str, where: Location, *, need_offset: bool) -> dt.datetime:
         raise Hl7Error(
             DATA_TYPE_ERROR, f"{value!r} is not a date/time YYYYMMDDHHMM[SS[.S]][+/-ZZZZ]", where
         )
-    if need_offset and m.group(8) is None:
+    if local is None and m.group(8) is None:
         raise Hl7Error(
             DATA_TYPE_ERROR,
             f"{value!r} has no UTC offset (+/-ZZZZ); the device "
             "time must say its offset, e.g. 20261123180211+0800",
             where,
         )
-    return _to_datetime(m, value, where)
+    found = _to_datetime(m, value, where)
+    return found if found.tzinfo is not None else found.replace(tzinfo=local)
 
 
 def _to_datetime(m: re.Match[str], value: str, where: Location) -> dt.datetime:
@@ -240,3 +279,51 @@ def parse_date(value: str, where: Location) -> dt.date | None:
         return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError as exc:
         raise Hl7Error(DATA_TYPE_ERROR, f"{value!r} is not a date YYYYMMDD", where) from exc
+
+
+# -- segments ----------------------------------------------------------------------------
+
+# What one message may hold. A 12-lead ECG is ~40 segments and an ADT with next of kin,
+# allergies, diagnoses and insurance rarely 100; 1000 leaves room for verbose senders while
+# bounding the work a frame can ask for (a 4 MiB frame of 20 000 tiny OBXs is refused at
+# once, not parsed).
+MAX_SEGMENTS = 1000
+_SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
+
+
+@dataclass(frozen=True)
+class RawSegment:
+    """One segment as raw ER7: `fields[n]` is field n (for MSH, `fields[n]` is MSH-(n+1),
+    MSH-1 being the separator itself)."""
+
+    name: str
+    fields: list[str]
+
+
+def require_bounded(segments: list[str]) -> None:
+    """AR when a message has more segments than we take (checked before any parsing)."""
+    if len(segments) > MAX_SEGMENTS:
+        raise Hl7Error(
+            NON_CONFORMANT_CARDINALITY,
+            f"message has {len(segments)} segments; the limit is {MAX_SEGMENTS} per message",
+            Location("MSH"),
+            reject=True,
+        )
+
+
+def parse_segments(segments: list[str], seps: Separators) -> list[RawSegment]:
+    """The message's segments split into raw fields, in one linear pass (no object per
+    component: hl7apy's model took ~100 ms per message and does not know v2.7.1). A line
+    whose id is not 3 capitals/digits is AE 100 at its position."""
+    require_bounded(segments)
+    out = []
+    for position, text in enumerate(segments, start=1):
+        fields = text.split(seps.field)
+        if not _SEGMENT_ID.match(fields[0]):
+            raise Hl7Error(
+                SEGMENT_SEQUENCE_ERROR,
+                f"line {position} ({fields[0][:10]!r}) is not an HL7 segment",
+                Location(fields[0][:3] or "MSH"),
+            )
+        out.append(RawSegment(fields[0], fields))
+    return out

@@ -8,24 +8,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# HL7 table 0357 codes used by this gateway.
+# HL7 table 0357 (message error condition codes), with the names the table gives them
+# (v2.5-v2.8; checked against the published v2-0357 code system). The ACK's ERR-3 is
+# code^name^HL70357, so an interface engine can route on the code and a person read the name.
+MESSAGE_ACCEPTED = 0
 SEGMENT_SEQUENCE_ERROR = 100  # also "required segment missing"
 REQUIRED_FIELD_MISSING = 101
 DATA_TYPE_ERROR = 102
 TABLE_VALUE_NOT_FOUND = 103
+VALUE_TOO_LONG = 104
+NON_CONFORMANT_CARDINALITY = 198  # v2.8: e.g. more segments than a message may hold
 UNSUPPORTED_MESSAGE_TYPE = 200
+UNSUPPORTED_EVENT_CODE = 201
+UNSUPPORTED_PROCESSING_ID = 202
 UNSUPPORTED_VERSION_ID = 203
+UNKNOWN_KEY_IDENTIFIER = 204
 DUPLICATE_KEY_IDENTIFIER = 205
+APPLICATION_RECORD_LOCKED = 206
 APPLICATION_INTERNAL_ERROR = 207
 
 CODE_TEXT = {
+    MESSAGE_ACCEPTED: "Message accepted",
     SEGMENT_SEQUENCE_ERROR: "Segment sequence error",
     REQUIRED_FIELD_MISSING: "Required field missing",
     DATA_TYPE_ERROR: "Data type error",
     TABLE_VALUE_NOT_FOUND: "Table value not found",
+    VALUE_TOO_LONG: "Value too long",
+    NON_CONFORMANT_CARDINALITY: "Non-conformant cardinality",
     UNSUPPORTED_MESSAGE_TYPE: "Unsupported message type",
+    UNSUPPORTED_EVENT_CODE: "Unsupported event code",
+    UNSUPPORTED_PROCESSING_ID: "Unsupported processing id",
     UNSUPPORTED_VERSION_ID: "Unsupported version id",
+    UNKNOWN_KEY_IDENTIFIER: "Unknown key identifier",
     DUPLICATE_KEY_IDENTIFIER: "Duplicate key identifier",
+    APPLICATION_RECORD_LOCKED: "Application record locked",
     APPLICATION_INTERNAL_ERROR: "Application internal error",
 }
 
@@ -61,7 +77,10 @@ class Location:
 
 class Hl7Error(Exception):
     """A message we cannot take. `reject` is true for messages we refuse to process at all
-    (not HL7, unsupported type or version: MSA-1 AR); content errors are AE."""
+    (HL7 v2.5 chapter 2.9.2: the header or the message as a whole cannot be processed: not
+    HL7, an unknown peer, an unsupported type, event, processing id or version, a character
+    set we cannot read, a message over our limits: MSA-1 AR); errors in the content of a
+    message we did process are AE."""
 
     def __init__(
         self, code: int, message: str, location: Location | None = None, reject: bool = False
@@ -74,7 +93,7 @@ class Hl7Error(Exception):
 
     @property
     def code_text(self) -> str:
-        return CODE_TEXT.get(self.code, "Error")
+        return CODE_TEXT.get(self.code, "Other HL7 Error")
 
     def __str__(self) -> str:
         where = f" at {self.location}" if self.location else ""

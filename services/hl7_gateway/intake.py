@@ -7,31 +7,43 @@ event. If the log did not acknowledge (`LogUnavailable`) the append may or may n
 happened; we answer AE 207 and the cart resends the same message. Its event id
 (MSH-4:MSH-10) makes the resend safe: the log keeps one event and we answer AA again.
 
-Peers: with `hl7_peers` set, a frame whose sending facility (MSH-4) and source address are
-not a configured pair is answered AR before anything is read beyond its header
-(services/auth/peers.py).
+Peers: with `hl7_peers` set (or auth required), a frame whose sending facility (MSH-4) and
+source address are not a configured pair is answered AR before anything is read beyond its
+header (services/auth/peers.py). A peer that leaves MSH-4 empty is identified by the MSH-3
+its profile names or by its address; AR 101 at MSH-4 only when neither does. Each peer's
+messages are read by its profile (profiles.py: time zone, identifier authorities,
+versions, charset); FHS/BHS batches are split and answered as a batch (batch.py).
+
+Bounded cost: the frame is limited in bytes (mllp.py), a message in segments (er7.py,
+AR 198 before any parsing) and a lead in samples (observations.py, AR 104); parsing is
+one linear pass. Frames of different connections are handled concurrently in worker
+threads (listener.py), so a refused giant does not hold other peers up.
 
 Logs name the sender, control id and ECG id, never the patient.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import logging
 
 from eventlog.base import LogUnavailable
 from services.auth.peers import Networks, peer_refusal
-from services.hl7_gateway import ack
+from services.hl7_gateway import ack, batch, er7, profiles
 from services.hl7_gateway.adt_in import is_adt
 from services.hl7_gateway.adt_intake import handle_adt
 from services.hl7_gateway.er7 import MessageHeader
 from services.hl7_gateway.errors import (
     APPLICATION_INTERNAL_ERROR,
     DUPLICATE_KEY_IDENTIFIER,
+    REQUIRED_FIELD_MISSING,
     TABLE_VALUE_NOT_FOUND,
     Hl7Error,
     Location,
 )
-from services.hl7_gateway.oru_ecg import read_message, to_ecg
+from services.hl7_gateway.oru_ecg import to_ecg
+from services.hl7_gateway.profiles import PeerProfile
 from services.ingest.ecg_models import EcgIn
 from services.ingest.submit import EventIdReused, submit_ecg
 from services.system import System
@@ -42,30 +54,125 @@ CHANNEL = "mllp"
 
 
 def handle_frame(
-    system: System, payload: bytes, peer: str | None = None, peers: Networks | None = None
+    system: System,
+    payload: bytes,
+    peer: str | None = None,
+    peers: Networks | None = None,
+    required: bool = False,
 ) -> bytes:
-    """The ACK (unframed bytes) for one frame's payload from source address `peer`, checked
-    against `peers` (None or empty: any peer). Blocking: appends to the log."""
+    """The answer (unframed bytes) to one frame's payload from source address `peer`,
+    checked against `peers` (None or empty: any peer, unless `required` or the settings'
+    auth_required): an ACK, or for an FHS/BHS batch a batch of ACKs (batch.py). Blocking:
+    appends to the log."""
+    if batch.is_batch(payload):
+        return batch.answer(
+            payload,
+            lambda message: handle_message(system, message, peer, peers, required),
+            lambda facility, application: profile_of(system, facility, application),
+        )
+    return handle_message(system, payload, peer, peers, required)
+
+
+def handle_message(
+    system: System,
+    payload: bytes,
+    peer: str | None = None,
+    peers: Networks | None = None,
+    required: bool = False,
+) -> bytes:
+    """The ACK of one message. Order: the MSH is read from the raw bytes first (ASCII), so
+    every answer from here on echoes MSH-10 in MSA-2; then the peer is identified and its
+    profile found; then the message is decoded in its character set and read."""
     try:
-        header, segments = read_message(payload)
+        header = er7.peek_header(payload)
     except Hl7Error as err:
         log.warning("refused a frame of %d bytes: %s", len(payload), _safe(err))
         return ack.error(None, err)
-    refusal = peer_refusal(peers or {}, header.component(header.sending_facility), peer)
-    if refusal:
-        log.warning("%s: AR, %s", _name(header), refusal)
-        where = Location("MSH", 1, 4)
-        return ack.error(header, Hl7Error(TABLE_VALUE_NOT_FOUND, refusal, where, reject=True))
+    try:
+        header = identified(system, header, peer, peers or {}, required)
+        profile = profile_of(
+            system,
+            header.component(header.sending_facility),
+            header.component(header.sending_application),
+        )
+        text = er7.decode(payload, profile.charset)
+        segments = er7.split_segments(text)
+        er7.require_bounded(segments)
+        header = _as_identified(er7.read_header(segments), header)
+    except Hl7Error as err:
+        log.warning("%s: %s %s", _name(header), "AR" if err.reject else "AE", _safe(err))
+        return ack.error(header, err)
+    return _dispatch(system, header, segments, profile)
+
+
+def _dispatch(
+    system: System, header: MessageHeader, segments: list[str], profile: PeerProfile
+) -> bytes:
     try:
         if is_adt(header):  # ADT from a hospital's HIS (adt_in.py); everything else is ORU
-            return handle_adt(system, header, segments)
-        return _submit(system, header, to_ecg(header, segments))
+            return handle_adt(system, header, segments, profile)
+        return _submit(system, header, to_ecg(header, segments, profile))
     except Hl7Error as err:
         log.warning("%s: %s %s", _name(header), "AR" if err.reject else "AE", _safe(err))
         return ack.error(header, err)
     except Exception:  # a bug or an unexpected backend error: the cart must keep the ECG
         log.exception("%s: AE 207, unexpected error", _name(header))
         return ack.error(header, Hl7Error(APPLICATION_INTERNAL_ERROR, "internal error, resend"))
+
+
+def identified(
+    system: System,
+    header: MessageHeader,
+    address: str | None,
+    peers: Networks,
+    required: bool = False,
+) -> MessageHeader:
+    """The header with the peer's facility: MSH-4.1, or, when the peer left MSH-4 empty,
+    the facility its profile's MSH-3 or its source address names (`hl7_peers`); then the
+    peer check (services/auth/peers.py). AR naming MSH-4 when the peer cannot be
+    identified at all, or is not one that may send from there."""
+    facility = header.component(header.sending_facility).strip()
+    if not facility:
+        application = header.component(header.sending_application)
+        facility = profiles.identify(system.settings.hl7_peer_profiles, application) or (
+            _facility_at(peers, address)
+        )
+    if not facility:
+        raise Hl7Error(
+            REQUIRED_FIELD_MISSING,
+            "sending facility (MSH-4) missing, and no peer profile names this sending "
+            "application (MSH-3) or source address",
+            Location("MSH", 1, 4),
+            reject=True,
+        )
+    required = required or system.settings.auth_required
+    refusal = peer_refusal(peers, facility, address, required)
+    if refusal:
+        raise Hl7Error(TABLE_VALUE_NOT_FOUND, refusal, Location("MSH", 1, 4), reject=True)
+    return dataclasses.replace(header, sending_facility=er7.escape(facility, header.separators))
+
+
+def _facility_at(peers: Networks, address: str | None) -> str:
+    """The one configured facility whose networks hold `address` ("" if none or several)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return ""
+    found = [f for f, nets in peers.items() if any(ip in net for net in nets)]
+    return found[0] if len(found) == 1 else ""
+
+
+def _as_identified(header: MessageHeader, peeked: MessageHeader) -> MessageHeader:
+    """The decoded header, keeping the facility identification found for the peeked one."""
+    if header.component(header.sending_facility).strip():
+        return header
+    return dataclasses.replace(header, sending_facility=peeked.sending_facility)
+
+
+def profile_of(system: System, facility: str, application: str) -> PeerProfile:
+    """The peer's profile: the registry's, else the settings', else the defaults."""
+    store = getattr(system, "store", None)
+    return profiles.resolve(store, system.settings.hl7_peer_profiles, facility, application)
 
 
 def _submit(system: System, header: MessageHeader, ecg: EcgIn) -> bytes:

@@ -74,6 +74,7 @@ class MllpListener:
         self._failure: BaseException | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self.peers = parse_peers(system.settings.hl7_peers)
+        self.peers_required = system.settings.auth_required
         self.tls = server_context(system.settings)
 
     def start(self) -> None:
@@ -143,7 +144,9 @@ class MllpListener:
             log.warning("%s: %s; answered AR", peer, item)
             return oversized_answer(item)
         address = str(peer[0]) if isinstance(peer, tuple) and peer else None
-        reply = await asyncio.to_thread(handle_frame, self.system, item, address, self.peers)
+        reply = await asyncio.to_thread(
+            handle_frame, self.system, item, address, self.peers, self.peers_required
+        )
         return await asyncio.to_thread(self._audited, item, address, reply)
 
     def _audited(self, payload: bytes, address: str | None, reply: bytes) -> bytes:
@@ -154,7 +157,7 @@ class MllpListener:
             audit.record(self.system, access)
         except Exception:  # noqa: BLE001 - unaudited is unanswered: the peer resends
             log.exception("audit append failed; answered AE 207")
-            header = er7.read_header(er7.split_segments(er7.decode(payload))[:1])
+            header = er7.peek_header(payload)
             err = Hl7Error(APPLICATION_INTERNAL_ERROR, "audit unavailable, resend later")
             return ack.error(header, err)
         return reply
@@ -163,7 +166,7 @@ class MllpListener:
 def oversized_answer(item: Oversized) -> bytes:
     """AR for a frame too large to read, naming its control id if its MSH is readable."""
     try:
-        header = er7.read_header(er7.split_segments(item.head.decode("utf-8", "replace"))[:1])
+        header = er7.peek_header(item.head)
     except Hl7Error:
         header = None
     err = Hl7Error(DATA_TYPE_ERROR, f"{item}; send smaller messages", Location("MSH"), reject=True)

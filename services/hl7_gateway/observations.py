@@ -9,21 +9,23 @@ the 60 000 samples of a 10 s 12-lead ECG; here they are split and converted in o
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kernel.codes import ECG_LEADS, ECG_MEASUREMENTS
 from services.hl7_gateway.er7 import Separators, components, unescape
 from services.hl7_gateway.errors import (
     DATA_TYPE_ERROR,
     REQUIRED_FIELD_MISSING,
     SEGMENT_SEQUENCE_ERROR,
     TABLE_VALUE_NOT_FOUND,
+    VALUE_TOO_LONG,
     Hl7Error,
     Location,
 )
-from stream_processors.fhir_projector.codes import ECG_LEADS, ECG_MEASUREMENTS
 
 # Coding systems (HL7 table 0396) under which OBX-3 codes are read.
 MDC_SYSTEMS = {"MDC", ""}
@@ -55,7 +57,19 @@ LEAD_UNITS = {
 # write it: an NM OBX "0^MDC_ATTR_SAMP_RATE^MDC" (the term has no numeric code in their
 # messages) with sub-id <lead sub-id>.1 and unit 264608^MDC_DIM_PER_SEC^MDC.
 SAMPLE_RATE_REF = "MDC_ATTR_SAMP_RATE"
-PER_SECOND_UNITS = {"", "Hz", "/s", "264608", "MDC_DIM_PER_SEC"}
+# Hz by UCUM, by MDC code (MDC_DIM_PER_SEC 264608, MDC_DIM_HZ 264640 = 4::2496, as IHE PCD-01
+# waveform senders write it) or by MDC reference id; compared case-insensitively.
+PER_SECOND_UNITS = {"", "hz", "/s", "1/s", "264608", "mdc_dim_per_sec", "264640", "mdc_dim_hz"}
+
+# 8-lead carts send I, II and V1-V6 (the independent leads); the other limb leads follow
+# from Einthoven's law (III = II - I) and Goldberger's augmented leads.
+INDEPENDENT_LEADS = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+DERIVED_LEADS = {
+    "III": "III = II - I (Einthoven)",
+    "aVR": "aVR = -(I + II) / 2 (Goldberger)",
+    "aVL": "aVL = I - II / 2 (Goldberger)",
+    "aVF": "aVF = II - I / 2 (Goldberger)",
+}
 
 # Device measurement field -> {accepted OBX-6 unit: factor to the field's unit}.
 _MS = {
@@ -92,6 +106,8 @@ MEASUREMENT_BY_MDC = {"147842": "heart_rate_bpm", "MDC_ECG_HEART_RATE": "heart_r
 STATEMENT_LOINC = "8601-7"  # EKG impression
 TEXT_TYPES = {"ST", "TX", "FT", "CE", "CWE"}
 
+# The longest recording the ECG model takes (60 s) at the highest rate (2000 Hz).
+MAX_SAMPLES_PER_LEAD = 120_000
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
@@ -119,6 +135,7 @@ class Observations:
     measurements: dict[str, Any] = field(default_factory=dict)
     device_id: str | None = None
     site_name: str | None = None
+    document: dict[str, Any] | None = None  # the device's report (ED OBX), e.g. its PDF
     sources: dict[tuple[str, ...], Location] = field(default_factory=dict)
 
 
@@ -152,6 +169,27 @@ def read_observations(obxs: Iterable[Obx], seps: Separators) -> Observations:
     return found
 
 
+def derive_limb_leads(leads: dict[str, list[int]]) -> list[str]:
+    """When exactly the 8 independent leads were sent, add III, aVR, aVL and aVF computed
+    from I and II (integer uV, rounded half away from zero); the names of the leads added
+    (empty when the message had other leads: those are validated as sent)."""
+    if set(leads) != set(INDEPENDENT_LEADS):
+        return []
+    i, ii = leads["I"], leads["II"]
+    if len(i) != len(ii):
+        return []  # the 12-lead check reports the unequal lengths
+    leads["III"] = [b - a for a, b in zip(i, ii, strict=True)]
+    leads["aVR"] = [_half(-(a + b)) for a, b in zip(i, ii, strict=True)]
+    leads["aVL"] = [_half(2 * a - b) for a, b in zip(i, ii, strict=True)]
+    leads["aVF"] = [_half(2 * b - a) for a, b in zip(i, ii, strict=True)]
+    return list(DERIVED_LEADS)
+
+
+def _half(twice: int) -> int:
+    """twice / 2 rounded half away from zero (symmetric for positive and negative waves)."""
+    return (twice + (1 if twice > 0 else -1)) // 2 if twice % 2 else twice // 2
+
+
 def _read_one(obx: Obx, seps: Separators, found: Observations) -> None:
     code = components(obx.value(3), seps)
     lead = lead_of(code, obx)
@@ -163,6 +201,9 @@ def _read_one(obx: Obx, seps: Separators, found: Observations) -> None:
         _read_measurement(obx, name, seps, found)
     elif code[0] == STATEMENT_LOINC and code[2].upper() in LOINC_SYSTEMS:
         _read_statements(obx, seps, found)
+    elif obx.value(2).strip().upper() == "ED" and found.document is None:
+        found.document = document(obx, code, seps)
+        found.sources[("document",)] = obx.at(5)
     if found.site_name is None and (org := components(obx.value(23), seps)[0]):
         found.site_name = org  # OBX-23 performing organization name (XON.1)
 
@@ -174,6 +215,14 @@ def lead_of(code: list[str], obx: Obx) -> str | None:
     by_text = LEAD_BY_NAME.get(code[1].lower()) or (
         LEAD_BY_NAME.get(code[0].lower()) if not code[0].isdigit() else None
     )
+    if by_code and not by_text and code[1].upper().startswith("MDC_"):
+        # The text names another MDC term (Mindray feeds send 131330^MDC_PULS_OXIM_PLETH):
+        # taking the code's lead would file a pleth wave as lead II.
+        raise Hl7Error(
+            TABLE_VALUE_NOT_FOUND,
+            f"OBX-3 code {code[0]} is lead {by_code} but its text {code[1]} is not a lead",
+            obx.at(3),
+        )
     if by_code and by_text and by_code != by_text:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
@@ -226,6 +275,15 @@ def samples(raw: str, factor: int, seps: Separators, where: Location, lead: str)
             f"lead {lead}: NA samples must be separated by {seps.component} only",
             where,
         )
+    count = raw.count(seps.component) + 1  # counted before any conversion: bounded work
+    if count > MAX_SAMPLES_PER_LEAD:
+        raise Hl7Error(
+            VALUE_TOO_LONG,
+            f"lead {lead}: {count} samples; the limit is {MAX_SAMPLES_PER_LEAD} per lead "
+            "(60 s at 2000 Hz)",
+            where,
+            reject=True,
+        )
     parts = raw.split(seps.component)
     if factor == 1:
         try:
@@ -245,6 +303,48 @@ def _number(text: str, index: int, where: Location, lead: str) -> float:
     return float(text)
 
 
+# ED (encapsulated data) OBX-5: source application ^ type of data ^ data subtype ^
+# encoding ^ data. The subtypes carts use for their printed report, as MIME types.
+DOCUMENT_TYPES = {
+    "PDF": "application/pdf",
+    "APPLICATION/PDF": "application/pdf",
+    "JPEG": "image/jpeg",
+    "JPG": "image/jpeg",
+    "IMAGE/JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "IMAGE/PNG": "image/png",
+}
+
+
+def document(obx: Obx, code: list[str], seps: Separators) -> dict[str, Any]:
+    """The report an ED OBX carries (Base64 or hex encoded), as DocumentIn fields."""
+    parts = obx.value(5).split(seps.repetition)[0].split(seps.component)
+    parts += [""] * (5 - len(parts))
+    subtype, encoding, data = parts[2].strip().upper(), parts[3].strip().upper(), parts[4]
+    content_type = DOCUMENT_TYPES.get(subtype)
+    if content_type is None:
+        raise Hl7Error(
+            TABLE_VALUE_NOT_FOUND,
+            f"encapsulated data subtype {parts[2]!r} is not one we keep (PDF, JPEG, PNG)",
+            obx.at(5, 3),
+        )
+    if encoding not in ("BASE64", "HEX"):
+        raise Hl7Error(
+            TABLE_VALUE_NOT_FOUND,
+            f"encapsulated data encoding {parts[3]!r} is not Base64 or Hex (table 0299)",
+            obx.at(5, 4),
+        )
+    text = re.sub(r"\s+", "", unescape(data, seps))
+    if not text:
+        raise Hl7Error(REQUIRED_FIELD_MISSING, "encapsulated data is empty", obx.at(5, 5))
+    if encoding == "HEX":
+        try:
+            text = base64.b64encode(bytes.fromhex(text)).decode("ascii")
+        except ValueError as exc:
+            raise Hl7Error(DATA_TYPE_ERROR, f"encapsulated data: {exc}", obx.at(5, 5)) from exc
+    return {"content_type": content_type, "title": code[1] or code[0] or None, "data": text}
+
+
 def _is_sample_rate(code: list[str]) -> bool:
     return SAMPLE_RATE_REF.lower() in (code[0].lower(), code[1].lower())
 
@@ -255,10 +355,11 @@ def _read_sample_rate(obx: Obx, seps: Separators, found: Observations) -> None:
             DATA_TYPE_ERROR, f"sample rate: value type must be NM, got {obx.value(2)!r}", obx.at(2)
         )
     unit = components(obx.value(6), seps)
-    if unit[0] not in PER_SECOND_UNITS and unit[1] not in PER_SECOND_UNITS:
+    if unit[0].lower() not in PER_SECOND_UNITS and unit[1].lower() not in PER_SECOND_UNITS:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            f"sample rate: unit {unit[0]!r} is not Hz (264608^MDC_DIM_PER_SEC^MDC)",
+            f"sample rate: unit {unit[0]!r} is not Hz (Hz, 264608^MDC_DIM_PER_SEC^MDC or "
+            "264640^MDC_DIM_HZ^MDC)",
             obx.at(6, 1),
         )
     rate = _numeric_value(obx, seps, "sample rate")

@@ -1,43 +1,60 @@
 """HL7 v2 ORU^R01 (one resting ECG) -> `EcgIn`, the one validated shape of a submission.
 
-Accepted profile (HL7 v2.5, 2.5.1 or 2.6; segments separated by CR, LF or CRLF; character
-set from MSH-18, UTF-8 when absent; waveform OBXs follow the IHE PCD-01 waveform
-convention, as public Mindray monitor messages and IHE PCD test senders write it: one NA
-OBX per channel with an MDC code, then an NM OBX 0^MDC_ATTR_SAMP_RATE^MDC):
+Accepted profile (HL7 v2.3, 2.3.1, 2.4, 2.5, 2.5.1, 2.6, 2.7, 2.7.1 or 2.8, narrowed per peer
+by its profile, profiles.py; segments separated by CR, LF or CRLF; Z-segments and segments
+we do not read are ignored; character set from MSH-18 (every table 0211 name and its common
+spellings, charsets.py), else the peer's profile, else UTF-8; waveform OBXs follow the IHE
+PCD-01 waveform convention, as public Mindray monitor messages and IHE PCD test senders
+write it: one NA OBX per channel with an MDC code, then an NM OBX 0^MDC_ATTR_SAMP_RATE^MDC):
 
     MSH  -3 sending application (HD; .1 is the device id if no OBX-18)
          -4 sending facility (HD; .1 is the site id)         -9 ORU^R01[^ORU_R01]
          -10 message control id: event_id = "<MSH-4.1>:<MSH-10>" (a resend with the same
              control id is a duplicate: acknowledged AA again, no second event)
-         -12 2.5 | 2.5.1 | 2.6                               -18 charset (table 0211)
+         -12 2.3 ... 2.8 (profiles.SUPPORTED_VERSIONS)       -18 charset (table 0211)
     PID  exactly one
          -3 repeating CX  id^^^authority^type                 -> patient.identifiers
               type NNCHN, or authority CHN/NNCHN with type NN/NI/empty
-                  -> https://goldenhour.health/sid/cn-resident-id (GB 11643 check digit)
-              type MR (authority required)  -> urn:goldenhour:mrn:<authority, %-encoded>
+                  -> https://goldenhour.health/sid/cn-resident-id (GB 11643 check digit;
+                     a lower-case check character x is taken as X)
+              an authority the peer's profile maps -> the system it maps to
+              type MR or PI  -> urn:goldenhour:mrn:<authority, %-encoded>, the sending
+                  site's (MSH-4.1) when CX.4 is empty
+              no type (CX.5 empty) -> as MR, unless the profile says untyped CX are ignored
               other types are ignored; at least one of the above is required
          -5 family^given   -7 birth date YYYYMMDD   -8 sex M/F/O/U (A -> other, N -> unknown)
     ORC  optional; -21 ordering facility name (XON.1) -> site name if no OBX-23
     OBR  exactly one, after PID
          -3 filler order number (EI.1), else -2 placer order number -> ecg_id
-         -7 observation date/time WITH offset, e.g. 20261123180211+0800 -> acquired_at
+         -7 observation date/time, e.g. 20261123180211+0800 -> acquired_at; without an
+            offset it is local time in the peer's zone (profile; Asia/Shanghai)
          -13 relevant clinical information -> clinical_question
          -5 priority, else -27 TQ.6: S -> stat, A -> urgent, R or empty -> routine
     OBX  after OBR, any order; each classified by OBX-3 (CE code^text^system):
       lead   NA, OBX-3 = MDC lead code (131329^MDC_ECG_ELEC_POTL_I^MDC, see
-             stream_processors.fhir_projector.codes.ECG_LEADS) or the lead name as text
+             kernel.codes.ECG_LEADS) or the lead name as text
              (V1, MDC_ECG_ELEC_POTL_V1, MDC_ECG_LEAD_V1); code and text must agree.
              OBX-5 samples separated by ^; OBX-6 uV (266419^MDC_DIM_MICRO_VOLT^MDC) or mV
              (266418^MDC_DIM_MILLI_VOLT^MDC, converted to integer uV); OBX-18 equipment
-             instance identifier (EI.1) -> device id. All 12 leads are required.
+             instance identifier (EI.1) -> device id. All 12 leads are required, or the
+             8 independent ones (I, II, V1-V6): III, aVR, aVL, aVF are then derived
+             (Einthoven, Goldberger) and the FHIR Observation says so. At most 120 000
+             samples per lead (AR 104).
       rate   NM, OBX-3 0^MDC_ATTR_SAMP_RATE^MDC (matched by the reference id; IHE PCD
-             senders put 0 as the code), OBX-6 264608^MDC_DIM_PER_SEC^MDC or Hz.
+             senders put 0 as the code), OBX-6 Hz, 264608^MDC_DIM_PER_SEC^MDC or
+             264640^MDC_DIM_HZ^MDC (by code or name).
              One per lead (sub-id <lead sub-id>.1) or one for all; all must agree.
       measurement  NM, LOINC (system LN) from codes.ECG_MEASUREMENTS: 8867-4 HR /min,
              8625-6 PR, 8633-0 QRS, 8634-8 QT, 8636-3 QTc in ms (s converted),
              8626-4/8632-2/8638-9 axes in deg; also 147842^MDC_ECG_HEART_RATE^MDC.
       statements   ST/TX/FT/CE/CWE, 8601-7^EKG impression^LN, one statement per repetition.
-      other OBXs (device headers, other waveforms) are ignored.
+      report ED (encapsulated data) ^AP^PDF^Base64^<data> (also JPEG/PNG, Hex): the
+             device's own report -> a FHIR DocumentReference. Without any lead OBX the
+             message is a report-only result (measurements, statements and/or the ED
+             report) and the Observation says no waveform was sent; with none of these
+             either it is no ECG (AE 100 at OBX).
+      other OBXs (device headers, other waveforms) are ignored; an OBX whose code is a
+             lead's but whose text names another MDC term is refused (103).
          -23 performing organization name (XON.1) -> site name
 
 Example (waveforms shortened; a real one has 5000 samples per lead):
@@ -58,17 +75,14 @@ of `EcgIn` are mapped back to the segment and field the value came from.
 from __future__ import annotations
 
 import re
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.core import Message, Segment
-from hl7apy.parser import parse_message
 from pydantic import ValidationError
 
-from services.hl7_gateway import er7
-from services.hl7_gateway.er7 import MessageHeader, Separators
+from kernel.codes import RESIDENT_ID
+from services.hl7_gateway import er7, profiles
+from services.hl7_gateway.er7 import MessageHeader, RawSegment, Separators
 from services.hl7_gateway.errors import (
     DATA_TYPE_ERROR,
     REQUIRED_FIELD_MISSING,
@@ -79,14 +93,19 @@ from services.hl7_gateway.errors import (
     Hl7Error,
     Location,
 )
-from services.hl7_gateway.observations import Observations, Obx, lift_arrays, read_observations
+from services.hl7_gateway.observations import (
+    Observations,
+    Obx,
+    derive_limb_leads,
+    lift_arrays,
+    read_observations,
+)
+from services.hl7_gateway.profiles import (
+    DEFAULT_PROFILE,
+    PeerProfile,
+)
 from services.ingest.ecg_models import EcgIn
-from stream_processors.fhir_projector.codes import RESIDENT_ID
 
-SUPPORTED_VERSIONS = ("2.5", "2.5.1", "2.6")
-MRN_SYSTEM = "urn:goldenhour:mrn:"
-RESIDENT_ID_TYPES = {"NN", "NI", ""}  # with a Chinese assigning authority
-CHINA_AUTHORITIES = {"CHN", "NNCHN"}
 SEX = {"M": "male", "F": "female", "O": "other", "U": "unknown", "A": "other", "N": "unknown"}
 PRIORITY = {"S": "stat", "A": "urgent", "R": "routine", "": "routine"}
 # EcgIn's lead checks name the offending lead in their message; used to locate its OBX.
@@ -97,34 +116,42 @@ _LEAD_IN_MESSAGE = re.compile(r"\blead (I|II|III|aVR|aVL|aVF|V[1-6]) ")
 class Parts:
     """The segments an ECG is made of, in the order the profile requires."""
 
-    pid: Segment
-    obr: Segment
-    orc: Segment | None
-    obxs: list[Segment]
+    pid: RawSegment
+    obr: RawSegment
+    orc: RawSegment | None
+    obxs: list[RawSegment]
 
 
-def read_message(payload: bytes) -> tuple[MessageHeader, list[str]]:
-    """Decode a frame and read its MSH; an `Hl7Error` (reject) if it is not HL7 v2 at all."""
-    segments = er7.split_segments(er7.decode(payload))
+def read_message(payload: bytes, charset: str = "") -> tuple[MessageHeader, list[str]]:
+    """Decode a frame (`charset`: the peer's table 0211 name when MSH-18 is empty) and read
+    its MSH; an `Hl7Error` (reject) if it is not HL7 v2 at all. As in the intake, the raw
+    MSH is read first: a frame that is not HL7 is said so before its bytes are decoded."""
+    er7.peek_header(payload)
+    segments = er7.split_segments(er7.decode(payload, charset))
     return er7.read_header(segments), segments
 
 
-def parse_oru_ecg(payload: bytes) -> EcgIn:
+def parse_oru_ecg(payload: bytes, profile: PeerProfile = DEFAULT_PROFILE) -> EcgIn:
     """A frame's ORU^R01 as a validated `EcgIn`; raises `Hl7Error`."""
-    header, segments = read_message(payload)
-    return to_ecg(header, segments)
+    header, segments = read_message(payload, profile.charset)
+    return to_ecg(header, segments, profile)
 
 
-def to_ecg(header: MessageHeader, segments: list[str]) -> EcgIn:
-    """The ECG of an ORU^R01 whose header was read; raises `Hl7Error`."""
-    check_supported(header)
+def to_ecg(
+    header: MessageHeader, segments: list[str], profile: PeerProfile = DEFAULT_PROFILE
+) -> EcgIn:
+    """The ECG of an ORU^R01 whose header was read, read by the peer's profile; raises
+    `Hl7Error`. The peer (MSH-4) first, as the intake identifies it before anything else.
+    """
+    er7.require_sender(header, "the site")
+    check_supported(header, profile)
     skeleton, arrays = lift_arrays(segments, header.separators)
     parts = arrange(parse_skeleton(skeleton, header))
-    body, sources = assemble(header, parts, arrays)
+    body, sources = assemble(header, parts, arrays, profile)
     return validated(body, sources)
 
 
-def check_supported(header: MessageHeader) -> None:
+def check_supported(header: MessageHeader, profile: PeerProfile = DEFAULT_PROFILE) -> None:
     """Only ORU^R01 in the versions we parse; anything else is refused (AR)."""
     code, trigger = (header.component(header.message_type, i) for i in (1, 2))
     if (code, trigger) != ("ORU", "R01"):
@@ -135,39 +162,32 @@ def check_supported(header: MessageHeader) -> None:
             Location("MSH", 1, 9),
             reject=True,
         )
-    require_supported_version(header)
+    require_supported_version(header, profile)
 
 
-def require_supported_version(header: MessageHeader) -> None:
-    """AR 203 unless MSH-12 is a version whose segments we parse (ORU and ADT alike)."""
-    if header.version not in SUPPORTED_VERSIONS:
+def require_supported_version(
+    header: MessageHeader, profile: PeerProfile = DEFAULT_PROFILE
+) -> None:
+    """AR 203 unless MSH-12 is a version whose segments we parse (ORU and ADT alike) and
+    the peer's profile accepts."""
+    if not profile.accepts_version(header.version):
         raise Hl7Error(
             UNSUPPORTED_VERSION_ID,
             f"HL7 version {header.version!r} is not "
-            f"supported (use {', '.join(SUPPORTED_VERSIONS)})",
+            f"supported (use {', '.join(profile.accepted_versions())})",
             Location("MSH", 1, 12),
             reject=True,
         )
 
 
-def parse_skeleton(segments: list[str], header: MessageHeader) -> Message:
-    """hl7apy's parse of the message (tolerant validation, segments in message order)."""
-    try:
-        return parse_message(
-            "\r".join(segments), validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=False
-        )
-    except Exception as exc:  # hl7apy raises several unrelated types (and IndexError)
-        raise Hl7Error(
-            DATA_TYPE_ERROR,
-            f"message could not be parsed as HL7 {header.version}: {exc}",
-            Location("MSH"),
-            reject=True,
-        ) from exc
+def parse_skeleton(segments: list[str], header: MessageHeader) -> list[RawSegment]:
+    """The message's segments as raw fields, in message order (Z-segments included: the
+    readers skip what they do not know)."""
+    return er7.parse_segments(segments, header.separators)
 
 
-def arrange(message: Message) -> Parts:
+def arrange(segments: list[RawSegment]) -> Parts:
     """Exactly one PID, then exactly one OBR, then the OBXs (code 100 otherwise)."""
-    segments = list(message.children)
     names = [s.name for s in segments]
     pid_at = _only(names, "PID", "one patient (PID) per message")
     obr_at = _only(names, "OBR", "one ECG (OBR) per message")
@@ -191,22 +211,26 @@ def _only(names: list[str], name: str, why: str) -> int:
     return names.index(name)
 
 
-def fields_of(segment: Segment) -> list[str]:
-    """Raw ER7 of each field of a parsed segment (index n is field n, repetitions joined)."""
-    return str(segment.to_er7()).split(segment.encoding_chars["FIELD"])
+def fields_of(segment: RawSegment) -> list[str]:
+    """Raw ER7 of each field of a segment (index n is field n, repetitions joined)."""
+    return segment.fields
 
 
 def assemble(
-    header: MessageHeader, parts: Parts, arrays: dict[int, str]
+    header: MessageHeader,
+    parts: Parts,
+    arrays: dict[int, str],
+    profile: PeerProfile = DEFAULT_PROFILE,
 ) -> tuple[dict[str, Any], dict[tuple[str, ...], Location]]:
     """The `EcgIn` body, and where each part of it came from."""
     # Read in message order, so the first error reported is the first in the message.
     seps = header.separators
-    _require_header_fields(header)
-    person, repetitions = patient(fields_of(parts.pid), seps)
-    ordered, ecg_id_field = order(fields_of(parts.obr), seps)
+    er7.require_sender(header, "the site")
+    person, repetitions = patient(fields_of(parts.pid), seps, profile, header)
+    ordered, ecg_id_field = order(fields_of(parts.obr), seps, profile)
     obxs = [Obx(i, fields_of(s), arrays.get(i)) for i, s in enumerate(parts.obxs, start=1)]
     found = read_observations(obxs, seps)
+    derived = derive_limb_leads(found.leads)
     body = {
         "event_id": f"{header.component(header.sending_facility)}:{header.control_id}",
         "patient": person,
@@ -216,8 +240,12 @@ def assemble(
         "sampling_rate_hz": found.sampling_rate_hz,
         "units": "uV",
         "leads": found.leads,
+        "derived_leads": derived,
         "measurements": found.measurements or None,
+        "document": found.document,
     }
+    if not found.leads:
+        require_report(found)
     if not body["device"]["id"]:
         raise Hl7Error(
             REQUIRED_FIELD_MISSING,
@@ -227,26 +255,25 @@ def assemble(
     return body, {**fixed_sources(ecg_id_field, repetitions), **found.sources}
 
 
-def site(header: MessageHeader, found: Observations, orc: Segment | None) -> dict[str, Any]:
+def require_report(found: Observations) -> None:
+    """A message without a waveform is taken as a report-only result (the device's
+    measurements, statements and/or printed report as ED) when it has one; otherwise it
+    is no ECG at all (AE 100 at OBX)."""
+    if not found.measurements and found.document is None:
+        raise Hl7Error(
+            SEGMENT_SEQUENCE_ERROR,
+            "no ECG in this ORU^R01: no lead waveform (NA OBX with an MDC lead code), no "
+            "device measurement or statement (LOINC) and no report document (ED OBX)",
+            Location("OBX"),
+        )
+
+
+def site(header: MessageHeader, found: Observations, orc: RawSegment | None) -> dict[str, Any]:
     """SiteIn: MSH-4.1 is the id; the name is OBX-23 or ORC-21 when sent."""
     name = found.site_name
     if name is None and orc is not None:
         name = _component(_field(fields_of(orc), 21), header.separators) or None
     return {"id": header.component(header.sending_facility), "name": name, "kind": "clinic"}
-
-
-def _require_header_fields(header: MessageHeader) -> None:
-    """MSH-4 and MSH-10 make the event id: without them a resend could not be recognised."""
-    if not header.component(header.sending_facility):
-        raise Hl7Error(
-            REQUIRED_FIELD_MISSING,
-            "sending facility (MSH-4) missing: it names the site",
-            Location("MSH", 1, 4),
-        )
-    if not header.control_id:
-        raise Hl7Error(
-            REQUIRED_FIELD_MISSING, "message control id (MSH-10) missing", Location("MSH", 1, 10)
-        )
 
 
 def fixed_sources(ecg_id_field: int, repetitions: list[int]) -> dict[tuple[str, ...], Location]:
@@ -260,6 +287,7 @@ def fixed_sources(ecg_id_field: int, repetitions: list[int]) -> dict[tuple[str, 
         ("leads",): Location("OBX"),
         ("sampling_rate_hz",): Location("OBX"),
         ("measurements",): Location("OBX"),
+        ("document",): Location("OBX"),
         ("acquired_at",): Location("OBR", 1, 7),
         ("ecg_id",): Location("OBR", 1, ecg_id_field),
         ("clinical_question",): Location("OBR", 1, 13),
@@ -295,27 +323,38 @@ def _component(raw: str, seps: Separators, index: int = 1, *, first_sub: bool = 
 # -- PID ---------------------------------------------------------------------------------
 
 
-def patient(pid: list[str], seps: Separators) -> tuple[dict[str, Any], list[int]]:
-    """PatientIn fields from PID-3, -5, -7, -8, and the PID-3 repetition of each identifier
-    (for error locations)."""
-    identifiers, repetitions = patient_identifiers(_field(pid, 3), seps)
-    sex = _component(_field(pid, 8), seps).upper()
-    if sex and sex not in SEX:
+def gender(sex: str) -> str | None:
+    """PID-8 administrative sex (HL7 table 0001) as a FHIR gender (None when not sent); AE
+    with TABLE_VALUE_NOT_FOUND for a code outside the table."""
+    code = sex.upper()
+    if code and code not in SEX:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            f"administrative sex {sex!r} is not one of {'/'.join(SEX)} (table 0001)",
+            f"administrative sex {code!r} is not one of {'/'.join(SEX)} (table 0001)",
             Location("PID", 1, 8),
         )
+    return SEX.get(code)
+
+
+def patient(
+    pid: list[str], seps: Separators, profile: PeerProfile, header: MessageHeader
+) -> tuple[dict[str, Any], list[int]]:
+    """PatientIn fields from PID-3, -5, -7, -8, and the PID-3 repetition of each identifier
+    (for error locations)."""
+    site_id = header.component(header.sending_facility)
+    identifiers, repetitions = patient_identifiers(_field(pid, 3), seps, profile, site_id)
     return {
         "identifiers": identifiers,
         "family": _component(_field(pid, 5), seps, first_sub=True) or None,
         "given": _component(_field(pid, 5), seps, 2) or None,
-        "gender": SEX.get(sex),
+        "gender": gender(_component(_field(pid, 8), seps)),
         "birth_date": er7.parse_date(_field(pid, 7), Location("PID", 1, 7)),
     }, repetitions
 
 
-def patient_identifiers(raw: str, seps: Separators) -> tuple[list[dict[str, str]], list[int]]:
+def patient_identifiers(
+    raw: str, seps: Separators, profile: PeerProfile = DEFAULT_PROFILE, site_id: str = ""
+) -> tuple[list[dict[str, str]], list[int]]:
     """IdentifierIn dicts from the repetitions of PID-3 (mapping in the module docstring)."""
     if not raw.strip(seps.repetition + seps.component + " "):
         raise Hl7Error(
@@ -323,46 +362,37 @@ def patient_identifiers(raw: str, seps: Separators) -> tuple[list[dict[str, str]
         )
     identifiers, repetitions = [], []
     for rep, cx in enumerate(raw.split(seps.repetition), start=1):
-        if ident := identifier(cx, seps, rep):
+        if ident := identifier(cx, seps, profile, site_id):
             identifiers.append(ident)
             repetitions.append(rep)
     if not identifiers:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            "PID-3 has no resident ID (type NNCHN) and no "
-            "medical record number (type MR with assigning authority)",
+            "PID-3 has no resident ID (type NNCHN) and no medical record number (type MR or PI)",
             Location("PID", 1, 3, component=5),
         )
     return identifiers, repetitions
 
 
-def identifier(cx: str, seps: Separators, rep: int) -> dict[str, str] | None:
+def identifier(
+    cx: str, seps: Separators, profile: PeerProfile, site_id: str
+) -> dict[str, str] | None:
     """One CX (id^check digit^scheme^authority^type) as an IdentifierIn dict, or None for
-    an identifier type we do not keep."""
+    an identifier type we do not keep (rules: `profiles.cx_system`)."""
     value, kind = _component(cx, seps, 1), _component(cx, seps, 5)
     authority = _component(cx, seps, 4, first_sub=True)
-    if not value:
-        return None
-    if kind.upper() == "NNCHN" or (
-        authority.upper() in CHINA_AUTHORITIES and kind.upper() in RESIDENT_ID_TYPES
-    ):
-        return {"system": RESIDENT_ID, "value": value}
-    if kind.upper() == "MR":
-        if not authority:
-            where = Location("PID", 1, 3, component=4, repetition=rep)
-            raise Hl7Error(
-                REQUIRED_FIELD_MISSING,
-                "an MR identifier needs its assigning authority (CX.4)",
-                where,
-            )
-        return {"system": MRN_SYSTEM + urllib.parse.quote(authority, safe=""), "value": value}
-    return None
+    system = profiles.cx_system(kind, authority, profile, site_id, his=False) if value else None
+    if system == RESIDENT_ID:
+        value = value.upper()  # GB 11643's check character X, sent lower-case by some HIS
+    return {"system": system, "value": value} if system else None
 
 
 # -- OBR / ORC ---------------------------------------------------------------------------
 
 
-def order(obr: list[str], seps: Separators) -> tuple[dict[str, Any], int]:
+def order(
+    obr: list[str], seps: Separators, profile: PeerProfile = DEFAULT_PROFILE
+) -> tuple[dict[str, Any], int]:
     """ecg_id, acquired_at, clinical_question and urgency from the OBR, and the OBR field
     the ecg_id came from."""
     ecg_id, position = _component(_field(obr, 3), seps), 3
@@ -376,7 +406,7 @@ def order(obr: list[str], seps: Separators) -> tuple[dict[str, Any], int]:
         )
     return {
         "ecg_id": ecg_id,
-        "acquired_at": er7.parse_dtm(_field(obr, 7), Location("OBR", 1, 7), need_offset=True),
+        "acquired_at": er7.parse_dtm(_field(obr, 7), Location("OBR", 1, 7), local=profile.tz),
         "clinical_question": er7.unescape(_field(obr, 13), seps).strip() or None,
         "urgency": urgency(obr, seps),
     }, position

@@ -30,13 +30,11 @@ from __future__ import annotations
 import datetime as dt
 import urllib.parse
 import uuid
-from typing import Any
 
+from kernel.codes import LOINC, RESIDENT_ID
+from kernel.jsontypes import Json
 from services.hl7_gateway.er7 import escape
-from stream_processors.fhir_projector.codes import LOINC, RESIDENT_ID
-from stream_processors.report_outbox.fold import OutboxItem
-
-Json = dict[str, Any]
+from stream_processors.report_outbox.published import OutboxItem
 
 VERSION = "2.5.1"
 SENDING_APPLICATION = "GOLDENHOUR"

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from avro_schemas.catalogue import READING
+from avro_schemas.events import REPORT_DELIVERED
 from eventlog.base import LogUnavailable
 from services.hl7_gateway import er7
 from services.hl7_gateway.errors import Hl7Error
@@ -47,8 +48,7 @@ from services.hl7_gateway.mllp import FrameDecoder, FramingError, Oversized, fra
 from services.hl7_gateway.oru_report import build_oru, control_id, encode
 from services.ingest.submit import append_event
 from services.system import System
-from stream_processors.report_outbox.fold import REPORT_DELIVERED, OutboxItem
-from stream_processors.report_outbox.processor import PENDING_INDEX
+from stream_processors.report_outbox.published import PENDING_INDEX, OutboxItem
 
 log = logging.getLogger("goldenhour.hl7.report")
 

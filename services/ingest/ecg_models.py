@@ -6,12 +6,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictInt, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    Base64Bytes,
+    BaseModel,
+    Field,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from avro_schemas.catalogue import CLINIC_ECG
+from kernel.codes import RESIDENT_ID, STANDARD_LEAD_ORDER
+from kernel.ids import ecg_observation_id, patient_id
 from services.ingest import resident_id
-from stream_processors.fhir_projector.codes import RESIDENT_ID, STANDARD_LEAD_ORDER
-from stream_processors.ids import ecg_observation_id, patient_id
 
 LeadName = Literal["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
@@ -19,6 +27,8 @@ Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\
 MIN_SECONDS, MAX_SECONDS = 2.5, 60.0
 # A sample beyond +-20 mV is not a surface ECG (saturated or wrong units).
 MAX_ABS_UV = 20_000
+# A cart's one-page PDF report is 50-500 KB; 3 MiB fits in the 4 MiB MLLP frame as base64.
+MAX_DOCUMENT_BYTES = 3 * 1024 * 1024
 
 
 class IdentifierIn(BaseModel):
@@ -27,8 +37,10 @@ class IdentifierIn(BaseModel):
 
     @model_validator(mode="after")
     def _resident_id_checks(self) -> IdentifierIn:
-        if self.system == RESIDENT_ID and (why := resident_id.problem(self.value)):
-            raise ValueError(f"resident ID {why}")
+        if self.system == RESIDENT_ID:
+            if why := resident_id.problem(self.value):
+                raise ValueError(f"resident ID {why}")
+            self.value = resident_id.normalised(self.value)
         return self
 
 
@@ -65,9 +77,19 @@ class MeasurementsIn(BaseModel):
     statements: list[str] = Field(default_factory=list, max_length=50)
 
 
+class DocumentIn(BaseModel):
+    """The device's own report (a PDF print-out, an image), base64 in JSON."""
+
+    content_type: Literal["application/pdf", "image/jpeg", "image/png"]
+    title: str | None = Field(None, max_length=200)
+    data: Base64Bytes = Field(max_length=MAX_DOCUMENT_BYTES)
+
+
 class EcgIn(BaseModel):
     """A resting 12-lead ECG. `event_id` is the sender's idempotency key: resending the
-    same submission with the same `event_id` is answered as the first time."""
+    same submission with the same `event_id` is answered as the first time. Without
+    `leads` (a report-only result: the device sent its measurements, statements and/or
+    printed report, no waveform) `measurements` or `document` is required."""
 
     event_id: Id
     ecg_id: Id
@@ -75,16 +97,22 @@ class EcgIn(BaseModel):
     acquired_at: AwareDatetime
     site: SiteIn
     device: DeviceIn
-    sampling_rate_hz: float = Field(ge=100, le=2000, examples=[500])
+    sampling_rate_hz: float | None = Field(None, ge=100, le=2000, examples=[500])
     units: Literal["uV"] = "uV"
-    leads: dict[LeadName, list[StrictInt]]
+    leads: dict[LeadName, list[StrictInt]] = Field(default_factory=dict)
+    # Leads the sender did not record but that were computed from I and II (an 8-lead cart:
+    # Einthoven, Goldberger; services/hl7_gateway/observations.py); said so in the FHIR view.
+    derived_leads: list[LeadName] = Field(default_factory=list)
     measurements: MeasurementsIn | None = None
     clinical_question: str | None = Field(None, max_length=2000)
     urgency: Literal["routine", "urgent", "stat"] = "routine"
+    document: DocumentIn | None = None
 
     @field_validator("leads")
     @classmethod
     def _twelve_leads(cls, leads: dict[LeadName, list[int]]) -> dict[LeadName, list[int]]:
+        if not leads:
+            return leads  # report-only: checked in `_duration`
         missing = [lead for lead in STANDARD_LEAD_ORDER if lead not in leads]
         if missing:
             raise ValueError(f"a 12-lead ECG needs all 12 leads; missing {', '.join(missing)}")
@@ -100,6 +128,14 @@ class EcgIn(BaseModel):
 
     @model_validator(mode="after")
     def _duration(self) -> EcgIn:
+        if not self.leads:
+            if self.measurements is None and self.document is None:
+                raise ValueError(
+                    "leads: no waveform; a report without one needs measurements or a document"
+                )
+            return self
+        if self.sampling_rate_hz is None:
+            raise ValueError("sampling_rate_hz: required with leads")
         seconds = len(self.leads["I"]) / self.sampling_rate_hz
         if not MIN_SECONDS <= seconds <= MAX_SECONDS:
             raise ValueError(
@@ -141,15 +177,29 @@ def ecg_event(body: EcgIn, recorded_at: dt.datetime, channel: str = "http") -> d
         "device": body.device.model_dump(),
         "acquired_at": body.acquired_at,
         "waveform": {
-            "sampling_rate_hz": body.sampling_rate_hz,
+            # A report-only result has no waveform: no leads, rate 0.
+            "sampling_rate_hz": body.sampling_rate_hz or 0.0,
             "units": body.units,
-            "leads": [{"lead": lead, "samples": body.leads[lead]} for lead in STANDARD_LEAD_ORDER],  # type: ignore[index]
+            "leads": [
+                {"lead": lead, "samples": body.leads[lead]}  # type: ignore[index]
+                for lead in STANDARD_LEAD_ORDER
+                if body.leads
+            ],
         },
         "measurements": body.measurements.model_dump() if body.measurements else None,
         "clinical_question": body.clinical_question,
         "urgency": body.urgency,
         "incident_id": None,
+        "derived_leads": list(body.derived_leads),
+        "document": _document(body.document),
     }
+
+
+def _document(doc: DocumentIn | None) -> dict[str, Any] | None:
+    """The Avro EcgDocument: the decoded bytes (`model_dump` would give base64 back)."""
+    if doc is None:
+        return None
+    return {"content_type": doc.content_type, "title": doc.title, "data": doc.data}
 
 
 def accepted(event: dict[str, Any], partition: int, offset: int) -> EcgAccepted:

@@ -13,9 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, get_args
 
+from avro_schemas.events import (
+    ECG_ACQUIRED,
+    HANDOVER_ACCEPTED,
+    HANDOVER_SUBMITTED,
+    INCIDENT_OPENED,
+    UNIT_STATUS_CHANGED,
+)
+from kernel.jsontypes import Json
 from services.ingest.tablet_models import UnitStatusName
-
-Json = dict[str, Any]
 
 # The NEMSIS-style unit timeline, in order: the tablet API's own list of statuses.
 TIMELINE: tuple[str, ...] = get_args(UnitStatusName)
@@ -36,42 +42,40 @@ class IncidentFacts:
 
 def advance(facts: IncidentFacts, name: str, event: Json) -> IncidentFacts:
     """The facts once `event` (an `ems.incident` Avro record) is in the log."""
-    kind = name.rsplit(".", 1)[-1]
     facts = replace(
         facts,
         version=facts.version + 1,
         event_ids=facts.event_ids | {event["meta"]["event_id"]},
     )
-    if kind == "IncidentOpened":
+    if name == INCIDENT_OPENED:
         return replace(facts, opened=True, station_id=event.get("station_id") or "")
-    if kind == "UnitStatusChanged" and event["status"] in TIMELINE:
+    if name == UNIT_STATUS_CHANGED and event["status"] in TIMELINE:
         rank = TIMELINE.index(event["status"])
         statuses = {**facts.statuses, event["unit_id"]: (rank, event["meta"]["occurred_at"])}
         return replace(facts, statuses=statuses)
-    if kind == "HandoverSubmitted":
+    if name == HANDOVER_SUBMITTED:
         return replace(facts, handover_submitted=True)
-    if kind == "HandoverAccepted":
+    if name == HANDOVER_ACCEPTED:
         return replace(facts, handover_accepted=True)
-    if kind == "EcgAcquired":
+    if name == ECG_ACQUIRED:
         return replace(facts, ecg_ids=facts.ecg_ids | {event["ecg_id"]})
     return facts
 
 
 def problem(facts: IncidentFacts, name: str, event: Json) -> str | None:
     """Why `event` cannot follow the incident's record as it stands, or None."""
-    kind = name.rsplit(".", 1)[-1]
-    if kind == "IncidentOpened":
+    if name == INCIDENT_OPENED:
         return "the incident is already open" if facts.opened else None
     if not facts.opened:
         return "the incident is not open: its first event must be IncidentOpened"
-    if kind == "UnitStatusChanged":
+    if name == UNIT_STATUS_CHANGED:
         return _timeline_problem(facts, event)
-    if kind == "HandoverAccepted":
+    if name == HANDOVER_ACCEPTED:
         if not facts.handover_submitted:
             return "no handover was submitted for this incident"
         if facts.handover_accepted:
             return "the handover was already accepted"
-    if kind == "EcgAcquired" and event["ecg_id"] in facts.ecg_ids:
+    if name == ECG_ACQUIRED and event["ecg_id"] in facts.ecg_ids:
         return f"ecg_id {event['ecg_id']} is already recorded on this incident"
     return None
 

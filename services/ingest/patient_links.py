@@ -19,17 +19,15 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from avro_schemas.catalogue import IDENTITY
+from avro_schemas.events import PATIENT_LINKED, PATIENT_UNLINKED
+from kernel.ids import primary_identifier
+from kernel.jsontypes import Json
 from services.ingest.submit import append_event
 from services.system import System
-from stream_processors.fhir_projector.identity_to_fhir import LINKED, UNLINKED
-from stream_processors.ids import primary_identifier
-from stream_processors.incident_fhir.record import record_ref
+from stream_processors.fhir_projector.published import record_ref
 from viewstore.base import ViewStore
-
-Json = dict[str, Any]
 
 
 class LinkRefused(ValueError):
@@ -165,11 +163,11 @@ def unlinked_event(source: PatientAt, target: PatientAt, reason: str, meta_: Jso
 def append_linked(system: System, event: Json) -> bool:
     """Append a PatientLinked (durable on return); True if its event id was already there.
     Raises `eventlog.base.LogUnavailable`."""
-    return append_event(system, IDENTITY, event["patient_key"], LINKED, event)[3]
+    return append_event(system, IDENTITY, event["patient_key"], PATIENT_LINKED, event)[3]
 
 
 def append_unlinked(system: System, event: Json) -> bool:
-    return append_event(system, IDENTITY, event["patient_key"], UNLINKED, event)[3]
+    return append_event(system, IDENTITY, event["patient_key"], PATIENT_UNLINKED, event)[3]
 
 
 def new_event_id() -> str:

@@ -12,8 +12,16 @@ def check_char(first17: str) -> str:
     return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
 
 
+def normalised(value: str) -> str:
+    """The ID as stored: the check character X in capitals (GB 11643 writes X; some HIS and
+    card readers send x)."""
+    return value.strip().upper()
+
+
 def problem(value: str) -> str | None:
-    """Why `value` is not a valid resident ID, or None if it is."""
+    """Why `value` is not a valid resident ID, or None if it is (a lower-case check
+    character x is accepted: see `normalised`)."""
+    value = normalised(value)
     if len(value) != 18:
         return f"must have 18 characters, has {len(value)}"
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):

@@ -9,13 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from avro_schemas.catalogue import CLINIC_ECG, READING
+from avro_schemas.events import ECG_SUBMITTED, READ_REQUESTED
 from eventlog.base import NewRecord
 from services.ingest.ecg_models import EcgAccepted, EcgIn, accepted, ecg_event
 from services.system import System
-from stream_processors.diagnosis_queue.requests import read_request
-
-ECG_SUBMITTED = "goldenhour.ecg.EcgSubmitted"
-READ_REQUESTED = "goldenhour.ecg.ReadRequested"
+from stream_processors.diagnosis_queue.published import read_request
 
 
 class EventIdReused(ValueError):

@@ -16,18 +16,19 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 from avro_schemas.catalogue import INCIDENT
 from avro_schemas.codec import Codec
+from avro_schemas.events import INCIDENT_OPENED
 from eventlog.base import EventLog, KeyAppended, NewRecord, StaleVersion
+from kernel.jsontypes import Json
+from kernel.time import now
 from services.auth.context import check_crew_station
 from services.ingest.incident_rules import IncidentFacts, advance, check_batch
 from services.ingest.tablet_events import to_event, to_tablet
-from services.ingest.tablet_models import BatchAccepted, EventAccepted, IncidentBatch, now
-from stream_processors.incident_fhir.encounter import encounter_id
+from services.ingest.tablet_models import BatchAccepted, EventAccepted, IncidentBatch
+from stream_processors.fhir_projector.published import encounter_id
 
-Json = dict[str, Any]
 CACHED_INCIDENTS = 10_000
 
 
@@ -134,7 +135,7 @@ class IncidentWriter:
         facts: IncidentFacts,
         events: list[tuple[str, Json]],
     ) -> None:
-        if not facts.opened and all(e.type != "IncidentOpened" for e in batch.events):
+        if not facts.opened and all(name != INCIDENT_OPENED for name, _ in events):
             raise IncidentUnknown(f"incident {incident_id} was never opened")
         if batch.expected_version != facts.version:
             raise self._stale(incident_id, batch.expected_version, facts.version)

@@ -9,11 +9,14 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 
+from avro_schemas.catalogue import EVENT_TYPES, INCIDENT
+from avro_schemas.events import ECG_ACQUIRED, PATIENT_RECORDED, VITALS_RECORDED, short
+from kernel.codes import STANDARD_LEAD_ORDER
+from kernel.jsontypes import Json
 from services.ingest.tablet_models import TabletEvent
-from stream_processors.fhir_projector.codes import STANDARD_LEAD_ORDER
 
-Json = dict[str, Any]
-NAMESPACE = "goldenhour.ems."
+# The tablet's `type` is the short name of an `ems.incident` event (`VitalsRecorded`).
+_EVENT_NAMES = {short(n): n for n, t in EVENT_TYPES.items() if t.topic == INCIDENT}
 _ADAPTER: TypeAdapter[TabletEvent] = TypeAdapter(TabletEvent)
 _COMMON = ("type", "event_id", "occurred_at")
 
@@ -27,7 +30,8 @@ def to_event(
 ) -> tuple[str, Json]:
     """The Avro record name and record for one validated tablet event."""
     fields = item.model_dump(exclude=set(_COMMON))
-    body = _BODY_IN.get(item.type, _same)(fields, item)
+    name = _EVENT_NAMES[item.type]
+    body = _BODY_IN.get(name, _same)(fields, item)
     meta = {
         "event_id": item.event_id,
         "occurred_at": item.occurred_at,
@@ -39,18 +43,17 @@ def to_event(
             "site_id": None,
         },
     }
-    return NAMESPACE + item.type, {"meta": meta, "incident_id": incident_id, **body}
+    return name, {"meta": meta, "incident_id": incident_id, **body}
 
 
 def to_tablet(name: str, event: Json) -> Json:
     """The tablet's JSON for a stored event (what a stale tablet receives to merge)."""
-    kind = name.removeprefix(NAMESPACE)
     fields = {k: v for k, v in event.items() if k not in ("meta", "incident_id")}
     doc = {
-        "type": kind,
+        "type": short(name),
         "event_id": event["meta"]["event_id"],
         "occurred_at": event["meta"]["occurred_at"],
-        **_BODY_OUT.get(kind, _same)(fields, event),
+        **_BODY_OUT.get(name, _same)(fields, event),
     }
     try:
         return _ADAPTER.validate_python(doc).model_dump(mode="json", exclude_none=True)
@@ -118,9 +121,9 @@ def _ecg_out(fields: Json, _: Any) -> Json:
     }
 
 
-_BODY_IN = {"PatientRecorded": _patient_in, "VitalsRecorded": _vitals_in, "EcgAcquired": _ecg_in}
+_BODY_IN = {PATIENT_RECORDED: _patient_in, VITALS_RECORDED: _vitals_in, ECG_ACQUIRED: _ecg_in}
 _BODY_OUT = {
-    "PatientRecorded": _patient_out,
-    "VitalsRecorded": _vitals_out,
-    "EcgAcquired": _ecg_out,
+    PATIENT_RECORDED: _patient_out,
+    VITALS_RECORDED: _vitals_out,
+    ECG_ACQUIRED: _ecg_out,
 }

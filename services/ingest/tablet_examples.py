@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from avro_schemas.events import (
+    INCIDENT_OPENED,
+    MEDICATION_GIVEN,
+    PATIENT_RECORDED,
+    PRE_ALERT_RAISED,
+    UNIT_STATUS_CHANGED,
+    VITALS_RECORDED,
+    short,
+)
+
 RESIDENT_ID = "https://goldenhour.health/sid/cn-resident-id"
 SNOMED = "http://snomed.info/sct"
 
@@ -13,7 +23,7 @@ _OPEN = {
     "user_id": "crew-liu",
     "events": [
         {
-            "type": "IncidentOpened",
+            "type": short(INCIDENT_OPENED),
             "event_id": "0b5c8f3e-3c1e-4f7a-9a55-6c1d2f1e0a01",
             "occurred_at": "2026-11-23T09:40:00+08:00",
             "dispatch_reason": "Chest pain, sweating, 58-year-old man",
@@ -23,7 +33,7 @@ _OPEN = {
             "scene": {"latitude": 34.266, "longitude": 108.954, "address": "12 Xinhua Rd"},
         },
         {
-            "type": "UnitStatusChanged",
+            "type": short(UNIT_STATUS_CHANGED),
             "event_id": "0b5c8f3e-3c1e-4f7a-9a55-6c1d2f1e0a02",
             "occurred_at": "2026-11-23T09:41:30+08:00",
             "unit_id": "amb-07",
@@ -38,7 +48,7 @@ _CARE = {
     "user_id": "crew-liu",
     "events": [
         {
-            "type": "PatientRecorded",
+            "type": short(PATIENT_RECORDED),
             "event_id": "0b5c8f3e-3c1e-4f7a-9a55-6c1d2f1e0a03",
             "occurred_at": "2026-11-23T09:52:00+08:00",
             "temporary_id": "EMS-20261123-0007",
@@ -46,7 +56,7 @@ _CARE = {
             "estimated_age_years": 58,
         },
         {
-            "type": "VitalsRecorded",
+            "type": short(VITALS_RECORDED),
             "event_id": "0b5c8f3e-3c1e-4f7a-9a55-6c1d2f1e0a04",
             "occurred_at": "2026-11-23T09:53:00+08:00",
             "vitals": [
@@ -58,7 +68,7 @@ _CARE = {
             ],
         },
         {
-            "type": "MedicationGiven",
+            "type": short(MEDICATION_GIVEN),
             "event_id": "0b5c8f3e-3c1e-4f7a-9a55-6c1d2f1e0a05",
             "occurred_at": "2026-11-23T09:58:00+08:00",
             "medication": {"system": SNOMED, "code": "387458008", "display": "Aspirin"},
@@ -66,7 +76,7 @@ _CARE = {
             "route": {"system": SNOMED, "code": "26643006", "display": "Oral route"},
         },
         {
-            "type": "PreAlertRaised",
+            "type": short(PRE_ALERT_RAISED),
             "event_id": "0b5c8f3e-3c1e-4f7a-9a55-6c1d2f1e0a06",
             "occurred_at": "2026-11-23T10:01:00+08:00",
             "kind": "STEMI",

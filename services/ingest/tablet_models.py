@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, StrictInt, field_validator, model_validator
 
+from kernel.codes import STANDARD_LEAD_ORDER
 from services.ingest import vital_signs
 from services.ingest.ecg_models import (
     MAX_ABS_UV,
@@ -23,7 +24,6 @@ from services.ingest.ecg_models import (
     LeadName,
     MeasurementsIn,
 )
-from stream_processors.fhir_projector.codes import STANDARD_LEAD_ORDER
 
 MAX_BATCH = 500
 # UCUM codes a crew doses in; anything else is most likely a typo ("mcg", "ml").
@@ -294,7 +294,3 @@ class PositionIn(BaseModel):
 class PositionBatch(BaseModel):
     device_id: Id | None = None
     positions: list[PositionIn] = Field(min_length=1, max_length=MAX_BATCH)
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

@@ -9,7 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from avro_schemas.catalogue import POSITION
+from avro_schemas.events import UNIT_POSITION_REPORTED
 from eventlog.base import LogUnavailable, NewRecord
+from kernel.time import now
+from services.auth.context import acting_site
 from services.deps import SystemDep
 from services.ingest.fast_body import json_body, openapi_body
 from services.ingest.routes import RETRY_AFTER_S
@@ -21,8 +24,9 @@ from services.ingest.tablet import (
     StaleTablet,
 )
 from services.ingest.tablet_examples import BATCH_EXAMPLES
-from services.ingest.tablet_models import BatchAccepted, IncidentBatch, PositionBatch, now
+from services.ingest.tablet_models import BatchAccepted, IncidentBatch, PositionBatch
 from services.outcome import FhirError, issue
+from services.registry.checks import refuse_unknown, tablet_named
 
 router = APIRouter(prefix="/ingest", tags=["tablet"])
 
@@ -73,11 +77,14 @@ def post_incident_events(
     body: Annotated[IncidentBatch, Depends(json_body(IncidentBatch))],
     writer: WriterDep,
     response: Response,
+    system: SystemDep,
 ) -> BatchAccepted:
     """Record events of one incident, in the tablet's order: a new incident (its first event
     is `IncidentOpened`, `expected_version` 0) or more of one. The batch is appended whole or
     not at all. Resending a batch (same `event_id`s) returns the first answer with
-    `Idempotent-Replayed: true`; nothing is appended twice."""
+    `Idempotent-Replayed: true`; nothing is appended twice. A station, unit or hospital the
+    registry does not know is a 422 naming the field (services/registry/checks.py)."""
+    refuse_unknown(system.store, tablet_named(body.events))
     try:
         answer, replayed = writer.submit(incident_id, body)
     except LogUnavailable as exc:
@@ -154,7 +161,8 @@ def post_positions(
     """GPS fixes of units (high rate, compacted per unit): the region's live map."""
     recorded_at = now()
     records = []
-    for fix in body.positions:
+    for n, fix in enumerate(body.positions):
+        acting_site(fix.station_id, f"positions[{n}].station_id")  # a crew's own units only
         event = {
             "meta": {
                 "event_id": fix.event_id,
@@ -174,7 +182,7 @@ def post_positions(
             "heading_deg": fix.heading_deg,
             "incident_id": fix.incident_id,
         }
-        value = system.codec.encode("goldenhour.ems.UnitPositionReported", event)
+        value = system.codec.encode(UNIT_POSITION_REPORTED, event)
         records.append(NewRecord(fix.unit_id, value, fix.event_id))
     try:
         appended = system.log.append(POSITION, records)

@@ -15,12 +15,10 @@ import csv
 import datetime as dt
 import io
 import uuid
-from typing import Any
 
-from stream_processors.quality_kpis.aggregate import ALL, Figure, KpiReport
-from stream_processors.quality_kpis.definitions import KPIS, Kpi
+from kernel.jsontypes import Json
+from stream_processors.quality_kpis.published import ALL, KPIS, Figure, Kpi, KpiReport
 
-Json = dict[str, Any]
 BASE = "https://goldenhour.health/fhir/"
 MEASURE = BASE + "Measure/"
 KPI_SYSTEM = BASE + "CodeSystem/quality-kpi"

@@ -8,9 +8,11 @@
 | GET /kpi/export.csv      | one CSV row per indicator and group                           |
 | GET /kpi/MeasureReport   | a FHIR R4 Bundle of one MeasureReport per indicator           |
 
-`as_of`: an ISO 8601 instant with offset; the figures are those of the events recorded
-(`recorded_at`) by then. Omitted: everything in the log. `by`: station, clinic, hospital,
-centre, month (or all). Each request reads the three topics from offset 0: linear in the
+`as_of`: an ISO 8601 instant with offset, or a date alone (the end of that day, Beijing
+time); the figures are those of the events recorded (`recorded_at`) by then. Omitted:
+everything in the log. `by`: station, clinic, hospital, centre, month (or all). `from`,
+`to`: dates (included, Beijing time): only cases whose interval started in that period.
+A bad parameter on the report page gives a page that says what is wrong (400), not JSON. Each request reads the three topics from offset 0: linear in the
 log (see stream_processors/quality_kpis/log_source.py); it runs in a worker thread.
 """
 
@@ -24,55 +26,108 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from eventlog.base import LogUnavailable
+from services import i18n
 from services.deps import SystemDep
+from services.i18n import Msg
 from services.kpi import export, render
-from services.kpi.compute import BadKpiQuery, kpi_report, parse_as_of, parse_by
+from services.kpi.compute import (
+    BadKpiQuery,
+    in_period,
+    kpi_report,
+    parse_as_of,
+    parse_by,
+    parse_period,
+)
 from services.outcome import FHIR_JSON, FhirError
-from stream_processors.quality_kpis.aggregate import KpiReport
+from services.web_assets import security_headers
+from stream_processors.quality_kpis.published import KpiReport
 
 router = APIRouter(prefix="/kpi", tags=["quality indicators"])
 
 AsOf = Annotated[
     str | None,
     Query(
-        description="ISO 8601 instant with UTC offset; figures from events recorded by then",
-        examples=["2026-03-01T00:00+08:00"],
+        description="ISO 8601 instant with UTC offset, or a date (the end of that day, "
+        "Beijing time); figures from events recorded by then",
+        examples=["2026-03-01T00:00+08:00", "2026-03-01"],
     ),
 ]
+From = Annotated[
+    str | None,
+    Query(alias="from", description="first day (included) of the cases' start, e.g. 2026-01-01"),
+]
+To = Annotated[str | None, Query(description="last day (included) of the cases' start")]
 By = Annotated[str | None, Query(description="all, station, clinic, hospital, centre or month")]
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
+# No script at all on the report (services/kpi/render.py): default-src 'none'.
+PAGE_HEADERS = security_headers(
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
-def _report(system: SystemDep, as_of: str | None, by: str | None) -> KpiReport:
+def _computed(
+    system: SystemDep, as_of: str | None, by: str | None, start: str | None, end: str | None
+) -> KpiReport:
+    """The report, or BadKpiQuery for a bad parameter (the caller says it its own way)."""
+    zone = i18n.current_zone.get()
+    at, grouping = parse_as_of(as_of, zone), parse_by(by)
+    period = parse_period(start, end, zone)
     try:
-        return kpi_report(system.log, system.codec, parse_as_of(as_of), parse_by(by))
-    except BadKpiQuery as exc:
-        raise FhirError(
-            400, str(exc), "invalid", ["as_of" if "as_of" in str(exc) else "by"]
-        ) from exc
+        report = kpi_report(system.log, system.codec, at, grouping)
     except LogUnavailable as exc:
         raise FhirError(
-            503, f"event log unavailable, retry: {exc}", "transient", headers={"Retry-After": "5"}
+            503,
+            Msg("event log unavailable, retry: {error}", error=exc),
+            "transient",
+            headers={"Retry-After": "5"},
         ) from exc
+    return in_period(report, *period)
+
+
+def _report(
+    system: SystemDep,
+    as_of: str | None,
+    by: str | None,
+    start: str | None = None,
+    end: str | None = None,
+) -> KpiReport:
+    try:
+        return _computed(system, as_of, by, start, end)
+    except BadKpiQuery as exc:
+        raise FhirError(400, exc.message, "invalid", [exc.parameter]) from exc
 
 
 @router.get("")
 def get_kpis(
-    system: SystemDep, as_of: AsOf = None, by: By = None, cases: bool = False
+    system: SystemDep,
+    as_of: AsOf = None,
+    by: By = None,
+    cases: bool = False,
+    period_from: From = None,
+    to: To = None,
 ) -> dict[str, Any]:
-    """Every indicator's figures (all, and per group of `by`) as of `as_of`."""
-    return _report(system, as_of, by).to_json(with_cases=cases)
+    """Every indicator's figures (all, and per group of `by`) as of `as_of`, over the cases
+    that started between `from` and `to` (dates, included)."""
+    return _report(system, as_of, by, period_from, to).to_json(with_cases=cases)
 
 
 @router.get("/report", response_class=HTMLResponse)
-def get_report_page(system: SystemDep, as_of: AsOf = None, by: By = None) -> HTMLResponse:
-    report = _report(system, as_of, by)
-    return HTMLResponse(render.report_page(report, as_of or ""), headers=PAGE_HEADERS)
+def get_report_page(
+    system: SystemDep,
+    as_of: AsOf = None,
+    by: By = None,
+    period_from: From = None,
+    to: To = None,
+) -> HTMLResponse:
+    """The report page; a bad parameter gives the page's form with what is wrong (400)."""
+    query = render.Query(as_of or "", by or "", period_from or "", to or "")
+    try:
+        report = _computed(system, as_of, by, period_from, to)
+    except BadKpiQuery as exc:
+        page = render.error_page(query, exc.message.text(), exc.parameter)
+        return HTMLResponse(page, status_code=400, headers=PAGE_HEADERS)
+    names = render.group_names(system.store, report)
+    return HTMLResponse(render.report_page(report, query, names), headers=PAGE_HEADERS)
 
 
 @router.get("/report.css", include_in_schema=False)
@@ -81,8 +136,10 @@ def get_report_css() -> Response:
 
 
 @router.get("/export.csv", response_class=Response)
-def get_csv(system: SystemDep, as_of: AsOf = None, by: By = None) -> Response:
-    body = export.to_csv(_report(system, as_of, by))
+def get_csv(
+    system: SystemDep, as_of: AsOf = None, by: By = None, period_from: From = None, to: To = None
+) -> Response:
+    body = export.to_csv(_report(system, as_of, by, period_from, to))
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

@@ -6,6 +6,7 @@ a region (API or processor) reports the same figures for the whole system.
 | goldenhour_log_end_offset{topic}         | counter | records ever appended (rate() = ingest rate)|
 | goldenhour_dead_letters{topic}           | counter | records dead-lettered from a topic          |
 | goldenhour_consumer_lag{processor,topic} | gauge   | records not yet folded into the views       |
+| goldenhour_consumer_stalled_seconds{processor} | gauge | behind with no checkpoint moving (progress.py) |
 | goldenhour_read_queue_depth{centre}      | gauge   | ECGs waiting for a read                     |
 | goldenhour_read_queue_overdue{centre}    | gauge   | of which past their due time                |
 | goldenhour_report_deliveries_pending     | gauge   | HL7 reports owed to clinics (being retried) |
@@ -20,10 +21,11 @@ from __future__ import annotations
 import datetime as dt
 
 from avro_schemas.catalogue import TOPICS, dlq_topic
+from kernel.time import instant
+from services.ops import progress
 from services.reading.queue import open_items
 from services.system import System
-from stream_processors.fhir_projector.ecg_to_fhir import instant
-from stream_processors.report_outbox.processor import PENDING_INDEX
+from stream_processors.report_outbox.published import PENDING_INDEX
 from stream_processors.topology import projections
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -78,6 +80,15 @@ def render(system: System) -> str:
             )
     out += _family(
         "goldenhour_consumer_lag", "gauge", "Records not yet folded, per processor and topic.", lag
+    )
+    out += _family(
+        "goldenhour_consumer_stalled_seconds",
+        "gauge",
+        "Seconds a processor has been behind with no checkpoint moving (0: progressing).",
+        [
+            _line("goldenhour_consumer_stalled_seconds", {"processor": name}, round(secs, 1))
+            for name, (_, secs) in sorted(progress.watch(system).observe(system).items())
+        ],
     )
     items = open_items(system, settings.reading_centre_id)
     now = instant(dt.datetime.now(dt.UTC))

@@ -18,11 +18,9 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from stream_processors.fhir_projector.codes import ECG_LEADS, MDC
-
-Json = dict[str, Any]
+from kernel.codes import ECG_LEADS, MDC
+from kernel.jsontypes import Json
 
 SPEED_MM_PER_S = 25.0  # paper speed
 GAIN_MM_PER_MV = 10.0  # amplitude scale

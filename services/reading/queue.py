@@ -14,17 +14,18 @@ import uuid
 from typing import Any
 
 from avro_schemas.catalogue import READING
+from avro_schemas.events import READ_CLAIMED, READ_ESCALATED, READ_RELEASED, READ_REPORTED
+from kernel.time import instant, now, parse_instant
 from services.ingest.submit import append_event
 from services.system import System
-from stream_processors.diagnosis_queue.item import (
+from stream_processors.diagnosis_queue.published import (
+    OPEN_INDEX,
+    PROCESSOR,
     QueueItem,
-    format_instant,
-    parse_instant,
     queue_item_id,
 )
-from stream_processors.diagnosis_queue.processor import OPEN_INDEX, QueueProjection
 
-QUEUE = QueueProjection.name
+QUEUE = PROCESSOR.name
 FOLD_WAIT_S = 10.0  # a processor more than this behind is reported as unavailable
 FOLD_POLL_S = 0.02
 CLAIM_ATTEMPTS = 5  # claim-next tries this many items before giving up on a busy queue
@@ -36,10 +37,6 @@ class QueueLagging(RuntimeError):
 
 class NotClaimable(LookupError):
     """Nothing (or not that ECG) can be claimed by this reader now."""
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _item(system: System, item_id: str) -> QueueItem | None:
@@ -82,7 +79,7 @@ def _append(system: System, ecg_id: str, name: str, event: dict[str, Any]) -> No
 def claim(system: System, reader_id: str, ecg_id: str | None = None) -> QueueItem:
     """Claim one ECG (or the most urgent available) for `reader_id`, with a lease."""
     at = now()
-    stamp = format_instant(at)
+    stamp = instant(at)
     if ecg_id is None:
         candidates = [
             i.ecg_id
@@ -97,7 +94,7 @@ def claim(system: System, reader_id: str, ecg_id: str | None = None) -> QueueIte
         _append(
             system,
             candidate,
-            "goldenhour.reading.ReadClaimed",
+            READ_CLAIMED,
             {
                 "meta": _meta(event_id, at, reader_id),
                 "ecg_id": candidate,
@@ -122,7 +119,7 @@ def release(
     _append(
         system,
         ecg_id,
-        "goldenhour.reading.ReadReleased",
+        READ_RELEASED,
         {
             "meta": _meta(str(uuid.uuid4()), now(), reader_id),
             "ecg_id": ecg_id,
@@ -148,7 +145,7 @@ def report(
     _append(
         system,
         ecg_id,
-        "goldenhour.reading.ReadReported",
+        READ_REPORTED,
         {
             "meta": _meta(event_id, at, reader_id),
             "ecg_id": ecg_id,
@@ -178,7 +175,7 @@ def sweep(system: System, at: dt.datetime | None = None) -> dict[str, int]:
     """Escalate overdue items (once each: the event id is derived from the ECG) and hand
     back expired leases. Run periodically; safe to run from several processes."""
     at = at or now()
-    stamp = format_instant(at)
+    stamp = instant(at)
     counts = {"escalated": 0, "expired": 0}
     for item in open_items(system, system.settings.reading_centre_id):
         if item.overdue(stamp) and not item.escalated:
@@ -186,7 +183,7 @@ def sweep(system: System, at: dt.datetime | None = None) -> dict[str, int]:
                 system,
                 READING,
                 item.ecg_id,
-                "goldenhour.reading.ReadEscalated",
+                READ_ESCALATED,
                 {
                     "meta": _meta(f"escalate:{item.ecg_id}", at, None),
                     "ecg_id": item.ecg_id,
@@ -200,7 +197,7 @@ def sweep(system: System, at: dt.datetime | None = None) -> dict[str, int]:
                 system,
                 READING,
                 item.ecg_id,
-                "goldenhour.reading.ReadReleased",
+                READ_RELEASED,
                 {
                     "meta": _meta(f"expire:{item.claim_event_id}", at, None),
                     "ecg_id": item.ecg_id,

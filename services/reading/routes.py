@@ -8,28 +8,33 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from eventlog.base import LogUnavailable
+from kernel.ids import ecg_observation_id
+from kernel.time import instant, now
+from services.auth.context import acting_subject
 from services.deps import SystemDep
 from services.outcome import FhirError
 from services.reading import queue
-from stream_processors.diagnosis_queue.item import QueueItem, format_instant
-from stream_processors.diagnosis_queue.item import task_id as task_id_of
-from stream_processors.diagnosis_queue.read_to_fhir import diagnostic_report_id
-from stream_processors.ids import ecg_observation_id
+from services.registry.checks import reader_named, refuse_unknown
+from stream_processors.diagnosis_queue.published import QueueItem, diagnostic_report_id
+from stream_processors.diagnosis_queue.published import task_id as task_id_of
 
 router = APIRouter(prefix="/reading", tags=["reading"])
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+# A reader is a person: ids in any script (赵医生), no spaces or path characters.
+ReaderId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.:@\-]+$")]
+READER_ID_DOC = "Omitted with auth on: the token's subject signs (a different value is 403)"
 
 
 class ClaimIn(BaseModel):
-    reader_id: Id
+    reader_id: ReaderId | None = Field(None, description=READER_ID_DOC)
     ecg_id: Id | None = Field(
         None, description="Claim this ECG; omitted: the most urgent available"
     )
 
 
 class ReaderIn(BaseModel):
-    reader_id: Id
+    reader_id: ReaderId | None = Field(None, description=READER_ID_DOC)
 
 
 class CodingIn(BaseModel):
@@ -39,7 +44,7 @@ class CodingIn(BaseModel):
 
 
 class ReportIn(BaseModel):
-    reader_id: Id
+    reader_id: ReaderId | None = Field(None, description=READER_ID_DOC)
     interpretation: str = Field(min_length=1, max_length=4000)
     codes: list[CodingIn] = Field(default_factory=list, max_length=20)
     confirmed_statements: list[str] = Field(default_factory=list, max_length=50)
@@ -108,10 +113,21 @@ def _run(action: Any) -> Any:
         ) from exc
 
 
+def _reader(claimed: str | None) -> str:
+    return acting_subject(claimed, "reader_id")
+
+
+def _known_reader(system: SystemDep, claimed: str | None) -> str:
+    """The reader, who must be a registered reader once the registry is in force (422)."""
+    reader = _reader(claimed)
+    refuse_unknown(system.store, reader_named(reader))
+    return reader
+
+
 @router.get("/queue", response_model=list[QueueItemPublic])
 def get_queue(system: SystemDep, centre: str | None = None) -> list[QueueItemPublic]:
     """Open reads of a reading centre, most urgent first (triage class, then due time)."""
-    at = format_instant(queue.now())
+    at = instant(now())
     return [
         public(i, at) for i in queue.open_items(system, centre or system.settings.reading_centre_id)
     ]
@@ -120,14 +136,14 @@ def get_queue(system: SystemDep, centre: str | None = None) -> list[QueueItemPub
 @router.post("/claims", response_model=QueueItemPublic)
 def post_claim(body: ClaimIn, system: SystemDep) -> QueueItemPublic:
     """Claim the most urgent available ECG (or the one named) with a lease; 409 if taken."""
-    item = _run(lambda: queue.claim(system, body.reader_id, body.ecg_id))
-    return public(item, format_instant(queue.now()))
+    item = _run(lambda: queue.claim(system, _known_reader(system, body.reader_id), body.ecg_id))
+    return public(item, instant(now()))
 
 
 @router.post("/ecg/{ecg_id}/release", response_model=QueueItemPublic)
 def post_release(ecg_id: str, body: ReaderIn, system: SystemDep) -> QueueItemPublic:
-    item = _run(lambda: queue.release(system, body.reader_id, ecg_id))
-    return public(item, format_instant(queue.now()))
+    item = _run(lambda: queue.release(system, _known_reader(system, body.reader_id), ecg_id))
+    return public(item, instant(now()))
 
 
 @router.post("/ecg/{ecg_id}/report", response_model=QueueItemPublic)
@@ -136,11 +152,11 @@ def post_report(ecg_id: str, body: ReportIn, system: SystemDep) -> QueueItemPubl
     item = _run(
         lambda: queue.report(
             system,
-            body.reader_id,
+            _known_reader(system, body.reader_id),
             ecg_id,
             body.interpretation,
             [c.model_dump() for c in body.codes],
             body.confirmed_statements,
         )
     )
-    return public(item, format_instant(queue.now()))
+    return public(item, instant(now()))

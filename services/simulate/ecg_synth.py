@@ -7,7 +7,7 @@ the one generator whose truth the measurement tests check.
 
 from __future__ import annotations
 
-from stream_processors.ecg_measurement.synthetic import synthesize
+from stream_processors.ecg_measurement.published import synthesize
 
 INFERIOR = ("II", "III", "aVF")
 ANTERIOR = ("V1", "V2", "V3", "V4")

@@ -38,12 +38,23 @@ from typing import Any
 
 import httpx
 
+from avro_schemas.events import (
+    ECG_ACQUIRED,
+    HANDOVER_ACCEPTED,
+    HANDOVER_SUBMITTED,
+    INCIDENT_OPENED,
+    PATIENT_RECORDED,
+    PRE_ALERT_RAISED,
+    UNIT_STATUS_CHANGED,
+    VITALS_RECORDED,
+    short,
+)
+from kernel.codes import RESIDENT_ID
+from kernel.jsontypes import Json
 from services.ingest import resident_id as resident_ids
 from services.simulate.ecg_synth import ANTERIOR, INFERIOR, synth_ecg
-from stream_processors.diagnosis_queue.item import task_id
-from stream_processors.fhir_projector.codes import RESIDENT_ID
+from stream_processors.diagnosis_queue.published import task_id
 
-Json = dict[str, Any]
 CHINA = dt.timezone(dt.timedelta(hours=8))
 DEFAULT_START = dt.datetime(2026, 1, 5, 0, 0, tzinfo=CHINA)
 PCI_HOSPITAL = "county-hospital"
@@ -216,15 +227,15 @@ class _Planner:
         def ev(at: dt.datetime, event_type: str, **fields: Any) -> None:
             eid = self.event_id(incident_id, len(timeline))
             timeline.append(
-                (at, {"type": event_type, "event_id": eid, "occurred_at": _iso(at), **fields})
+                (at, {"type": short(event_type), "event_id": eid, "occurred_at": _iso(at), **fields})
             )
 
         def status(at: dt.datetime, name: str) -> None:
-            ev(at, "UnitStatusChanged", unit_id=unit, status=name)
+            ev(at, UNIT_STATUS_CHANGED, unit_id=unit, status=name)
 
         ev(
             call,
-            "IncidentOpened",
+            INCIDENT_OPENED,
             dispatch_reason=reason,
             priority="1" if chest else "2",
             station_id=station,
@@ -238,10 +249,10 @@ class _Planner:
         at_patient = on_scene + self.minutes(0.5, 3)
         status(at_patient, "AT_PATIENT")
         patient = self.patient()
-        ev(at_patient + dt.timedelta(minutes=1), "PatientRecorded", **patient)
+        ev(at_patient + dt.timedelta(minutes=1), PATIENT_RECORDED, **patient)
         ev(
             at_patient + dt.timedelta(minutes=2),
-            "VitalsRecorded",
+            VITALS_RECORDED,
             vitals=[
                 {"code": "8867-4", "value": self.rng.randint(60, 120), "unit": "/min"},
                 {"code": "59408-5", "value": self.rng.randint(90, 99), "unit": "%"},
@@ -254,7 +265,7 @@ class _Planner:
             kind = self.rng.choice(("inferior", "anterior")) if stemi else "normal"
             ev(
                 acquired,
-                "EcgAcquired",
+                ECG_ACQUIRED,
                 ecg_id=ecg_id,
                 device={
                     "id": f"monitor-{unit}",
@@ -269,7 +280,7 @@ class _Planner:
             if stemi:
                 ev(
                     acquired + self.minutes(0.5, 3),
-                    "PreAlertRaised",
+                    PRE_ALERT_RAISED,
                     kind="STEMI",
                     destination_id=PCI_HOSPITAL,
                     note="STEMI on the 12-lead; activate cath lab",
@@ -277,7 +288,7 @@ class _Planner:
         elif stemi:  # STEMI recognised without a transmitted ECG (monitor only)
             ev(
                 at_patient + self.minutes(3, 8),
-                "PreAlertRaised",
+                PRE_ALERT_RAISED,
                 kind="STEMI",
                 destination_id=PCI_HOSPITAL,
                 note="Suspected STEMI, no 12-lead transmitted",
@@ -285,14 +296,14 @@ class _Planner:
         status(left, "LEFT_SCENE")
         ev(
             left + dt.timedelta(minutes=2),
-            "HandoverSubmitted",
+            HANDOVER_SUBMITTED,
             destination_id=hospital,
             atmist={"age": f"{patient['birth_date'][:4]} born", "mechanism": reason},
         )
         arrived = left + self.minutes(10, 30)
         status(arrived, "AT_DESTINATION")
         accepted = arrived + self.minutes(3, 25)
-        ev(accepted, "HandoverAccepted", accepted_by=f"ed-nurse-{hospital}", hospital_id=hospital)
+        ev(accepted, HANDOVER_ACCEPTED, accepted_by=f"ed-nurse-{hospital}", hospital_id=hospital)
         status(accepted + self.minutes(5, 15), "BACK_IN_SERVICE")
         sent = self.batches(incident_id, unit, sorted(timeline, key=lambda p: p[0]))
         for ecg_id, acquired, is_stemi in reads:

@@ -14,11 +14,23 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from avro_schemas.events import (
+    ECG_ACQUIRED,
+    HANDOVER_SUBMITTED,
+    INCIDENT_OPENED,
+    INTERVENTION_PERFORMED,
+    MEDICATION_GIVEN,
+    PATIENT_RECORDED,
+    PRE_ALERT_RAISED,
+    UNIT_STATUS_CHANGED,
+    VITALS_RECORDED,
+    short,
+)
+from kernel.codes import RESIDENT_ID
+from kernel.jsontypes import Json
 from services.ingest import resident_id as resident_ids
 from services.simulate.ecg_synth import INFERIOR, synth_ecg
-from stream_processors.fhir_projector.codes import RESIDENT_ID
 
-Json = dict[str, Any]
 SNOMED = "http://snomed.info/sct"
 CHINA = dt.timezone(dt.timedelta(hours=8))
 DESTINATION = "county-hospital"
@@ -47,14 +59,14 @@ def stemi_incident(
     def ev(event_type: str, minutes: float, **fields: Any) -> Json:
         n = len(events)
         event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"goldenhour/{incident_id}/{n}"))
-        return {"type": event_type, "event_id": event_id, "occurred_at": _at(t0, minutes), **fields}
+        return {"type": short(event_type), "event_id": event_id, "occurred_at": _at(t0, minutes), **fields}
 
     def status(minutes: float, name: str) -> Json:
-        return ev("UnitStatusChanged", minutes, unit_id=unit_id, status=name)
+        return ev(UNIT_STATUS_CHANGED, minutes, unit_id=unit_id, status=name)
 
     def vitals(minutes: float, hr: int, sbp: int, dbp: int, spo2: int, pain: int) -> Json:
         return ev(
-            "VitalsRecorded",
+            VITALS_RECORDED,
             minutes,
             vitals=[
                 {"code": "8867-4", "value": hr, "unit": "/min"},
@@ -85,7 +97,7 @@ def stemi_incident(
     events: list[Json] = []
     script: list[Callable[[], Json]] = [
         lambda: ev(
-            "IncidentOpened",
+            INCIDENT_OPENED,
             0,
             dispatch_reason="Chest pain for 40 minutes, sweating",
             priority="1",
@@ -97,10 +109,10 @@ def stemi_incident(
         lambda: status(2, "EN_ROUTE"),
         lambda: status(9, "ON_SCENE"),
         lambda: status(10, "AT_PATIENT"),
-        lambda: ev("PatientRecorded", 11, **patient),
+        lambda: ev(PATIENT_RECORDED, 11, **patient),
         lambda: vitals(12, 108, 96, 60, 93, 8),
         lambda: ev(
-            "EcgAcquired",
+            ECG_ACQUIRED,
             13,
             ecg_id=f"{incident_id}-ecg-1",
             device={"id": "lifepak-15-0042", "manufacturer": "Stryker", "model": "LIFEPAK 15"},
@@ -108,14 +120,14 @@ def stemi_incident(
             leads=synth_ecg(heart_rate_bpm=104, st_elevation_uv=250, st_leads=INFERIOR, seed=seed),
         ),
         lambda: ev(
-            "MedicationGiven",
+            MEDICATION_GIVEN,
             14,
             medication={"system": SNOMED, "code": "387458008", "display": "Aspirin"},
             dose={"value": 300, "unit": "mg"},
             route={"system": SNOMED, "code": "26643006", "display": "Oral route"},
         ),
         lambda: ev(
-            "PreAlertRaised",
+            PRE_ALERT_RAISED,
             15,
             kind="STEMI",
             destination_id=destination_id,
@@ -123,7 +135,7 @@ def stemi_incident(
             note="Inferior STEMI on 12-lead; activate cath lab",
         ),
         lambda: ev(
-            "InterventionPerformed",
+            INTERVENTION_PERFORMED,
             16,
             code={
                 "system": SNOMED,
@@ -135,7 +147,7 @@ def stemi_incident(
         lambda: status(18, "LEFT_SCENE"),
         lambda: vitals(25, 98, 104, 66, 96, 5),
         lambda: ev(
-            "HandoverSubmitted",
+            HANDOVER_SUBMITTED,
             30,
             destination_id=destination_id,
             atmist={

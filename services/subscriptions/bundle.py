@@ -10,12 +10,11 @@ itself (`full-resource`). `$status` answers a `searchset` of the status alone.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-Json = dict[str, Any]
+from kernel.jsontypes import Json
+from kernel.time import instant, now
 
 STATUS_PROFILE = (
     "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
@@ -31,17 +30,13 @@ NOTIFICATION_TYPES = frozenset(
 )
 
 
-def now_instant() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def notification_event(event: Json, content: str) -> Json:
     """One `notification-event` parameter; `empty` content names no focus."""
     parts: list[Json] = [
         {"name": "event-number", "valueString": str(event["event_number"])},
         {"name": "timestamp", "valueInstant": event["timestamp"]},
     ]
-    if content != "empty":
+    if content != "empty" and event["focus"]:  # no focus: outside the owner's jurisdiction
         parts.append({"name": "focus", "valueReference": {"reference": event["focus"]}})
     return {"name": "notification-event", "part": parts}
 
@@ -111,7 +106,7 @@ def notification_bundle(
         seen: set[str] = set()
         for event in events:
             focus = event["focus"]
-            if focus in seen:
+            if not focus or focus in seen:
                 continue  # one entry per resource; every event still names it
             seen.add(focus)
             resource = (resources or {}).get(focus) if content == "full-resource" else None
@@ -121,7 +116,7 @@ def notification_bundle(
         "id": str(uuid.uuid4()),
         "meta": {"profile": [NOTIFICATION_PROFILE]},
         "type": "history",
-        "timestamp": now_instant(),
+        "timestamp": instant(now()),
         "entry": entries,
     }
 

@@ -11,7 +11,14 @@ What is checked (each refusal is a 422 OperationOutcome naming the element):
 - `channel.header` entries are `Name: value`;
 - `backport-heartbeat-period` is a whole number of seconds (0..86400).
 A goldenhour extension on `channel` carries an optional HMAC secret; it is stored in the
-event and removed from the resource, so no read ever serves it.
+event and removed from the resource, so no read ever serves it. Header values are secrets
+too (an `Authorization` the receiver checks): the event keeps them for the sender, the
+resource keeps only their names (`Authorization: [redacted]`).
+
+The subscription belongs to the organization that created it (the token's `site`), named
+in the resource as the compartment label `org/<site>` (`meta.security`, kernel/jurisdiction.py);
+services/fhir_api/subscription_routes.py serves it to that organization (and admin) only.
+Where the endpoint may point is checked by the route (services/subscriptions/endpoints.py).
 """
 
 from __future__ import annotations
@@ -19,22 +26,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from fhir.resources.R4B.subscription import Subscription
 from pydantic import ValidationError
 
+from kernel.jsontypes import Json
+from kernel.jurisdiction import org, security_labels
 from services.outcome import FhirError
-from stream_processors.notifier.topics import TOPICS
-
-Json = dict[str, Any]
+from stream_processors.notifier.published import HMAC_SECRET, TOPICS, without_secrets
 
 BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
 FILTER_CRITERIA = BACKPORT + "backport-filter-criteria"
 PAYLOAD_CONTENT = BACKPORT + "backport-payload-content"
 HEARTBEAT_PERIOD = BACKPORT + "backport-heartbeat-period"
-HMAC_SECRET = "https://goldenhour.example.org/fhir/StructureDefinition/subscription-hmac-secret"
 CONTENTS = ("empty", "id-only", "full-resource")
 CHANNELS = ("rest-hook", "websocket")
 MAX_HEARTBEAT_S = 86400
@@ -136,8 +141,15 @@ def _parse(doc: Json) -> None:
         ) from exc
 
 
-def subscription_requested(doc: Json, subscription_id: str, now: dt.datetime) -> Json:
-    """The `SubscriptionRequested` event of a posted Subscription, or a FhirError (422)."""
+def subscription_requested(
+    doc: Json,
+    subscription_id: str,
+    now: dt.datetime,
+    owner: str = "",
+    user_id: str | None = None,
+) -> Json:
+    """The `SubscriptionRequested` event of a posted Subscription, or a FhirError (422).
+    `owner`: the creating organization's id ("" when nobody is authenticated: the demo)."""
     _parse(doc)
     topic = TOPICS.get(str(doc.get("criteria")))
     if topic is None:
@@ -149,13 +161,21 @@ def subscription_requested(doc: Json, subscription_id: str, now: dt.datetime) ->
     filters = _filters(doc, topic.resource, topic.filters)
     content, headers, heartbeat = _content(channel), _headers(channel), _heartbeat(channel)
     resource, secret = _without_secret({**doc, "id": subscription_id, "status": "requested"})
+    resource = without_secrets(resource)
     resource.pop("meta", None)
+    if owner:
+        resource["meta"] = {"security": security_labels([org(owner)])}
     return {
         "meta": {
             "event_id": f"subscription-requested:{subscription_id}",
             "occurred_at": now,
             "recorded_at": now,
-            "source": {"channel": "http", "device_id": None, "user_id": None, "site_id": None},
+            "source": {
+                "channel": "http",
+                "device_id": None,
+                "user_id": user_id,
+                "site_id": owner or None,
+            },
         },
         "subscription_id": subscription_id,
         "topic": topic.url,

@@ -24,7 +24,12 @@ an endpoint that is down delays no other subscriber. Delivery reasoning:
    Bundle after that many seconds without a POST.
 5. Signature. With a secret, `X-Goldenhour-Signature: sha256=<hex HMAC-SHA256 of the body>`.
    Custom headers (`channel.header`) go with every POST.
-6. full-resource payloads carry the focus's *current* version from the view. A focus not in
+6. Where to. Before every POST the endpoint's host is resolved again and checked by the
+   SSRF guard (services/subscriptions/endpoints.py: no loopback, private, link-local or
+   metadata address unless allow-listed), and the POST goes to the address just checked
+   (Host header and TLS server name keep the name): a name re-pointed at 127.0.0.1 after
+   the create (DNS rebinding) is a failed delivery (status `error`), never a request.
+7. full-resource payloads carry the focus's *current* version from the view. A focus not in
    the view yet (its projector lags) holds the Bundle back up to `focus_wait_s`, then the
    event is sent with a reference only (e.g. a patient link whose Patient has no view).
 
@@ -42,21 +47,21 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
 from avro_schemas.catalogue import SUBSCRIPTIONS
+from avro_schemas.events import NOTIFICATION_DELIVERED, SUBSCRIPTION_STATUS_CHANGED
+from kernel.jsontypes import Json
 from services.ingest.submit import append_event
 from services.subscriptions.bundle import notification_bundle
-from services.subscriptions.views import load_events, load_focus, load_state
+from services.subscriptions.endpoints import EndpointGuard, EndpointRefused
+from services.subscriptions.views import as_owner_sees, load_events, load_focus, load_state
 from services.system import System
-from stream_processors.notifier.fold import DELIVERED, STATUS_CHANGED
-from stream_processors.notifier.processor import CHANNEL_INDEX
+from stream_processors.notifier.published import CHANNEL_INDEX
 
 log = logging.getLogger("goldenhour.subscriptions")
 
-Json = dict[str, Any]
 
 SIGNATURE_HEADER = "X-Goldenhour-Signature"
 
@@ -126,7 +131,10 @@ class _Worker:
     def _deliver(self, state: Json) -> None:
         config = self.sender.config
         last = min(state["events"], self.delivered + config.max_count)
-        events = load_events(self.sender.system.store, self.sid, self.delivered + 1, last)
+        store = self.sender.system.store
+        events = as_owner_sees(
+            store, load_events(store, self.sid, self.delivered + 1, last), state.get("owner", "")
+        )
         resources: dict[str, Json] = {}
         if state["payload_content"] == "full-resource":
             resources = load_focus(self.sender.system.store, events)
@@ -148,7 +156,7 @@ class _Worker:
         now = dt.datetime.now(dt.UTC)
         for n, event in enumerate(events):
             young = now - dt.datetime.fromisoformat(event["timestamp"]) < limit
-            if event["focus"] not in resources and young:
+            if event["focus"] and event["focus"] not in resources and young:
                 return events[:n]
         return events
 
@@ -161,7 +169,16 @@ class _Worker:
         if state["hmac_secret"]:
             headers[SIGNATURE_HEADER] = signature(state["hmac_secret"], body)
         try:
-            answer = self.client.post(state["endpoint"], content=body, headers=headers)
+            pinned = self.sender.guard.check(state["endpoint"])
+        except EndpointRefused as exc:
+            self.last_post = time.monotonic()
+            raise DeliveryFailed(f"endpoint refused: {exc}") from exc
+        headers["Host"] = pinned.host_header
+        extensions = {"sni_hostname": pinned.tls_server_name} if pinned.tls_server_name else {}
+        try:
+            answer = self.client.post(
+                pinned.url, content=body, headers=headers, extensions=extensions
+            )
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"{type(exc).__name__}") from exc
         finally:
@@ -194,7 +211,7 @@ class _Worker:
 
     def _record_status(self, status: str, error: str | None) -> None:
         self._append(
-            STATUS_CHANGED,
+            SUBSCRIPTION_STATUS_CHANGED,
             f"subscription-status:{self.sid}:{uuid.uuid4()}",
             {"status": status, "error": error},
         )
@@ -202,7 +219,7 @@ class _Worker:
 
     def _record_delivered(self, number: int) -> None:
         self._append(
-            DELIVERED,
+            NOTIFICATION_DELIVERED,
             f"notification-delivered:{self.sid}:{number}",
             {"event_number": number, "attempts": self.attempts},
         )
@@ -240,6 +257,7 @@ class SubscriptionSender:
     def __init__(self, system: System, config: SenderConfig):
         self.system = system
         self.config = config
+        self.guard = EndpointGuard(system.settings.subscription_endpoint_allowlist)
         self._threads: dict[str, threading.Thread] = {}
 
     def run(self, stop: threading.Event) -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
-from stream_processors.notifier.fold import EVENT, STATE, event_ref
+from kernel.jsontypes import Json
+from kernel.jurisdiction import Viewer
+from stream_processors.notifier.published import EVENT, STATE, event_ref
 from viewstore.base import ViewStore
-
-Json = dict[str, Any]
+from viewstore.guarded import GuardedViewStore, viewing
 
 
 def load_state(store: ViewStore, subscription_id: str) -> Json | None:
@@ -44,4 +44,23 @@ def load_focus(store: ViewStore, events: Sequence[Json]) -> dict[str, Json]:
         stored = store.read(rtype, rid)
         if stored is not None:
             out[event["focus"]] = json.loads(stored.body)
+    return out
+
+
+def as_owner_sees(store: ViewStore, events: Sequence[Json], owner: str) -> list[Json]:
+    """The events as the subscription's owner may see them: an event whose focus lies
+    outside the owner's jurisdiction (kernel/jurisdiction.py) keeps its number and time but
+    loses its focus, so the numbering has no gap and nothing of the resource, not even its
+    id, reaches the subscriber. A focus not yet in the views is kept (the sender waits for
+    it). With no owner (auth off: the demo) every event is as it is."""
+    if not owner or not isinstance(store, GuardedViewStore):
+        return list(events)
+    out = []
+    with viewing(Viewer(frozenset({owner}), f"subscription@{owner}")):
+        for event in events:
+            rtype, _, rid = event["focus"].partition("/")
+            stored = store.inner.read(rtype, rid) if rid else None
+            if stored is not None and not store.may_see(stored):
+                event = {**event, "focus": ""}
+            out.append(event)
     return out

@@ -26,15 +26,13 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from kernel.jsontypes import Json
 from services.subscriptions.bundle import notification_bundle
-from services.subscriptions.views import load_events, load_focus, load_state
+from services.subscriptions.views import as_owner_sees, load_events, load_focus, load_state
 from viewstore.base import ViewStore
-
-Json = dict[str, Any]
 
 TOKEN_TTL_S = 3600  # a token binds within the hour
 BIND_PREFIX = "bind-with-token:"
@@ -138,6 +136,9 @@ class WebsocketFeed:
         if binding.sent < state["events"]:
             last = min(state["events"], binding.sent + BATCH)
             events = await asyncio.to_thread(load_events, self.store, sid, binding.sent + 1, last)
+            events = await asyncio.to_thread(
+                as_owner_sees, self.store, events, state.get("owner", "")
+            )
             if not events:
                 return
             resources = (

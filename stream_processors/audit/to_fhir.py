@@ -18,10 +18,9 @@ import base64
 import datetime as dt
 from typing import Any
 
-from stream_processors.fhir_projector.ecg_to_fhir import instant
-from stream_processors.ids import resource_id
-
-Json = dict[str, Any]
+from kernel.ids import resource_id
+from kernel.jsontypes import Json
+from kernel.time import instant
 
 RESOURCE_TYPE = "AuditEvent"
 AUDIT_EVENT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
@@ -152,6 +151,15 @@ def _entities(event: Json) -> list[Json]:
                 "role": _coding(OBJECT_ROLE, "1", "Patient"),
             }
         )
+    for shown in event.get("patients_shown") or []:  # every Patient the answer showed
+        if shown != patient:
+            out.append(
+                {
+                    "what": {"reference": shown},
+                    "type": _coding(ENTITY_TYPE, "1", "Person"),
+                    "role": _coding(OBJECT_ROLE, "1", "Patient"),
+                }
+            )
     rtype, rid = event.get("resource_type"), event.get("resource_id")
     if rtype and rid and f"{rtype}/{rid}" != patient:
         out.append({"what": {"reference": f"{rtype}/{rid}"}, "type": _system_object()})

@@ -9,12 +9,18 @@ every later one is refused, on any number of API instances, and identically on a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from avro_schemas.events import (
+    ECG_MEASURED,
+    READ_CLAIMED,
+    READ_ESCALATED,
+    READ_RELEASED,
+    READ_REPORTED,
+    READ_REQUESTED,
+)
+from kernel.jsontypes import Json
+from kernel.time import instant
 from stream_processors.diagnosis_queue.item import SENDER_CLASS, QueueItem, more_urgent
-from stream_processors.fhir_projector.ecg_to_fhir import instant
-
-Json = dict[str, Any]
 
 
 def _at(event: Json) -> str:
@@ -117,12 +123,12 @@ def _escalated(item: QueueItem, e: Json) -> QueueItem:
 
 
 FOLDS: dict[str, Callable[[QueueItem, Json], QueueItem]] = {
-    "goldenhour.ecg.ReadRequested": _requested,
-    "goldenhour.reading.EcgMeasured": _measured,
-    "goldenhour.reading.ReadClaimed": _claimed,
-    "goldenhour.reading.ReadReleased": _released,
-    "goldenhour.reading.ReadReported": _reported,
-    "goldenhour.reading.ReadEscalated": _escalated,
+    READ_REQUESTED: _requested,
+    ECG_MEASURED: _measured,
+    READ_CLAIMED: _claimed,
+    READ_RELEASED: _released,
+    READ_REPORTED: _reported,
+    READ_ESCALATED: _escalated,
 }
 
 

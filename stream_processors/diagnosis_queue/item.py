@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from kernel.time import instant, parse_instant
+
 CLASS_RANK = {"critical": 0, "urgent": 1, "routine": 2}
 # Time from request to a signed read, per class (Chest Pain Center: first ECG -> diagnosis
 # <= 10 min for suspected ACS).
@@ -15,14 +17,6 @@ SLA = {
     "routine": dt.timedelta(hours=24),
 }
 SENDER_CLASS = {"stat": "critical", "urgent": "urgent", "routine": "routine"}
-
-
-def parse_instant(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def format_instant(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def more_urgent(a: str, b: str) -> str:
@@ -57,7 +51,7 @@ class QueueItem:
     def due_at(self) -> str:
         if not self.submitted_at:
             return ""
-        return format_instant(parse_instant(self.submitted_at) + SLA[self.triage_class])
+        return instant(parse_instant(self.submitted_at) + SLA[self.triage_class])
 
     def lease_expired(self, at: str) -> bool:
         return self.status == "claimed" and self.lease_until <= at
@@ -88,12 +82,12 @@ class QueueItem:
 
 
 def queue_item_id(ecg_id: str) -> str:
-    from stream_processors.ids import resource_id
+    from kernel.ids import resource_id
 
     return resource_id("QueueItem", ecg_id)
 
 
 def task_id(ecg_id: str) -> str:
-    from stream_processors.ids import resource_id
+    from kernel.ids import resource_id
 
     return resource_id("Task", "ecg-read", ecg_id)

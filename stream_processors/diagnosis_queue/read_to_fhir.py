@@ -7,14 +7,12 @@ accepted (signed by the lease holder) ever becomes a DiagnosticReport.
 
 from __future__ import annotations
 
-from typing import Any
-
+from kernel.codes import LOINC, SITE_ID
+from kernel.ids import ecg_observation_id, resource_id
+from kernel.jsontypes import Json
 from stream_processors.diagnosis_queue.item import QueueItem
-from stream_processors.fhir_projector.codes import LOINC, SITE_ID
 from stream_processors.fhir_projector.measured_to_fhir import measurement_observation_id
-from stream_processors.ids import ecg_observation_id, resource_id
 
-Json = dict[str, Any]
 READER_ID = "https://goldenhour.health/sid/reader-id"
 DIAGNOSTIC_SERVICE = "http://terminology.hl7.org/CodeSystem/v2-0074"
 EKG_STUDY = {"system": LOINC, "code": "11524-6", "display": "EKG study"}

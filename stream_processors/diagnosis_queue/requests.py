@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from stream_processors.ids import patient_id
-
-Json = dict[str, Any]
+from kernel.ids import patient_id
+from kernel.jsontypes import Json
 
 
 def read_request(ecg: Json, centre_id: str, region_id: str, prealert: str | None = None) -> Json:

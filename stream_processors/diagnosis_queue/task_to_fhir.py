@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kernel.codes import LOINC, SITE_ID
 from stream_processors.diagnosis_queue.item import QueueItem, task_id
-from stream_processors.fhir_projector.codes import LOINC, SITE_ID
 
 READER_ID = "https://goldenhour.health/sid/reader-id"
 TASK_STATUS = {"queued": "requested", "claimed": "in-progress", "reported": "completed"}
@@ -46,6 +46,6 @@ def to_task(item: QueueItem) -> dict[str, Any]:
 
 
 def _observation(item: QueueItem) -> str:
-    from stream_processors.ids import ecg_observation_id
+    from kernel.ids import ecg_observation_id
 
     return ecg_observation_id(item.ecg_id)

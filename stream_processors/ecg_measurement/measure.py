@@ -13,10 +13,12 @@ Steps (each in its own module):
    velocity; a cubic-spline baseline through every PR segment (and TP segment, once the T
    end and P onset are known) is subtracted; T end by the tangent method, P onset;
 4. here: rate from the mean RR; irregularity as the RR coefficient of variation; QTc by
-   Bazett (QT / sqrt(mean RR in s)); per lead the ST deviation at J + 60 ms (mean of +-4 ms)
-   minus the PR-segment level (mean of 20 to 4 ms before the QRS onset) of the same beat,
-   median over beats. A lead whose median ST has a standard error over 35 uV (from the
-   beat-to-beat spread) is too noisy and left out.
+   Bazett (QT / sqrt(mean RR in s)); per lead, on the median beat, the ST level at the J
+   point (mean of the 4 ms from the global QRS offset: where the 4th Universal Definition of
+   MI sets its cut-points) and at J + 60 ms (mean of +-4 ms), each minus the PR-segment level
+   (mean of 20 to 4 ms before the QRS onset); R, S and T peak per lead for the triage of STEMI
+   equivalents. A lead whose per-beat ST at J + 60 ms has a standard error over 35 uV (from
+   the beat-to-beat spread) is too noisy and left out.
 
 Accuracy against known truth (`synthetic.py`: 24 ECGs of 10 s at 500 Hz, 35/60/100/160 per
 min, clean, noisy (30 uV white, 300 uV wander, 50 uV mains) and atrial fibrillation, with ST
@@ -69,8 +71,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.interpolate import CubicSpline
 
+from kernel.codes import STANDARD_LEAD_ORDER
 from stream_processors.ecg_measurement import beats, delineate, quality
-from stream_processors.fhir_projector.codes import STANDARD_LEAD_ORDER
 
 Array = NDArray[np.float64]
 
@@ -81,6 +83,10 @@ IRREGULAR_CV = 0.10  # RR coefficient of variation; sinus arrhythmia at rest sta
 PRE_S, POST_S = 0.35, 0.75  # median-beat window around the fiducial (shortened at fast rates)
 ST_AFTER_J_S = 0.060
 ST_AVERAGE_S = 0.008  # the ST level is the mean of +-4 ms around J + 60 ms
+# At the J point itself the level is the mean of the 4 ms that start at J: the median beat's
+# QRS offset is the last sample still in the QRS, so the window lies on the ST segment.
+J_AVERAGE_S = 0.004
+T_SEARCH_FROM_J_S = 0.040  # the T peak is looked for from J + 40 ms to the T end
 PR_WINDOW_S = (0.020, 0.004)  # PR-segment baseline: from 20 to 4 ms before the QRS onset
 TP_MARGIN_S = 0.040  # a TP knot keeps this far from the T end and the next P onset
 TP_MIN_S = 0.060
@@ -99,8 +105,16 @@ class Measurements:
     pr_ms: float | None = None  # None when no P wave is detectable
     qt_ms: float | None = None
     qtc_ms: float | None = None  # Bazett
-    st_deviation_uv: dict[str, float] = field(default_factory=dict)  # usable leads only
+    # ST level minus the PR-segment level on the median beat, per usable lead: at the J point
+    # (where the Fourth Universal Definition of MI sets its cut-points) and at J + 60 ms.
+    st_deviation_uv: dict[str, float] = field(default_factory=dict)
+    st_j60_uv: dict[str, float] = field(default_factory=dict)
     beats: int = 0
+    # QRS and T morphology of the median beat per lead (uV from the PR level), for the triage
+    # of STEMI equivalents: tallest R (>= 0), deepest S or Q (<= 0), T peak (signed).
+    r_uv: dict[str, float] = field(default_factory=dict)
+    s_uv: dict[str, float] = field(default_factory=dict)
+    t_uv: dict[str, float] = field(default_factory=dict)
 
 
 def measure(leads: Mapping[str, Sequence[int]], rate_hz: float) -> Measurements:
@@ -202,7 +216,9 @@ def _measure_beats(
     if not clean:
         return Measurements(False, problems + ["too noisy"])
     waves = _waves(z[clean], complete, window, on, off, rate_hz)
-    return _assemble(names, clean, rr, st, waves, rate_hz, problems)
+    median = delineate.median_beat(z[clean], complete, window.pre, window.post)
+    levels = _lead_levels(median, waves, rate_hz)
+    return _assemble([names[i] for i in clean], rr, levels, waves, rate_hz, problems)
 
 
 @dataclass(frozen=True)
@@ -252,11 +268,53 @@ def _noisy(name: str, noise_uv: float, problems: list[str]) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class _Levels:
+    """Per lead (rows of the median beat), uV relative to its PR-segment level."""
+
+    st_j: Array
+    st_j60: Array
+    r: Array
+    s: Array
+    t: Array
+
+
+def _lead_levels(median: Array, waves: _Waves, rate_hz: float) -> _Levels:
+    """ST at J and J + 60 ms, R, S and T peaks of every lead of the median beat.
+
+    Measured on the median beat (as the 12-lead programs do) against the PR segment of the
+    same median beat, at the global J point (the end of the QRS in the latest lead).
+    """
+    pre = waves.window.pre
+    before, until = (int(round(s * rate_hz)) for s in PR_WINDOW_S)
+    pr = median[:, pre + waves.on - before : pre + waves.on - until].mean(axis=1, keepdims=True)
+    x = median - pr
+    j = pre + waves.off
+    j_len = max(1, int(round(J_AVERAGE_S * rate_hz)))
+    half = max(1, int(round(ST_AVERAGE_S / 2 * rate_hz)))
+    j60 = j + int(round(ST_AFTER_J_S * rate_hz))
+    qrs = x[:, pre + waves.on : j + 1]
+    t_from = j + int(round(T_SEARCH_FROM_J_S * rate_hz))
+    t_to = x.shape[1] if waves.t_end is None else min(x.shape[1], pre + waves.t_end + 1)
+    t_seg = x[:, t_from:t_to] if t_to > t_from else np.zeros((x.shape[0], 1))
+    t_at = np.argmax(np.abs(t_seg), axis=1)
+    return _Levels(
+        st_j=x[:, j : j + j_len].mean(axis=1),
+        st_j60=x[:, j60 - half : j60 + half + 1].mean(axis=1),
+        r=np.maximum(qrs.max(axis=1), 0.0),
+        s=np.minimum(qrs.min(axis=1), 0.0),
+        t=t_seg[np.arange(x.shape[0]), t_at],
+    )
+
+
+def _per_lead(names: list[str], values: Array) -> dict[str, float]:
+    return {n: round(float(v), 1) for n, v in zip(names, values, strict=True) if np.isfinite(v)}
+
+
 def _assemble(
     names: list[str],
-    clean: list[int],
     rr: Array,
-    st: Array,
+    levels: _Levels,
     waves: _Waves,
     rate_hz: float,
     problems: list[str],
@@ -265,7 +323,6 @@ def _assemble(
     rr_mean = float(np.mean(rr))
     cv = float(np.std(rr) / rr_mean)
     qt = None if waves.t_end is None else (waves.t_end - waves.on) * ms
-    st_median = np.median(st, axis=1)
     return Measurements(
         analysable=True,
         problems=problems,
@@ -276,10 +333,12 @@ def _assemble(
         pr_ms=None if waves.p_on is None else round((waves.on - waves.p_on) * ms),
         qt_ms=None if qt is None else round(qt),
         qtc_ms=None if qt is None else round(qt / math.sqrt(rr_mean)),
-        st_deviation_uv={
-            names[i]: round(float(st_median[i]), 1) for i in clean if not np.isnan(st_median[i])
-        },
+        st_deviation_uv=_per_lead(names, levels.st_j),
+        st_j60_uv=_per_lead(names, levels.st_j60),
         beats=len(rr) + 1,
+        r_uv=_per_lead(names, levels.r),
+        s_uv=_per_lead(names, levels.s),
+        t_uv=_per_lead(names, levels.t),
     )
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 from importlib.metadata import version
-from typing import Any
 
 from avro_schemas.catalogue import CLINIC_ECG, READING
+from avro_schemas.events import ECG_MEASURED, ECG_SUBMITTED
+from kernel.ids import patient_id
+from kernel.jsontypes import Json
+from stream_processors.adapter import Processor, State
 from stream_processors.ecg_measurement.measure import Measurements, measure
 from stream_processors.ecg_measurement.triage import triage
-from stream_processors.ids import patient_id
 from stream_processors.runner import Emitted
-from viewstore.base import IndexEntry
 
-Json = dict[str, Any]
 ALGORITHM = f"goldenhour-measure/1 (scipy {version('scipy')})"
 
 
@@ -74,31 +74,15 @@ def _fields(m: Measurements) -> Json:
         "qt_ms": m.qt_ms,
         "qtc_ms": m.qtc_ms,
         "st_deviation_uv": [{"lead": k, "value": v} for k, v in m.st_deviation_uv.items()],
+        "st_j60_uv": [{"lead": k, "value": v} for k, v in m.st_j60_uv.items()],
     }
 
 
-class MeasurementProcessor:
-    name = "ecg-measurer"
-    topics = [CLINIC_ECG]
-
-    def refs(self, event_name: str, event: Json) -> list[tuple[str, str]]:
+def _emit(state: State, event_name: str, event: Json) -> list[Emitted]:
+    if event_name != ECG_SUBMITTED:
         return []
+    return [Emitted(READING, event["ecg_id"], ECG_MEASURED, measured_event(event))]
 
-    def fold(
-        self, state: dict[tuple[str, str], Json], event_name: str, event: Json
-    ) -> dict[tuple[str, str], Json]:
-        return {}
 
-    def index(self, resource: Json) -> list[IndexEntry]:
-        return []
-
-    def emit(
-        self, state: dict[tuple[str, str], Json], event_name: str, event: Json
-    ) -> list[Emitted]:
-        if event_name != "goldenhour.ecg.EcgSubmitted":
-            return []
-        return [
-            Emitted(
-                READING, event["ecg_id"], "goldenhour.reading.EcgMeasured", measured_event(event)
-            )
-        ]
+# No view, no fold: it only derives `EcgMeasured` from each `EcgSubmitted`.
+PROCESSOR = Processor(name="ecg-measurer", topics=[CLINIC_ECG], emit=_emit)

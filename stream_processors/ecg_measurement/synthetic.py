@@ -8,7 +8,8 @@ a septal q to an rS in V1 and a qR in V6, and every interval has an exact start 
 - QRS onset/offset are the first/last sample where a QRS component is non-zero;
 - the P wave ends before the PR segment, which is exactly isoelectric;
 - ST injections (`st_offset_uv`, per lead) rise over the last 15 ms of the QRS, stay flat to
-  the T peak and fade with the T wave, so the value at J + 60 ms is known (`Truth.st_j60_uv`).
+  the T peak and fade with the T wave, so the values at the J point and at J + 60 ms are
+  known (`Truth.st_j_uv`, `Truth.st_j60_uv`).
 
 Intervals follow the heart rate as adults' do: PR = 160 ms x RR^0.25, QT = 400 ms x RR^(1/3)
 (Fridericia's relation), the ST segment is 35 % of QT - QRS. "af" replaces P waves by 4-7 Hz
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from stream_processors.fhir_projector.codes import STANDARD_LEAD_ORDER
+from kernel.codes import STANDARD_LEAD_ORDER
 
 Array = NDArray[np.float64]
 
@@ -64,6 +65,7 @@ class Truth:
     pr_ms: float | None  # mean over beats; None without P waves (atrial fibrillation)
     qt_ms: float  # mean over beats (PR and QT follow each beat's preceding RR)
     st_j60_uv: dict[str, float]  # per lead, noise-free, minus the PR-segment level (zero)
+    st_j_uv: dict[str, float] | None = None  # the same at the J point (end of the QRS)
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,8 @@ def synthesize(
         qrs_ms=qrs_ms,
         pr_ms=float(np.mean(prs)) * 1000.0 if rhythm == "sinus" else None,
         qt_ms=float(np.mean(qts)) * 1000.0,
-        st_j60_uv=_st_truth(clean, inside, qrs_s, rate_hz),
+        st_j60_uv=_st_truth(clean, inside, qrs_s + 0.060, rate_hz),
+        st_j_uv=_st_truth(clean, inside, qrs_s, rate_hz),
     )
     leads = {
         lead: [int(v) for v in np.rint(noisy[i])] for i, lead in enumerate(STANDARD_LEAD_ORDER)
@@ -227,10 +230,11 @@ def _noise(t: Array, white: float, wander: float, mains: float, rng: np.random.G
     return out
 
 
-def _st_truth(clean: Array, onsets: list[float], qrs: float, rate_hz: float) -> dict[str, float]:
-    """Noise-free value at J + 60 ms minus the PR-segment level, median over beats."""
+def _st_truth(clean: Array, onsets: list[float], after: float, rate_hz: float) -> dict[str, float]:
+    """Noise-free value `after` s from the QRS onset minus the PR-segment level, median over
+    beats."""
     n = clean.shape[1]
-    idx = [round((o + qrs + 0.060) * rate_hz) for o in onsets]
+    idx = [round((o + after) * rate_hz) for o in onsets]
     pr = [round((o - 0.010) * rate_hz) for o in onsets]
     pairs = [(j, p) for j, p in zip(idx, pr, strict=False) if p >= 0 and j < n]
     values = np.median(np.array([clean[:, j] - clean[:, p] for j, p in pairs]), axis=0)

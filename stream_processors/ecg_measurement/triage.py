@@ -1,20 +1,36 @@
 """Triage class of an ECG from its measurements and what the sender said. Pure, deterministic.
 
-critical  ST elevation meeting the STEMI voltage criteria in two contiguous leads (below),
-          or heart rate < 40 or > 150 /min, or a sender pre-alert "STEMI", or urgency "stat";
+critical  ST elevation at the J point meeting the STEMI voltage criteria in two contiguous
+          leads (below), or heart rate < 40 or > 150 /min, or a sender pre-alert "STEMI",
+          or urgency "stat";
 urgent    ST depression >= 100 uV in two contiguous leads, an irregular rhythm, QTc > 500 ms,
           heart rate 40-50 or 120-150 /min (both ends included), or urgency "urgent";
+          and every finding that "needs a human read" (never critical on its own): the STEMI
+          equivalents (posterior, de Winter, LBBB-like QRS with Sgarbossa criteria), aVR
+          elevation with widespread depression, and V2-V3 elevation that meets a cut-point
+          only for a sex or age we do not know;
 routine   anything else.
 An ECG the measurer could not analyse is classed from the sender alone, and says so.
+Every measured finding's text starts with the class it triggers ("urgent: heart rate 49.9/min
+..."), so a reason never borrows the class of another finding.
 
 ST elevation criteria, from the Fourth Universal Definition of Myocardial Infarction
 (ESC/ACC/AHA/WHF 2018, Thygesen et al., Table 4 "ECG manifestations of acute myocardial
 ischaemia"): new ST elevation in two contiguous leads of >= 1 mm (100 uV at 10 mm/mV) in all
 leads except V2-V3, where the cut-points are >= 2 mm in men >= 40 years, >= 2.5 mm in men
-< 40 years and >= 1.5 mm in women whatever their age. Without sex and age we apply the 1 mm
-rule to V2-V3 as well: more sensitive, never less. The definition measures at the J point;
-the measurer reports the level at J + 60 ms (as many ECG programs do, and where it is less
-disturbed by the end of the QRS), which we apply the same cut-points to.
+< 40 years and >= 1.5 mm in women whatever their age. The definition measures at the J
+point, and so do we (`Measurements.st_deviation_uv`; the J + 60 ms level is reported beside
+it, not judged). When sex or age is unknown, V2-V3 are judged at the highest cut-point the
+patient could have (2.5 mm when nothing is known, 2 mm for an unknown sex at >= 40 years):
+a normal young man's V2-V3 often reach 2 mm, and a false STEMI sends a cath team out at
+night. An elevation between the lowest cut-point a patient could have and that one is not
+dropped: it is "urgent, needs human read", and the reason says which sex/age it hinges on.
+"New" elevation needs a previous ECG, which the triage does not have: the reader judges it.
+Reciprocal ST depression (inferior <-> I/aVL, anterior/lateral <-> II/III/aVF) is named as
+supporting evidence; the definition does not require it, so its absence lowers nothing.
+A wide QRS (>= 120 ms) with a dominant negative V1 (LBBB-like, or paced) has secondary
+ST-T changes: the ST elevation criteria do not apply there (4th UDMI), so such an ECG is
+never critical from its ST; Sgarbossa's criteria are checked and reported for the reader.
 
 "Contiguous" (the definition: lead groups such as the anterior V1-V6, inferior II, III, aVF,
 lateral/apical I and aVL). The pairs that count here:
@@ -41,6 +57,17 @@ V2_V3_MEN_40_PLUS_UV = 200.0
 V2_V3_MEN_UNDER_40_UV = 250.0
 V2_V3_WOMEN_UV = 150.0
 ST_DEPRESSION_UV = 100.0
+LOWEST_V2_V3_UV = min(V2_V3_WOMEN_UV, V2_V3_MEN_40_PLUS_UV, V2_V3_MEN_UNDER_40_UV)
+# STEMI equivalents (flagged for a human read, never critical on their own):
+POSTERIOR_DEPRESSION_UV = 50.0  # 0.5 mm in V1-V3 (4th UDMI: posterior ischaemia)
+DE_WINTER_DEPRESSION_UV = 100.0  # 1-3 mm upsloping J-point depression, V1-V6
+DE_WINTER_UPSLOPE_UV = 100.0  # J + 60 ms at least this above the J point
+DE_WINTER_T_UV = 500.0  # tall, prominent precordial T wave
+WIDE_QRS_MS = 120.0
+SGARBOSSA_CONCORDANT_UV = 100.0  # >= 1 mm concordant elevation, or depression in V1-V3
+SGARBOSSA_DISCORDANT_RATIO = 0.25  # Smith-modified: discordant ST / S depth >= 25 %
+AVR_ELEVATION_UV = 100.0
+AVR_DEPRESSED_LEADS = 8  # 4th UDMI: depression in >= 8 leads with aVR elevation: left main
 HR_CRITICAL_BELOW, HR_CRITICAL_ABOVE = 40.0, 150.0
 HR_URGENT_SLOW = (40.0, 50.0)
 HR_URGENT_FAST = (120.0, 150.0)
@@ -67,6 +94,14 @@ CONTIGUOUS_PAIRS: tuple[tuple[str, str, str], ...] = (
     ("anterior", "V3", "V4"),
     ("anterolateral", "V4", "V5"),  # V5-V6 is in the lateral group
 )
+
+
+RECIPROCAL: dict[str, tuple[str, ...]] = {
+    "inferior": ("I", "aVL"),
+    "lateral": ("II", "III", "aVF"),
+    "anterior": ("II", "III", "aVF"),
+    "anterolateral": ("II", "III", "aVF"),
+}
 
 
 @dataclass(frozen=True)
@@ -103,7 +138,7 @@ def _result(findings: list[Finding]) -> TriageResult:
     cls: TriageClass = max((c for c, _ in findings), key=ORDER.index, default="routine")
     reasons = [r for c, r in sorted(findings, key=lambda f: -ORDER.index(f[0]))]
     if cls == "routine":
-        reasons.insert(0, "no critical or urgent finding")
+        reasons.insert(0, "routine: no critical or urgent finding")
     return TriageResult(cls, reasons)
 
 
@@ -119,52 +154,208 @@ def _sender_findings(urgency: str, prealert: str | None) -> list[Finding]:
 
 def _measured_findings(m: Measurements, sex: str | None, age_years: float | None) -> list[Finding]:
     return [
-        *_st_findings(m.st_deviation_uv, sex, age_years),
+        *_st_findings(m, sex, age_years),
+        *_equivalents(m),
         *_rate_findings(m.heart_rate_bpm),
         *_rhythm_findings(m),
         *_not_assessed(m.st_deviation_uv),
     ]
 
 
-def st_elevation_threshold_uv(lead: str, sex: str | None, age_years: float | None) -> float:
-    """The ST-elevation cut-point of a lead (uV), per the Fourth Universal Definition.
-
-    V2-V3 get the sex- and age-specific cut-points when they are known ("female"/"F": any
-    age; "male"/"M": with an age); otherwise, and in every other lead, 1 mm.
-    """
+def _sex(sex: str | None) -> str | None:
     known = (sex or "").strip().lower()
+    return {"female": "female", "f": "female", "male": "male", "m": "male"}.get(known)
+
+
+def st_elevation_threshold_uv(lead: str, sex: str | None, age_years: float | None) -> float:
+    """The ST-elevation cut-point (uV at the J point) that makes a lead count for "critical".
+
+    Per the Fourth Universal Definition: 1 mm in every lead but V2-V3; there 1.5 mm in
+    women, 2 mm in men >= 40, 2.5 mm in men < 40. An unknown sex or age takes the highest
+    cut-point the patient could have, so that no false critical comes from what we lack.
+    """
     if lead not in ("V2", "V3"):
         return ST_ELEVATION_UV
-    if known in ("female", "f"):
-        return V2_V3_WOMEN_UV
-    if known in ("male", "m") and age_years is not None:
-        return V2_V3_MEN_40_PLUS_UV if age_years >= 40 else V2_V3_MEN_UNDER_40_UV
-    return ST_ELEVATION_UV
+    return max(_v2_v3_cut_points(_sex(sex), age_years))
 
 
-def _st_findings(st: dict[str, float], sex: str | None, age_years: float | None) -> list[Finding]:
-    elevated = {
-        lead for lead, v in st.items() if v >= st_elevation_threshold_uv(lead, sex, age_years)
+def lowest_st_elevation_threshold_uv(lead: str, sex: str | None, age_years: float | None) -> float:
+    """The lowest cut-point the patient could have: between it and the one above, a reader."""
+    if lead not in ("V2", "V3"):
+        return ST_ELEVATION_UV
+    return min(_v2_v3_cut_points(_sex(sex), age_years))
+
+
+def _v2_v3_cut_points(sex: str | None, age: float | None) -> list[float]:
+    men = [V2_V3_MEN_40_PLUS_UV, V2_V3_MEN_UNDER_40_UV]
+    if age is not None:
+        men = [V2_V3_MEN_40_PLUS_UV if age >= 40 else V2_V3_MEN_UNDER_40_UV]
+    if sex == "female":
+        return [V2_V3_WOMEN_UV]
+    return men if sex == "male" else [V2_V3_WOMEN_UV, *men]
+
+
+def _st_findings(m: Measurements, sex: str | None, age_years: float | None) -> list[Finding]:
+    st = m.st_deviation_uv
+    if _lbbb_like(m):
+        return _lbbb_findings(m, sex, age_years)
+    elevated = {ld for ld, v in st.items() if v >= st_elevation_threshold_uv(ld, sex, age_years)}
+    maybe = {
+        ld for ld, v in st.items() if v >= lowest_st_elevation_threshold_uv(ld, sex, age_years)
     }
-    depressed = {lead for lead, v in st.items() if v <= -ST_DEPRESSION_UV}
     out: list[Finding] = []
-    for territory, leads in _territories(elevated).items():
-        out.append(
-            (
-                "critical",
-                f"ST elevation in contiguous leads {', '.join(leads)} ({territory}): "
-                + _values(st, leads),
-            )
-        )
+    critical = _territories(elevated)
+    for territory, leads in critical.items():
+        out.append(("critical", _stemi_reason(st, territory, leads, sex, age_years)))
+    for territory, leads in _territories(maybe).items():
+        if not set(leads) <= set(critical.get(territory, [])):
+            out.append(("urgent", _hinges_reason(st, territory, leads, sex, age_years)))
+    depressed = {lead for lead, v in st.items() if v <= -ST_DEPRESSION_UV}
     for territory, leads in _territories(depressed).items():
         out.append(
             (
                 "urgent",
-                f"ST depression >= {ST_DEPRESSION_UV:g} uV in contiguous leads "
-                f"{', '.join(leads)} ({territory}): " + _values(st, leads),
+                f"urgent: ST depression >= {ST_DEPRESSION_UV:g} uV at the J point in contiguous "
+                f"leads {', '.join(leads)} ({territory}): " + _values(st, leads),
             )
         )
     return out
+
+
+def _stemi_reason(
+    st: dict[str, float], territory: str, leads: list[str], sex: str | None, age: float | None
+) -> str:
+    text = (
+        f"critical: ST elevation at the J point in contiguous leads {', '.join(leads)} "
+        f"({territory}), 4th UDMI cut-points met: " + _values(st, leads)
+    )
+    if {"V2", "V3"} & set(leads):
+        text += f"; V2-V3 cut-point {st_elevation_threshold_uv('V2', sex, age):g} uV"
+        text += f" ({_who(sex, age)})"
+    return text + "; " + _reciprocal(st, territory)
+
+
+def _hinges_reason(
+    st: dict[str, float], territory: str, leads: list[str], sex: str | None, age: float | None
+) -> str:
+    return (
+        f"urgent, needs human read: ST elevation at the J point in {', '.join(leads)} "
+        f"({territory}): " + _values(st, leads) + f" meets the V2-V3 cut-point of "
+        f"{lowest_st_elevation_threshold_uv('V2', sex, age):g} uV only for some patients; "
+        f"{_who(sex, age)}, so not called critical"
+    )
+
+
+def _who(sex: str | None, age: float | None) -> str:
+    known = _sex(sex)
+    if known == "female":
+        return "woman"
+    if known == "male" and age is not None:
+        return f"man {'>=' if age >= 40 else '<'} 40 years"
+    missing = " and ".join(w for w, v in (("sex", known), ("age", age)) if v is None)
+    return f"{missing} unknown: the highest cut-point the patient could have"
+
+
+def _reciprocal(st: dict[str, float], territory: str) -> str:
+    facing = [
+        ld for ld in RECIPROCAL.get(territory, ()) if st.get(ld, 0.0) <= -ST_DEPRESSION_UV / 2
+    ]
+    if not facing:
+        return "no reciprocal ST depression"
+    return "reciprocal ST depression supports it: " + _values(st, facing)
+
+
+def _lbbb_like(m: Measurements) -> bool:
+    """Wide QRS whose V1 is dominantly negative: LBBB or right-ventricular pacing."""
+    if m.qrs_ms is None or m.qrs_ms < WIDE_QRS_MS or "V1" not in m.r_uv or "V1" not in m.s_uv:
+        return False
+    return -m.s_uv["V1"] > m.r_uv["V1"]
+
+
+def _lbbb_findings(m: Measurements, sex: str | None, age: float | None) -> list[Finding]:
+    """Sgarbossa (Smith-modified) criteria; ST elevation criteria do not apply here."""
+    st, r, s = m.st_deviation_uv, m.r_uv, m.s_uv
+    positive = {ld for ld in st if ld in r and ld in s and r[ld] >= -s[ld]}
+    met = [
+        f"concordant ST elevation {ld} {st[ld]:+.0f} uV"
+        for ld in sorted(positive)
+        if st[ld] >= SGARBOSSA_CONCORDANT_UV
+    ]
+    met += [
+        f"concordant ST depression {ld} {st[ld]:+.0f} uV"
+        for ld in ("V1", "V2", "V3")
+        if ld in st and ld not in positive and st[ld] <= -SGARBOSSA_CONCORDANT_UV
+    ]
+    met += [
+        f"discordant ST elevation {ld} {st[ld]:+.0f} uV >= 25 % of its S ({s[ld]:.0f} uV)"
+        for ld in sorted(set(st) - positive)
+        if ld in s and s[ld] < 0 and st[ld] >= SGARBOSSA_DISCORDANT_RATIO * -s[ld]
+    ]
+    head = (
+        f"wide QRS {m.qrs_ms:g} ms with a dominant negative V1 (LBBB-like or paced): "
+        "ST elevation criteria do not apply"
+    )
+    if met:
+        return [("urgent", f"urgent, needs human read: {head}; Sgarbossa: " + "; ".join(met))]
+    return [("routine", f"routine: {head}; no Sgarbossa criterion met")]
+
+
+def _equivalents(m: Measurements) -> list[Finding]:
+    """STEMI equivalents and aVR: each one an urgent "needs human read", never critical."""
+    return [f for f in (_posterior(m), _de_winter(m), _avr(m)) if f is not None]
+
+
+def _posterior(m: Measurements) -> Finding | None:
+    st = m.st_deviation_uv
+    low = {ld for ld in ("V1", "V2", "V3") if st.get(ld, 0.0) <= -POSTERIOR_DEPRESSION_UV}
+    pair = next((p for p in (("V1", "V2"), ("V2", "V3")) if set(p) <= low), None)
+    tall_r = [ld for ld in ("V1", "V2") if m.r_uv.get(ld, 0.0) > -m.s_uv.get(ld, 0.0) > 0.0]
+    if pair is None or not tall_r or _lbbb_like(m):
+        return None
+    return (
+        "urgent",
+        "urgent, needs human read: possible posterior MI (STEMI equivalent): ST depression "
+        f"{_values(st, sorted(low, key=_PRECORDIAL.index))} with a dominant R in "
+        f"{', '.join(tall_r)}; record V7-V9",
+    )
+
+
+def _de_winter(m: Measurements) -> Finding | None:
+    st, j60, t = m.st_deviation_uv, m.st_j60_uv, m.t_uv
+    leads = {
+        ld
+        for ld in _PRECORDIAL
+        if st.get(ld, 0.0) <= -DE_WINTER_DEPRESSION_UV
+        and j60.get(ld, -1e9) - st[ld] >= DE_WINTER_UPSLOPE_UV
+        and t.get(ld, 0.0) >= DE_WINTER_T_UV
+    }
+    pairs = [
+        ld
+        for a, b in zip(_PRECORDIAL, _PRECORDIAL[1:], strict=False)
+        if {a, b} <= leads
+        for ld in (a, b)
+    ]
+    if not pairs:
+        return None
+    found = sorted(set(pairs), key=_PRECORDIAL.index)
+    return (
+        "urgent",
+        "urgent, needs human read: de Winter pattern (STEMI equivalent): upsloping J-point "
+        f"depression with tall T waves in {', '.join(found)}: "
+        + ", ".join(f"{ld} J {st[ld]:+.0f} uV, T {t[ld]:+.0f} uV" for ld in found),
+    )
+
+
+def _avr(m: Measurements) -> Finding | None:
+    st = m.st_deviation_uv
+    depressed = [ld for ld, v in st.items() if ld != "aVR" and v <= -ST_DEPRESSION_UV]
+    if st.get("aVR", 0.0) < AVR_ELEVATION_UV or len(depressed) < AVR_DEPRESSED_LEADS:
+        return None
+    return (
+        "urgent",
+        f"urgent, needs human read: ST elevation in aVR {st['aVR']:+.0f} uV with ST depression "
+        f"in {len(depressed)} leads: left main or multivessel ischaemia?",
+    )
 
 
 def _territories(leads: set[str]) -> dict[str, list[str]]:
@@ -182,18 +373,16 @@ def _values(st: dict[str, float], leads: list[str]) -> str:
 
 
 def _rate_findings(hr: float | None) -> list[Finding]:
+    """The rate band, named in the reason: the class each band triggers, and its limits."""
     if hr is None:
         return []
-    if hr < HR_CRITICAL_BELOW or hr > HR_CRITICAL_ABOVE:
-        return [
-            (
-                "critical",
-                f"heart rate {hr:g}/min (critical below {HR_CRITICAL_BELOW:g} "
-                f"or above {HR_CRITICAL_ABOVE:g})",
-            )
-        ]
-    if HR_URGENT_SLOW[0] <= hr <= HR_URGENT_SLOW[1] or HR_URGENT_FAST[0] <= hr <= HR_URGENT_FAST[1]:
-        return [("urgent", f"heart rate {hr:g}/min")]
+    if hr < HR_CRITICAL_BELOW:
+        return [("critical", f"critical: heart rate {hr:g}/min (below {HR_CRITICAL_BELOW:g}/min)")]
+    if hr > HR_CRITICAL_ABOVE:
+        return [("critical", f"critical: heart rate {hr:g}/min (above {HR_CRITICAL_ABOVE:g}/min)")]
+    for low, high in (HR_URGENT_SLOW, HR_URGENT_FAST):
+        if low <= hr <= high:
+            return [("urgent", f"urgent: heart rate {hr:g}/min ({low:g}-{high:g}/min)")]
     return []
 
 
@@ -201,10 +390,15 @@ def _rhythm_findings(m: Measurements) -> list[Finding]:
     out: list[Finding] = []
     if m.irregular:
         out.append(
-            ("urgent", f"irregular rhythm (RR coefficient of variation {m.rr_irregularity:.2f})")
+            (
+                "urgent",
+                f"urgent: irregular rhythm (RR coefficient of variation {m.rr_irregularity:.2f})",
+            )
         )
     if m.qtc_ms is not None and m.qtc_ms > QTC_URGENT_ABOVE_MS:
-        out.append(("urgent", f"QTc {m.qtc_ms:.0f} ms (Bazett) above {QTC_URGENT_ABOVE_MS:g} ms"))
+        out.append(
+            ("urgent", f"urgent: QTc {m.qtc_ms:.0f} ms (Bazett) above {QTC_URGENT_ABOVE_MS:g} ms")
+        )
     return out
 
 

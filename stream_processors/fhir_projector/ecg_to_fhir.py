@@ -2,15 +2,16 @@
 
 Pure functions of the event: no I/O, no clock. The Observation follows the FHIR ECG example:
 code MDC_ECG_ELEC_POTL, one component per lead (MDC lead code, SampledData in the sender's
-unit), plus the device's measurements as LOINC-coded components.
+unit), plus the device's measurements as LOINC-coded components. A report-only result (no
+waveform sent) has no lead components and says so in a note; the device's own report (a
+PDF) becomes a DocumentReference related to the Observation.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+import base64
 
-from stream_processors.fhir_projector.codes import (
+from kernel.codes import (
     DEVICE_ID,
     ECG_CODE,
     ECG_ID,
@@ -22,14 +23,9 @@ from stream_processors.fhir_projector.codes import (
     SITE_ID,
     UCUM,
 )
-from stream_processors.ids import ecg_observation_id, patient_id
-
-Json = dict[str, Any]
-
-
-def instant(t: dt.datetime) -> str:
-    """FHIR instant in UTC with microseconds: fixed width, so it sorts as text."""
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+from kernel.ids import ecg_observation_id, patient_id, resource_id
+from kernel.jsontypes import Json
+from kernel.time import instant
 
 
 def _coding(system: str, code: str, display: str | None = None) -> Json:
@@ -40,9 +36,25 @@ def _decimal(x: float) -> int | float:
     return int(x) if float(x).is_integer() else x
 
 
-def lead_component(lead: Json, rate_hz: float, units: str) -> Json:
+# A lead the gateway computed from I and II (an 8-lead cart), not one the device recorded.
+DERIVED_LEAD_EXTENSION = "https://goldenhour.health/fhir/StructureDefinition/ecg-derived-lead"
+DERIVATIONS = {
+    "III": "III = II - I (Einthoven)",
+    "aVR": "aVR = -(I + II) / 2 (Goldberger)",
+    "aVL": "aVL = I - II / 2 (Goldberger)",
+    "aVF": "aVF = II - I / 2 (Goldberger)",
+}
+
+
+def lead_component(lead: Json, rate_hz: float, units: str, derived: bool = False) -> Json:
     code, display = ECG_LEADS[lead["lead"]]
+    extension = (
+        [{"url": DERIVED_LEAD_EXTENSION, "valueString": f"derived: {DERIVATIONS[lead['lead']]}"}]
+        if derived
+        else []
+    )
     return {
+        **({"extension": extension} if extension else {}),
         "code": {"coding": [_coding(MDC, code, display)]},
         "valueSampledData": {
             "origin": {"value": 0, "unit": units, "system": UCUM, "code": units},
@@ -76,6 +88,7 @@ def measurement_components(measurements: Json | None) -> list[Json]:
 def ecg_observation(event: Json) -> Json:
     """The FHIR Observation of one submitted ECG (without meta)."""
     wave = event["waveform"]
+    derived = set(event.get("derived_leads") or [])
     site, device = event["site"], event["device"]
     obs: Json = {
         "resourceType": "Observation",
@@ -98,7 +111,8 @@ def ecg_observation(event: Json) -> Json:
             **_device_display(device),
         },
         "component": [
-            lead_component(lead, wave["sampling_rate_hz"], wave["units"]) for lead in wave["leads"]
+            lead_component(lead, wave["sampling_rate_hz"], wave["units"], lead["lead"] in derived)
+            for lead in wave["leads"]
         ]
         + measurement_components(event.get("measurements")),
     }
@@ -109,9 +123,56 @@ def ecg_observation(event: Json) -> Json:
         else []
     )
     notes += [f"Device statement: {s}" for s in statements]
+    if not wave["leads"]:
+        obs["code"]["text"] = "12-lead ECG report (no waveform)"
+        notes.append(NO_WAVEFORM)
+    if derived:
+        notes.append(
+            f"Leads {', '.join(sorted(derived, key=list(DERIVATIONS).index))} were derived "
+            "from leads I and II (Einthoven, Goldberger), not recorded: the device sent "
+            "8 independent leads"
+        )
     if notes:
         obs["note"] = [{"text": n} for n in notes]
     return obs
+
+
+NO_WAVEFORM = (
+    "No waveform was sent: the device sent its own measurements and report only"
+    " (the report is a DocumentReference related to this ECG)"
+)
+LOINC_EKG_STUDY = ("11524-6", "EKG study")
+
+
+def ecg_document_id(ecg_id: str) -> str:
+    """Id of the DocumentReference holding an ECG's device report."""
+    return resource_id("DocumentReference", ecg_id)
+
+
+def ecg_document(event: Json) -> Json | None:
+    """The FHIR DocumentReference of the device's report (its PDF), or None."""
+    doc = event.get("document")
+    if not doc:
+        return None
+    obs_id = ecg_observation_id(event["ecg_id"])
+    attachment: Json = {
+        "contentType": doc["content_type"],
+        "data": base64.b64encode(doc["data"]).decode("ascii"),
+        **({"title": doc["title"]} if doc.get("title") else {}),
+    }
+    return {
+        "resourceType": "DocumentReference",
+        "id": ecg_document_id(event["ecg_id"]),
+        "identifier": [{"system": ECG_ID, "value": event["ecg_id"]}],
+        "status": "current",
+        "type": {"coding": [_coding(LOINC, *LOINC_EKG_STUDY)], "text": "ECG report"},
+        "subject": {"reference": f"Patient/{patient_id(event['patient']['identifiers'])}"},
+        "date": instant(event["meta"]["recorded_at"]),
+        "description": "The ECG device's own report"
+        + ("" if event["waveform"]["leads"] else "; no waveform was sent"),
+        "content": [{"attachment": attachment}],
+        "context": {"related": [{"reference": f"Observation/{obs_id}"}]},
+    }
 
 
 def _device_display(device: Json) -> Json:

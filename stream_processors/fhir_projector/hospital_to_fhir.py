@@ -19,19 +19,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import Any
 
-from stream_processors.fhir_projector.codes import SITE_ID
-from stream_processors.fhir_projector.ecg_to_fhir import instant
+from avro_schemas.events import (
+    PATIENT_ADMITTED,
+    PATIENT_DISCHARGED,
+    PATIENT_REGISTERED,
+    PATIENT_TRANSFERRED,
+    PATIENT_UPDATED,
+)
+from kernel.codes import SITE_ID
+from kernel.ids import patient_id, resource_id
+from kernel.jsontypes import Json
+from kernel.time import instant
 from stream_processors.fhir_projector.patient_to_fhir import merge_patient
-from stream_processors.ids import patient_id, resource_id
 
-Json = dict[str, Any]
 Ref = tuple[str, str]
 State = Mapping[Ref, Json]
 Fold = Callable[[State, Json], dict[Ref, Json]]
 
-ADT = "goldenhour.adt."
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 ENCOUNTER_CLASSES = {
     "IMP": "inpatient encounter",
@@ -42,8 +47,8 @@ ENCOUNTER_CLASSES = {
 # A hospital's visit numbers (PV1-19): one system per hospital, as MRNs have
 # (urn:goldenhour:mrn:<authority> in services/hl7_gateway/oru_ecg.py).
 VISIT_NUMBER_SYSTEM = "urn:goldenhour:visit:"
-STARTS = {"PatientAdmitted", "PatientRegistered"}
-ENDS = {"PatientDischarged"}
+STARTS = {PATIENT_ADMITTED, PATIENT_REGISTERED}
+ENDS = {PATIENT_DISCHARGED}
 
 
 def visit_system(hospital_id: str) -> str:
@@ -67,7 +72,7 @@ def adt_refs(event: Json) -> list[Ref]:
 
 
 def adt_fold(kind: str) -> Fold:
-    """The fold of one ADT event type (`kind` is its short name, e.g. PatientAdmitted)."""
+    """The fold of one ADT event type (`kind` is its event name, e.g. `PATIENT_ADMITTED`)."""
 
     def fold(state: State, event: Json) -> dict[Ref, Json]:
         refs = adt_refs(event)
@@ -127,12 +132,12 @@ def _location_text(current: Json) -> str:
 
 
 ADT_FOLDS: dict[str, tuple[Callable[[Json], list[Ref]], Fold]] = {
-    ADT + kind: (adt_refs, adt_fold(kind))
+    kind: (adt_refs, adt_fold(kind))
     for kind in (
-        "PatientRegistered",
-        "PatientAdmitted",
-        "PatientUpdated",
-        "PatientTransferred",
-        "PatientDischarged",
+        PATIENT_REGISTERED,
+        PATIENT_ADMITTED,
+        PATIENT_UPDATED,
+        PATIENT_TRANSFERRED,
+        PATIENT_DISCHARGED,
     )
 }

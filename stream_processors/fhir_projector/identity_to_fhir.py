@@ -26,19 +26,16 @@ Order: what the folds here commute with, and what they do not.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from stream_processors.fhir_projector.codes import DEVICE_ID, SITE_ID
-from stream_processors.fhir_projector.ecg_to_fhir import instant
+from kernel.codes import DEVICE_ID, SITE_ID
+from kernel.ids import patient_id, resource_id
+from kernel.jsontypes import Json
+from kernel.time import instant
 from stream_processors.fhir_projector.patient_to_fhir import add_link, remove_link, stub_patient
-from stream_processors.ids import patient_id, resource_id
 
-Json = dict[str, Any]
 Ref = tuple[str, str]
 State = Mapping[Ref, Json]
 
-LINKED = "goldenhour.identity.PatientLinked"
-UNLINKED = "goldenhour.identity.PatientUnlinked"
 LIFECYCLE = "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle"
 ACTIVITY = {"merge": "Merge Record Lifecycle Event", "unmerge": "Unmerge Record Lifecycle Event"}
 PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"

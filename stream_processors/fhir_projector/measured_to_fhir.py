@@ -8,9 +8,7 @@ not analyse still gets its Observation, with status `cancelled` and the reasons 
 
 from __future__ import annotations
 
-from typing import Any
-
-from stream_processors.fhir_projector.codes import (
+from kernel.codes import (
     ECG_LEADS,
     ECG_MEASUREMENTS,
     LOINC,
@@ -18,10 +16,10 @@ from stream_processors.fhir_projector.codes import (
     OBSERVATION_CATEGORY,
     UCUM,
 )
-from stream_processors.fhir_projector.ecg_to_fhir import instant
-from stream_processors.ids import ecg_observation_id, resource_id
+from kernel.ids import ecg_observation_id, resource_id
+from kernel.jsontypes import Json
+from kernel.time import instant
 
-Json = dict[str, Any]
 EKG_PANEL = {"system": LOINC, "code": "34534-8", "display": "12 lead EKG panel"}
 
 
@@ -53,18 +51,20 @@ def _interval_components(e: Json) -> list[Json]:
 
 
 def _st_components(e: Json) -> list[Json]:
+    """ST per lead at the J point (where the STEMI cut-points apply), then at J+60 ms."""
     out = []
-    for item in e.get("st_deviation_uv", []):
-        code, display = ECG_LEADS[item["lead"]]
-        out.append(
-            {
-                "code": {
-                    "coding": [{"system": MDC, "code": code, "display": display}],
-                    "text": f"ST deviation at J+60 ms, lead {item['lead']}",
-                },
-                "valueQuantity": _quantity(item["value"], "uV"),
-            }
-        )
+    for field, where in (("st_deviation_uv", "the J point"), ("st_j60_uv", "J+60 ms")):
+        for item in e.get(field) or []:
+            code, display = ECG_LEADS[item["lead"]]
+            out.append(
+                {
+                    "code": {
+                        "coding": [{"system": MDC, "code": code, "display": display}],
+                        "text": f"ST deviation at {where}, lead {item['lead']}",
+                    },
+                    "valueQuantity": _quantity(item["value"], "uV"),
+                }
+            )
     return out
 
 
@@ -86,7 +86,9 @@ def measurement_observation(e: Json) -> Json:
         "effectiveDateTime": instant(e["meta"]["occurred_at"]),
         "method": {"text": e["algorithm"]},
         "derivedFrom": [{"reference": f"Observation/{ecg_observation_id(e['ecg_id'])}"}],
-        "note": [{"text": f"Triage {e['triage_class']}: {r}"} for r in e.get("reasons", [])]
+        # The class once, then each finding, whose text names the class it triggers itself.
+        "note": [{"text": f"Triage class: {e['triage_class']}"}]
+        + [{"text": r} for r in e.get("reasons", [])]
         + [{"text": f"Not measured: {p}"} for p in e.get("problems", [])],
     }
     components = _interval_components(e) + _st_components(e)

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
 
-from stream_processors.fhir_projector.codes import IDENTIFIER_TYPE, RESIDENT_ID
-from stream_processors.fhir_projector.ecg_to_fhir import instant
-from stream_processors.ids import patient_id
+from kernel.codes import IDENTIFIER_TYPE, RESIDENT_ID
+from kernel.ids import patient_id
+from kernel.jsontypes import Json
+from kernel.time import instant
 
-Json = dict[str, Any]
 AS_OF_URL = "https://goldenhour.health/fhir/StructureDefinition/demographics-as-of"
 LINK_FIELDS = ("active", "link")
 
@@ -81,11 +80,6 @@ def merge_patient(current: Json | None, details: Json, occurred_at: dt.datetime)
         **{**older, **newer},
         **{k: current[k] for k in LINK_FIELDS if current and k in current},
     }
-
-
-def identifier_entry(identifier: Json) -> Json:
-    """A FHIR Identifier of an event's identifier (typed, for a resident ID)."""
-    return _identifier(identifier)
 
 
 def stub_patient(rid: str, identifier: Json) -> Json:

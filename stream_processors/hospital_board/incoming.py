@@ -22,13 +22,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from stream_processors.fhir_projector.codes import EMS_TEMPORARY_ID
-from stream_processors.fhir_projector.ecg_to_fhir import instant
-from stream_processors.ids import resource_id, shallow_fields
-
-Json = dict[str, Any]
+from avro_schemas.events import (
+    ECG_ACQUIRED,
+    HANDOVER_ACCEPTED,
+    HANDOVER_SUBMITTED,
+    INCIDENT_OPENED,
+    INTERVENTION_PERFORMED,
+    MEDICATION_GIVEN,
+    PATIENT_RECORDED,
+    PRE_ALERT_RAISED,
+    UNIT_STATUS_CHANGED,
+    VITALS_RECORDED,
+)
+from kernel.codes import EMS_TEMPORARY_ID
+from kernel.ids import resource_id, shallow_fields
+from kernel.jsontypes import Json
+from kernel.time import instant
 
 RESOURCE_TYPE = "IncomingAmbulance"
 TREND_POINTS = 6  # values kept per vital sign: ~the last half hour at 5-min intervals
@@ -224,16 +234,16 @@ def _accepted(s: IncomingAmbulance, e: Json) -> IncomingAmbulance:
 
 
 FOLDS: dict[str, Callable[[IncomingAmbulance, Json], IncomingAmbulance]] = {
-    "goldenhour.ems.IncidentOpened": _opened,
-    "goldenhour.ems.UnitStatusChanged": _status,
-    "goldenhour.ems.PatientRecorded": _patient,
-    "goldenhour.ems.VitalsRecorded": _vitals,
-    "goldenhour.ems.InterventionPerformed": _intervention,
-    "goldenhour.ems.MedicationGiven": _medication,
-    "goldenhour.ems.EcgAcquired": _ecg,
-    "goldenhour.ems.PreAlertRaised": _prealert,
-    "goldenhour.ems.HandoverSubmitted": _handover,
-    "goldenhour.ems.HandoverAccepted": _accepted,
+    INCIDENT_OPENED: _opened,
+    UNIT_STATUS_CHANGED: _status,
+    PATIENT_RECORDED: _patient,
+    VITALS_RECORDED: _vitals,
+    INTERVENTION_PERFORMED: _intervention,
+    MEDICATION_GIVEN: _medication,
+    ECG_ACQUIRED: _ecg,
+    PRE_ALERT_RAISED: _prealert,
+    HANDOVER_SUBMITTED: _handover,
+    HANDOVER_ACCEPTED: _accepted,
 }
 
 

@@ -11,24 +11,29 @@ before the ECG makes it critical in the queue. Emitted ids derive from the sourc
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
 
 from avro_schemas.catalogue import CLINIC_ECG, INCIDENT, READING
+from avro_schemas.events import (
+    ECG_ACQUIRED,
+    ECG_SUBMITTED,
+    INCIDENT_OPENED,
+    PATIENT_RECORDED,
+    PRE_ALERT_RAISED,
+    READ_REQUESTED,
+)
+from kernel.ids import resource_id
+from kernel.jsontypes import Json
+from stream_processors.adapter import Emit, Processor, Ref, State, Step, no_change, one_document
 from stream_processors.diagnosis_queue.requests import read_request
-from stream_processors.ids import resource_id
-from stream_processors.incident_fhir.identity import (
+from stream_processors.fhir_projector.incident.identity import (
     event_details,
     patient_details,
     recorded_patient,
     stored_details,
 )
 from stream_processors.runner import Emitted
-from viewstore.base import IndexEntry
 
-Json = dict[str, Any]
-Ref = tuple[str, str]
 STATE = "IncidentEcgState"
-ECG_ACQUIRED = "goldenhour.ems.EcgAcquired"
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class IncidentState:
 
     def patient_details(self) -> Json:
         """The recorded patient, or an unidentified one named by the incident's temporary id
-        (the rule shared with the incident's FHIR fold: `incident_fhir.identity`)."""
+        (the rule shared with the incident's FHIR fold: `fhir_projector.incident.identity`)."""
         return patient_details(self.incident_id, self.patient)
 
 
@@ -58,9 +63,9 @@ def _prealert(s: IncidentState, e: Json) -> IncidentState:
 
 
 FOLDS = {
-    "goldenhour.ems.IncidentOpened": _opened,
-    "goldenhour.ems.PatientRecorded": _patient,
-    "goldenhour.ems.PreAlertRaised": _prealert,
+    INCIDENT_OPENED: _opened,
+    PATIENT_RECORDED: _patient,
+    PRE_ALERT_RAISED: _prealert,
 }
 
 
@@ -86,41 +91,43 @@ def submitted(state: IncidentState, e: Json) -> Json:
     }
 
 
-class IncidentEcgRouter:
-    name = "incident-ecg-router"
-    topics = [INCIDENT]
+def _ref(event: Json) -> Ref:
+    return STATE, resource_id(STATE, event["incident_id"])
 
-    def __init__(self, reading_centre_id: str, region_id: str) -> None:
-        self._centre = reading_centre_id
-        self._region = region_id
 
-    def refs(self, event_name: str, event: Json) -> list[Ref]:
-        if event_name in FOLDS or event_name == ECG_ACQUIRED:
-            return [(STATE, resource_id(STATE, event["incident_id"]))]
-        return []
+def _step(before: Json | None, event_name: str, event: Json) -> Json:
+    after = FOLDS[event_name](_load(before, event["incident_id"]), event)
+    stored = {**asdict(after), "patient": stored_details(after.patient)}
+    return {"resourceType": STATE, "id": _ref(event)[1], **stored}
 
-    def fold(self, state: dict[Ref, Json], event_name: str, event: Json) -> dict[Ref, Json]:
-        if event_name not in FOLDS:
-            return {}
-        ref = self.refs(event_name, event)[0]
-        before = _load(state.get(ref), event["incident_id"])
-        after = FOLDS[event_name](before, event)
-        stored = {**asdict(after), "patient": stored_details(after.patient)}
-        return {ref: {"resourceType": STATE, "id": ref[1], **stored}}
 
-    def index(self, resource: Json) -> list[IndexEntry]:
-        return []
-
-    def emit(self, state: dict[Ref, Json], event_name: str, event: Json) -> list[Emitted]:
+def _emitter(reading_centre_id: str, region_id: str) -> Emit:
+    def emit(state: State, event_name: str, event: Json) -> list[Emitted]:
         if event_name != ECG_ACQUIRED:
             return []
-        incident = _load(state.get(self.refs(event_name, event)[0]), event["incident_id"])
+        incident = _load(state.get(_ref(event)), event["incident_id"])
         ecg = submitted(incident, event)
-        request = read_request(ecg, self._centre, self._region, incident.prealert or None)
+        request = read_request(ecg, reading_centre_id, region_id, incident.prealert or None)
         return [
-            Emitted(CLINIC_ECG, ecg["ecg_id"], "goldenhour.ecg.EcgSubmitted", ecg),
-            Emitted(READING, ecg["ecg_id"], "goldenhour.ecg.ReadRequested", request),
+            Emitted(CLINIC_ECG, ecg["ecg_id"], ECG_SUBMITTED, ecg),
+            Emitted(READING, ecg["ecg_id"], READ_REQUESTED, request),
         ]
+
+    return emit
+
+
+def incident_ecg_router(reading_centre_id: str, region_id: str) -> Processor:
+    """The router; which reading centre (and region) ambulance ECGs go to is configuration.
+    An `EcgAcquired` loads the incident's state (for `emit`) without changing it."""
+    return Processor(
+        name="incident-ecg-router",
+        topics=[INCIDENT],
+        folds={
+            **one_document(FOLDS, _ref, _step),
+            ECG_ACQUIRED: Step(lambda event: [_ref(event)], no_change),
+        },
+        emit=_emitter(reading_centre_id, region_id),
+    )
 
 
 def _load(doc: Json | None, incident_id: str) -> IncidentState:

@@ -16,28 +16,34 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
 
+from avro_schemas.events import (
+    NOTIFICATION_DELIVERED,
+    NOTIFICATION_TRIGGERED,
+    SUBSCRIPTION_DELETED,
+    SUBSCRIPTION_REQUESTED,
+    SUBSCRIPTION_STATUS_CHANGED,
+)
+from kernel.ids import resource_id
+from kernel.jsontypes import Json
+from kernel.jurisdiction import compartments_of
+from kernel.time import instant
 from stream_processors.diagnosis_queue.fold import fold_item as fold_queue_item
 from stream_processors.diagnosis_queue.item import QueueItem
-from stream_processors.fhir_projector.ecg_to_fhir import instant
-from stream_processors.ids import resource_id
 
-Json = dict[str, Any]
 Ref = tuple[str, str]
 
-REQUESTED = "goldenhour.subscription.SubscriptionRequested"
-DELETED = "goldenhour.subscription.SubscriptionDeleted"
-TRIGGERED = "goldenhour.subscription.NotificationTriggered"
-DELIVERED = "goldenhour.subscription.NotificationDelivered"
-STATUS_CHANGED = "goldenhour.subscription.SubscriptionStatusChanged"
-SUBSCRIPTION_EVENTS = frozenset({REQUESTED, DELETED, TRIGGERED, DELIVERED, STATUS_CHANGED})
+SUBSCRIPTION_EVENTS = frozenset({SUBSCRIPTION_REQUESTED, SUBSCRIPTION_DELETED, NOTIFICATION_TRIGGERED, NOTIFICATION_DELIVERED, SUBSCRIPTION_STATUS_CHANGED})
 
 STATE = "SubscriptionState"
 EVENT = "SubscriptionEvent"
 REGISTRY: Ref = ("SubscriptionRegistry", "all")
 INCIDENT_CONTEXT = "NotifierIncident"
 ECG_CONTEXT = "NotifierEcg"
+# What a served Subscription shows instead of a channel.header value: headers carry the
+# subscriber's credentials (Authorization, API keys) and are write-only.
+REDACTED = "[redacted]"
+HMAC_SECRET = "https://goldenhour.example.org/fhir/StructureDefinition/subscription-hmac-secret"
 
 
 def state_ref(subscription_id: str) -> Ref:
@@ -74,13 +80,37 @@ def requested(event: Json) -> Json:
         "headers": list(event["headers"]),
         "heartbeat_period_s": event["heartbeat_period_s"],
         "hmac_secret": event.get("hmac_secret") or "",
-        "resource": _loads(event["resource"]),
+        "resource": without_secrets(_loads(event["resource"])),
+        "owner": owner_of(_loads(event["resource"])),
         "requested_at": instant(event["meta"]["recorded_at"]),
         "status": "active" if event["channel_type"] == "websocket" else "requested",
         "error": "",
         "events": 0,  # eventsSinceSubscriptionStart
         "delivered": 0,  # every notification up to this eventNumber was acknowledged
     }
+
+
+def without_secrets(resource: Json) -> Json:
+    """`resource` with every channel.header value replaced by REDACTED and the HMAC secret
+    extension removed: what may be served, stored in a view or shown in a history."""
+    doc = copy.deepcopy(resource)
+    channel = doc.get("channel")
+    if not isinstance(channel, dict):
+        return doc
+    if channel.get("header"):
+        names = [str(h).partition(":")[0].strip() for h in channel["header"]]
+        channel["header"] = [f"{name}: {REDACTED}" for name in names]
+    extensions = [e for e in channel.get("extension", []) if e.get("url") != HMAC_SECRET]
+    channel.pop("extension", None)
+    if extensions:
+        channel["extension"] = extensions
+    return doc
+
+
+def owner_of(resource: Json) -> str:
+    """The owning organization's id, from the `org/<id>` compartment label; "" if none."""
+    orgs = sorted(c[len("org/") :] for c in compartments_of(resource) if c.startswith("org/"))
+    return orgs[0] if orgs else ""
 
 
 def _loads(raw: str) -> Json:
@@ -91,17 +121,17 @@ def _loads(raw: str) -> Json:
 def fold_state(state: Json | None, event_name: str, event: Json) -> tuple[Json | None, Json | None]:
     """(new state or None if unchanged, new SubscriptionEvent or None). Events of a
     subscription never requested (or after its deletion, for triggers) change nothing."""
-    if event_name == REQUESTED:
+    if event_name == SUBSCRIPTION_REQUESTED:
         return (requested(event), None) if state is None else (None, None)
     if state is None or state["status"] == "off":
         return None, None
-    if event_name == DELETED:
+    if event_name == SUBSCRIPTION_DELETED:
         return {**state, "status": "off", "error": ""}, None
-    if event_name == STATUS_CHANGED:
+    if event_name == SUBSCRIPTION_STATUS_CHANGED:
         return _status(state, event), None
-    if event_name == DELIVERED:
+    if event_name == NOTIFICATION_DELIVERED:
         return _delivered(state, event), None
-    if event_name == TRIGGERED:
+    if event_name == NOTIFICATION_TRIGGERED:
         return _triggered(state, event)
     return None, None
 
@@ -136,8 +166,9 @@ def _triggered(state: Json, event: Json) -> tuple[Json, Json]:
 
 def subscription_resource(state: Json) -> Json:
     """The FHIR Subscription as served: what the client asked for, the server's status (and
-    error), never the HMAC secret (it is not in the requested resource to begin with)."""
-    doc: Json = copy.deepcopy(state["resource"])
+    error), never the HMAC secret nor a header value (`without_secrets`, again here for
+    states folded before headers were redacted). `meta.security` names the owner."""
+    doc: Json = without_secrets(state["resource"])
     doc["id"] = state["id"]
     doc["status"] = state["status"]
     doc.pop("error", None)
@@ -158,9 +189,9 @@ def fold_registry(registry: Json | None, event_name: str, event: Json) -> Json |
     }
     subs = dict(current["subscriptions"])
     sid = event["subscription_id"]
-    if event_name == REQUESTED and sid not in subs:
+    if event_name == SUBSCRIPTION_REQUESTED and sid not in subs:
         subs[sid] = {"topic": event["topic"], "filters": dict(sorted(event["filters"].items()))}
-    elif event_name == DELETED and sid in subs:
+    elif event_name == SUBSCRIPTION_DELETED and sid in subs:
         del subs[sid]
     else:
         return None

@@ -21,17 +21,28 @@ registry is one resource that triggers on every partition read.
 
 from __future__ import annotations
 
-from typing import Any
-
 from avro_schemas.catalogue import EVENT_TYPES, IDENTITY, INCIDENT, READING, SUBSCRIPTIONS
+from avro_schemas.events import (
+    HANDOVER_ACCEPTED,
+    HANDOVER_SUBMITTED,
+    NOTIFICATION_TRIGGERED,
+    PATIENT_LINKED,
+    PRE_ALERT_RAISED,
+    READ_CLAIMED,
+    READ_RELEASED,
+    READ_REPORTED,
+    READ_REQUESTED,
+    SUBSCRIPTION_DELETED,
+    SUBSCRIPTION_REQUESTED,
+    UNIT_STATUS_CHANGED,
+)
+from kernel.jsontypes import Json
+from stream_processors.adapter import Processor, Ref, State, Step, by_name, no_change
 from stream_processors.notifier import topics as defs
 from stream_processors.notifier.fold import (
-    DELETED,
     REGISTRY,
-    REQUESTED,
     STATE,
     SUBSCRIPTION_EVENTS,
-    TRIGGERED,
     ecg_ref,
     event_ref,
     fold_ecg,
@@ -45,25 +56,26 @@ from stream_processors.notifier.fold import (
 from stream_processors.runner import Emitted
 from viewstore.base import IndexEntry
 
-Json = dict[str, Any]
-Ref = tuple[str, str]
-
 # key: channel type (rest-hook, websocket); subscriptions not `off`. The sender reads it.
 CHANNEL_INDEX = "SubscriptionState.channel"
+# key: "org/<owner id>" (the owner's subscriptions, `off` ones too) and ALL_OWNERS (every
+# subscription, for admin): what `GET /fhir/Subscription` lists.
+OWNER_INDEX = "SubscriptionState.owner"
+ALL_OWNERS = "*"
 INCIDENT_EVENTS = frozenset(
     {
-        defs.HANDOVER_SUBMITTED,
-        defs.HANDOVER_ACCEPTED,
-        defs.UNIT_STATUS_CHANGED,
-        defs.PREALERT_RAISED,
+        HANDOVER_SUBMITTED,
+        HANDOVER_ACCEPTED,
+        UNIT_STATUS_CHANGED,
+        PRE_ALERT_RAISED,
     }
 )
 ECG_EVENTS = frozenset(
     {
-        "goldenhour.ecg.ReadRequested",
-        "goldenhour.reading.ReadClaimed",
-        "goldenhour.reading.ReadReleased",
-        defs.READ_REPORTED,
+        READ_REQUESTED,
+        READ_CLAIMED,
+        READ_RELEASED,
+        READ_REPORTED,
     }
 )
 
@@ -72,94 +84,137 @@ def subscription_ref(subscription_id: str) -> Ref:
     return "Subscription", subscription_id
 
 
-class NotifierProjection:
-    name = "notifier"
-    topics = [SUBSCRIPTIONS, INCIDENT, READING, IDENTITY]
+def _subscription_refs(event: Json) -> list[Ref]:
+    sid = event["subscription_id"]
+    return [state_ref(sid), subscription_ref(sid)]
 
-    def refs(self, event_name: str, event: Json) -> list[Ref]:
-        if event_name in SUBSCRIPTION_EVENTS:
-            sid = event["subscription_id"]
-            own = [state_ref(sid), subscription_ref(sid)]
-            return own + [REGISTRY] if event_name in (REQUESTED, DELETED) else own
-        if event_name in INCIDENT_EVENTS:
-            return [REGISTRY, incident_ref(event["incident_id"])]
-        if event_name in ECG_EVENTS:
-            return [REGISTRY, ecg_ref(event["ecg_id"])]
-        if event_name == defs.PATIENT_LINKED:
-            return [REGISTRY]
+
+def _registry_change_refs(event: Json) -> list[Ref]:
+    return [*_subscription_refs(event), REGISTRY]
+
+
+def _incident_refs(event: Json) -> list[Ref]:
+    return [REGISTRY, incident_ref(event["incident_id"])]
+
+
+def _ecg_refs(event: Json) -> list[Ref]:
+    return [REGISTRY, ecg_ref(event["ecg_id"])]
+
+
+def _registry_refs(event: Json) -> list[Ref]:
+    return [REGISTRY]
+
+
+def _fold_subscription(state: State, event_name: str, event: Json) -> dict[Ref, Json]:
+    sid = event["subscription_id"]
+    before = state.get(state_ref(sid))
+    after, notification = fold_state(before, event_name, event)
+    out: dict[Ref, Json] = {}
+    if after is not None:
+        out[state_ref(sid)] = after
+        resource = subscription_resource(after)
+        if before is None or resource != subscription_resource(before):
+            out[subscription_ref(sid)] = resource
+    if notification is not None:
+        out[event_ref(sid, notification["event_number"])] = notification
+    if event_name in (SUBSCRIPTION_REQUESTED, SUBSCRIPTION_DELETED):
+        registry = fold_registry(state.get(REGISTRY), event_name, event)
+        if registry is not None:
+            out[REGISTRY] = registry
+    return out
+
+
+def _fold_incident(state: State, event: Json) -> dict[Ref, Json]:
+    ref = incident_ref(event["incident_id"])
+    context = fold_incident(state.get(ref), event)
+    return {ref: context} if context else {}
+
+
+def _fold_ecg(state: State, event_name: str, event: Json) -> dict[Ref, Json]:
+    ref = ecg_ref(event["ecg_id"])
+    after = fold_ecg(state.get(ref), event_name, event)
+    return {} if after == state.get(ref) else {ref: after}
+
+
+def _emit(state: State, event_name: str, event: Json) -> list[Emitted]:
+    registry = state.get(REGISTRY)
+    if not registry or not registry["subscriptions"]:
         return []
+    found = _matches(state, event_name, event)
+    out = []
+    for sid, sub in registry["subscriptions"].items():
+        hit = next(
+            (
+                m
+                for m in found
+                if m.topic == sub["topic"] and defs.matches_filters(sub["filters"], m.values)
+            ),
+            None,
+        )
+        if hit is not None:
+            out.append(_triggered(sid, hit, event_name, event))
+    return out
 
-    def fold(self, state: dict[Ref, Json], event_name: str, event: Json) -> dict[Ref, Json]:
-        if event_name in SUBSCRIPTION_EVENTS:
-            return self._fold_subscription(state, event_name, event)
-        if event_name in (defs.HANDOVER_SUBMITTED, defs.PREALERT_RAISED):
-            ref = incident_ref(event["incident_id"])
-            context = fold_incident(state.get(ref), event)
-            return {ref: context} if context else {}
-        if event_name in ECG_EVENTS:
-            ref = ecg_ref(event["ecg_id"])
-            after = fold_ecg(state.get(ref), event_name, event)
-            return {} if after == state.get(ref) else {ref: after}
-        return {}
 
-    def _fold_subscription(
-        self, state: dict[Ref, Json], event_name: str, event: Json
-    ) -> dict[Ref, Json]:
-        sid = event["subscription_id"]
-        before = state.get(state_ref(sid))
-        after, notification = fold_state(before, event_name, event)
-        out: dict[Ref, Json] = {}
-        if after is not None:
-            out[state_ref(sid)] = after
-            resource = subscription_resource(after)
-            if before is None or resource != subscription_resource(before):
-                out[subscription_ref(sid)] = resource
-        if notification is not None:
-            out[event_ref(sid, notification["event_number"])] = notification
-        if event_name in (REQUESTED, DELETED):
-            registry = fold_registry(state.get(REGISTRY), event_name, event)
-            if registry is not None:
-                out[REGISTRY] = registry
-        return out
+def _matches(state: State, event_name: str, event: Json) -> list[defs.Match]:
+    if event_name in INCIDENT_EVENTS:
+        context = state.get(incident_ref(event["incident_id"])) or {}
+        return defs.match(event_name, event, context)
+    if event_name == READ_REPORTED:
+        return _final_report(state.get(ecg_ref(event["ecg_id"])), event)
+    if event_name == PATIENT_LINKED:
+        return defs.match(event_name, event, {})
+    return []
 
-    def emit(self, state: dict[Ref, Json], event_name: str, event: Json) -> list[Emitted]:
-        registry = state.get(REGISTRY)
-        if not registry or not registry["subscriptions"]:
-            return []
-        found = self._matches(state, event_name, event)
-        out = []
-        for sid, sub in registry["subscriptions"].items():
-            hit = next(
-                (
-                    m
-                    for m in found
-                    if m.topic == sub["topic"] and defs.matches_filters(sub["filters"], m.values)
-                ),
-                None,
-            )
-            if hit is not None:
-                out.append(_triggered(sid, hit, event_name, event))
-        return out
 
-    def _matches(self, state: dict[Ref, Json], event_name: str, event: Json) -> list[defs.Match]:
-        if event_name in INCIDENT_EVENTS:
-            context = state.get(incident_ref(event["incident_id"])) or {}
-            return defs.match(event_name, event, context)
-        if event_name == defs.READ_REPORTED:
-            return _final_report(state.get(ecg_ref(event["ecg_id"])), event)
-        if event_name == defs.PATIENT_LINKED:
-            return defs.match(event_name, event, {})
+def _index(resource: Json) -> list[IndexEntry]:
+    if resource["resourceType"] != STATE:
         return []
+    rid = resource["id"]
+    out = [
+        IndexEntry(OWNER_INDEX, owner_key(resource.get("owner", "")), STATE, rid),
+        IndexEntry(OWNER_INDEX, ALL_OWNERS, STATE, rid),
+    ]
+    if resource["status"] != "off":
+        out.append(IndexEntry(CHANNEL_INDEX, resource["channel_type"], STATE, rid))
+    return out
 
-    def index(self, resource: Json) -> list[IndexEntry]:
-        if resource["resourceType"] != STATE or resource["status"] == "off":
-            return []
-        return [IndexEntry(CHANNEL_INDEX, resource["channel_type"], STATE, resource["id"])]
+
+# Trigger events load the registry (and their context) so `emit` can match them; only
+# some of them change a document.
+FOLDS: dict[str, Step] = {
+    **by_name(
+        [SUBSCRIPTION_REQUESTED, SUBSCRIPTION_DELETED], _registry_change_refs, _fold_subscription
+    ),
+    **by_name(
+        SUBSCRIPTION_EVENTS - {SUBSCRIPTION_REQUESTED, SUBSCRIPTION_DELETED},
+        _subscription_refs,
+        _fold_subscription,
+    ),
+    HANDOVER_SUBMITTED: Step(_incident_refs, _fold_incident),
+    PRE_ALERT_RAISED: Step(_incident_refs, _fold_incident),
+    HANDOVER_ACCEPTED: Step(_incident_refs, no_change),
+    UNIT_STATUS_CHANGED: Step(_incident_refs, no_change),
+    **by_name(ECG_EVENTS, _ecg_refs, _fold_ecg),
+    PATIENT_LINKED: Step(_registry_refs, no_change),
+}
+PROCESSOR = Processor(
+    name="notifier",
+    topics=[SUBSCRIPTIONS, INCIDENT, READING, IDENTITY],
+    folds=FOLDS,
+    index=_index,
+    emit=_emit,
+)
+
+
+def owner_key(owner: str) -> str:
+    """OWNER_INDEX key of an owner's subscriptions (never empty: Cassandra keys cannot be)."""
+    return f"org/{owner}"
 
 
 def _final_report(context: Json | None, event: Json) -> list[defs.Match]:
     """A ReadReported notifies only when the queue's lease rule accepts it as the report."""
-    after = fold_ecg(context, defs.READ_REPORTED, event)
+    after = fold_ecg(context, READ_REPORTED, event)
     if (context or {}).get("status") == "reported" or after["status"] != "reported":
         return []
     return [defs.report_match(event["ecg_id"], after["patient_ref"], after["site"])]
@@ -171,7 +226,7 @@ def _triggered(sid: str, hit: defs.Match, event_name: str, event: Json) -> Emitt
     return Emitted(
         SUBSCRIPTIONS,
         sid,
-        TRIGGERED,
+        NOTIFICATION_TRIGGERED,
         {
             "meta": {
                 "event_id": f"notify:{sid}:{source_topic}:{meta['event_id']}",

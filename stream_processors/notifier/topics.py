@@ -21,24 +21,22 @@ processor makes a hospital Encounter of them, so there would be no focus to send
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from avro_schemas.events import (
+    HANDOVER_ACCEPTED,
+    HANDOVER_SUBMITTED,
+    PATIENT_LINKED,
+    READ_REPORTED,
+    UNIT_STATUS_CHANGED,
+)
+from kernel.ids import patient_id
+from kernel.jsontypes import Json
 from stream_processors.diagnosis_queue.read_to_fhir import diagnostic_report_id
-from stream_processors.ids import patient_id
-from stream_processors.incident_fhir.encounter import encounter_id
-from stream_processors.incident_fhir.handover import composition_id
-
-Json = dict[str, Any]
+from stream_processors.fhir_projector.incident.encounter import encounter_id
+from stream_processors.fhir_projector.incident.handover import composition_id
 
 CANONICAL_BASE = "https://goldenhour.example.org/fhir/SubscriptionTopic/"
 TOPIC_DATE = "2026-11-23"
-
-HANDOVER_SUBMITTED = "goldenhour.ems.HandoverSubmitted"
-HANDOVER_ACCEPTED = "goldenhour.ems.HandoverAccepted"
-UNIT_STATUS_CHANGED = "goldenhour.ems.UnitStatusChanged"
-PREALERT_RAISED = "goldenhour.ems.PreAlertRaised"
-READ_REPORTED = "goldenhour.reading.ReadReported"
-PATIENT_LINKED = "goldenhour.identity.PatientLinked"
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,11 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
 
+from kernel.jsontypes import Json
 from stream_processors.quality_kpis import definitions as d
 from stream_processors.quality_kpis.fold import Case, KpiState, cases, fold_all
 
-Json = dict[str, Any]
 ALL = "all"
 
 

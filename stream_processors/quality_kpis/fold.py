@@ -12,11 +12,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
+from avro_schemas.events import (
+    ECG_ACQUIRED,
+    ECG_SUBMITTED,
+    HANDOVER_ACCEPTED,
+    HANDOVER_SUBMITTED,
+    INCIDENT_OPENED,
+    PRE_ALERT_RAISED,
+    READ_REPORTED,
+    READ_REQUESTED,
+    UNIT_STATUS_CHANGED,
+)
+from kernel.jsontypes import Json
 from stream_processors.quality_kpis import definitions as d
 
-Json = dict[str, Any]
 Stamped = tuple[dt.datetime, str]  # (time, value): the earliest wins, the value breaks ties
 
 
@@ -129,12 +139,12 @@ def _accepted(f: IncidentFacts, e: Json) -> IncidentFacts:
 
 
 INCIDENT_FOLDS: dict[str, Callable[[IncidentFacts, Json], IncidentFacts]] = {
-    "goldenhour.ems.IncidentOpened": _opened,
-    "goldenhour.ems.UnitStatusChanged": _status,
-    "goldenhour.ems.EcgAcquired": _ecg_on_incident,
-    "goldenhour.ems.PreAlertRaised": _prealert,
-    "goldenhour.ems.HandoverSubmitted": _handover,
-    "goldenhour.ems.HandoverAccepted": _accepted,
+    INCIDENT_OPENED: _opened,
+    UNIT_STATUS_CHANGED: _status,
+    ECG_ACQUIRED: _ecg_on_incident,
+    PRE_ALERT_RAISED: _prealert,
+    HANDOVER_SUBMITTED: _handover,
+    HANDOVER_ACCEPTED: _accepted,
 }
 
 
@@ -171,10 +181,10 @@ def _reported(f: EcgFacts, e: Json) -> EcgFacts:
 
 
 ECG_FOLDS: dict[str, Callable[[EcgFacts, Json], EcgFacts]] = {
-    "goldenhour.ems.EcgAcquired": _acquired,
-    "goldenhour.ecg.EcgSubmitted": _submitted,
-    "goldenhour.ecg.ReadRequested": _requested,
-    "goldenhour.reading.ReadReported": _reported,
+    ECG_ACQUIRED: _acquired,
+    ECG_SUBMITTED: _submitted,
+    READ_REQUESTED: _requested,
+    READ_REPORTED: _reported,
 }
 RELEVANT = frozenset(INCIDENT_FOLDS) | frozenset(ECG_FOLDS)
 

@@ -13,18 +13,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from avro_schemas.events import (
+    READ_CLAIMED,
+    READ_RELEASED,
+    READ_REPORTED,
+    READ_REQUESTED,
+    REPORT_DELIVERED,
+)
+from kernel.ids import resource_id
+from kernel.jsontypes import Json
+from kernel.time import instant
 from stream_processors.diagnosis_queue.fold import fold_item as fold_queue_item
 from stream_processors.diagnosis_queue.item import QueueItem
-from stream_processors.fhir_projector.ecg_to_fhir import instant
-from stream_processors.ids import resource_id
-
-Json = dict[str, Any]
-
-READ_REQUESTED = "goldenhour.ecg.ReadRequested"
-READ_CLAIMED = "goldenhour.reading.ReadClaimed"
-READ_RELEASED = "goldenhour.reading.ReadReleased"
-READ_REPORTED = "goldenhour.reading.ReadReported"
-REPORT_DELIVERED = "goldenhour.reading.ReportDelivered"
 
 # Origin channels a report goes back over.
 REPORT_BACK_CHANNELS = frozenset({"mllp"})

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from stream_processors.fhir_projector.ecg_to_fhir import instant
-from stream_processors.ids import resource_id, shallow_fields
-
-Json = dict[str, Any]
+from avro_schemas.events import INCIDENT_OPENED, UNIT_POSITION_REPORTED, UNIT_STATUS_CHANGED
+from kernel.ids import resource_id, shallow_fields
+from kernel.jsontypes import Json
+from kernel.time import instant
 
 RESOURCE_TYPE = "UnitState"
 BACK_IN_SERVICE = "BACK_IN_SERVICE"
@@ -145,11 +145,10 @@ def _opened(s: UnitState, e: Json) -> UnitState:
     )
 
 
-POSITION_REPORTED = "goldenhour.ems.UnitPositionReported"
 FOLDS: dict[str, Callable[[UnitState, Json], UnitState]] = {
-    POSITION_REPORTED: _fix,
-    "goldenhour.ems.UnitStatusChanged": _status,
-    "goldenhour.ems.IncidentOpened": _opened,
+    UNIT_POSITION_REPORTED: _fix,
+    UNIT_STATUS_CHANGED: _status,
+    INCIDENT_OPENED: _opened,
 }
 
 

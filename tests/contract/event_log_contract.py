@@ -7,6 +7,7 @@ A backend's test module subclasses `EventLogContract` and provides one fixture,
 
 from __future__ import annotations
 
+import random
 import threading
 import uuid
 from collections.abc import Callable
@@ -14,14 +15,17 @@ from collections.abc import Callable
 import pytest
 
 from eventlog.base import (
+    MAX_RECORD_BYTES,
     EventLog,
     NewRecord,
+    RecordTooLarge,
     StaleVersion,
     TopicPartition,
     TopicSpec,
     UnknownTopic,
     partition_for,
 )
+from tests.waits import wait_until
 
 PARTITIONS = 3
 
@@ -47,6 +51,23 @@ class EventLogContract:
         name = f"contract.{uuid.uuid4().hex[:10]}"
         log.ensure_topics([TopicSpec(name, PARTITIONS)])
         return name
+
+    def test_append__a_large_ecg_record_lands_and_one_over_the_limit_is_refused_for_good(
+        self, log: EventLog, topic: str
+    ) -> None:
+        # 60 s of 12 leads at 1000 Hz with ordinary noise, as Avro would carry it: ~1.5 MB,
+        # over Kafka's 1 MiB default (issue 17: answered "retry" forever before).
+        rng = random.Random(7)
+        ecg = bytes(rng.getrandbits(8) if i % 3 == 0 else 0 for i in range(1_500_000))
+        big = NewRecord("ecg-big", ecg, uuid.uuid4().hex)
+        assert log.append(topic, [big])[0].offset >= 0
+        over = NewRecord("ecg-over", b"x" * (MAX_RECORD_BYTES + 1), uuid.uuid4().hex)
+        with pytest.raises(RecordTooLarge):
+            log.append(topic, [over])
+        # the refusal is no outage: the log goes on taking records, the big one intact
+        log.append(topic, [rec("after", 1)])
+        stored = {r[2]: r[3] for r in drain(log, topic)}
+        assert stored["ecg-big"] == ecg and "ecg-over" not in stored and "after" in stored
 
     def test_append__lands_in_the_key_partition_in_order(self, log: EventLog, topic: str) -> None:
         appended = log.append(topic, [rec("inc-1", i) for i in range(5)])
@@ -259,11 +280,13 @@ class EventLogContract:
         assert [r.value for r in seen] == [b"late:1"]
 
 
-def poll_until(consumer, count: int, attempts: int = 60) -> list:  # type: ignore[no-untyped-def]
-    """Poll until `count` records arrived; bounded so a broken backend fails, not hangs."""
+def poll_until(consumer, count: int) -> list:  # type: ignore[no-untyped-def]
+    """Poll until `count` records arrived; a consumer that stalls fails with what it saw."""
     seen: list = []
-    for _ in range(attempts):
-        seen += consumer.poll(timeout_s=0.5)
-        if len(seen) >= count:
-            break
+
+    def arrived() -> bool:
+        seen.extend(consumer.poll(timeout_s=0.5))
+        return len(seen) >= count
+
+    wait_until(arrived, lambda: f"the consumer receiving {count} records (it got {len(seen)})")
     return seen

@@ -7,6 +7,7 @@ import pytest
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import DCAwareRoundRobinPolicy
 
+from tests.contract.guarded_store_contract import GuardedStoreContract
 from tests.contract.view_store_contract import ViewStoreContract
 from tests.servers import cassandra_contact
 from viewstore.base import ViewStore
@@ -15,7 +16,7 @@ from viewstore.cassandra import CassandraViewStore
 pytestmark = pytest.mark.cassandra
 
 
-class TestCassandraViewStore(ViewStoreContract):
+class TestCassandraViewStore(ViewStoreContract, GuardedStoreContract):
     @pytest.fixture
     def make_store(self) -> Iterator[Callable[[], ViewStore]]:
         host, port = cassandra_contact()

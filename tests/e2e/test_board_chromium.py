@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from services.server import Server
-from stream_processors.incident_fhir.encounter import encounter_id
+from stream_processors.fhir_projector.incident.encounter import encounter_id
 from tests.e2e.test_workstation_chromium import (  # noqa: F401 (pytest fixtures)
     browser,
     browser_errors,
@@ -44,8 +44,8 @@ def test_stemi_appears_live_and_the_handover_is_accepted_on_the_board(
     from selenium.webdriver.common.by import By
 
     browser.get(f"{server.base_url}/board/{HOSPITAL}")
-    until(lambda: browser.find_element(By.ID, "live-text").text == "live", "the live stream")
-    assert "No ambulance on its way" in browser.find_element(By.ID, "incoming").text
+    until(lambda: browser.find_element(By.ID, "live-text").text == "实时", "the live stream")
+    assert "暂无急救车前来" in browser.find_element(By.ID, "incoming").text
 
     # The crew's events arrive after the page loaded: the card must appear by itself.
     incident = stemi_incident(server)
@@ -62,11 +62,11 @@ def test_stemi_appears_live_and_the_handover_is_accepted_on_the_board(
         "the ECG strip with its automatic class",
     )
     card = browser.find_element(By.CSS_SELECTOR, selector)
-    assert "AUTO: CRITICAL" in card.text  # badges are upper-cased by the style sheet
+    assert "自动分诊：危急" in card.text
     assert "ST elevation II, III, aVF" in card.find_element(By.CSS_SELECTOR, ".atmist").text
     hr = card.find_element(By.CSS_SELECTOR, '.vital[data-loinc="8867-4"]').text
     assert "96" in hr and "/min" in hr
-    assert "min" in card.find_element(By.CSS_SELECTOR, ".eta").text
+    assert "分钟" in card.find_element(By.CSS_SELECTOR, ".eta").text
     screenshot(browser, "board-incoming-stemi")
 
     # Transfer of care.
@@ -79,7 +79,7 @@ def test_stemi_appears_live_and_the_handover_is_accepted_on_the_board(
         "the card in the handed-over section",
     )
     assert done.find_element(By.CSS_SELECTOR, ".accepted-by").text == CLINICIAN
-    assert "Care transferred at" in done.text
+    assert "交接时间" in done.text
     assert not browser.find_elements(By.CSS_SELECTOR, selector)
     screenshot(browser, "board-handed-over")
     assert browser_errors(browser) == []

@@ -46,7 +46,7 @@ def test_report_page_draws_the_plots_against_their_targets(browser: Any, server:
     c2d = browser.find_element(By.CSS_SELECTOR, '#summary tr[data-kpi="call_to_dispatch"]')
     assert c2d.find_elements(By.TAG_NAME, "td")[1].text == "4"  # cases, as the JSON says
     d2b = browser.find_element(By.CSS_SELECTOR, '#summary tr[data-kpi="door_to_balloon"]')
-    assert "not available" in d2b.text
+    assert "暂无" in d2b.text  # not available, in Chinese
 
     for kpi in (k for k in KPIS if k.kind == INTERVAL and k.available):
         hist = browser.find_element(By.CSS_SELECTOR, f'svg.histogram[data-kpi="{kpi.code}"]')
@@ -71,7 +71,9 @@ def test_report_page_draws_the_plots_against_their_targets(browser: Any, server:
 
     # As of before the scenario: the same page, every count zero.
     browser.get(f"{server.base_url}/kpi/report?as_of=2020-01-01T00:00%2B08:00&by=station")
-    until(lambda: "2020-01-01T00:00:00+08:00" in browser.find_element(By.ID, "as-of").text, "as-of")
+    as_of = until(lambda: browser.find_element(By.ID, "as-of"), "as-of")
+    assert as_of.get_attribute("data-as-of") == "2020-01-01T00:00:00+08:00"
+    assert "2020年1月1日 00:00" in as_of.text  # Beijing time, Chinese date
     c2d = browser.find_element(By.CSS_SELECTOR, '#summary tr[data-kpi="call_to_dispatch"]')
     assert c2d.find_elements(By.TAG_NAME, "td")[1].text == "0"
     screenshot(browser, "kpi-report-as-of-empty")

@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
+from kernel.codes import STANDARD_LEAD_ORDER
 from services.server import Server
 from services.settings import Settings
-from stream_processors.fhir_projector.codes import STANDARD_LEAD_ORDER
 from tests.conftest import free_port
 from tests.ecg_payloads import ecg_payload
 from tests.integration.test_ecg_slice import wait_for
@@ -42,7 +42,7 @@ CHROME_FLAGS = (
     "--no-first-run",
     "--disable-sync",
     "--window-size=1600,1200",
-    "--lang=en-US",
+    "--lang=zh-CN",  # the users' language: pages answer in Chinese (services/i18n)
 )
 WAIT_S = 15.0  # any one thing the page must show; the whole test takes a few seconds
 READER = "dr-li"
@@ -93,6 +93,8 @@ def browser(tmp_path: Path) -> Iterator[Any]:
     for flag in (*CHROME_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # Headless Chromium ignores --lang for Accept-Language: the preference sets it.
+    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
     driver = webdriver.Chrome(service=Service(executable_path=str(driver_path)), options=options)
     driver.set_page_load_timeout(30)
     yield driver
@@ -172,10 +174,10 @@ def test_reader_claims_the_stemi_first_and_signs_a_coded_report(
     assert [r.get_attribute("data-ecg-id") for r in rows] == [stemi, older]
     badge = rows[0].find_element(By.CSS_SELECTOR, ".badge")
     assert (
-        badge.text == "CRITICAL"
+        badge.text == "危急"
         and badge.value_of_css_property("background-color") == "rgba(198, 40, 40, 1)"
     )
-    assert "王建国" in rows[0].text and "白杨镇卫生院" in rows[0].text and "ago" in rows[0].text
+    assert "王建国" in rows[0].text and "白杨镇卫生院" in rows[0].text and "前" in rows[0].text
     browser.find_element(By.ID, "reader-id").send_keys(READER)
     screenshot(browser, "workstation-queue")
 
@@ -190,7 +192,7 @@ def test_reader_claims_the_stemi_first_and_signs_a_coded_report(
         svg.find_element(By.CSS_SELECTOR, "g.rhythm path.trace").get_attribute("data-lead") == "II"
     )
     assert svg.size["width"] == pytest.approx(265 * CSS_PX_PER_MM, abs=1)  # 25 mm/s on screen
-    until(lambda: "Held by you" in browser.find_element(By.ID, "lease-status").text, "lease shown")
+    until(lambda: "由您认领" in browser.find_element(By.ID, "lease-status").text, "lease shown")
     assert (
         browser.find_element(By.ID, "previous-link")
         .get_attribute("href")
@@ -250,10 +252,10 @@ def test_api_errors_are_shown_and_the_queue_refreshes_by_itself(
         lambda: (e := browser.find_element(By.ID, "error")).is_displayed() and e,
         "the OperationOutcome message",
     )
-    assert "no ECG available to claim" in error.text
+    assert "没有可认领的心电图" in error.text  # the API's OperationOutcome, in Chinese
     browser.get(f"{server.base_url}/reading/ecg/{stemi}")
     status = until(lambda: browser.find_element(By.ID, "lease-status").text, "lease status")
-    assert "Held by dr-zhang" in status
+    assert "由 dr-zhang 认领" in status
     assert not browser.find_element(By.ID, "sign").is_enabled()
 
     browser.get(f"{server.base_url}/reading/")

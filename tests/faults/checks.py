@@ -9,16 +9,14 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from avro_schemas.catalogue import CLINIC_ECG, DEAD_LETTER, INCIDENT, TOPICS, dlq_topic
 from eventlog.base import EventLog
+from kernel.jsontypes import Json
 from services.settings import Settings
 from services.system import System, bootstrap
 from tests.faults.traffic import Tally, Traffic
 from tests.processes import run_rebuild
-
-Json = dict[str, Any]
 
 CATCH_UP_S = 180  # processors folding the backlog an outage or the kills left behind
 FOLDING_TIMEOUT_S = 90  # a processor process must fold a fresh ECG within this

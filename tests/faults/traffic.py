@@ -20,15 +20,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
+from kernel.jsontypes import Json
 from services.simulate.ecg_synth import synth_ecg
 from services.simulate.stemi_incident import stemi_incident
 from tests.ecg_payloads import ecg_payload
-
-Json = dict[str, Any]
 
 ECG_SECONDS = 3  # short waveforms (the minimum is 2.5 s): these tests count events, not samples
 # Above the Kafka backend's 30 s request timeout, so its 503 comes first; a shorter one makes

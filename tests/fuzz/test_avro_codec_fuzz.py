@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from avro_schemas.catalogue import EVENT_TYPES
 from avro_schemas.codec import HEADER_LEN, MAGIC, Codec, UndecodableEvent, load_current
 from tests.fuzz.avro_strategies import record_of
-from tests.fuzz.budget import examples, tally
+from tests.fuzz.budget import examples, tallied
 from tests.unit.test_fhir_fold import event
 
 ECG = "goldenhour.ecg.EcgSubmitted"
@@ -45,17 +45,17 @@ def decodes_or_refuses(data: bytes) -> None:
 
 @examples(2000)
 @given(st.binary(max_size=200))
+@tallied("avro: arbitrary bytes")
 def test_decode__arbitrary_bytes_decode_or_are_undecodable(data: bytes) -> None:
-    tally("avro: arbitrary bytes")
     decodes_or_refuses(data)
 
 
 @examples(1500)
 @given(st.sampled_from(NAMES), st.binary(max_size=200))
+@tallied("avro: known header, garbage body")
 def test_decode__a_known_header_with_a_garbage_body_decodes_or_is_undecodable(
     name: str, body: bytes
 ) -> None:
-    tally("avro: known header, garbage body")
     decodes_or_refuses(codec()._header[name] + body)
 
 
@@ -89,15 +89,15 @@ def corrupted(draw: st.DrawFn) -> bytes:
 
 @examples(2000)
 @given(corrupted())
+@tallied("avro: corrupted valid encodings")
 def test_decode__corrupted_valid_encodings_decode_or_are_undecodable(data: bytes) -> None:
-    tally("avro: corrupted valid encodings")
     decodes_or_refuses(data)
 
 
 @examples(300)
 @given(st.binary(max_size=12))
+@tallied("avro: short or headerless")
 def test_decode__short_or_headerless_bytes_are_undecodable(data: bytes) -> None:
-    tally("avro: short or headerless")
     if len(data) < HEADER_LEN or data[:2] != MAGIC:
         try:
             codec().decode(data)
@@ -114,9 +114,9 @@ def valid_events(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 
 @examples(1500)
 @given(valid_events())
+@tallied("avro: round trip of generated events")
 def test_encode_decode__generated_events_of_every_type_round_trip(
     named: tuple[str, dict[str, Any]],
 ) -> None:
-    tally("avro: round trip of generated events")
     name, record = named
     assert codec().decode(codec().encode(name, record)) == (name, record)

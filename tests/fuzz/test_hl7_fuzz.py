@@ -23,6 +23,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kernel.codes import STANDARD_LEAD_ORDER
 from services.hl7_gateway import er7
 from services.hl7_gateway.adt_in import is_adt, to_adt
 from services.hl7_gateway.errors import APPLICATION_INTERNAL_ERROR, Hl7Error
@@ -31,9 +32,8 @@ from services.hl7_gateway.mllp import END_BLOCK, FrameDecoder, FramingError, Ove
 from services.hl7_gateway.oru_ecg import read_message, to_ecg
 from services.settings import Settings
 from services.system import System, bootstrap
-from stream_processors.fhir_projector.codes import STANDARD_LEAD_ORDER
 from tests.ecg_payloads import ecg_payload
-from tests.fuzz.budget import examples, tally
+from tests.fuzz.budget import examples, tallied
 from tests.hl7_messages import _join, lead_obxs, msh, obr, orc, pid
 
 ADT_A01 = (
@@ -118,8 +118,8 @@ def bases() -> tuple[tuple[str, ...], ...]:
 
 @examples(400)
 @given(st.data())
+@tallied("hl7: mutated ORU/ADT through the parsers")
 def test_parse__mutated_valid_messages_parse_or_raise_hl7_error(data: st.DataObject) -> None:
-    tally("hl7: mutated ORU/ADT through the parsers")
     parsed(data.draw(mutated(bases())))
 
 
@@ -136,10 +136,10 @@ MSH_PREFIXES = st.sampled_from(
 
 @examples(1500)
 @given(MSH_PREFIXES, st.lists(ER7_TEXT, max_size=6), st.binary(max_size=20))
+@tallied("hl7: garbage text and bytes after an MSH")
 def test_parse__garbage_after_a_header_parses_or_raises_hl7_error(
     prefix: str, lines: list[str], tail: bytes
 ) -> None:
-    tally("hl7: garbage text and bytes after an MSH")
     parsed(prefix.encode() + "\r".join(lines).encode("utf-8", "replace") + tail)
 
 
@@ -162,10 +162,10 @@ def ack_code(ack: bytes) -> tuple[str, int | None]:
 
 @examples(250)
 @given(st.data())
+@tallied("hl7: handle_frame ACKs (embedded log)")
 def test_handle_frame__every_frame_gets_an_ack_and_aa_only_when_valid(
     system: System, data: st.DataObject
 ) -> None:
-    tally("hl7: handle_frame ACKs (embedded log)")
     payload = data.draw(st.one_of(mutated(bases()), MSH_PREFIXES.map(str.encode)))
     refusal = parsed(payload)
     code, err_code = ack_code(handle_frame(system, payload))
@@ -188,10 +188,10 @@ MLLP_BYTES = st.binary(max_size=40) | st.lists(
 
 @examples(2000)
 @given(st.lists(MLLP_BYTES, max_size=8), st.integers(1, 64))
+@tallied("mllp: arbitrary chunks")
 def test_decoder__arbitrary_chunks_give_frames_or_a_framing_error(
     chunks: list[bytes], limit: int
 ) -> None:
-    tally("mllp: arbitrary chunks")
     decoder = FrameDecoder(max_frame_bytes=limit)
     try:
         for chunk in chunks:
@@ -211,10 +211,10 @@ def test_decoder__arbitrary_chunks_give_frames_or_a_framing_error(
     st.lists(st.integers(0, 200), max_size=10),
     st.integers(1, 40),
 )
+@tallied("mllp: valid streams split anywhere")
 def test_decoder__a_valid_stream_split_anywhere_gives_its_frames_back(
     payloads: list[bytes], cuts: list[int], limit: int
 ) -> None:
-    tally("mllp: valid streams split anywhere")
     stream = b"\r\n".join(frame(p) for p in payloads)
     points = sorted({min(c, len(stream)) for c in cuts} | {0, len(stream)})
     decoder = FrameDecoder(max_frame_bytes=limit)

@@ -21,7 +21,7 @@ from services.ingest.tablet_events import to_event
 from services.ingest.tablet_examples import BATCH_EXAMPLES
 from services.ingest.tablet_models import IncidentBatch, PositionBatch
 from tests.ecg_payloads import ecg_payload
-from tests.fuzz.budget import examples, tally
+from tests.fuzz.budget import examples, tallied
 
 RECORDED = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
 SCALARS = (
@@ -148,10 +148,10 @@ def validated(model: type[BaseModel], data: bytes) -> BaseModel | None:
 
 @examples(1200)
 @given(st.data())
+@tallied("json: mutated EcgIn")
 def test_ecg_in__mutated_bodies_validate_or_are_refused_and_valid_ones_encode(
     data: st.DataObject,
 ) -> None:
-    tally("json: mutated EcgIn")
     ecg = validated(EcgIn, data.draw(mutated_json(ecg_base())))
     if isinstance(ecg, EcgIn):
         codec().encode("goldenhour.ecg.EcgSubmitted", ecg_event(ecg, RECORDED))
@@ -159,10 +159,10 @@ def test_ecg_in__mutated_bodies_validate_or_are_refused_and_valid_ones_encode(
 
 @examples(1200)
 @given(st.data())
+@tallied("json: mutated IncidentBatch")
 def test_incident_batch__mutated_bodies_validate_or_are_refused_and_valid_ones_encode(
     data: st.DataObject,
 ) -> None:
-    tally("json: mutated IncidentBatch")
     base = data.draw(st.sampled_from(batch_bases()))
     batch = validated(IncidentBatch, data.draw(mutated_json(base)))
     if isinstance(batch, IncidentBatch):
@@ -172,15 +172,15 @@ def test_incident_batch__mutated_bodies_validate_or_are_refused_and_valid_ones_e
 
 @examples(500)
 @given(st.data())
+@tallied("json: mutated PositionBatch")
 def test_position_batch__mutated_bodies_validate_or_are_refused(data: st.DataObject) -> None:
-    tally("json: mutated PositionBatch")
     validated(PositionBatch, data.draw(mutated_json(POSITIONS)))
 
 
 @examples(600)
 @given(st.sampled_from([EcgIn, IncidentBatch, PositionBatch]), JSON | st.binary(max_size=60))
+@tallied("json: arbitrary documents and bytes")
 def test_models__arbitrary_json_and_bytes_validate_or_are_refused(
     model: type[BaseModel], body: Any
 ) -> None:
-    tally("json: arbitrary documents and bytes")
     validated(model, body if isinstance(body, bytes) else json.dumps(body).encode())

@@ -8,23 +8,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from avro_schemas.catalogue import ADT, IDENTITY
+from avro_schemas.events import PATIENT_LINKED as LINKED
+from kernel.ids import patient_id
+from kernel.jsontypes import Json
 from services.hl7_gateway.listener import MllpListener
 from services.server import Server
 from services.simulate.stemi_incident import stemi_incident
 from stream_processors.fhir_projector.hospital_to_fhir import hospital_encounter_id
-from stream_processors.fhir_projector.identity_to_fhir import LINKED
-from stream_processors.ids import patient_id
-from stream_processors.incident_fhir.encounter import encounter_id
+from stream_processors.fhir_projector.incident.encounter import encounter_id
 from tests.adt_messages import HOSPITAL, adt, valid_resident_id
 from tests.integration.test_mllp_intake import exchange, msa
 
-Json = dict[str, Any]
 ATTEMPTS = 200  # x 0.1 s
 MRN_SYSTEM = f"urn:goldenhour:mrn:{HOSPITAL}"
 EMS = "https://goldenhour.health/sid/ems-temporary-id"

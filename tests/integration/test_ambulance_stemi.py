@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 from fhir.resources.R4B import get_fhir_model_class
 
+from kernel.jsontypes import Json
 from services.server import Server
 from services.simulate.stemi_incident import DESTINATION, stemi_incident
-from stream_processors.incident_fhir.encounter import encounter_id
-from stream_processors.incident_fhir.handover import composition_id
+from stream_processors.fhir_projector.incident.encounter import encounter_id
+from stream_processors.fhir_projector.incident.handover import composition_id
 
-Json = dict[str, Any]
 ATTEMPTS = 150  # x 0.1 s
 
 

@@ -8,22 +8,27 @@ with auth off as well (no switch); a request whose audit cannot be appended is a
 from __future__ import annotations
 
 import base64
+import contextlib
+import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
 from fhir.resources.R4B.auditevent import AuditEvent
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from avro_schemas.catalogue import AUDIT
 from eventlog.base import EventLog
+from kernel.jsontypes import Json
 from services.auth.principal import DEFAULT_SCOPES
 from services.auth.tokens import mint_dev
 from services.server import Server
 from tests.ecg_payloads import ecg_payload
 
-Json = dict[str, Any]
 HOSPITAL = "county-hospital"
 WAIT_S = 30.0
 
@@ -137,29 +142,121 @@ def all_records(log: EventLog) -> list[Any]:
     return out
 
 
-class _Refusing:
-    """A log whose audit topic refuses appends (every other topic works)."""
+# -- a real audit outage ------------------------------------------------------------------
+# The audit topic refuses appends in the backend itself, not in a Python stand-in:
+# embedded, a trigger in the log's SQLite file aborts every insert into `audit.access`;
+# Kafka, the namespace's `audit.access` topic is set to take no record larger than 64
+# bytes (every AccessRecorded is larger, so the broker answers MESSAGE_TOO_LARGE). Every
+# other topic keeps working, and the broker is not touched (it is shared by every test).
 
-    def __init__(self, log: EventLog):
-        self._log = log
+OUTAGE_TRIGGER = "goldenhour_test_audit_outage"
+TINY_BATCH_BYTES = "64"  # smaller than any AccessRecorded record batch
 
-    def append(self, topic: str, records: Any) -> Any:
-        if topic == AUDIT:
-            raise RuntimeError("audit topic unavailable")
-        return self._log.append(topic, records)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._log, name)
+class AuditOutage:
+    """Starts and ends a refusal of audit appends by the server's own log backend."""
+
+    def __init__(self, server: Server):
+        self.settings = server.settings
+
+    def start(self) -> None:
+        if self.settings.log_url.startswith("kafka://"):
+            self._topic_configs({"retention.ms": "-1", "max.message.bytes": TINY_BATCH_BYTES})
+        else:
+            with self._sqlite() as conn:
+                conn.execute(
+                    f"CREATE TRIGGER {OUTAGE_TRIGGER} BEFORE INSERT ON records "
+                    f"WHEN NEW.topic = '{AUDIT}' BEGIN SELECT RAISE(ABORT, 'audit down'); END"
+                )
+
+    def end(self) -> None:
+        if self.settings.log_url.startswith("kafka://"):
+            self._topic_configs({"retention.ms": "-1"})  # the configs ensure_topics set
+        else:
+            with self._sqlite() as conn:
+                conn.execute(f"DROP TRIGGER IF EXISTS {OUTAGE_TRIGGER}")
+
+    def _sqlite(self) -> contextlib.closing[sqlite3.Connection]:
+        path = self.settings.data_dir / "log.sqlite"
+        return contextlib.closing(sqlite3.connect(path, isolation_level=None, timeout=WAIT_S))
+
+    def _topic_configs(self, configs: dict[str, str]) -> None:
+        url = urlparse(self.settings.log_url)
+        namespace = parse_qs(url.query).get("namespace", [""])[0]
+        admin = KafkaAdminClient(bootstrap_servers=url.netloc, client_id="test-audit-outage")
+        try:
+            resource = ConfigResource(ConfigResourceType.TOPIC, namespace + AUDIT, configs)
+            admin.alter_configs([resource])
+        finally:
+            admin.close()
+
+
+def get(client: httpx.Client, path: str, answers: Counter[int]) -> httpx.Response:
+    """GET `path`, counting the answer's status in `answers`."""
+    resp = client.get(path)
+    answers[resp.status_code] += 1
+    return resp
+
+
+def read_until(
+    client: httpx.Client, path: str, status: int, what: str, answers: Counter[int]
+) -> httpx.Response:
+    """GET `path` until it answers `status` (a topic config reaches the broker's log a
+    moment after it is altered); fails saying `what` never happened."""
+    deadline = time.monotonic() + WAIT_S
+    while (resp := get(client, path, answers)).status_code != status:
+        assert time.monotonic() < deadline, f"{what}; last: {resp.status_code} {resp.text[:200]}"
+        time.sleep(0.1)
+    return resp
+
+
+def audited_statuses(server: Server, path: str) -> Counter[int]:
+    """The statuses of the AccessRecorded events of `path` in the audit topic."""
+    events = [server.system.codec.decode(r.value)[1] for r in all_records(server.system.log)]
+    return Counter(int(e["status"]) for e in events if e["path"] == path)
+
+
+def hold_back_during_an_outage(
+    client: httpx.Client, server: Server, answers: Counter[int]
+) -> tuple[str, AuditOutage]:
+    """A readable Patient, then an audit outage (started, and left on): its reads are held
+    back as 503 OperationOutcomes that leak nothing; public routes still answer."""
+    outage = AuditOutage(server)
+    sent = client.post("/ingest/ecg", json=ecg_payload())
+    assert sent.status_code == 202, sent.text
+    path = f"/fhir/{sent.json()['patient']}"
+    read_until(client, path, 200, "the ECG's Patient was never readable", answers)
+    outage.start()
+    held = read_until(client, path, 503, "the outage never held an answer back", answers)
+    for resp in (held, get(client, path, answers)):
+        assert resp.status_code == 503, resp.text
+        outcome = resp.json()
+        assert outcome["resourceType"] == "OperationOutcome", outcome
+        assert outcome["issue"][0]["code"] == "transient", outcome
+        assert "王" not in resp.text and "Patient" not in resp.text  # nothing leaked
+        assert resp.headers["Retry-After"] == "1"
+    assert client.get("/healthz").status_code == 200  # public: not audited, answered
+    return path, outage
+
+
+def assert_audited_exactly_what_went_out(server: Server, path: str, answers: Counter[int]) -> None:
+    """Every answer that went out is in the audit once; none of the 503s (held back) is."""
+    sent_out = Counter({status: n for status, n in answers.items() if status != 503})
+    assert answers[503] >= 2 and audited_statuses(server, path) == sent_out
 
 
 def test_an_access_that_cannot_be_audited_is_not_answered(server: Server) -> None:
-    real = server.system.log
-    server.system.log = _Refusing(real)  # type: ignore[assignment]
-    try:
-        with httpx.Client(base_url=server.base_url, timeout=30) as client:
-            resp = client.get("/fhir/Patient/p-y")
-            assert resp.status_code == 503
-            assert resp.json()["resourceType"] == "OperationOutcome"
-            assert client.get("/healthz").status_code == 200
-    finally:
-        server.system.log = real
+    answers: Counter[int] = Counter()
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        path, outage = hold_back_during_an_outage(client, server, answers)
+        outage.end()
+    assert_audited_exactly_what_went_out(server, path, answers)
+
+
+def test_answers_resume_once_the_audit_log_takes_appends_again(server: Server) -> None:
+    answers: Counter[int] = Counter()
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        path, outage = hold_back_during_an_outage(client, server, answers)
+        outage.end()
+        read_until(client, path, 200, "reads never came back after the outage", answers)
+    assert_audited_exactly_what_went_out(server, path, answers)

@@ -35,3 +35,7 @@ def test_demo_plays_every_chapter_and_exits(tmp_path: Path) -> None:
     assert "notification bundle(s)" in out and "ADT^A01" in out and "ACK AA" in out
     assert "linked to the ambulance's temporary patient" in out and "answers in-progress" in out
     assert "/board/county-hospital" in out and "demo: done" in out
+    # the command centre (issue 15): a bus crash distributed, an escort, an alert
+    assert "dispatch declares MCI" in out and "T00 -> county-hospital" in out
+    assert "escort TP-" in out and "signals held green" in out
+    assert "alert dispatch-reason:一氧化碳中毒 at station-01" in out and "EARS C2" in out

@@ -13,9 +13,10 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 
 from avro_schemas.catalogue import CLINIC_ECG
+from kernel.codes import LOINC, MDC
 from services.server import Server
-from stream_processors.fhir_projector.codes import ECG_LEADS, LOINC, MDC
 from tests.ecg_payloads import RESIDENT, ecg_payload
+from tests.standard_codes import LEAD_ORDER, MDC_LEADS
 
 WAIT_ATTEMPTS = 200  # x 0.1 s: bounded, so a broken projector fails instead of hanging
 
@@ -39,7 +40,10 @@ def log_size(server: Server) -> int:
 
 @pytest.fixture
 def client(server: Server) -> httpx.Client:
-    with httpx.Client(base_url=server.base_url, timeout=30) as c:
+    # Diagnostics are asserted in English: the client asks for it (the default is Chinese).
+    with httpx.Client(
+        base_url=server.base_url, timeout=30, headers={"Accept-Language": "en"}
+    ) as c:
         yield c  # type: ignore[misc]
 
 
@@ -57,10 +61,7 @@ def test_posted_ecg_becomes_valid_fhir_observation_and_patient(client: httpx.Cli
     assert obs_resp.headers["etag"] == 'W/"1"'
     assert [(c.system, c.code) for c in obs.code.coding] == [(MDC, "131328")]
     leads = [c for c in obs.component if c.code.coding[0].system == MDC]
-    assert [c.code.coding[0].code for c in leads] == [
-        ECG_LEADS[n][0]
-        for n in ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
-    ]
+    assert [c.code.coding[0].code for c in leads] == [MDC_LEADS[n][0] for n in LEAD_ORDER]
     lead_ii = leads[1].valueSampledData
     assert float(lead_ii.period) == 2.0 and lead_ii.dimensions == 1
     assert lead_ii.origin.code == "uV"
@@ -217,8 +218,14 @@ def test_metadata_describes_what_is_served(client: httpx.Client) -> None:
         "Provenance",
         "Group",
         "Subscription",
-        "SubscriptionTopic",
         "AuditEvent",
+        # the registry: who is who
+        "Organization",
+        "Location",
+        "Practitioner",
+        "PractitionerRole",
+        "Device",
+        "Endpoint",
     }
     json.dumps(cs)
 

@@ -5,7 +5,6 @@ given, gender and birthdate; DiagnosticReport by status and code."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import httpx
 
@@ -13,8 +12,6 @@ from services.server import Server
 from tests.ecg_payloads import ecg_payload
 from tests.integration.test_ecg_slice import wait_for
 from tests.integration.test_report_back_mllp import sign
-
-Json = dict[str, Any]
 
 
 def ids(client: httpx.Client, url: str, **params: str) -> set[str]:

@@ -6,7 +6,6 @@ every resource it gets validates with fhir.resources (R4B)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -14,11 +13,10 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from fhirpy import SyncFHIRClient
 
+from kernel.ids import ecg_observation_id
+from kernel.jsontypes import Json
 from services.server import Server
-from stream_processors.ids import ecg_observation_id
 from tests.integration.test_history_at_export import post_ecg
-
-Json = dict[str, Any]
 
 
 @pytest.fixture

@@ -17,15 +17,15 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
+from kernel.ids import ecg_observation_id, resource_id
+from kernel.jsontypes import Json
 from services.server import Server
 from services.simulate.stemi_incident import DESTINATION, stemi_incident, valid_resident_id
+from stream_processors.fhir_projector.incident.encounter import encounter_id
 from stream_processors.fhir_projector.measured_to_fhir import measurement_observation_id
-from stream_processors.ids import ecg_observation_id, resource_id
-from stream_processors.incident_fhir.encounter import encounter_id
 from tests.ecg_payloads import ecg_payload
 from tests.integration.test_ecg_slice import wait_for
 
-Json = dict[str, Any]
 EXPORT_WAIT_S = 60.0
 
 
@@ -185,8 +185,8 @@ def test_include_and_revinclude__add_the_referenced_and_referencing_resources(
         "/fhir/Observation", params={"patient": patient, "_include": "Observation:nothing"}
     )
     assert bad.status_code == 400 and bad.json()["resourceType"] == "OperationOutcome"
-    iterate = client.get(
-        "/fhir/Observation", params={"patient": patient, "_include:iterate": "Observation:patient"}
+    iterate = client.get(  # :iterate is served (test_fhir_conformance.py); `*` names no type
+        "/fhir/Observation", params={"patient": patient, "_include:iterate": "*:patient"}
     )
     assert iterate.status_code == 400
 

@@ -17,6 +17,7 @@ import httpx
 
 from avro_schemas.catalogue import INCIDENT, POSITION
 from eventlog.base import NewRecord, partition_for
+from kernel.jsontypes import Json
 from services.server import Server
 from services.settings import Settings
 from tests.integration.test_incident_ecg import T0, append, ecg_acquired
@@ -27,7 +28,6 @@ HOSPITAL = "county-hospital"
 WAIT_S = 30.0  # processors on Kafka + Cassandra take up to a few hundred ms per hop
 SSE_WAIT_S = 30.0
 ACCEPTED = "goldenhour.ems.HandoverAccepted"
-Json = dict[str, Any]
 
 
 def wait_until(what: str, predicate: Callable[[], Any]) -> Any:
@@ -302,7 +302,7 @@ def test_accepting_before_any_handover_is_a_conflict(server: Server) -> None:
     assert (
         outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == "conflict"
     )
-    assert "no handover submitted" in outcome["issue"][0]["diagnostics"]
+    assert "尚未提交交接单" in outcome["issue"][0]["diagnostics"]  # Chinese by default
     assert unknown.status_code == 409 and "INC-none" in unknown.json()["issue"][0]["diagnostics"]
     assert nameless.status_code == 422 and nameless.json()["resourceType"] == "OperationOutcome"
     assert logged_acceptances(server, incident) == []

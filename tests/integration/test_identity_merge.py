@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from kernel.jsontypes import Json
 from services.hl7_gateway.listener import MllpListener
 from services.server import Server
-from stream_processors.incident_fhir.encounter import encounter_id
+from stream_processors.fhir_projector.incident.encounter import encounter_id
 from tests.adt_messages import adt
 from tests.integration.test_adt_mllp import (
     MRN_SYSTEM,
@@ -21,8 +22,6 @@ from tests.integration.test_adt_mllp import (
     without_meta,
 )
 from tests.integration.test_mllp_intake import exchange, msa
-
-Json = dict[str, Any]
 
 
 def ref(rid: str) -> Json:

@@ -18,12 +18,12 @@ import httpx
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
+from kernel.codes import RESIDENT_ID
+from kernel.ids import ecg_observation_id, patient_id
 from services.server import Server
 from services.settings import Settings
-from stream_processors.fhir_projector.codes import RESIDENT_ID
-from stream_processors.ids import ecg_observation_id, patient_id
-from stream_processors.incident_fhir.encounter import encounter_id
-from stream_processors.incident_fhir.handover import composition_id
+from stream_processors.fhir_projector.incident.encounter import encounter_id
+from stream_processors.fhir_projector.incident.handover import composition_id
 from tests import incident_script as script
 from tests.integration.test_ecg_slice import wait_for
 from tests.integration.test_incident_ecg import append

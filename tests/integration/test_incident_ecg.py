@@ -16,10 +16,10 @@ from fhir.resources.R4B.observation import Observation
 
 from avro_schemas.catalogue import INCIDENT
 from eventlog.base import NewRecord
+from kernel.codes import EMS_TEMPORARY_ID, STANDARD_LEAD_ORDER
+from kernel.ids import ecg_observation_id
 from services.server import Server
 from services.simulate.ecg_synth import synth_ecg
-from stream_processors.fhir_projector.codes import EMS_TEMPORARY_ID, STANDARD_LEAD_ORDER
-from stream_processors.ids import ecg_observation_id
 from tests.ecg_payloads import ecg_payload
 from tests.integration.test_ecg_slice import wait_for
 

@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -23,12 +22,12 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.measurereport import MeasureReport
 
 from avro_schemas.catalogue import READING
+from kernel.jsontypes import Json
 from services.server import Server
 from services.settings import Settings
 from services.simulate.region import Plan, RegionConfig, TabletBatch, plan, play
 from tests.conftest import free_port
 
-Json = dict[str, Any]
 CONFIG = RegionConfig(
     stations=2,
     clinics=1,

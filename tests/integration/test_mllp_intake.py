@@ -12,13 +12,14 @@ import httpx
 import pytest
 
 from avro_schemas.catalogue import CLINIC_ECG
+from kernel.codes import MDC
+from kernel.ids import ecg_observation_id
 from services.hl7_gateway.listener import MllpListener
 from services.hl7_gateway.mllp import END_BLOCK, START_BLOCK, frame
 from services.server import Server
-from stream_processors.fhir_projector.codes import MDC
-from stream_processors.ids import ecg_observation_id
 from tests.ecg_payloads import ecg_payload
 from tests.hl7_messages import oru_r01, set_field
+from tests.standard_codes import LEAD_ORDER, MDC_LEADS
 
 WAIT_ATTEMPTS = 200  # x 0.1 s
 SOCKET_TIMEOUT_S = 30.0
@@ -81,7 +82,10 @@ def test_oru_r01_is_acknowledged_and_becomes_a_fhir_observation(
         f"{server.base_url}/fhir/Observation/{ecg_observation_id(body['ecg_id'])}"
     ).json()
     leads = [c for c in obs["component"] if c["code"]["coding"][0]["system"] == MDC]
-    assert len(leads) == 12
+    # the cart's lead codes (written from ISO/IEEE 11073-10101) come out as they went in
+    assert [c["code"]["coding"][0]["code"] for c in leads] == [
+        MDC_LEADS[n][0] for n in LEAD_ORDER
+    ]
     assert [int(x) for x in leads[1]["valueSampledData"]["data"].split()] == body["leads"]["II"]
     effective = dt.datetime.fromisoformat(obs["effectiveDateTime"])
     assert effective == dt.datetime.fromisoformat(body["acquired_at"])

@@ -62,9 +62,20 @@ def test_peers_are_checked_by_facility_and_address(make_server: Callable[..., Se
     assert count(server, AUDIT) >= 3  # the accepted frame and both refusals
 
 
-def test_no_peer_table_admits_every_peer(make_server: Callable[..., Server]) -> None:
+def test_no_peer_table_admits_every_peer_only_with_auth_off(
+    make_server: Callable[..., Server],
+) -> None:
     server = make_server()
     assert send(server, message_from("clinic-anywhere"))[1][1] == "AA"
+
+
+def test_with_auth_on_an_unregistered_peer_is_refused(make_server: Callable[..., Server]) -> None:
+    server = make_server(auth_required=True, auth_dev_issuer=True)
+    ecgs = count(server, CLINIC_ECG)
+    ack = send(server, message_from("clinic-anywhere"))
+    assert ack[1][1] == "AR" and "not a configured peer" in ack[1][3], ack
+    assert next(s for s in ack if s[0] == "ERR")[2] == "MSH^1^4"
+    assert count(server, CLINIC_ECG) == ecgs
 
 
 def test_refusal_logs_do_not_quote_patient_data(

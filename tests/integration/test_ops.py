@@ -32,6 +32,8 @@ def test_health_readiness_and_metrics(server: Server) -> None:
             "ready": True,
             "log": "ok",
             "store": "ok",
+            "disk": "ok",
+            "processors": "ok",
         }
         assert client.post("/ingest/ecg", json=ecg_payload(urgency="stat")).status_code == 202
         deadline = time.monotonic() + WAIT_S

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,6 +22,7 @@ from tests.ecg_payloads import ecg_payload
 from tests.integration.test_ecg_slice import wait_for
 
 CLAIMERS = 24
+WAIT_S = 30.0  # a ceiling for the processors to fold what was sent, not a timing assertion
 
 
 @pytest.fixture
@@ -35,15 +37,32 @@ def submit(client: httpx.Client, urgency: str) -> str:
     return str(body["ecg_id"])
 
 
-def queue_ids(client: httpx.Client, expect: int) -> list[str]:
-    for _ in range(200):
-        items = client.get("/reading/queue").json()
-        if len(items) >= expect:
-            return [i["ecg_id"] for i in items]
-        import time
-
+def wait_until(what: str, probe: Callable[[], Any], ready: Callable[[Any], bool]) -> Any:
+    """`probe()`'s first answer that is `ready`; fails naming `what` never happened (and
+    the last answer) after WAIT_S."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        seen = probe()
+        if ready(seen):
+            return seen
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} within {WAIT_S:g} s; last seen: {str(seen)[:500]}")
         time.sleep(0.1)
-    raise AssertionError(f"queue never reached {expect} items: {items}")
+
+
+def queue(client: httpx.Client) -> list[dict[str, Any]]:
+    resp = client.get("/reading/queue")
+    assert resp.status_code == 200, resp.text
+    return list(resp.json())
+
+
+def queue_ids(client: httpx.Client, expect: int) -> list[str]:
+    items = wait_until(
+        f"the read queue never held {expect} items",
+        lambda: queue(client),
+        lambda q: len(q) >= expect,
+    )
+    return [i["ecg_id"] for i in items]
 
 
 def test_queue_orders_by_class_then_due_time(client: httpx.Client) -> None:
@@ -114,11 +133,12 @@ def test_expired_lease_returns_the_item_and_overdue_escalates_once(
         if r.event_id == f"escalate:{ecg}"
     ]
     assert len(escalations) == 1
-    for _ in range(100):
-        item = client.get("/reading/queue").json()[0]
-        if item["escalated"] and item["status"] == "queued":
-            break
-    assert item["escalated"] and item["status"] == "queued" and item["holder"] == ""
+    item = wait_until(
+        f"{ecg} was never back in the queue, escalated and unheld",
+        lambda: queue(client)[0],
+        lambda i: i["escalated"] and i["status"] == "queued",
+    )
+    assert item["ecg_id"] == ecg and item["holder"] == ""
     assert (
         client.post("/reading/claims", json={"reader_id": "dr-zhang"}).json()["holder"]
         == "dr-zhang"
@@ -129,11 +149,11 @@ def test_signed_report_becomes_a_final_diagnostic_report(client: httpx.Client) -
     body = ecg_payload(urgency="stat", st_uv=250)
     assert client.post("/ingest/ecg", json=body).status_code == 202
     ecg = body["ecg_id"]
-    for _ in range(200):  # wait for the automatic measurement to reach the queue item
-        items = client.get("/reading/queue").json()
-        if items and items[0]["measurements"]:
-            break
-        time.sleep(0.1)
+    wait_until(
+        f"the automatic measurement of {ecg} never reached its queue item",
+        lambda: queue(client),
+        lambda q: bool(q) and q[0]["ecg_id"] == ecg and bool(q[0]["measurements"]),
+    )
     claimed = client.post("/reading/claims", json={"reader_id": "dr-li"}).json()
     assert claimed["ecg_id"] == ecg
     stray = client.post(

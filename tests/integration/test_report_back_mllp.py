@@ -3,9 +3,10 @@ pair: ECG in as ORU^R01 over MLLP -> claimed and signed over HTTP -> the report 
 ORU^R01 over MLLP to the clinic's own receiver (a real TCP server here), retried until
 acknowledged AA, recorded once as `ReportDelivered`.
 
-Until the wiring lands (setting, topology, server thread), the test runs the
-`report-outbox` projection itself when the system does not, and drives `ReportSender`
-directly with its own scheduling clock (`now`): no sleeps decide an outcome.
+Most tests drive `ReportSender` directly with their own scheduling clock (`now`): no sleeps
+decide an outcome. `test_serve_runs_the_report_sender_of_the_topology` leaves it to the
+wiring a region runs: the topology's `hl7-report-sender` worker, started by `serve` with
+`hl7_report_destinations`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import datetime as dt
 import json
 import socketserver
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,13 +27,12 @@ from services.hl7_gateway.mllp import END_BLOCK, START_BLOCK, frame
 from services.hl7_gateway.report_sender import ReportSender, delivered_event_id
 from services.server import Server
 from stream_processors.report_outbox.fold import OutboxItem, outbox_item_id
-from stream_processors.report_outbox.processor import PENDING_INDEX, OutboxProjection
-from stream_processors.runner import Runner
+from stream_processors.report_outbox.processor import PENDING_INDEX, PROCESSOR
 from tests.conftest import free_port
 from tests.ecg_payloads import ecg_payload
 from tests.hl7_messages import oru_r01
-from tests.integration.test_ecg_slice import wait_for
 from tests.integration.test_mllp_intake import exchange, msa
+from tests.waits import CEILING_S, wait_until
 
 SITE = "clinic-baiyang"
 OTHER_SITE = "clinic-heping"
@@ -43,7 +42,6 @@ STEMI = {
     "code": "401303003",
     "display": "Acute ST segment elevation myocardial infarction",
 }
-WAIT_S = 30.0
 HOUR = dt.timedelta(hours=1)
 
 
@@ -115,24 +113,13 @@ def client(server: Server) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def fold_outbox(server: Server) -> Callable[[], None]:
-    """Bring the outbox view up to the log's end: the system's own `report-outbox` runner
-    once the topology has it, else one run here."""
-    running = [r for r in server.system.runners if r.projection.name == OutboxProjection.name]
-    if running:
+    """Wait until the system's own `report-outbox` runner has folded the log's end."""
+    (runner,) = [r for r in server.system.runners if r.projection.name == PROCESSOR.name]
 
-        def wait() -> None:
-            deadline = time.monotonic() + WAIT_S
-            while running[0].lag() > 0:
-                assert time.monotonic() < deadline, "report-outbox did not catch up"
-                time.sleep(0.05)
+    def wait() -> None:
+        wait_until(lambda: runner.lag() == 0, "report-outbox folding the log's end")
 
-        return wait
-    own = Runner(OutboxProjection(), server.system.log, server.system.store, server.system.codec)
-
-    def catch_up() -> None:
-        own.catch_up()
-
-    return catch_up
+    return wait
 
 
 def sender(server: Server, ports: dict[str, int]) -> ReportSender:
@@ -156,10 +143,10 @@ def send_over_http(client: httpx.Client, body: dict[str, Any]) -> None:
 
 def sign(client: httpx.Client, ecg_id: str) -> dict[str, Any]:
     """Wait for the ECG in the queue, claim it and sign it as dr-li; the claimed item."""
-    deadline = time.monotonic() + WAIT_S
-    while ecg_id not in [i["ecg_id"] for i in client.get("/reading/queue").json()]:
-        assert time.monotonic() < deadline, f"{ecg_id} never reached the read queue"
-        time.sleep(0.1)
+    wait_until(
+        lambda: ecg_id in [i["ecg_id"] for i in client.get("/reading/queue").json()],
+        f"{ecg_id} in the read queue",
+    )
     claimed = client.post("/reading/claims", json={"reader_id": "dr-li", "ecg_id": ecg_id})
     assert claimed.status_code == 200, claimed.text
     signed = client.post(
@@ -167,7 +154,8 @@ def sign(client: httpx.Client, ecg_id: str) -> dict[str, Any]:
         json={"reader_id": "dr-li", "interpretation": INTERPRETATION, "codes": [STEMI]},
     )
     assert signed.status_code == 200, signed.text
-    wait_for(client, f"/fhir/{claimed.json()['patient_ref']}")  # the PID's source
+    patient = f"/fhir/{claimed.json()['patient_ref']}"  # the PID's source
+    wait_until(lambda: client.get(patient).status_code == 200, f"{patient} readable")
     return dict(claimed.json())
 
 
@@ -315,14 +303,29 @@ def test_background_run_delivers_and_stops(
     thread = threading.Thread(target=sender(server, {SITE: port}).run, args=(stop, 0.05))
     thread.start()
     try:
-        deadline = time.monotonic() + WAIT_S
-        while deliveries_in_log(server, body["ecg_id"]) == 0:
-            assert time.monotonic() < deadline, "the background sender delivered nothing"
-            time.sleep(0.05)
+        wait_until(
+            lambda: deliveries_in_log(server, body["ecg_id"]), "the background sender's delivery"
+        )
     finally:
         stop.set()
-        thread.join(timeout=WAIT_S)
+        thread.join(timeout=CEILING_S)
     assert not thread.is_alive() and len(clinic.received) == 1
+
+
+def test_serve_runs_the_report_sender_of_the_topology(
+    make_server: Callable[..., Server], receivers: Callable[[int, str], ClinicReceiver]
+) -> None:
+    port = free_port()
+    clinic = receivers(port, "AA")
+    server = make_server(hl7_report_destinations={SITE: f"127.0.0.1:{port}"})
+    body = ecg_payload()
+    send_over_mllp(server, body)
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        sign(client, body["ecg_id"])
+    wait_until(
+        lambda: deliveries_in_log(server, body["ecg_id"]), "serve's hl7-report-sender delivery"
+    )
+    assert [fields(m, "OBR")[0][3] for m in clinic.received] == [body["ecg_id"]]
 
 
 def test_report_delivered_is_no_poison_to_other_processors_of_the_topic(
@@ -339,10 +342,8 @@ def test_report_delivered_is_no_poison_to_other_processors_of_the_topic(
     receivers(port, "AA")
     assert sender(server, {SITE: port}).deliver_pending()["delivered"] == 1
     fold_outbox()
-    deadline = time.monotonic() + WAIT_S
-    while server.system.lag() > 0:  # every processor of diagnosis.reading has seen it
-        assert time.monotonic() < deadline, "processors did not catch up"
-        time.sleep(0.05)
+    # every processor of diagnosis.reading has seen it
+    wait_until(lambda: server.system.lag() == 0, "every processor folding the log's end")
     log = server.system.log
     dlq = dlq_topic(READING)
     letters = [

@@ -3,7 +3,7 @@ role and every route group a real request with a minted token is refused (401/40
 OperationOutcome) exactly where the role matrix says, and not refused elsewhere; tokens
 that are missing, expired, from another issuer, for another audience or badly signed get
 401; a crew cannot touch another station's incident, a hospital another's board or a
-Patient outside its compartment."""
+Patient outside its jurisdiction (absent: 404, as one that does not exist)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from kernel.jsontypes import Json
 from services.auth.principal import DEFAULT_SCOPES
 from services.auth.tokens import DEV_ISSUER, dev_key, mint, mint_dev
 from services.server import Server
 from services.simulate.stemi_incident import stemi_incident
 from tests.ecg_payloads import ecg_payload
 
-Json = dict[str, Any]
 STATION, OTHER_STATION = "station-chengguan", "station-baiyang"
 HOSPITAL, OTHER_HOSPITAL = "county-hospital", "city-hospital"
 WAIT_S = 30.0
@@ -43,10 +43,16 @@ def sites(server: Server) -> dict[str, str]:
     }
 
 
+def subject(server: Server, role: str, site: str | None = None) -> str:
+    """The subject `token` names for `role` at `site` (its default site)."""
+    site = sites(server).get(role, "") if site is None else site
+    return f"{role}-{site or 'region'}"
+
+
 def token(server: Server, role: str, site: str | None = None, **kw: Any) -> str:
     site = sites(server)[role] if site is None else site
     scopes = kw.pop("scopes", DEFAULT_SCOPES[role])
-    return mint_dev(server.settings, f"{role}-{site or 'region'}", role, site, scopes, **kw)
+    return mint_dev(server.settings, subject(server, role, site), role, site, scopes, **kw)
 
 
 def bearer(value: str) -> dict[str, str]:
@@ -75,57 +81,108 @@ def position(station: str = STATION) -> Json:
     return {"positions": [fix]}
 
 
-# route group -> (request maker, roles allowed). A request maker gets a fresh suffix so
-# allowed writes never collide (a second IncidentOpened would be a 409, not a refusal).
-Request = tuple[str, str, Json | None]
-GROUPS: dict[str, tuple[Callable[[str], Request], set[str]]] = {
-    "ingest ecg": (lambda s: ("POST", "/ingest/ecg", ecg_payload()), {"clinic", "admin"}),
+# route group -> (request maker, roles allowed, what an allowed role gets). A request maker
+# gets a fresh suffix so allowed writes never collide (a second IncidentOpened would be a 409,
+# not a refusal). What an allowed role gets is the route's success status, or, where the
+# matrix's minimal request cannot succeed, the route's own non-auth answer (status and
+# OperationOutcome issue code): never a 5xx, never "anything but 401/403".
+Request = tuple[str, str, Json | None, dict[str, str]]
+Expect = tuple[int, str | None]  # status, issue code of an error answer
+OK, ACCEPTED = (200, None), (202, None)
+ASYNC = {"Prefer": "respond-async"}  # bulk export is asynchronous (FHIR Bulk Data)
+
+
+def req(method: str, path: str, body: Json | None = None, **headers: str) -> Request:
+    return method, path, body, headers
+
+
+Maker = Callable[[str, str], Request]  # (fresh suffix, the caller's token subject) -> request
+GROUPS: dict[str, tuple[Maker, set[str], Expect]] = {
+    "ingest ecg": (
+        lambda s, who: req("POST", "/ingest/ecg", ecg_payload()),
+        {"clinic", "admin"},
+        ACCEPTED,
+    ),
     "tablet write": (
-        lambda s: ("POST", f"/ingest/incidents/inc-{s}/events", opening(f"inc-{s}")),
+        lambda s, who: req("POST", f"/ingest/incidents/inc-{s}/events", opening(f"inc-{s}")),
         {"crew", "admin"},
+        ACCEPTED,
     ),
     "tablet read": (
-        lambda s: ("GET", "/ingest/incidents/inc-known/events", None),
+        lambda s, who: req("GET", "/ingest/incidents/inc-known/events"),
         {"crew", "admin"},
+        OK,
     ),
-    "positions": (lambda s: ("POST", "/ingest/positions", position()), {"crew", "admin"}),
+    "positions": (
+        lambda s, who: req("POST", "/ingest/positions", position()),
+        {"crew", "admin"},
+        ACCEPTED,
+    ),
     "fhir search": (
-        lambda s: ("GET", "/fhir/Observation?patient=Patient/p1", None),
+        lambda s, who: req("GET", "/fhir/Observation?patient=Patient/p1"),
         {"hospital", "clinic", "reader", "admin"},
+        OK,
     ),
-    "fhir read": (
-        lambda s: ("GET", "/fhir/Observation/o1", None),
+    "fhir read": (  # no Observation o1: the read itself answers, with not-found
+        lambda s, who: req("GET", "/fhir/Observation/o1"),
         {"hospital", "clinic", "reader", "admin"},
+        (404, "not-found"),
     ),
     "fhir type history": (
-        lambda s: ("GET", "/fhir/Observation/_history", None),
+        lambda s, who: req("GET", "/fhir/Observation/_history"),
         {"hospital", "clinic", "reader", "admin"},
+        OK,
     ),
-    "fhir system history": (lambda s: ("GET", "/fhir/_history", None), {"admin"}),
-    "bulk export": (lambda s: ("GET", "/fhir/$export", None), {"admin"}),
+    "fhir system history": (lambda s, who: req("GET", "/fhir/_history"), {"admin"}, OK),
+    "bulk export": (lambda s, who: req("GET", "/fhir/$export", **ASYNC), {"admin"}, ACCEPTED),
     "group export": (
-        lambda s: ("GET", f"/fhir/Group/{HOSPITAL}/$export", None),
+        lambda s, who: req("GET", f"/fhir/Group/{HOSPITAL}/$export", **ASYNC),
         {"hospital", "admin"},
+        ACCEPTED,
     ),
-    "merge": (lambda s: ("POST", "/fhir/Patient/$merge", {}), {"hospital", "admin"}),
-    "subscription": (lambda s: ("POST", "/fhir/Subscription", {}), {"hospital", "admin"}),
-    "audit": (lambda s: ("GET", "/fhir/AuditEvent?agent=x", None), {"admin"}),
-    "reading queue": (lambda s: ("GET", "/reading/queue", None), {"reader", "admin"}),
-    "reading claim": (
-        lambda s: ("POST", "/reading/claims", {"reader_id": "dr-1"}),
+    "merge": (  # an empty body is not a Parameters resource
+        lambda s, who: req("POST", "/fhir/Patient/$merge", {}),
+        {"hospital", "admin"},
+        (400, "structure"),
+    ),
+    "subscription": (  # an empty body names no topic, channel or endpoint
+        lambda s, who: req("POST", "/fhir/Subscription", {}),
+        {"hospital", "admin"},
+        (422, "invalid"),
+    ),
+    "audit": (lambda s, who: req("GET", "/fhir/AuditEvent?agent=x"), {"admin"}, OK),
+    "reading queue": (lambda s, who: req("GET", "/reading/queue"), {"reader", "admin"}, OK),
+    "reading claim": (  # the ECG queued before the matrix; a reader claims as itself
+        lambda s, who: req("POST", "/reading/claims", {"reader_id": who}),
         {"reader", "admin"},
+        OK,
     ),
-    "board": (lambda s: ("GET", f"/board/{HOSPITAL}.json", None), {"hospital", "admin"}),
-    "region": (lambda s: ("GET", "/region/units.json", None), {"dispatch", "admin"}),
-    "kpi": (lambda s: ("GET", "/kpi", None), {"quality", "admin"}),
-    "health": (lambda s: ("GET", "/healthz", None), set(DEFAULT_SCOPES) | {"anonymous"}),
-    "capability": (lambda s: ("GET", "/fhir/metadata", None), set(DEFAULT_SCOPES) | {"anonymous"}),
+    "board": (lambda s, who: req("GET", f"/board/{HOSPITAL}.json"), {"hospital", "admin"}, OK),
+    "region": (lambda s, who: req("GET", "/region/units.json"), {"dispatch", "admin"}, OK),
+    "kpi": (lambda s, who: req("GET", "/kpi"), {"quality", "admin"}, OK),
+    "health": (lambda s, who: req("GET", "/healthz"), set(DEFAULT_SCOPES) | {"anonymous"}, OK),
+    "capability": (
+        lambda s, who: req("GET", "/fhir/metadata"),
+        set(DEFAULT_SCOPES) | {"anonymous"},
+        OK,
+    ),
 }
 
 
 def call(client: httpx.Client, req: Request, headers: dict[str, str]) -> httpx.Response:
-    method, path, body = req
-    return client.request(method, path, json=body, headers=headers)
+    method, path, body, extra = req
+    return client.request(method, path, json=body, headers={**extra, **headers})
+
+
+def assert_answered(resp: httpx.Response, expect: Expect, why: tuple[str, str]) -> None:
+    """An allowed role gets the route's own answer: its success status, or its own error
+    (an OperationOutcome with the expected issue code)."""
+    status, code = expect
+    assert resp.status_code == status, (*why, resp.status_code, resp.text[:300])
+    if code is not None:
+        outcome = resp.json()
+        assert outcome["resourceType"] == "OperationOutcome", (*why, outcome)
+        assert outcome["issue"][0]["code"] == code, (*why, outcome)
 
 
 def assert_refused(resp: httpx.Response, status: int) -> None:
@@ -139,20 +196,35 @@ def assert_refused(resp: httpx.Response, status: int) -> None:
 
 def test_every_role_x_every_route_group(secured: Server) -> None:
     with httpx.Client(base_url=secured.base_url, timeout=30) as client:
+        # A whole incident brought to HOSPITAL: its Group (the hospital's patients) exists
+        script = stemi_incident("inc-known", station_id=STATION, destination_id=HOSPITAL)
         opened = client.post(
             "/ingest/incidents/inc-known/events",
-            json=opening("inc-known"),
+            json={"expected_version": 0, "device_id": "tab-1", "events": script},
             headers=bearer(token(secured, "crew")),
         )
         assert opened.status_code == 202, opened.text
+        wait_for_destination(client, opened.json()["encounter"], bearer(token(secured, "admin")))
+        queue_one_ecg(client, secured)
         for role in [*DEFAULT_SCOPES, "anonymous"]:
             headers = {} if role == "anonymous" else bearer(token(secured, role))
-            for group, (make, allowed) in GROUPS.items():
-                resp = call(client, make(uuid.uuid4().hex[:8]), headers)
+            for group, (make, allowed, expect) in GROUPS.items():
+                resp = call(client, make(uuid.uuid4().hex[:8], subject(secured, role)), headers)
                 if role in allowed:
-                    assert resp.status_code not in (401, 403), (role, group, resp.text[:300])
+                    assert_answered(resp, expect, (role, group))
                 else:
                     assert_refused(resp, 401 if role == "anonymous" else 403)
+
+
+def queue_one_ecg(client: httpx.Client, server: Server) -> None:
+    """An ECG in the read queue, so an allowed claim has something to claim."""
+    sent = client.post("/ingest/ecg", json=ecg_payload(), headers=bearer(token(server, "clinic")))
+    assert sent.status_code == 202, sent.text
+    reader = bearer(token(server, "reader"))
+    deadline = time.monotonic() + WAIT_S
+    while not client.get("/reading/queue", headers=reader).json():
+        assert time.monotonic() < deadline, "the ECG never reached the read queue"
+        time.sleep(0.1)
 
 
 def test_tokens_missing_expired_foreign_or_forged_get_401(secured: Server) -> None:
@@ -266,9 +338,12 @@ def test_a_hospital_reads_the_patients_brought_to_it_and_no_others(secured: Serv
             f"/fhir/{patient}/_history",
         ):
             assert client.get(path, headers=bearer(ours)).status_code == 200, path
-            assert_refused(client.get(path, headers=bearer(theirs)), 403)
-        assert_refused(client.get("/fhir/Patient/no-such-patient", headers=bearer(ours)), 403)
-        assert client.get("/fhir/Patient/no-such-patient", headers=bearer(admin)).status_code == 404
+            # another hospital's patient is absent, exactly as one that never existed
+            hidden = client.get(path, headers=bearer(theirs))
+            assert hidden.status_code == 404 and "王" not in hidden.text, (path, hidden.text)
+        for who in (ours, admin):
+            missing = client.get("/fhir/Patient/no-such-patient", headers=bearer(who))
+            assert missing.status_code == 404
 
 
 def wait_for_destination(client: httpx.Client, encounter: str, headers: dict[str, str]) -> str:

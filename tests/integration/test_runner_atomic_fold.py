@@ -6,17 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from pathlib import Path
-from typing import Any
 
 from avro_schemas.catalogue import INCIDENT, all_topics, dlq_topic
 from avro_schemas.codec import Codec
 from eventlog.base import NewRecord
 from eventlog.sqlite import SqliteEventLog
+from kernel.jsontypes import Json
 from stream_processors.runner import Runner
 from viewstore.base import IndexEntry
 from viewstore.sqlite import SqliteViewStore
-
-Json = dict[str, Any]
 
 
 class IndexFailsOnPoison:

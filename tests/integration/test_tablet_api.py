@@ -11,17 +11,20 @@ import httpx
 import pytest
 
 from avro_schemas.catalogue import INCIDENT, POSITION
+from kernel.jsontypes import Json
 from services.server import Server
 from services.simulate.stemi_incident import stemi_incident
 
-Json = dict[str, Any]
 MISSED = "https://goldenhour.health/fhir/StructureDefinition/missed-events"
 VERSION = "https://goldenhour.health/fhir/StructureDefinition/incident-version"
 
 
 @pytest.fixture
 def client(server: Server) -> httpx.Client:
-    with httpx.Client(base_url=server.base_url, timeout=30) as c:
+    # Diagnostics are asserted in English: the client asks for it (the default is Chinese).
+    with httpx.Client(
+        base_url=server.base_url, timeout=30, headers={"Accept-Language": "en"}
+    ) as c:
         yield c  # type: ignore[misc]
 
 

@@ -23,7 +23,11 @@ from services.server import Server
 from tests.ecg_payloads import ecg_payload
 from tests.hl7_messages import oru_r01
 
-TIMEOUT_S = 30.0
+TIMEOUT_S = 30.0  # a ceiling only: every exchange here ends long before
+# X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT (OpenSSL): the peer's certificate is self-signed
+# and not among the trusted ones.
+SELF_SIGNED_NOT_TRUSTED = 18
+TLS_ALERT = 0x15  # TLS record content type "alert" (RFC 8446, 5.1)
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -72,10 +76,33 @@ def test_https_serves_the_api_and_plain_http_gets_nothing(tls_server: tuple[Serv
     with httpx.Client(base_url=server.base_url, verify=client_context(cert), timeout=30) as c:
         assert c.get("/healthz").status_code == 200
         assert c.get("/fhir/metadata").json()["resourceType"] == "CapabilityStatement"
-    with pytest.raises(httpx.HTTPError):
-        httpx.get(server.base_url.replace("https://", "http://") + "/healthz", timeout=5)
-    with pytest.raises(httpx.ConnectError):  # an unknown certificate is refused
-        httpx.get(server.base_url + "/healthz", timeout=5)
+    # Plain HTTP is not a TLS ClientHello: the server hangs up without an HTTP answer (a
+    # timeout would be a server left waiting, and fails here: it is not a TimeoutException).
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)) as plain:
+        httpx.get(server.base_url.replace("https://", "http://") + "/healthz", timeout=TIMEOUT_S)
+    assert not isinstance(plain.value, httpx.TimeoutException)
+    # A client that does not trust our certificate refuses it during the handshake.
+    with pytest.raises(httpx.ConnectError) as untrusted:
+        httpx.get(server.base_url + "/healthz", timeout=TIMEOUT_S)
+    assert_certificate_refused(untrusted.value)
+
+
+def causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and the exceptions it was raised from or during."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def assert_certificate_refused(exc: BaseException) -> None:
+    """The failure is the TLS handshake's certificate check, not a refused or timed-out
+    connection (which a server that is down would give)."""
+    verify = [e for e in causes(exc) if isinstance(e, ssl.SSLCertVerificationError)]
+    assert verify, f"not a certificate verify failure: {causes(exc)!r}"
+    assert verify[0].verify_code == SELF_SIGNED_NOT_TRUSTED, verify[0]
 
 
 def read_ack(sock: socket.socket) -> str:
@@ -100,13 +127,36 @@ def test_mllp_over_tls_is_acknowledged(tls_server: tuple[Server, Path]) -> None:
     assert "\rMSA|AA|" in ack, ack
 
 
+def test_mllp_client_not_trusting_the_certificate_refuses_it(
+    tls_server: tuple[Server, Path],
+) -> None:
+    server, _ = tls_server
+    assert server.mllp is not None
+    raw = socket.create_connection(("127.0.0.1", server.mllp.port), timeout=TIMEOUT_S)
+    with pytest.raises(ssl.SSLCertVerificationError) as refused:
+        ssl.create_default_context().wrap_socket(raw, server_hostname="127.0.0.1")
+    raw.close()
+    assert refused.value.verify_code == SELF_SIGNED_NOT_TRUSTED, refused.value
+
+
 def test_plain_mllp_to_a_tls_listener_gets_no_ack(tls_server: tuple[Server, Path]) -> None:
+    """The listener hangs up on a plain-TCP peer (at most with a TLS alert record): no ACK,
+    and no connection left open. A timeout (the listener waiting on the peer) fails."""
     server, _ = tls_server
     assert server.mllp is not None
     with socket.create_connection(("127.0.0.1", server.mllp.port), timeout=TIMEOUT_S) as raw:
         raw.sendall(frame(oru_r01(ecg_payload()).encode()))
         try:
-            reply = read_ack(raw)
-        except (ConnectionError, OSError):
-            reply = ""
-    assert "MSA|" not in reply
+            reply = read_until_closed(raw)
+        except ConnectionResetError:  # closed with unread data: a reset, still a hang-up
+            reply = b""
+    assert b"MSA|" not in reply
+    assert reply == b"" or reply[0] == TLS_ALERT, reply[:40]
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the peer sends until it closes; socket timeouts propagate."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data

@@ -9,11 +9,11 @@ import pytest
 from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.patient import Patient
 
+from kernel.codes import EMS_TEMPORARY_ID, RESIDENT_ID
 from services.hl7_gateway.adt_in import AdtIn, to_adt
 from services.hl7_gateway.adt_intake import adt_event
 from services.hl7_gateway.errors import Hl7Error
 from services.hl7_gateway.oru_ecg import read_message
-from stream_processors.fhir_projector.codes import EMS_TEMPORARY_ID, RESIDENT_ID
 from stream_processors.fhir_projector.fold import fold, refs
 from tests.adt_messages import adt, valid_resident_id
 from tests.hl7_messages import set_field
@@ -102,13 +102,11 @@ def test_bad_resident_id_check_digit_is_ae_102_at_its_pid_3_repetition() -> None
 @pytest.mark.parametrize(
     ("edit", "code", "where"),
     [
-        (lambda m: set_field(m, "PID", 3, "778^^^other-hospital^MR"), 101, "PID^1^3^1^5"),
+        (lambda m: set_field(m, "PID", 3, "A-778^^^county-hospital^AN"), 101, "PID^1^3^1^5"),
         (lambda m: set_field(m, "PID", 3, ""), 101, "PID^1^3"),
         (lambda m: set_field(m, "PID", 8, "Q"), 103, "PID^1^8"),
         (lambda m: set_field(m, "PV1", 2, "Z"), 103, "PV1^1^2"),
-        (lambda m: set_field(m, "PV1", 19, ""), 101, "PV1^1^19"),
-        (lambda m: set_field(m, "PV1", 44, "202611231012"), 102, "PV1^1^44"),
-        (lambda m: set_field(m, "MSH", 4, ""), 101, "MSH^1^4"),
+        (lambda m: set_field(m, "PV1", 44, "2026112310"), 102, "PV1^1^44"),
         (lambda m: set_field(m, "MSH", 10, ""), 101, "MSH^1^10"),
         (lambda m: set_field(m, "EVN", 2, "2026112310"), 102, "EVN^1^2"),
     ],
@@ -123,6 +121,12 @@ def test_a01_without_pv1_is_ae_100() -> None:
     assert (err.code, str(err.location)) == (100, "PV1")
 
 
+def test_a01_without_visit_number_records_the_patient_only() -> None:
+    # PV1-19 is optional in HL7 v2 (chapter 3): the admission has no visit to key on.
+    got = parse(set_field(adt("A01"), "PV1", 19, ""))
+    assert (got.visit, got.mrn) == (None, "H-778")
+
+
 def test_a08_without_pv1_updates_the_patient_only() -> None:
     assert parse(adt("A08", visit=None)).visit is None
 
@@ -133,10 +137,45 @@ def test_a40_without_mrg_is_ae_100() -> None:
 
 
 def test_unsupported_trigger_and_version_are_ar() -> None:
+    # HL7 table 0357: 201 unsupported event code, 203 unsupported version id
     err = refusal(set_field(adt("A01"), "MSH", 9, "ADT^A31^ADT_A05"))
-    assert (err.code, err.reject) == (200, True)
-    err = refusal(set_field(adt("A01"), "MSH", 12, "2.3"))
+    assert (err.code, err.reject) == (201, True)
+    err = refusal(set_field(adt("A01"), "MSH", 12, "2.2"))
     assert (err.code, err.reject) == (203, True)
+
+
+def test_empty_sending_facility_is_ar_101_at_msh_4() -> None:
+    err = refusal(set_field(adt("A01"), "MSH", 4, ""))
+    assert (err.code, str(err.location), err.reject) == (101, "MSH^1^4", True)
+
+
+@pytest.mark.parametrize("version", ["2.3", "2.3.1", "2.4", "2.7", "2.7.1", "2.8"])
+def test_versions_2_3_to_2_8_are_read(version: str) -> None:
+    assert parse(set_field(adt("A01"), "MSH", 12, version)).mrn == "H-778"
+
+
+def test_mr_of_another_authority_name_is_the_sending_hospitals() -> None:
+    # A HIS names its MRN authority as it likes ("HIS", an OID...): its MRNs are its own.
+    message = set_field(adt("A01"), "PID", 3, "778^^^2.16.840.1.113883.19.5^MR")
+    assert parse(message).patient["identifiers"] == [{"system": MRN, "value": "778"}]
+
+
+def test_untyped_identifiers_are_mrns_in_pid_3_and_mrg_1() -> None:
+    message = set_field(adt("A40", prior="H-1"), "PID", 3, "H-778")
+    got = parse(message)
+    assert (got.mrn, got.prior) == ("H-778", [{"system": MRN, "value": "H-1"}])
+
+
+def test_local_times_are_read_in_the_hospitals_zone() -> None:
+    message = set_field(set_field(adt("A01"), "EVN", 2, "200612051200"), "PV1", 44, "")
+    china = dt.timezone(dt.timedelta(hours=8))
+    assert parse(message).occurred_at == dt.datetime(2006, 12, 5, 12, 0, tzinfo=china)
+
+
+def test_lower_case_x_resident_id_is_normalised() -> None:
+    resident = valid_resident_id()  # 11010519491231002X, the standard's example
+    got = parse(adt("A01", resident=resident.lower()))
+    assert {"system": RESIDENT_ID, "value": resident} in got.patient["identifiers"]
 
 
 # -- the fold of the events ----------------------------------------------------------------

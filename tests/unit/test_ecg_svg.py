@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from kernel.codes import ECG_LEADS, MDC, STANDARD_LEAD_ORDER
 from services.reading import ecg_svg
 from services.reading.ecg_svg import LAYOUT
 from services.reading.ecg_svg import ecg_svg as render
-from stream_processors.fhir_projector.codes import ECG_LEADS, MDC, STANDARD_LEAD_ORDER
 
 SVG = "{http://www.w3.org/2000/svg}"
 RATE_HZ = 500

@@ -7,14 +7,14 @@ import datetime as dt
 import json
 from typing import Any
 
+from kernel.jsontypes import Json
 from stream_processors.hospital_board.incoming import IncomingAmbulance, incoming_id
-from stream_processors.hospital_board.processor import BOARD_INDEX, HospitalBoardProjection
+from stream_processors.hospital_board.processor import BOARD_INDEX, PROCESSOR
 from stream_processors.runner import canonical_json
 from viewstore.base import IndexEntry
 
 T0 = dt.datetime(2026, 11, 23, 9, 40, tzinfo=dt.UTC)
 INCIDENT = "INC-0001"
-Json = dict[str, Any]
 
 
 def ev(name: str, minutes: float, **fields: Any) -> tuple[str, Json]:
@@ -97,7 +97,7 @@ class Folded:
     """What the runner would store: each version's JSON and the index entries."""
 
     def __init__(self) -> None:
-        self.projection = HospitalBoardProjection()
+        self.projection = PROCESSOR
         self.doc: Json | None = None
         self.versions = 0
 
@@ -281,6 +281,6 @@ def test_fold__rebuild_gives_the_same_bytes() -> None:
 
 
 def test_fold__events_of_no_interest_touch_nothing() -> None:
-    projection = HospitalBoardProjection()
+    projection = PROCESSOR
     name, event = "goldenhour.ems.UnitPositionReported", {"unit_id": "A12"}
     assert projection.refs(name, event) == [] and projection.fold({}, name, event) == {}

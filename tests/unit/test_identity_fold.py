@@ -10,13 +10,14 @@ from typing import Any
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.provenance import Provenance
 
-from stream_processors.fhir_projector.codes import EMS_TEMPORARY_ID, RESIDENT_ID
+from avro_schemas.events import PATIENT_LINKED as LINKED
+from avro_schemas.events import PATIENT_UNLINKED as UNLINKED
+from kernel.codes import EMS_TEMPORARY_ID, RESIDENT_ID
+from kernel.ids import patient_id
+from kernel.jsontypes import Json
 from stream_processors.fhir_projector.fold import fold, refs
-from stream_processors.fhir_projector.identity_to_fhir import LINKED, UNLINKED
-from stream_processors.ids import patient_id
 from tests.adt_messages import valid_resident_id
 
-Json = dict[str, Any]
 State = dict[tuple[str, str], Json]
 ECG_LIKE = "goldenhour.adt.PatientUpdated"  # any Patient-writing event will do
 T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from stream_processors.fhir_projector.codes import EMS_TEMPORARY_ID, RESIDENT_ID
-from stream_processors.incident_ecg.processor import IncidentEcgRouter
+from kernel.codes import EMS_TEMPORARY_ID, RESIDENT_ID
+from stream_processors.adapter import Processor
+from stream_processors.incident_ecg.processor import incident_ecg_router
 
 AT = dt.datetime(2026, 11, 23, 9, 40, tzinfo=dt.UTC)
 
@@ -21,8 +22,8 @@ def ev(event_id: str, **fields: Any) -> dict[str, Any]:
     return {"meta": meta, "incident_id": "INC-1", **fields}
 
 
-def run(*events: tuple[str, dict[str, Any]]) -> tuple[IncidentEcgRouter, dict[Any, Any]]:
-    router, state = IncidentEcgRouter("county-ecg-centre", "county"), {}
+def run(*events: tuple[str, dict[str, Any]]) -> tuple[Processor, dict[Any, Any]]:
+    router, state = incident_ecg_router("county-ecg-centre", "county"), {}
     for name, e in events:
         state.update(router.fold(state, f"goldenhour.ems.{name}", e))
     return router, state
@@ -40,7 +41,7 @@ def ecg() -> dict[str, Any]:
     )
 
 
-def emitted(router: IncidentEcgRouter, state: dict[Any, Any]) -> dict[str, dict[str, Any]]:
+def emitted(router: Processor, state: dict[Any, Any]) -> dict[str, dict[str, Any]]:
     return {e.name: e.event for e in router.emit(state, "goldenhour.ems.EcgAcquired", ecg())}
 
 

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
+from kernel.codes import EMS_TEMPORARY_ID, LOINC, RESIDENT_ID, UCUM
+from kernel.ids import ecg_observation_id, patient_id
 from services.ingest.resident_id import problem
 from stream_processors.fhir_projector import fold as projector
-from stream_processors.fhir_projector.codes import EMS_TEMPORARY_ID, LOINC, RESIDENT_ID, UCUM
-from stream_processors.ids import ecg_observation_id, patient_id
-from stream_processors.incident_ecg.processor import IncidentEcgRouter
-from stream_processors.incident_fhir.codes import INCIDENT_ID, TIMELINE_URL
-from stream_processors.incident_fhir.encounter import encounter_id
-from stream_processors.incident_fhir.handover import composition_id
+from stream_processors.fhir_projector.incident.codes import INCIDENT_ID, TIMELINE_URL
+from stream_processors.fhir_projector.incident.encounter import encounter_id
+from stream_processors.fhir_projector.incident.handover import composition_id
+from stream_processors.incident_ecg.processor import incident_ecg_router
 from stream_processors.runner import canonical_json
 from tests import incident_script as script
 
@@ -50,7 +50,7 @@ def stored(resource: dict[str, Any]) -> dict[str, Any]:
 def project(events: list[tuple[str, dict[str, Any]]]) -> Store:
     """Fold like the runner; the router's EcgSubmitted is folded right after its EcgAcquired."""
     store: Store = {}
-    router = IncidentEcgRouter("county-ecg-centre", "county")
+    router = incident_ecg_router("county-ecg-centre", "county")
     routed: dict[Ref, dict[str, Any]] = {}
     for name, event in events:
         router_state = {r: routed[r] for r in router.refs(name, event) if r in routed}

@@ -13,6 +13,12 @@ from fhir.resources.R4B.parameters import Parameters
 from fhir.resources.R4B.subscription import Subscription
 from fhir.resources.R4B.subscriptiontopic import SubscriptionTopic
 
+from avro_schemas.events import NOTIFICATION_DELIVERED as DELIVERED
+from avro_schemas.events import NOTIFICATION_TRIGGERED as TRIGGERED
+from avro_schemas.events import SUBSCRIPTION_DELETED as DELETED
+from avro_schemas.events import SUBSCRIPTION_REQUESTED as REQUESTED
+from avro_schemas.events import SUBSCRIPTION_STATUS_CHANGED as STATUS_CHANGED
+from kernel.jsontypes import Json
 from services.outcome import FhirError
 from services.subscriptions.bundle import notification_bundle, status_bundle
 from services.subscriptions.request import (
@@ -24,16 +30,11 @@ from services.subscriptions.request import (
 from services.subscriptions.sender import backoff_s, signature
 from services.subscriptions.websocket import TokenSigner
 from stream_processors.notifier.fold import (
-    DELETED,
-    DELIVERED,
     REGISTRY,
-    REQUESTED,
-    STATUS_CHANGED,
-    TRIGGERED,
     fold_state,
     state_ref,
 )
-from stream_processors.notifier.processor import NotifierProjection
+from stream_processors.notifier.processor import PROCESSOR
 from stream_processors.notifier.topics import (
     ECG_REPORT_FINAL,
     ENCOUNTER_STATUS,
@@ -42,7 +43,6 @@ from stream_processors.notifier.topics import (
     to_fhir,
 )
 
-Json = dict[str, Any]
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 BASE = "http://fhir.test/fhir"
 COMPOSITION = {
@@ -95,7 +95,7 @@ def requested(sid: str = "sub-1", doc: Json | None = None) -> Json:
 
 def fold_all(events: list[tuple[str, Json]]) -> dict[tuple[str, str], Json]:
     """Fold through the projection as the runner would: state in, changes merged."""
-    projection = NotifierProjection()
+    projection = PROCESSOR
     views: dict[tuple[str, str], Json] = {}
     for name, event in events:
         state = {ref: views[ref] for ref in projection.refs(name, event) if ref in views}
@@ -181,7 +181,7 @@ def registered(*subs: tuple[str, Json]) -> dict[tuple[str, str], Json]:
 
 def test_emit__a_handover_for_the_filtered_hospital_triggers_once_with_a_derived_id() -> None:
     views = registered(("sub-1", subscription_doc()))
-    projection = NotifierProjection()
+    projection = PROCESSOR
     event = handover("inc-1", "county-hospital")
     out = projection.emit({REGISTRY: views[REGISTRY]}, "goldenhour.ems.HandoverSubmitted", event)
     assert [(e.topic, e.key, e.name) for e in out] == [("fhir.subscriptions", "sub-1", TRIGGERED)]
@@ -193,7 +193,7 @@ def test_emit__a_handover_for_another_hospital_does_not_trigger() -> None:
     views = registered(("sub-1", subscription_doc()))
     event = handover("inc-1", "other-hospital")
     state = {REGISTRY: views[REGISTRY]}
-    assert NotifierProjection().emit(state, "goldenhour.ems.HandoverSubmitted", event) == []
+    assert PROCESSOR.emit(state, "goldenhour.ems.HandoverSubmitted", event) == []
 
 
 def test_emit__unit_status_matches_destination_from_an_earlier_prealert() -> None:
@@ -213,7 +213,7 @@ def test_emit__unit_status_matches_destination_from_an_earlier_prealert() -> Non
         "unit_id": "A1",
         "status": "AT_DESTINATION",
     }
-    projection = NotifierProjection()
+    projection = PROCESSOR
     refs = projection.refs("goldenhour.ems.UnitStatusChanged", status)
     state = {ref: views[ref] for ref in refs if ref in views}
     assert len(projection.emit(state, "goldenhour.ems.UnitStatusChanged", status)) == 1
@@ -241,7 +241,7 @@ def test_emit__only_the_report_the_lease_rule_accepts_is_final() -> None:
         reading("goldenhour.reading.ReadClaimed", "dr-a", 1, reader_id="dr-a", lease_until=lease),
     ]
     views.update(fold_all(history))
-    projection = NotifierProjection()
+    projection = PROCESSOR
 
     def emitted(name: str, event: Json) -> int:
         state = {ref: views[ref] for ref in projection.refs(name, event) if ref in views}

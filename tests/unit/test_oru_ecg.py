@@ -3,6 +3,7 @@ each broken one gives the HL7 error code and location (ERR-2/ERR-3) a cart can a
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 from types import SimpleNamespace
@@ -14,12 +15,14 @@ from hl7apy.parser import parse_message
 
 from avro_schemas.codec import Codec
 from eventlog.base import LogUnavailable
+from kernel.codes import RESIDENT_ID
 from services.hl7_gateway import ack
 from services.hl7_gateway.er7 import escape, unescape
 from services.hl7_gateway.errors import Hl7Error
 from services.hl7_gateway.intake import handle_frame
 from services.hl7_gateway.oru_ecg import parse_oru_ecg, read_message
-from stream_processors.fhir_projector.codes import RESIDENT_ID
+from services.hl7_gateway.profiles import PeerProfile
+from services.settings import Settings
 from tests.ecg_payloads import RESIDENT, ecg_payload
 from tests.hl7_messages import drop_lead, event_id_of, obx_sequence_of, oru_r01, set_field
 
@@ -70,7 +73,9 @@ def test_good_message__device_measurements_and_statements() -> None:
     assert m.statements == ["Sinus rhythm"]
 
 
-@pytest.mark.parametrize("version", ["2.5", "2.5.1", "2.6"])
+@pytest.mark.parametrize(
+    "version", ["2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8"]
+)
 def test_supported_versions_parse(version: str) -> None:
     body = ecg_payload()
     assert parse_oru_ecg(oru_r01(body, version=version).encode()).leads == body["leads"]
@@ -209,10 +214,29 @@ def test_microvolts_labelled_millivolts__located_at_the_lead() -> None:
     assert "lead I has samples beyond" in err.message
 
 
-def test_mr_without_assigning_authority__101_at_its_component_4() -> None:
+def test_mr_without_assigning_authority_is_the_sending_sites() -> None:
     _, message = good()
-    err = refusal(set_field(message, "PID", 3, f"{RESIDENT}^^^CHN^NNCHN~A-1^^^^MR"))
-    assert (err.code, str(err.location)) == (101, "PID^1^3^2^4")
+    ecg = parse_oru_ecg(set_field(message, "PID", 3, f"{RESIDENT}^^^CHN^NNCHN~A-1^^^^MR").encode())
+    systems = {i.system: i.value for i in ecg.patient.identifiers}
+    assert systems["urn:goldenhour:mrn:clinic-baiyang"] == "A-1"
+
+
+def test_untyped_identifier_is_an_mrn_by_default_and_ignored_when_the_profile_says_so() -> None:
+    _, message = good()
+    untyped = set_field(message, "PID", 3, f"{RESIDENT}^^^CHN^NNCHN~A-2^^^clinic-baiyang")
+    ids = {i.system: i.value for i in parse_oru_ecg(untyped.encode()).patient.identifiers}
+    assert ids["urn:goldenhour:mrn:clinic-baiyang"] == "A-2"
+    strict = PeerProfile(untyped_cx="ignore")
+    ids = {i.system for i in parse_oru_ecg(untyped.encode(), strict).patient.identifiers}
+    assert ids == {RESIDENT_ID}
+
+
+def test_profile_maps_an_assigning_authority_to_our_system() -> None:
+    _, message = good()
+    mapped = set_field(message, "PID", 3, "A-3^^^HIS_PATID^PI~" + RESIDENT.lower() + "^^^GAJ")
+    profile = PeerProfile(identifier_authorities={"HIS_PATID": "MR", "GAJ": "resident-id"})
+    ids = {i.system: i.value for i in parse_oru_ecg(mapped.encode(), profile).patient.identifiers}
+    assert ids == {"urn:goldenhour:mrn:clinic-baiyang": "A-3", RESIDENT_ID: RESIDENT}
 
 
 def test_missing_sending_facility__101_at_msh_4() -> None:
@@ -227,11 +251,14 @@ def test_first_error_in_message_order_is_reported() -> None:
     assert str(refusal(broken).location) == "PID^1^3"
 
 
-def test_observation_time_without_offset__102_at_obr_7() -> None:
+def test_observation_time_without_offset_is_local_time_of_the_peer() -> None:
     _, message = good()
-    err = refusal(set_field(message, "OBR", 7, "20261123180211"))
-    assert (err.code, str(err.location)) == (102, "OBR^1^7")
-    assert "offset" in err.message
+    local = set_field(message, "OBR", 7, "20261123180211").encode()
+    china = dt.timezone(dt.timedelta(hours=8))  # Asia/Shanghai: UTC+8, no DST
+    assert parse_oru_ecg(local).acquired_at == dt.datetime(2026, 11, 23, 18, 2, 11, tzinfo=china)
+    berlin = PeerProfile(time_zone="Europe/Berlin")  # CET (UTC+1) in November
+    expected = dt.datetime(2026, 11, 23, 17, 2, 11, tzinfo=dt.UTC)
+    assert parse_oru_ecg(local, berlin).acquired_at == expected
 
 
 def test_missing_observation_time__101_at_obr_7() -> None:
@@ -277,10 +304,20 @@ def test_unsupported_message_type__200_rejected() -> None:
     assert (err.code, str(err.location), err.reject) == (200, "MSH^1^9", True)
 
 
-def test_unsupported_version__203_rejected() -> None:
+@pytest.mark.parametrize("version", ["2.1", "2.2", "3.0", ""])
+def test_unsupported_version__203_rejected(version: str) -> None:
     _, message = good()
-    err = refusal(set_field(message, "MSH", 12, "2.3"))
-    assert (err.code, err.reject) == (203, True)
+    err = refusal(set_field(message, "MSH", 12, version))
+    assert (err.code, str(err.location), err.reject) == (203, "MSH^1^12", True)
+
+
+def test_version_outside_the_peers_profile__203_rejected() -> None:
+    _, message = good()
+    with pytest.raises(Hl7Error) as refused:
+        parse_oru_ecg(
+            set_field(message, "MSH", 12, "2.4").encode(), PeerProfile(versions=("2.5.1",))
+        )
+    assert (refused.value.code, refused.value.reject) == (203, True)
 
 
 @pytest.mark.parametrize("garbage", ["hello", "", "PID|1||123", '{"resourceType": "Bundle"}'])
@@ -336,7 +373,7 @@ def test_error_ack__escapes_separators_in_messages() -> None:
 
 
 def test_unreadable_frame_gets_a_minimal_ar() -> None:
-    reply = handle_frame(None, b"\x00\x01 not hl7")  # type: ignore[arg-type]
+    reply = handle_frame(_no_system(), b"\x00\x01 not hl7")  # type: ignore[arg-type]
     segments = reply.decode().split("\r")
     assert segments[0].startswith("MSH|^~\\&|GOLDENHOUR|") and segments[1].startswith("MSA|AR|")
     assert segments[2].startswith("ERR||MSH|100^")
@@ -345,11 +382,16 @@ def test_unreadable_frame_gets_a_minimal_ar() -> None:
 def test_unsupported_type_is_answered_ar_with_its_control_id() -> None:
     _, message = good()
     # ADT is routed to the ADT intake (adt_in.py); an order message is not taken at all.
-    reply = handle_frame(None, set_field(message, "MSH", 9, "ORM^O01").encode())  # type: ignore[arg-type]
+    reply = handle_frame(_no_system(), set_field(message, "MSH", 9, "ORM^O01").encode())  # type: ignore[arg-type]
     segments = reply.decode().split("\r")
     assert segments[0].split("|")[8] == "ACK^O01^ACK"
     assert segments[1].startswith("MSA|AR|CTRL0001|message type ORM\\S\\O01 is not accepted")
     assert segments[2].startswith("ERR||MSH^1^9|200^Unsupported message type^HL70357|E")
+
+
+def _no_system() -> SimpleNamespace:
+    """What the intake reads of a system before it appends: settings (peers, profiles)."""
+    return SimpleNamespace(settings=Settings(), store=None)
 
 
 class _UnavailableLog:
@@ -359,7 +401,111 @@ class _UnavailableLog:
 
 def test_log_unavailable__ae_207_never_aa() -> None:
     _, message = good()
-    system = SimpleNamespace(log=_UnavailableLog(), codec=Codec())
+    system = SimpleNamespace(log=_UnavailableLog(), codec=Codec(), settings=Settings(), store=None)
     segments = handle_frame(system, message.encode()).decode().split("\r")  # type: ignore[arg-type]
     assert segments[1].startswith("MSA|AE|CTRL0001|")
     assert "|207^Application internal error^HL70357|E" in segments[2]
+
+
+# -- carts as they are: 8 leads, MDC_DIM_HZ, report-only results, limits --------------------
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+
+
+def _without_obx(message: str, keep: Any) -> list[str]:
+    return [s for s in message.split("\r") if s and (not s.startswith("OBX|") or keep(s))]
+
+
+def _eight_lead(message: str) -> str:
+    limb = {"131389", "131390", "131391", "131392"}  # MDC III, aVR, aVL, aVF (11073-10101)
+    return "\r".join(_without_obx(message, lambda s: s.split("|")[3].split("^")[0] not in limb))
+
+
+def test_eight_leads__limb_leads_derived_by_einthoven_and_goldberger() -> None:
+    body, message = good()
+    ecg = parse_oru_ecg(_eight_lead(message).encode())
+    i, ii = body["leads"]["I"], body["leads"]["II"]
+    assert ecg.leads["III"] == [b - a for a, b in zip(i, ii, strict=True)]
+    for lead, expected in (
+        ("aVR", lambda a, b: -(a + b) / 2),
+        ("aVL", lambda a, b: a - b / 2),
+        ("aVF", lambda a, b: b - a / 2),
+    ):
+        got = ecg.leads[lead]  # type: ignore[index]
+        assert all(abs(g - expected(a, b)) <= 0.5 for g, a, b in zip(got, i, ii, strict=True))
+    assert sorted(ecg.derived_leads) == ["III", "aVF", "aVL", "aVR"]
+
+
+def test_twelve_leads__nothing_derived() -> None:
+    _, message = good()
+    assert parse_oru_ecg(message.encode()).derived_leads == []
+
+
+@pytest.mark.parametrize("unit", ["264640^MDC_DIM_HZ^MDC", "Hz", "^MDC_DIM_HZ^MDC", "hz"])
+def test_sample_rate_units_by_mdc_code_or_name(unit: str) -> None:
+    body, message = good()
+    message = message.replace("264608^MDC_DIM_PER_SEC^MDC", unit)
+    assert parse_oru_ecg(message.encode()).sampling_rate_hz == body["sampling_rate_hz"]
+
+
+def _report_only(message: str, value: str) -> str:
+    kept = _without_obx(message, lambda s: s.split("|")[2] not in ("NA",) and "SAMP_RATE" not in s)
+    return "\r".join([*kept, f"OBX|99|ED|11524-6^EKG study^LN||{value}||||||F"]) + "\r"
+
+
+def test_report_only__measurements_and_pdf_without_waveform() -> None:
+    _, message = good()
+    ed = "^AP^PDF^Base64^" + base64.b64encode(PDF).decode()
+    ecg = parse_oru_ecg(_report_only(message, ed).encode())
+    assert ecg.leads == {} and ecg.sampling_rate_hz is None
+    assert ecg.document is not None and ecg.document.data == PDF
+    assert ecg.document.content_type == "application/pdf"
+    assert ecg.measurements is not None and ecg.measurements.heart_rate_bpm == 75
+
+
+def test_report_only__hex_encoded_data_is_read() -> None:
+    _, message = good()
+    ecg = parse_oru_ecg(_report_only(message, "^AP^PDF^Hex^" + PDF.hex()).encode())
+    assert ecg.document is not None and ecg.document.data == PDF
+
+
+def test_report_only__unknown_subtype_103_at_obx_5_3() -> None:
+    _, message = good()
+    err = refusal(_report_only(message, "^AP^DOCX^Base64^AAAA"))
+    obx = len([s for s in _report_only(message, "x").split("\r") if s.startswith("OBX|")])
+    assert (err.code, str(err.location)) == (103, f"OBX^{obx}^5^1^3")
+
+
+def test_no_waveform_no_measurement_no_report__100_at_obx() -> None:
+    _, message = good()
+    kept = _without_obx(message, lambda s: False)
+    err = refusal("\r".join([*kept, "OBX|1|FT|||free text only||||||F"]) + "\r")
+    assert (err.code, str(err.location)) == (100, "OBX")
+
+
+def test_more_samples_than_a_lead_may_have__ar_104() -> None:
+    body, message = good()
+    lead = obx_sequence_of(message, "I")
+    huge = "^".join(["1"] * 120_001)
+    err = refusal(set_field(message, "OBX", 5, huge, occurrence=lead))
+    assert (err.code, err.reject, str(err.location)) == (104, True, f"OBX^{lead}^5")
+
+
+def test_more_segments_than_a_message_may_have__ar_198_naming_the_limit() -> None:
+    _, message = good()
+    flood = message + "".join(f"NTE|{i}||note\r" for i in range(1000))
+    err = refusal(flood)
+    assert (err.code, err.reject) == (198, True) and "limit is 1000" in err.message
+
+
+def test_lower_case_x_resident_id_is_normalised() -> None:
+    _, message = good()
+    ecg = parse_oru_ecg(set_field(message, "PID", 3, RESIDENT.lower() + "^^^CHN^NNCHN").encode())
+    assert [(i.system, i.value) for i in ecg.patient.identifiers] == [(RESIDENT_ID, RESIDENT)]
+
+
+def test_mindray_pleth_under_a_lead_code_is_not_taken_as_that_lead() -> None:
+    _, message = good()
+    pleth = "OBX|98|NA|131330^MDC_PULS_OXIM_PLETH^MDC|1.7.6.131330|1^2^3|||||R"
+    err = refusal(message + pleth + "\r")
+    assert err.code == 103 and "MDC_PULS_OXIM_PLETH" in err.message

@@ -11,6 +11,7 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 from hl7apy.parser import parse_message
 
+from kernel.codes import RESIDENT_ID
 from services.hl7_gateway import ack as gateway_ack
 from services.hl7_gateway.er7 import read_header, split_segments, unescape
 from services.hl7_gateway.errors import Hl7Error
@@ -21,7 +22,6 @@ from services.hl7_gateway.report_sender import (
     parse_destinations,
     read_ack,
 )
-from stream_processors.fhir_projector.codes import RESIDENT_ID
 from stream_processors.report_outbox.fold import OutboxItem
 
 NOW = dt.datetime(2026, 11, 23, 10, 5, tzinfo=dt.UTC)

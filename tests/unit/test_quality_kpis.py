@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from kernel.jsontypes import Json
 from stream_processors.quality_kpis.aggregate import (
     ALL,
     Figure,
@@ -19,7 +20,8 @@ from stream_processors.quality_kpis.aggregate import (
 from stream_processors.quality_kpis.fold import KpiState, cases, fold, fold_all
 
 CST = dt.timezone(dt.timedelta(hours=8))
-Json = dict[str, Any]
+
+
 _ids = itertools.count()
 
 

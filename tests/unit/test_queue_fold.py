@@ -9,7 +9,7 @@ from fhir.resources.R4B.task import Task
 
 from stream_processors.diagnosis_queue.fold import fold_item
 from stream_processors.diagnosis_queue.item import QueueItem
-from stream_processors.diagnosis_queue.processor import QueueProjection
+from stream_processors.diagnosis_queue.processor import PROCESSOR
 from stream_processors.diagnosis_queue.task_to_fhir import to_task
 
 T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
@@ -132,7 +132,7 @@ def test_queue_order_is_class_then_due_time() -> None:
 
 
 def test_refused_claim_writes_no_new_version() -> None:
-    proj = QueueProjection()
+    proj = PROCESSOR
     name, e = requested()
     state = {r: doc for r, doc in proj.fold({}, name, e).items()}
     name, e = claim(1, "dr-li")
@@ -145,7 +145,11 @@ def test_task_is_valid_fhir_and_leaves_the_open_index_when_reported() -> None:
     item = run(requested(urgency="stat"), claim(1, "dr-li"))
     task = Task.model_validate(to_task(item))
     assert task.status == "in-progress" and task.priority == "stat"
-    proj = QueueProjection()
-    assert proj.index(item.to_json())[0].key == "county"
+    proj = PROCESSOR
+    open_entries = [e for e in proj.index(item.to_json()) if e.index == "QueueItem.open"]
+    assert [e.key for e in open_entries] == ["county"]
     done = item.evolve(status="reported")
-    assert proj.index(done.to_json()) == []
+    # reported: off the open queue, but the ECG stays granted to its clinic and centre
+    after = proj.index(done.to_json())
+    assert [e.index for e in after] == ["Access.grant"] * len(after)
+    assert {e.id for e in after} == {item.centre_id, item.site_id} - {""}

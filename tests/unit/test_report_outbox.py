@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from stream_processors.report_outbox.fold import OutboxItem, fold_item, outbox_item_id
-from stream_processors.report_outbox.processor import PENDING_INDEX, OutboxProjection
+from stream_processors.report_outbox.processor import PENDING_INDEX, PROCESSOR
 from viewstore.base import IndexEntry
 
 T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
@@ -87,7 +87,7 @@ def run(*events: Event) -> OutboxItem:
 
 
 def pending_entries(item: OutboxItem) -> list[IndexEntry]:
-    return OutboxProjection().index(json.loads(json.dumps(item.to_json())))
+    return PROCESSOR.index(json.loads(json.dumps(item.to_json())))
 
 
 def test_fold__request_keeps_origin_site_channel_patient_and_acquisition_time() -> None:
@@ -129,7 +129,7 @@ def test_fold__report_of_an_http_ecg_is_never_pending() -> None:
 
 
 def test_projection__stores_nothing_for_an_ecg_not_sent_over_mllp() -> None:
-    projection, state = OutboxProjection(), {}
+    projection, state = PROCESSOR, {}
     for name, e in (requested("http"), claim(1, "dr-li"), report(2, "dr-li")):
         assert projection.fold(state, name, e) == {}
 
@@ -152,7 +152,7 @@ def test_fold__second_report_does_not_replace_the_accepted_one() -> None:
 
 
 def test_projection__refused_claim_writes_no_version() -> None:
-    projection = OutboxProjection()
+    projection = PROCESSOR
     ref = ("OutboxItem", outbox_item_id("E1"))
     state = {ref: run(requested(), claim(1, "dr-li")).to_json()}
     assert projection.fold(state, *claim(2, "dr-zhang")) == {}
@@ -160,8 +160,8 @@ def test_projection__refused_claim_writes_no_version() -> None:
 
 def test_projection__ignores_events_it_does_not_fold() -> None:
     name, event = "goldenhour.reading.EcgMeasured", ev(1, "m", triage_class="routine")
-    assert OutboxProjection().refs(name, event) == []
-    assert OutboxProjection().fold({}, name, event) == {}  # the runner calls it anyway
+    assert PROCESSOR.refs(name, event) == []
+    assert PROCESSOR.fold({}, name, event) == {}  # the runner calls it anyway
 
 
 def test_item__survives_the_view_store_round_trip() -> None:

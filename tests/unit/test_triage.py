@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from kernel.codes import STANDARD_LEAD_ORDER
 from stream_processors.ecg_measurement import Measurements, TriageResult, measure, triage
 from stream_processors.ecg_measurement.synthetic import synthesize
 from stream_processors.ecg_measurement.triage import CONTIGUOUS_PAIRS, st_elevation_threshold_uv
-from stream_processors.fhir_projector.codes import STANDARD_LEAD_ORDER
 
 
 def normal(**changes: object) -> Measurements:
@@ -52,13 +52,15 @@ def cls(
 
 def test_triage__normal_ecg_from_routine_sender_is_routine() -> None:
     result = triage(normal(), "routine", None)
-    assert result == TriageResult("routine", ["no critical or urgent finding"])
+    assert result == TriageResult("routine", ["routine: no critical or urgent finding"])
 
 
 def test_triage__inferior_st_elevation_is_critical() -> None:
     result = triage(with_st(II=150, III=160, aVF=140), "routine", None)
     assert result.cls == "critical"
-    assert "ST elevation in contiguous leads II, III, aVF (inferior)" in result.reasons[0]
+    assert result.reasons[0].startswith(
+        "critical: ST elevation at the J point in contiguous leads II, III, aVF (inferior)"
+    )
 
 
 @pytest.mark.parametrize("lead", STANDARD_LEAD_ORDER)
@@ -99,7 +101,8 @@ def test_triage__st_elevation_in_non_contiguous_leads_is_not_critical(a: str, b:
     ],
 )
 def test_triage__st_elevation_in_contiguous_leads_is_critical(a: str, b: str) -> None:
-    assert cls(with_st(**{a: 120.0, b: 120.0})) == "critical"
+    # 2.6 mm: above every cut-point, V2-V3's highest (men < 40) included
+    assert cls(with_st(**{a: 260.0, b: 260.0})) == "critical"
 
 
 def test_triage__contiguous_pairs_are_the_documented_ones() -> None:
@@ -119,16 +122,22 @@ def test_triage__elevation_just_under_1_mm_is_not_critical() -> None:
 @pytest.mark.parametrize(
     ("st_uv", "patient", "expected"),
     [
-        (120.0, {}, "critical"),  # sex/age unknown: the 1 mm rule
         (170.0, {"sex": "female", "age_years": 30}, "critical"),  # women >= 1.5 mm
         (140.0, {"sex": "female", "age_years": 70}, "routine"),
         (190.0, {"sex": "male", "age_years": 45}, "routine"),  # men >= 40: >= 2 mm
         (200.0, {"sex": "male", "age_years": 40}, "critical"),
         (240.0, {"sex": "male", "age_years": 39}, "routine"),  # men < 40: >= 2.5 mm
         (250.0, {"sex": "M", "age_years": 25}, "critical"),
-        (120.0, {"sex": "male"}, "critical"),  # a man of unknown age: the 1 mm rule
-        (120.0, {"sex": "unknown", "age_years": 50}, "critical"),
         (140.0, {"sex": "F"}, "routine"),
+        # unknown sex or age: critical only above the highest cut-point the patient could
+        # have; between the lowest and that one, urgent for a human read
+        (120.0, {}, "routine"),  # under every cut-point
+        (160.0, {}, "urgent"),  # a woman's STEMI, a normal young man
+        (250.0, {}, "critical"),
+        (120.0, {"sex": "male"}, "routine"),
+        (220.0, {"sex": "male"}, "urgent"),  # >= 2 mm: a STEMI at 40 or over, not under
+        (180.0, {"sex": "unknown", "age_years": 50}, "urgent"),  # a woman's, not a man's
+        (200.0, {"sex": "unknown", "age_years": 50}, "critical"),
     ],
 )
 def test_triage__v2_v3_thresholds_follow_sex_and_age(
@@ -275,7 +284,9 @@ def test_triage__generated_st_elevation_in_one_lead_is_not_critical() -> None:
 
 def test_triage__generated_anterior_stemi_in_a_young_man_needs_the_higher_cut_point() -> None:
     m = measured((("V2", 200.0), ("V3", 200.0)))
-    assert triage(m, "routine", None).cls == "critical"  # 1 mm rule without sex/age
+    unknown = triage(m, "routine", None)  # a STEMI for a woman, not for a young man
+    assert unknown.cls == "urgent" and "needs human read" in unknown.reasons[0]
+    assert triage(m, "routine", None, sex="female", age_years=60).cls == "critical"
     assert triage(m, "routine", None, sex="male", age_years=35).cls == "routine"  # needs 2.5 mm
 
 
@@ -292,3 +303,106 @@ def test_triage__generated_atrial_fibrillation_is_urgent() -> None:
     result = triage(measure(e.leads, e.rate_hz), "routine", None)
     assert result.cls == "urgent"
     assert any("irregular rhythm" in r for r in result.reasons)
+
+
+# --- reason texts name the class each finding triggers (issue 12) ------------------------
+
+
+def test_triage__rate_reason_names_its_own_class_beside_a_critical_finding() -> None:
+    result = triage(with_st(II=150, III=150), "routine", None)
+    slow = triage(dataclasses.replace(with_st(II=150, III=150), heart_rate_bpm=49.9), "x", None)
+    assert result.cls == slow.cls == "critical"
+    assert "urgent: heart rate 49.9/min (40-50/min)" in slow.reasons
+    assert not any(r.startswith("critical: heart rate") for r in slow.reasons)
+
+
+@pytest.mark.parametrize(
+    ("bpm", "reason"),
+    [
+        (39.9, "critical: heart rate 39.9/min (below 40/min)"),
+        (150.1, "critical: heart rate 150.1/min (above 150/min)"),
+        (120, "urgent: heart rate 120/min (120-150/min)"),
+    ],
+)
+def test_triage__rate_reasons_state_the_band(bpm: float, reason: str) -> None:
+    assert reason in triage(normal(heart_rate_bpm=bpm), "routine", None).reasons
+
+
+def test_triage__unknown_sex_says_which_cut_point_was_used() -> None:
+    result = triage(with_st(V2=180, V3=180), "routine", None)
+    assert result.cls == "urgent"
+    assert "sex and age unknown" in result.reasons[0] and "not called critical" in result.reasons[0]
+
+
+def test_triage__reciprocal_depression_is_named_as_support() -> None:
+    result = triage(with_st(II=200, III=200, aVF=150, aVL=-150, I=-60), "routine", None)
+    assert result.cls == "critical"
+    assert "reciprocal ST depression supports it: I -60 uV, aVL -150 uV" in result.reasons[0]
+
+
+# --- STEMI equivalents: "needs human read" (urgent), never critical ----------------------
+
+
+def morphology(**leads: tuple[float, float, float]) -> dict[str, dict[str, float]]:
+    """Per lead (R, S, T) in uV; the other leads a normal rS/qR with an upright T."""
+    base = dict.fromkeys(STANDARD_LEAD_ORDER, (800.0, -200.0, 300.0))
+    base.update(leads)
+    return {
+        "r_uv": {k: v[0] for k, v in base.items()},
+        "s_uv": {k: v[1] for k, v in base.items()},
+        "t_uv": {k: v[2] for k, v in base.items()},
+    }
+
+
+def test_triage__posterior_pattern_needs_a_human_read() -> None:
+    shape = morphology(V1=(700.0, -300.0, 400.0), V2=(900.0, -400.0, 500.0))
+    m = dataclasses.replace(with_st(V1=-120, V2=-150, V3=-80), **shape)  # type: ignore[arg-type]
+    result = triage(m, "routine", None)
+    assert result.cls == "urgent"
+    assert any("possible posterior MI" in r and "needs human read" in r for r in result.reasons)
+
+
+def test_triage__v1_v3_depression_without_tall_r_is_no_posterior_flag() -> None:
+    shape = morphology(V1=(200.0, -900.0, 100.0), V2=(300.0, -1200.0, 300.0))
+    m = dataclasses.replace(with_st(V1=-60, V2=-70), **shape)  # type: ignore[arg-type]
+    assert triage(m, "routine", None).cls == "routine"
+
+
+def test_triage__de_winter_pattern_needs_a_human_read() -> None:
+    st = {"V2": -150.0, "V3": -180.0, "V4": -120.0}
+    j60 = {**dict.fromkeys(STANDARD_LEAD_ORDER, 0.0), "V2": 20.0, "V3": 40.0, "V4": 30.0}
+    shape = morphology(V2=(600, -900, 900), V3=(800, -700, 1100), V4=(1200, -300, 800))
+    m = dataclasses.replace(with_st(**st), st_j60_uv=j60, **shape)  # type: ignore[arg-type]
+    result = triage(m, "routine", None)
+    assert result.cls == "urgent"
+    assert any(r.startswith("urgent, needs human read: de Winter") for r in result.reasons)
+
+
+def test_triage__lbbb_discordant_st_elevation_is_not_a_stemi() -> None:
+    # LBBB: QRS 150 ms, deep S in V1-V3 with 2 mm discordant elevation (8 % of the S): normal
+    shape = morphology(
+        V1=(100, -2500, 500), V2=(150, -3000, 600), V3=(300, -2400, 500), I=(1200, 0, -300)
+    )
+    m = dataclasses.replace(  # type: ignore[arg-type]
+        with_st(V1=200, V2=250, V3=200, I=-80), qrs_ms=150, **shape
+    )
+    result = triage(m, "routine", None)
+    assert result.cls == "routine"
+    assert any("ST elevation criteria do not apply; no Sgarbossa" in r for r in result.reasons)
+
+
+def test_triage__lbbb_with_concordant_elevation_meets_sgarbossa_but_is_not_critical() -> None:
+    shape = morphology(V1=(100, -2500, 500), V5=(1500, -100, -400), V6=(1400, 0, -400))
+    m = dataclasses.replace(  # type: ignore[arg-type]
+        with_st(V5=150, V6=160), qrs_ms=150, **shape
+    )
+    result = triage(m, "routine", None)
+    assert result.cls == "urgent"
+    assert "Sgarbossa: concordant ST elevation V5 +150 uV" in result.reasons[0]
+
+
+def test_triage__avr_elevation_with_widespread_depression_needs_a_human_read() -> None:
+    depressed = {ld: -120.0 for ld in ("I", "II", "aVF", "V2", "V3", "V4", "V5", "V6")}
+    result = triage(with_st(aVR=150, **depressed), "routine", None)
+    assert result.cls == "urgent"
+    assert any("aVR +150 uV" in r and "left main" in r for r in result.reasons)

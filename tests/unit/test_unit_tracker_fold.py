@@ -6,20 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from typing import Any
 
+from kernel.jsontypes import Json
 from stream_processors.runner import canonical_json
 from stream_processors.unit_tracker.processor import (
+    PROCESSOR,
     REGION_INDEX,
     REGION_KEY,
     STATION_INDEX,
-    UnitTrackerProjection,
 )
 from stream_processors.unit_tracker.unit import UnitState, unit_state_id
 from viewstore.base import IndexEntry
 
 T0 = dt.datetime(2026, 11, 23, 9, 40, tzinfo=dt.UTC)
-Json = dict[str, Any]
 
 
 def _meta(event_id: str, seconds: float) -> Json:
@@ -86,7 +85,7 @@ def opened(
 
 def fold_all(events: list[tuple[str, Json]]) -> tuple[Json | None, int]:
     """(the stored document, versions written), as the runner would store them."""
-    projection, doc, versions = UnitTrackerProjection(), None, 0
+    projection, doc, versions = PROCESSOR, None, 0
     for name, event in events:
         refs = projection.refs(name, event)
         changed = projection.fold({refs[0]: doc} if refs and doc else {}, name, event)
@@ -109,7 +108,7 @@ def test_fold__a_fix_sets_position_motion_and_station_and_files_the_unit() -> No
     assert (s.latitude, s.longitude, s.speed_kmh, s.heading_deg) == (31.2301, 121.4737, 40.0, 90.0)
     assert (s.station_id, s.position_at) == ("station-2", "2026-11-23T09:40:10.000000Z")
     assert doc["incident_id"] == "INC-1"
-    assert UnitTrackerProjection().index(doc) == [
+    assert PROCESSOR.index(doc) == [
         IndexEntry(REGION_INDEX, REGION_KEY, "UnitState", doc["id"]),
         IndexEntry(STATION_INDEX, "station-2", "UnitState", doc["id"]),
     ]
@@ -161,7 +160,7 @@ def test_fold__station_change_moves_the_station_lookup() -> None:
         [fix(10, 31.2, 121.4, station="station-2"), fix(20, 31.2, 121.4, station="station-5")]
     )
     assert doc is not None
-    keys = [e.key for e in UnitTrackerProjection().index(doc) if e.index == STATION_INDEX]
+    keys = [e.key for e in PROCESSOR.index(doc) if e.index == STATION_INDEX]
     assert keys == ["station-5"]
 
 
@@ -191,6 +190,6 @@ def test_fold__any_arrival_order_gives_the_same_current_state() -> None:
 
 
 def test_fold__events_without_a_unit_are_not_ours() -> None:
-    projection = UnitTrackerProjection()
+    projection = PROCESSOR
     name, event = "goldenhour.ems.VitalsRecorded", {"incident_id": "INC-1", "vitals": []}
     assert projection.refs(name, event) == [] and projection.fold({}, name, event) == {}

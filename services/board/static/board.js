@@ -1,7 +1,8 @@
 // The ED board and the region view: live by server-sent events, no framework.
-// The server renders every fragment (escaped once, in Python); this script only swaps
-// them in, keeps what the clinician is typing, ticks countdowns and ages, and posts the
-// handover acceptance.
+// The server renders every fragment (escaped once, in Python, in the user's language and
+// time zone); this script only swaps them in, keeps what the clinician is typing, ticks
+// countdowns and ages with the same words (the page's #messages block, from the one
+// catalogue: services/i18n), and posts the handover acceptance.
 "use strict";
 
 (function () {
@@ -11,24 +12,31 @@
   const live = document.getElementById("live");
   const NAME_KEY = "goldenhour.clinicianName";
   let offlineTimer = null;
+  const MESSAGES = JSON.parse(document.getElementById("messages").textContent || "{}");
+  const CLOCK = new Intl.DateTimeFormat(body.dataset.lang || "zh-CN", {
+    timeZone: body.dataset.tz || "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  });
 
-  function pad(n) { return String(n).padStart(2, "0"); }
-
-  function localTimes(root) {
-    root.querySelectorAll("time[data-local]").forEach(function (t) {
-      const d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) { t.textContent = pad(d.getHours()) + ":" + pad(d.getMinutes()); t.title = d.toString(); }
+  /** The catalogue's text for `id`, its {placeholders} filled from `params`. */
+  function t(id, params) {
+    const text = MESSAGES[id] || id;
+    return text.replace(/\{([a-z_]+)\}/g, function (all, name) {
+      return params && name in params ? String(params[name]) : all;
     });
   }
 
   function minutesText(ms) {
     const m = ms >= 0 ? Math.floor(ms / 60000) : -Math.floor(-ms / 60000);
-    return m > 0 ? "in " + m + " min" : m === 0 ? "due now" : (-m) + " min late";
+    return m > 0 ? t("in {n} min", { n: m }) : m === 0 ? t("due now") : t("{n} min late", { n: -m });
   }
 
+  // As services/i18n.age_text: beyond a day the server's date stays (null: leave it).
   function ageText(ms) {
     const s = Math.max(0, Math.floor(ms / 1000));
-    return (s < 120 ? s + " s" : s < 7200 ? Math.floor(s / 60) + " min" : Math.floor(s / 3600) + " h") + " ago";
+    if (s < 60) { return t("just now"); }
+    if (s < 7200) { return t("{n} min ago", { n: Math.floor(s / 60) }); }
+    if (s < 86400) { return t("{n} h ago", { n: Math.floor(s / 3600) }); }
+    return null;
   }
 
   function tick() {
@@ -38,10 +46,11 @@
       if (b) { b.textContent = minutesText(new Date(e.dataset.eta).getTime() - now); }
     });
     document.querySelectorAll("[data-age]").forEach(function (e) {
-      e.textContent = ageText(now - new Date(e.dataset.age).getTime());
+      const text = ageText(now - new Date(e.dataset.age).getTime());
+      if (text !== null) { e.textContent = text; }
     });
     const clock = document.getElementById("clock");
-    if (clock) { const d = new Date(); clock.textContent = pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()); }
+    if (clock) { clock.textContent = CLOCK.format(new Date()); }
   }
 
   function prefillNames(root) {
@@ -67,13 +76,12 @@
       if (focused === f.dataset.incidentId) { input.focus(); }
     });
     prefillNames(content);
-    localTimes(content);
     tick();
   }
 
   function setLive(ok) {
     live.classList.toggle("offline", !ok);
-    liveText.textContent = ok ? "live" : "reconnecting…";
+    liveText.textContent = ok ? t("live") : t("reconnecting…");
   }
 
   function connect() {
@@ -113,13 +121,13 @@
       if (!resp.ok) {
         const outcome = await resp.json().catch(function () { return {}; });
         const issue = (outcome.issue || [{}])[0];
-        throw new Error(issue.diagnostics || ("HTTP " + resp.status));
+        throw new Error(issue.diagnostics || t("HTTP {status}", { status: resp.status }));
       }
       showError("");
       const cards = await fetch("/board/" + encodeURIComponent(body.dataset.hospitalId) + "/cards");
       if (cards.ok) { swap(await cards.text()); }
     } catch (err) {
-      showError("Handover not accepted: " + err.message);
+      showError(t("Handover not accepted: {error}", { error: err.message }));
       form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
     }
   }
@@ -130,7 +138,6 @@
   });
 
   prefillNames(document);
-  localTimes(document);
   tick();
   setInterval(tick, 1000);
   connect();

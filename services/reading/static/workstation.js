@@ -1,11 +1,26 @@
 // The reading workstation's behaviour. Plain browser JavaScript, no build step, no library.
 // Pages are rendered by the server (services/reading/web.py); this script only: keeps the
 // reader id, polls the queue, calls the JSON API (services/reading/routes.py) and shows its
-// OperationOutcome errors, and counts the lease down.
+// OperationOutcome errors (in the user's language: the server translates them), and counts
+// the lease down. Its own texts come from the page's #messages block (services/i18n).
 "use strict";
 
 const READER_KEY = "goldenhour.readerId";
-const READER_PATTERN = /^[A-Za-z0-9._:\-]{1,64}$/;
+// As the API's reader id: letters of any script (李医生), digits, _ . : @ -
+const READER_PATTERN = /^[\p{L}\p{N}_.:@\-]{1,64}$/u;
+const MESSAGES = JSON.parse((document.getElementById("messages") || {}).textContent || "{}");
+
+/** The catalogue's text for `id`, its {placeholders} filled from `params`. */
+function t(id, params) {
+  const text = MESSAGES[id] || id;
+  return text.replace(/\{([a-z_]+)\}/g, (all, name) => (params && name in params ? String(params[name]) : all));
+}
+
+function timeFormat() {
+  return new Intl.DateTimeFormat(document.body.dataset.lang || "zh-CN", {
+    timeZone: document.body.dataset.tz || "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  });
+}
 const LEASE_WARN_S = 120; // the lease is shown in orange in its last two minutes
 
 function readerId() {
@@ -17,7 +32,7 @@ function outcomeText(status, doc) {
   if (doc && doc.resourceType === "OperationOutcome" && Array.isArray(doc.issue)) {
     return doc.issue.map((i) => i.diagnostics || i.code).join("\n");
   }
-  return `HTTP ${status}`;
+  return t("HTTP {status}", { status });
 }
 
 class ApiError extends Error {}
@@ -32,7 +47,7 @@ async function post(url, body) {
       body: JSON.stringify(body),
     });
   } catch (err) {
-    throw new ApiError(`The server cannot be reached (${err.message}). Try again.`);
+    throw new ApiError(t("The server cannot be reached ({error}). Try again.", { error: err.message }));
   }
   let doc = null;
   try { doc = await resp.json(); } catch (_) { /* not JSON: status alone */ }
@@ -45,22 +60,11 @@ function showError(el, message) {
   el.hidden = !message;
 }
 
-/** Show every server-rendered <time> in the reader's own time zone. */
-function localizeTimes(root) {
-  root.querySelectorAll("time[data-local]").forEach((el) => {
-    const t = new Date(el.getAttribute("datetime"));
-    if (Number.isNaN(t.getTime())) return;
-    const sameDay = t.toDateString() === new Date().toDateString();
-    const time = t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    el.textContent = sameDay ? time : `${t.toLocaleDateString()} ${time}`;
-    el.title = t.toString();
-  });
-}
 
 async function claim(ecgId, errorEl) {
   const reader = readerId();
   if (!READER_PATTERN.test(reader)) {
-    showError(errorEl, "Enter your reader id first (letters, digits, . _ : -).");
+    showError(errorEl, t("Enter your reader id first (letters, digits, Chinese characters, . _ : @ -)."));
     return;
   }
   showError(errorEl, "");
@@ -89,7 +93,6 @@ function initQueue() {
     const button = e.target.closest("button.claim");
     if (button) claim(button.dataset.ecgId, errorEl);
   });
-  localizeTimes(rows);
   const every = Number(document.body.dataset.pollS || 5) * 1000;
   setInterval(() => refreshQueue(rows), every);
 }
@@ -98,13 +101,12 @@ async function refreshQueue(rows) {
   const status = document.getElementById("refresh-status");
   try {
     const resp = await fetch("/reading/queue-rows", { headers: { Accept: "text/html" } });
-    if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+    if (!resp.ok) throw new Error(t("HTTP {status}", { status: resp.status }));
     rows.innerHTML = await resp.text(); // server-rendered and escaped (web.py)
-    localizeTimes(rows);
-    status.textContent = `Updated ${new Date().toLocaleTimeString()}.`;
+    status.textContent = t("Updated {time}.", { time: timeFormat().format(new Date()) });
     status.classList.remove("stale");
   } catch (err) {
-    status.textContent = `Not updated since the last refresh: ${err.message}. Retrying.`;
+    status.textContent = t("Not updated since the last refresh: {error}. Retrying.", { error: err.message });
     status.classList.add("stale");
   }
 }
@@ -112,8 +114,7 @@ async function refreshQueue(rows) {
 // --- ECG page -----------------------------------------------------------------------------
 
 function initEcg() {
-  document.getElementById("reader-shown").textContent = readerId() || "— (set it on the queue page)";
-  localizeTimes(document);
+  document.getElementById("reader-shown").textContent = readerId() || t("— (set it on the queue page)");
   const form = document.getElementById("report-form");
   if (!form) return; // not requested, or already signed: nothing to act on
   const errorEl = document.getElementById("report-error");
@@ -145,18 +146,20 @@ function tickLease(ctx) {
   const holder = ctx.form.dataset.holder;
   el.className = "lease-status";
   if (ctx.form.dataset.status !== "claimed") {
-    el.textContent = "Not claimed: claim it to report.";
+    el.textContent = t("Not claimed: claim it to report.");
     return;
   }
   const left = Math.floor((ctx.leaseUntil - (Date.now() + ctx.skewMs)) / 1000);
   if (left <= 0) {
-    el.textContent = `Lease of ${holder} expired: claim again to report.`;
+    el.textContent = t("Lease of {holder} expired: claim again to report.", { holder });
     el.classList.add("gone");
     setFormEnabled(ctx.form, false);
     return;
   }
   const mmss = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
-  el.textContent = ctx.mine ? `Held by you · lease ${mmss} left` : `Held by ${holder} · ${mmss} left`;
+  el.textContent = ctx.mine
+    ? t("Held by you · lease {left} left", { left: mmss })
+    : t("Held by {holder} · {left} left", { holder, left: mmss });
   if (left <= LEASE_WARN_S) el.classList.add("warn");
 }
 
@@ -188,7 +191,7 @@ function reportBody(form) {
 async function sign(ctx) {
   const body = reportBody(ctx.form);
   if (!body.interpretation) {
-    showError(ctx.errorEl, "Write an interpretation, or tick at least one statement.");
+    showError(ctx.errorEl, t("Write an interpretation, or tick at least one statement."));
     return;
   }
   showError(ctx.errorEl, "");
@@ -206,7 +209,7 @@ async function sign(ctx) {
 function showSigned(ctx, item, body) {
   const signed = document.getElementById("signed");
   document.getElementById("signed-by").textContent = body.reader_id;
-  document.getElementById("signed-at").textContent = new Date().toLocaleTimeString();
+  document.getElementById("signed-at").textContent = timeFormat().format(new Date());
   document.getElementById("signed-text").textContent = body.interpretation;
   const list = document.getElementById("signed-codes");
   list.replaceChildren(...body.codes.map((c) => {

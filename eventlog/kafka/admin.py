@@ -1,0 +1,111 @@
+"""Topics and group offsets through the admin client.
+
+Topics are created explicitly with infinite retention (`retention.ms=-1`): the log is the
+system's truth, never a cache. Auto-creation is refused on every client, so a typo is an
+`UnknownTopic`, not a new empty topic. Partition counts are cached: partitions are never
+added to an event topic, since that would move keys between partitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from kafka.errors import for_code as kafka_error_for_code
+
+from eventlog.base import (
+    MAX_RECORD_BYTES,
+    LogUnavailable,
+    TopicPartition,
+    TopicSpec,
+    UnknownTopic,
+)
+from eventlog.kafka.clients import Clients, retry_retriable, unavailable_on_kafka_error
+
+
+class TopicAdmin:
+    """Creates and describes the log's topics; reads consumer groups' committed offsets."""
+
+    def __init__(
+        self, clients: Clients, replication_factor: int, min_insync_replicas: int | None
+    ) -> None:
+        self._clients = clients
+        self._replication_factor = replication_factor
+        self._min_insync_replicas = min_insync_replicas
+        self._partition_counts: dict[str, int] = {}
+
+    def ensure_topics(self, specs: Iterable[TopicSpec]) -> None:
+        """Create the missing topics (infinite retention) and wait until they have leaders.
+        Existing topics are left as they are, whatever their partition count."""
+        specs = list(specs)
+        if not specs:
+            return
+        new_topics = {self._clients.physical(s.name): self._topic_config(s) for s in specs}
+        admin, timeout_s = self._clients.admin(), self._clients.timeout_s
+        with unavailable_on_kafka_error("create_topics"):
+            response = retry_retriable(
+                lambda: admin.create_topics(
+                    new_topics, timeout_ms=self._clients.timeout_ms, raise_errors=False
+                ),
+                timeout_s,
+            )
+        for result in response["topics"]:
+            error = kafka_error_for_code(result["error_code"])
+            if result["error_code"] and error is not TopicAlreadyExistsError:
+                raise error(f"creating topic {result['name']}: {result.get('error_message')}")
+        # CreateTopics answers once the controller accepted; the broker's metadata and the
+        # partition leaders follow a moment later. Appending before that would fail.
+        with unavailable_on_kafka_error("waiting for topic metadata"):
+            admin.wait_for_topics(list(new_topics), timeout_ms=self._clients.timeout_ms)
+
+    def _topic_config(self, spec: TopicSpec) -> dict[str, object]:
+        configs = {"retention.ms": "-1", "max.message.bytes": str(MAX_RECORD_BYTES)}
+        if self._min_insync_replicas is not None:
+            configs["min.insync.replicas"] = str(self._min_insync_replicas)
+        return {
+            "num_partitions": spec.partitions,
+            "replication_factor": self._replication_factor,
+            "configs": {**configs, "cleanup.policy": "compact"} if spec.compacted else configs,
+        }
+
+    def partition_count(self, topic: str) -> int:
+        """Partitions of `topic` (cached); `UnknownTopic` if it does not exist."""
+        cached = self._partition_counts.get(topic)
+        if cached is not None:
+            return cached
+        admin = self._clients.admin()
+        with unavailable_on_kafka_error("describe_topics"):
+            described = retry_retriable(
+                lambda: admin.describe_topics([self._clients.physical(topic)]),
+                self._clients.timeout_s,
+            )
+        meta = described[0] if described else None
+        if meta is None or kafka_error_for_code(meta["error_code"]) is UnknownTopicOrPartitionError:
+            raise UnknownTopic(topic)
+        if meta["error_code"] or not meta["partitions"]:
+            raise LogUnavailable(f"kafka: topic {topic} metadata error {meta['error_code']}")
+        count = len(meta["partitions"])
+        self._partition_counts[topic] = count
+        return count
+
+    def check_partition(self, topic: str, partition: int) -> None:
+        """`ValueError` unless `partition` is one of the topic's."""
+        count = self.partition_count(topic)
+        if not 0 <= partition < count:
+            raise ValueError(f"{topic} has {count} partitions, no partition {partition}")
+
+    def committed(self, group: str, tp: TopicPartition) -> int | None:
+        """The group's committed next offset for `tp`, or None if it never committed."""
+        admin = self._clients.admin()
+        ktp = self._clients.ktp(tp.topic, tp.partition)
+        physical_group = self._clients.physical(group)
+        with unavailable_on_kafka_error("list_group_offsets"):
+            result = retry_retriable(
+                lambda: admin.list_group_offsets({physical_group: [ktp]}),
+                self._clients.timeout_s,
+            )
+        meta = result.get(physical_group, {}).get(ktp)
+        # The broker answers -1 for a partition the group never committed.
+        if meta is None or meta.offset is None or meta.offset < 0:
+            return None
+        return int(meta.offset)

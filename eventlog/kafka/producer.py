@@ -1,0 +1,252 @@
+"""Appending: durable, idempotent by event id, with optimistic concurrency per key.
+
+Durability: the producer uses `acks=all` with the idempotent producer (producer id + sequence
+numbers), and `append` returns only after the broker acknowledged every record, i.e. once the
+records are in the log of every in-sync replica (`min.insync.replicas` of the topic). The
+producer's own retries therefore never duplicate nor reorder a record within a partition.
+A timeout or error raises `LogUnavailable`: the records may or may not be in the log.
+
+Partitioning: every record's partition is chosen here with `eventlog.base.partition_for`
+(Kafka's default partitioner for keyed records), so the embedded backend, this producer and
+any other team's producer with default settings place a key identically.
+
+Kafka has no idempotency by an application key, and the port requires one (`event_id`: a
+client retrying after a timeout must not append twice). It is built here:
+
+* The event id travels as the record header `event_id`.
+* Each log keeps an in-process index `event_id -> (partition, offset)` per topic
+  (`eventlog.kafka.index`), plus, per partition, the offset below which every record has
+  been indexed.
+* On the first append to a topic the index is loaded by reading every partition from offset 0
+  to its end offset (the cost of a restart: proportional to the topic's size).
+* Every append serializes on a lock per (topic, partition) it writes to (taken in partition
+  order, so batches spanning partitions cannot deadlock), then catches those partitions up:
+  one ListOffsets round trip, and a read only when the end offset moved past the indexed
+  position (records appended by other processes). Only then are the event ids checked and
+  only the absent ones produced; their acknowledged offsets go into the index before the lock
+  is released. So, within one process, concurrent retries of the same event append exactly
+  once, and a retry after a failure (or after a restart) finds what did land.
+
+The remaining gap: two *processes* appending the same event id at the same moment can both
+miss the other's record (each catches up, then produces, within the other's window), and the
+id is then in the log twice. The index keeps the first position, so later retries are answered
+`duplicate` with the first append's offset. Views tolerate it: folding the same event twice
+gives the same content (resource ids and fields derive from the event), so at worst a resource
+gets one extra version with identical content, and a rebuild replays the same log to the same
+views. Only the raw log shows the extra record. Closing it needs a single writer per
+partition (route writes by partition) or a transactional fence, not more reads. Likewise a
+record whose acknowledgement timed out may still land later; a retry catches up first, but if
+the late record arrives after that catch-up it is appended twice, with the same outcome.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from typing import Any
+
+from kafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError
+
+from eventlog.base import (
+    MAX_RECORD_BYTES,
+    Appended,
+    KeyAppended,
+    LogUnavailable,
+    NewRecord,
+    Record,
+    RecordTooLarge,
+    StaleVersion,
+    partition_for,
+)
+from eventlog.kafka.clients import (
+    EVENT_ID_HEADER,
+    Clients,
+    event_id_of,
+    to_record,
+    unavailable_on_kafka_error,
+)
+from eventlog.kafka.index import PartitionState, TopicIndex
+from eventlog.kafka.reader import READ_CHUNK
+
+
+class Appender:
+    """Appends through the shared producer, deduplicated by the per-topic event-id index."""
+
+    def __init__(self, clients: Clients, partition_count: Callable[[str], int]) -> None:
+        self._clients = clients
+        self._partition_count = partition_count
+        self._lock = threading.Lock()  # guards the index map
+        self._indexes: dict[str, TopicIndex] = {}
+
+    def append(self, topic: str, records: Sequence[NewRecord]) -> list[Appended]:
+        """Append `records` in order, each to `partition_for(key)`, skipping event ids already
+        in the topic; durable (acknowledged by all in-sync replicas) when this returns."""
+        if not records:
+            return []
+        count = self._partition_count(topic)
+        index = self._loaded_index(topic, count)
+        targets = [partition_for(r.key, count) for r in records]
+        with ExitStack() as held:
+            # Sorted acquisition: two batches spanning the same partitions cannot deadlock.
+            for p in sorted(set(targets)):
+                held.enter_context(index.partitions[p].lock)
+            for p in sorted(set(targets)):
+                self._catch_up(topic, index, p)
+            return self._append_locked(topic, index, records, targets)
+
+    def append_at_version(
+        self, topic: str, key: str, expected: int | None, records: Sequence[NewRecord]
+    ) -> KeyAppended:
+        """See `EventLog.append_at_version`: check and append under the partition's lock."""
+        if any(r.key != key for r in records):
+            raise ValueError(f"append_at_version: every record must have key {key!r}")
+        count = self._partition_count(topic)
+        index = self._loaded_index(topic, count)
+        partition = partition_for(key, count)
+        with index.partitions[partition].lock:
+            self._catch_up(topic, index, partition)
+            retry = any(index.find(r.event_id) is not None for r in records)
+            current = index.key_version(key)
+            if not retry and expected is not None and current != expected:
+                raise StaleVersion(topic, key, expected, current)
+            appended = self._append_locked(topic, index, records, [partition] * len(records))
+            return KeyAppended(
+                appended,
+                [index.key_version(key, a.offset) for a in appended],
+                index.key_version(key),
+            )
+
+    def key_records(self, topic: str, key: str, start: int = 0) -> list[Record]:
+        """The key's records from its `start`-th on, in order."""
+        count = self._partition_count(topic)
+        index = self._loaded_index(topic, count)
+        partition = partition_for(key, count)
+        with index.partitions[partition].lock:
+            self._catch_up(topic, index, partition)
+        wanted = index.offsets_of(key, start)
+        if not wanted:
+            return []
+        # One ranged read over the span, filtered: a key's records are near each other (an
+        # incident lasts an hour), so the span is small next to the partition.
+        tp = self._clients.ktp(topic, partition)
+        out: list[Record] = []
+        position, stop, want = wanted[0], wanted[-1] + 1, set(wanted)
+        with unavailable_on_kafka_error("reading a key's records"):
+            while position < stop:
+                chunk = self._clients.reader().read(tp, position, stop, READ_CHUNK)
+                if not chunk:
+                    break
+                out += [to_record(topic, raw) for raw in chunk if raw.offset in want]
+                position = chunk[-1].offset + 1
+        return out
+
+    def _append_locked(
+        self,
+        topic: str,
+        index: TopicIndex,
+        records: Sequence[NewRecord],
+        targets: list[int],
+    ) -> list[Appended]:
+        """Produce the records whose ids are new; caller holds their partitions' locks."""
+        first_in_batch: dict[str, int] = {}  # event id -> index of its first record here
+        to_send: list[int] = []
+        for i, rec in enumerate(records):
+            if index.find(rec.event_id) is None and rec.event_id not in first_in_batch:
+                first_in_batch[rec.event_id] = i
+                to_send.append(i)
+
+        futures = self._send(topic, records, targets, to_send) if to_send else []
+        offsets, failure = self._await_acks(futures)
+        # Index whatever was acknowledged, even if a later record failed, so that the retry
+        # the caller will make appends only the rest.
+        for i, offset in zip(to_send, offsets, strict=False):
+            index.add(records[i].event_id, records[i].key, targets[i], offset)
+        index.advance([(targets[i], o) for i, o in zip(to_send, offsets, strict=False)])
+        if failure is not None:
+            self._clients.reset_producer()
+            if isinstance(failure, MessageSizeTooLargeError | RecordListTooLargeError):
+                raise RecordTooLarge(f"kafka: {topic} refused a record: {failure!r}") from failure
+            raise LogUnavailable(f"kafka: append to {topic} not acknowledged: {failure!r}") from (
+                failure
+            )
+
+        out = []
+        sent = set(to_send)
+        for i, rec in enumerate(records):
+            partition, offset = index.find(rec.event_id) or (targets[i], -1)
+            out.append(Appended(topic, partition, offset, duplicate=i not in sent))
+        return out
+
+    def _send(
+        self, topic: str, records: Sequence[NewRecord], targets: list[int], which: list[int]
+    ) -> list[Any]:
+        """Hand records `which` to the producer, each to its explicit partition."""
+        producer = self._clients.producer()
+        physical = self._clients.physical(topic)
+        too_big = [i for i in which if len(records[i].value) > MAX_RECORD_BYTES]
+        if too_big:
+            size = len(records[too_big[0]].value)
+            raise RecordTooLarge(f"a record of {size} bytes exceeds {MAX_RECORD_BYTES} bytes")
+        with unavailable_on_kafka_error("produce"):
+            return [
+                producer.send(
+                    physical,
+                    key=records[i].key.encode("utf-8"),
+                    value=records[i].value,
+                    partition=targets[i],
+                    headers=[(EVENT_ID_HEADER, records[i].event_id.encode("utf-8"))],
+                )
+                for i in which
+            ]
+
+    def _await_acks(self, futures: list[Any]) -> tuple[list[int], BaseException | None]:
+        """Offsets of the leading acknowledged records, and the first failure if any.
+
+        Records after a failure are not counted even if they landed (possible in another
+        partition): they are not indexed, and the partition's indexed position does not move
+        past them, so the retry's catch-up reads and indexes them before deciding anything."""
+        deadline = time.monotonic() + self._clients.timeout_s
+        offsets: list[int] = []
+        for future in futures:
+            try:
+                meta = future.get(timeout=max(0.0, deadline - time.monotonic()))
+            except KafkaError as exc:
+                return offsets, exc
+            offsets.append(meta.offset)
+        return offsets, None
+
+    def _loaded_index(self, topic: str, count: int) -> TopicIndex:
+        """The topic's event-id index, loaded from the whole topic on first use."""
+        with self._lock:
+            index = self._indexes.get(topic)
+            if index is None:
+                index = TopicIndex([PartitionState() for _ in range(count)])
+                self._indexes[topic] = index
+        if not index.loaded:
+            with index.load_lock:
+                if not index.loaded:
+                    for p in range(count):
+                        with index.partitions[p].lock:
+                            self._catch_up(topic, index, p)
+                    index.loaded = True
+        return index
+
+    def _catch_up(self, topic: str, index: TopicIndex, partition: int) -> None:
+        """Index the records appended to `partition` since the indexed position (by other
+        processes, or acknowledged after a timeout). Caller holds the partition's lock.
+
+        Cheap when nothing is new: one ListOffsets round trip, no fetch."""
+        state = index.partitions[partition]
+        reader = self._clients.reader()
+        tp = self._clients.ktp(topic, partition)
+        with unavailable_on_kafka_error("catching up the event-id index"):
+            end = reader.end_offset(tp)
+            while state.indexed_to < end:
+                chunk = reader.read(tp, state.indexed_to, end, READ_CHUNK)
+                for raw in chunk:
+                    key = raw.key.decode("utf-8") if raw.key is not None else ""
+                    index.add(event_id_of(raw.headers), key, partition, raw.offset)
+                # An empty chunk below `end` means only offsets without records remained.
+                state.indexed_to = chunk[-1].offset + 1 if chunk else end

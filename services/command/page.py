@@ -1,0 +1,222 @@
+"""The live command page `/command/`: MCIs with their tag counts by colour, a map (the
+region view's shipped base map, services/board/basemap.py) with scenes, hospitals and
+units, hospital capacity against what was assigned, ambulances committed, escorts and
+surveillance alerts. Server-rendered HTML; the page's script re-fetches `/command/panel`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+from kernel.jsontypes import Json
+from services.board import basemap
+from services.command import queries
+from services.command.messages import COLOUR_LABELS, t
+from services.system import System
+from stream_processors.mci.published import ACTIVE, COLOURS
+from stream_processors.unit_tracker.published import REGION_INDEX, REGION_KEY
+
+MAP_W, MAP_H = 640.0, 400.0
+IDLE = ("", "BACK_IN_SERVICE")
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def page_context(system: System) -> dict[str, str]:
+    return {"title": _e(t("Command centre")), "home": _e(t("Home")), "panel": panel_html(system)}
+
+
+def units(system: System) -> list[Json]:
+    out = []
+    for rtype, rid in system.store.lookup(REGION_INDEX, REGION_KEY):
+        stored = system.store.read(rtype, rid)
+        if stored is not None:
+            out.append(json.loads(stored.body))
+    return sorted(out, key=lambda u: u["unit_id"])
+
+
+def committed(all_units: list[Json]) -> list[Json]:
+    """Units working an incident now (dispatched and not back in service)."""
+    return [u for u in all_units if u.get("status") not in IDLE and u.get("incident_id")]
+
+
+def panel_html(system: System) -> str:
+    mcis = [m for m in queries.mcis(system) if m["status"] == ACTIVE]
+    hospitals = queries.capacity_json(system, queries.mcis(system))
+    all_units = units(system)
+    busy = committed(all_units)
+    alerts = queries.alerts(system)
+    parts = [
+        _summary(mcis, busy, alerts),
+        _mci_section(mcis),
+        _map(mcis, hospitals, busy),
+        _hospitals(hospitals),
+        _units(busy),
+        _escorts(queries.escorts(system)),
+        _alerts(alerts),
+    ]
+    return "".join(parts)
+
+
+def _summary(mcis: list[Json], busy: list[Json], alerts: list[Json]) -> str:
+    open_alerts = sum(1 for a in alerts if not a["acknowledged_by"])
+    cells = [
+        (t("Active incidents"), len(mcis), "active-mcis"),
+        (t("Ambulances committed"), len(busy), "committed"),
+        (t("Open alerts"), open_alerts, "open-alerts"),
+    ]
+    inner = "".join(f'<p>{_e(label)}<br><b id="{i}">{n}</b></p>' for label, n, i in cells)
+    return f'<section class="summary">{inner}</section>'
+
+
+def _tags(counts: dict[str, int]) -> str:
+    return (
+        '<div class="tags">'
+        + "".join(
+            f'<p class="tag {c}" data-colour="{c}"><b>{counts[c]}</b>{_e(t(COLOUR_LABELS[c]))}</p>'
+            for c in COLOURS
+        )
+        + "</div>"
+    )
+
+
+def _one_mci(state: Json) -> str:
+    m = queries.mci_json(state)
+    dest = ", ".join(f"{_e(h)}: {n}" for h, n in m["by_destination"].items()) or "-"
+    registered = t(
+        "registered {n} of about {estimated}",
+        n=m["registered"],
+        estimated=m["estimated_casualties"],
+    )
+    scene = (m["scene"] or {}).get("address") or ""
+    return (
+        f'<article class="mci" data-mci="{_e(m["id"])}"><h3>{_e(m["title"])}</h3>'
+        f"<p>{_e(t('Scene'))}: {_e(scene)} · {_e(registered)}</p>{_tags(m['triage'])}"
+        f"<p>{_e(t('By destination'))}: {dest}</p>"
+        f'<p>{_e(t("Unassigned"))}: <span class="unassigned">{len(m["unassigned"])}</span></p>'
+        "</article>"
+    )
+
+
+def _mci_section(mcis: list[Json]) -> str:
+    body = (
+        "".join(_one_mci(m) for m in mcis) or f"<p>{_e(t('No active mass-casualty incident.'))}</p>"
+    )
+    return f'<section id="mcis"><h2>{_e(t("Mass-casualty incidents"))}</h2>{body}</section>'
+
+
+def _placed(points: list[tuple[str, str, Json | None]]) -> list[tuple[str, str, float, float]]:
+    return [
+        (kind, label, p["latitude"], p["longitude"])
+        for kind, label, p in points
+        if p and p.get("latitude") is not None and p.get("longitude") is not None
+    ]
+
+
+def _map(mcis: list[Json], hospitals: list[Json], busy: list[Json]) -> str:
+    points = _placed(
+        [("scene", m.get("title", ""), m.get("scene")) for m in mcis]
+        + [("hospital", h["name"], h["location"]) for h in hospitals]
+        + [("unit", u["unit_id"], u) for u in busy]
+    )
+    view = basemap.view_for([(lat, lon) for _, _, lat, lon in points], MAP_W, MAP_H)
+    marks = []
+    for kind, label, lat, lon in points:
+        x, y = view.xy(lat, lon)
+        shape = (
+            f'<rect class="{kind}" x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10"/>'
+            if kind == "hospital"
+            else f'<circle class="{kind}" cx="{x:.1f}" cy="{y:.1f}" r="{7 if kind == "scene" else 4}"/>'
+        )
+        marks.append(
+            f'<g class="mark-{kind}">{shape}<text x="{x + 8:.1f}" y="{y + 4:.1f}">'
+            f"{_e(label)}</text></g>"
+        )
+    note = _e(t("Illustrative base map (fictitious county outline, not survey data)"))
+    return (
+        f'<section id="map"><h2>{_e(t("Map"))}</h2><figure><svg xmlns="http://www.w3.org/2000/svg"'
+        f' class="map" viewBox="-20 -20 {MAP_W + 80:g} {MAP_H + 40:g}" role="img">'
+        f"{basemap.svg(view, _e)}{''.join(marks)}</svg><figcaption>{note}</figcaption>"
+        "</figure></section>"
+    )
+
+
+def _beds(h: Json) -> str:
+    cells = []
+    for category in sorted(set(h["beds"]) | set(h["remaining"])):
+        left = h["remaining"].get(category, 0)
+        cls = ' class="over"' if left < 0 else ""
+        cells.append(
+            f'<span data-category="{_e(category)}"{cls}>{_e(category)} '
+            f"{h['beds'].get(category, 0)} / {h['assigned'].get(category, 0)} / {left}</span>"
+        )
+    return "<br>".join(cells)
+
+
+def _hospitals(hospitals: list[Json]) -> str:
+    heads = ("Hospital", "ED", "Beds (reported / assigned / left)", "Surgical teams", "Cath lab")
+    rows = "".join(
+        f'<tr data-hospital="{_e(h["hospital_id"])}"><td>{_e(h["name"])}</td>'
+        f"<td>{_e(t(h['ed_status']))}</td><td>{_beds(h)}</td><td>{h['surgical_teams']}</td>"
+        f"<td>{_e(t('open' if h['cath_lab_open'] else 'closed'))}</td></tr>"
+        for h in hospitals
+    )
+    return _table(
+        "hospitals",
+        "Hospitals: capacity and assigned",
+        heads,
+        rows,
+        "No hospital has reported capacity.",
+    )
+
+
+def _units(busy: list[Json]) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(u['unit_id'])}</td><td>{_e(u.get('status'))}</td>"
+        f"<td>{_e(u.get('incident_id'))}</td></tr>"
+        for u in busy
+    )
+    return _table("units", "Ambulances committed", ("Unit", "Status", "Incident"), rows, "-")
+
+
+def _escorts(escorts: list[Json]) -> str:
+    rows = "".join(
+        f'<tr data-escort="{_e(e["escort_id"])}"><td>{_e(e["unit_id"])}</td>'
+        f"<td>{_e(e['reason'])}</td><td>{_e(e['destination_id'])}</td>"
+        f'<td class="status">{_e(t(e["status"]))}</td><td>{_e(e.get("eta") or "")}</td>'
+        f"<td>{_e((e['updates'][-1].get('signals_cleared') if e['updates'] else '') or '')}</td>"
+        "</tr>"
+        for e in escorts
+    )
+    heads = ("Unit", "Reason", "Destination", "Status", "ETA", "Signals cleared")
+    return _table("escorts", "Escorts (traffic platform)", heads, rows, "No escort requested.")
+
+
+def _alerts(alerts: list[Json]) -> str:
+    rows = "".join(
+        f'<tr class="alert {"done" if a["acknowledged_by"] else "open"}"'
+        f' data-alert="{_e(a["alert_id"])}"><td>{_e(a["signal"])}</td><td>{_e(a["area"])}</td>'
+        f"<td>{_e(a['day'])}</td><td>{a['observed']} / {a['baseline_mean']:.1f}</td>"
+        f"<td>C2 {a['statistic']:.1f}</td><td>"
+        + _e(
+            t("acknowledged by {who}", who=a["acknowledged_by"])
+            if a["acknowledged_by"]
+            else t("not acknowledged")
+        )
+        + "</td></tr>"
+        for a in alerts
+    )
+    heads = ("Signal", "Area", "Day", "Observed / baseline", "EARS C2", "Status")
+    return _table("alerts", "Early warning", heads, rows, "No alert.")
+
+
+def _table(sid: str, title: str, heads: tuple[str, ...], rows: str, empty: str) -> str:
+    head = "".join(f"<th>{_e(t(h))}</th>" for h in heads)
+    body = rows or f'<tr class="empty"><td colspan="{len(heads)}">{_e(t(empty))}</td></tr>'
+    return (
+        f'<section id="{sid}"><h2>{_e(t(title))}</h2><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></section>"
+    )

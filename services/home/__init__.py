@@ -1,0 +1,1 @@
+"""The landing page (`/`): every page of the system by who uses it, in the user's language."""

@@ -1,0 +1,25 @@
+"""What services may use of the quality KPIs: definitions, aggregation and the log source the KPI
+report reads.
+
+Services import from this module only, never from the processor's other modules
+(tests/unit/test_architecture.py); what is not here is the processor's own business.
+"""
+
+from __future__ import annotations
+
+from stream_processors.quality_kpis.aggregate import ALL, Figure, KpiReport, aggregate, as_of
+from stream_processors.quality_kpis.definitions import DIMENSIONS, INTERVAL, KPIS, Kpi
+from stream_processors.quality_kpis.log_source import log_events
+
+__all__ = [
+    "ALL",
+    "DIMENSIONS",
+    "Figure",
+    "INTERVAL",
+    "KPIS",
+    "Kpi",
+    "KpiReport",
+    "aggregate",
+    "as_of",
+    "log_events",
+]

@@ -1,0 +1,15 @@
+"""What services may use of the HL7 report outbox: its item and the index of reports still owed.
+
+Services import from this module only, never from the processor's other modules
+(tests/unit/test_architecture.py); what is not here is the processor's own business.
+"""
+
+from __future__ import annotations
+
+from stream_processors.report_outbox.fold import OutboxItem
+from stream_processors.report_outbox.processor import PENDING_INDEX
+
+__all__ = [
+    "OutboxItem",
+    "PENDING_INDEX",
+]

@@ -1,0 +1,113 @@
+"""Jurisdiction in the store, run against every backend: what `GuardedViewStore` shows an
+organization over that backend (kernel/jurisdiction.py is the model).
+
+Mixed into each backend's view store test class, so it uses the same `make_store` fixture.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from kernel.jurisdiction import COMPARTMENT, GRANT_INDEX, SYSTEM, Viewer
+from viewstore.base import Checkpoint, IndexEntry, StoredResource, ViewStore
+from viewstore.guarded import GuardedViewStore, viewing
+
+H1, H2 = Viewer(frozenset({"hospital-1"})), Viewer(frozenset({"hospital-2"}))
+CLINIC = Viewer(frozenset({"clinic-9"}))
+
+
+def labelled(rid: str, version: int, *codes: str, rtype: str = "Patient") -> StoredResource:
+    meta = {
+        "versionId": str(version),
+        "security": [{"system": COMPARTMENT, "code": c} for c in codes],
+    }
+    doc = {"resourceType": rtype, "id": rid, "meta": meta}
+    when = f"2026-12-01T08:{version:02d}:00.000000+00:00"
+    return StoredResource(rtype, rid, version, when, json.dumps(doc).encode())
+
+
+def grant(code: str, org: str) -> IndexEntry:
+    return IndexEntry(GRANT_INDEX, code, "Organization", org)
+
+
+class GuardedStoreContract:
+    def _seeded(self, make_store: Callable[[], ViewStore]) -> GuardedViewStore:
+        store = make_store()
+        store.apply(
+            [
+                labelled("inc-pat", 1, "incident/I1"),
+                labelled("inc-pat", 2, "incident/I1"),
+                labelled("adt-pat", 1, "org/hospital-2"),
+                labelled("reg", 1, "public", rtype="Organization"),
+                labelled("nolabel", 1),
+            ],
+            [
+                grant("incident/I1", "hospital-1"),
+                grant("incident/I1", "station-1"),
+                IndexEntry("Patient.gender", "male", "Patient", "inc-pat"),
+                IndexEntry("Patient.gender", "male", "Patient", "adt-pat"),
+            ],
+            Checkpoint("fhir", "ems.incident", 0, 1),
+        )
+        return GuardedViewStore(store)
+
+    def test_guard__granted_incident_is_visible_to_its_hospital_only(
+        self, make_store: Callable[[], ViewStore]
+    ) -> None:
+        store = self._seeded(make_store)
+        with viewing(H1):
+            assert store.read("Patient", "inc-pat") is not None
+            assert store.vread("Patient", "inc-pat", 1) is not None
+            assert [r.version for r in store.history("Patient", "inc-pat")] == [2, 1]
+        with viewing(H2) as seen:
+            assert store.read("Patient", "inc-pat") is None
+            assert store.vread("Patient", "inc-pat", 1) is None
+            assert store.history("Patient", "inc-pat") == []
+            assert ("Patient", "inc-pat") in seen.withheld
+
+    def test_guard__org_label_and_public_need_no_grant(
+        self, make_store: Callable[[], ViewStore]
+    ) -> None:
+        store = self._seeded(make_store)
+        with viewing(H2):
+            assert store.read("Patient", "adt-pat") is not None
+            assert store.read("Organization", "reg") is not None
+        with viewing(CLINIC):
+            assert store.read("Patient", "adt-pat") is None
+            assert store.read("Organization", "reg") is not None
+
+    def test_guard__searches_and_history_lists_leave_out_the_invisible(
+        self, make_store: Callable[[], ViewStore]
+    ) -> None:
+        store = self._seeded(make_store)
+        with viewing(H1):
+            assert store.lookup("Patient.gender", "male") == [("Patient", "inc-pat")]
+            assert {c.id for c in store.changes(["Patient"])} == {"inc-pat"}
+            assert {r.id for r in store.scan()} == {"inc-pat", "reg"}
+        with viewing(H2):
+            assert store.lookup("Patient.gender", "male") == [("Patient", "adt-pat")]
+            assert {c.id for c in store.changes(["Patient"])} == {"adt-pat"}
+
+    def test_guard__unlabelled_resources_are_the_systems_only(
+        self, make_store: Callable[[], ViewStore]
+    ) -> None:
+        store = self._seeded(make_store)
+        with viewing(H1):
+            assert store.read("Patient", "nolabel") is None
+        with viewing(SYSTEM):
+            assert store.read("Patient", "nolabel") is not None
+        # outside any request (processors, workers): the system's view
+        assert store.read("Patient", "nolabel") is not None
+
+    def test_guard__a_new_grant_opens_what_was_written_before(
+        self, make_store: Callable[[], ViewStore]
+    ) -> None:
+        store = self._seeded(make_store)
+        with viewing(H2):
+            assert store.read("Patient", "inc-pat") is None
+        store.apply(
+            [], [grant("incident/I1", "hospital-2")], Checkpoint("fhir", "ems.incident", 0, 2)
+        )
+        with viewing(H2):  # a new request: grants are looked up again
+            assert store.read("Patient", "inc-pat") is not None
