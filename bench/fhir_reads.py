@@ -1,9 +1,14 @@
 """FHIR reads over HTTP vs the raw view store reads of the same rows, in the same run.
 
 Data: BENCH_FHIR_ECGS clinic ECGs (10 s, 12 leads) over BENCH_FHIR_PATIENTS patients, posted
-through the ingest API and folded by the real processors. Then, one client, sequential:
-- read: `GET /fhir/{type}/{id}` over every small resource (Patient, measurement
-  Observation, ServiceRequest, Task), cycled; raw: `store.read` of the same (type, id).
+through the ingest API and folded by the real processors. Then:
+- audited read: `GET /fhir/Patient/{id}` over the patients, cycled, by BENCH_FHIR_CLIENTS
+  client processes at once (BENCH_FHIR_READS_PER_CLIENT each: enough for a p99), every read
+  audited durably before its answer (services/auth/audit.py) and folded into an AuditEvent
+  by the server's processors, as `serve` runs them. Raw: a bare FastAPI app on uvicorn in a
+  process of its own (bench/bare_fhir.py) serving the same Patient bytes from a dict, read
+  by the same client processes: the same HTTP work minus our layer.
+One client, sequential:
 - $everything: `GET /fhir/Patient/{id}/$everything` (the ECG waveforms included, ~0.5 MB
   each); raw: the same lookups and `store.read`s in process.
 - search: `GET /fhir/Observation?patient=..&code=..` (the measurement panels); raw: the
@@ -21,14 +26,20 @@ can do.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
+from avro_schemas.catalogue import AUDIT
 from bench.common import (
     Figure,
     body_bytes,
@@ -44,13 +55,17 @@ from viewstore.base import ViewStore
 
 ECGS = int(os.environ.get("BENCH_FHIR_ECGS", "40"))
 PATIENTS = int(os.environ.get("BENCH_FHIR_PATIENTS", "10"))
-READS = int(os.environ.get("BENCH_FHIR_READS", "1000"))
+CLIENTS = int(os.environ.get("BENCH_FHIR_CLIENTS", "4"))
+READS_PER_CLIENT = int(os.environ.get("BENCH_FHIR_READS_PER_CLIENT", "500"))
+WARM_UP_READS = 20  # per client, before the timed reads (connection, caches)
+START_DELAY_S = 3.0  # client processes start together this long after they are submitted
 EVERYTHINGS = int(os.environ.get("BENCH_FHIR_EVERYTHINGS", "50"))
 SEARCHES = int(os.environ.get("BENCH_FHIR_SEARCHES", "300"))
 LOAD_TIMEOUT_S = 300.0
 PANEL = "http://loinc.org|34534-8"  # the automatic measurements' 12 lead EKG panel
 
 Ref = tuple[str, str]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load(server: Server) -> tuple[list[Ref], list[str]]:
@@ -151,12 +166,109 @@ def run(backend: str) -> list[Figure]:
             server.stop()
 
 
+# -- concurrent audited reads vs a bare FastAPI app -------------------------------------------
+
+Timing = tuple[list[float], float, float]  # latencies, wall-clock start, wall-clock end
+
+
+def _client(base_url: str, paths: list[str], n: int, start_at: float) -> Timing:
+    """One client process: warm up, wait for the common start, then n sequential GETs."""
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        for i in range(WARM_UP_READS):
+            _get(client, paths[i % len(paths)])
+        time.sleep(max(0.0, start_at - time.time()))
+        lat, start = [], time.time()
+        for i in range(n):
+            t0 = time.perf_counter()
+            _get(client, paths[i % len(paths)])
+            lat.append(time.perf_counter() - t0)
+        return lat, start, time.time()
+
+
+def _concurrent(base_url: str, paths: list[str]) -> tuple[list[float], float]:
+    """All clients' latencies and the reads per second of all of them together."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(CLIENTS, mp_context=context) as pool:
+        start_at = time.time() + START_DELAY_S
+        futures = [
+            pool.submit(_client, base_url, paths[c:] + paths[:c], READS_PER_CLIENT, start_at)
+            for c in range(CLIENTS)
+        ]
+        timings = [f.result() for f in futures]
+    lat = [x for t in timings for x in t[0]]
+    wall = max(t[2] for t in timings) - min(t[1] for t in timings)
+    return lat, len(lat) / wall
+
+
+@contextmanager
+def _bare_app(bodies: dict[str, str]) -> Iterator[str]:
+    """The bare FastAPI app in its own uvicorn process; yields its base URL."""
+    from tests.conftest import free_port
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bodies.json"
+        path.write_text(json.dumps(bodies))
+        port = free_port()
+        cmd = [sys.executable, "-m", "uvicorn", "bench.bare_fhir:app", "--port", str(port)]
+        env = {**os.environ, "BENCH_BARE_BODIES": str(path)}
+        proc = subprocess.Popen(cmd + ["--log-level", "warning"], env=env, cwd=ROOT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_up(url + f"/fhir/Patient/{next(iter(bodies))}")
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def _wait_up(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the bare app did not answer {url}")
+
+
+def _audited_reads(server: Server, backend: str, patients: list[str]) -> Figure:
+    paths = [f"/fhir/Patient/{p}" for p in patients]
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        bodies = {p: _get(client, path).decode() for p, path in zip(patients, paths, strict=True)}
+    audit_before = _audit_records(server)
+    ours = _concurrent(server.base_url, paths)
+    audited = _audit_records(server) - audit_before
+    with _bare_app(bodies) as url:
+        raw = _concurrent(url, paths)
+    (o_lat, o_rate), (r_lat, r_rate) = ours, raw
+    name = f"FHIR read (Patient), {CLIENTS} client processes, each read audited"
+    print(
+        f"{name} [{backend}]: ours {o_rate:.1f} reads/s {latency_summary(o_lat)} "
+        f"({audited} audit records for {len(o_lat) + CLIENTS * WARM_UP_READS} reads); "
+        f"bare FastAPI {r_rate:.1f} reads/s {latency_summary(r_lat)}; {len(o_lat)} samples each",
+        flush=True,
+    )
+    return Figure(
+        name,
+        backend,
+        f"{o_rate:.1f} reads/s, {latency_summary(o_lat)}",
+        f"{r_rate:.1f} reads/s, {latency_summary(r_lat)} (bare FastAPI, same bytes)",
+        o_rate / r_rate,
+    )
+
+
+def _audit_records(server: Server) -> int:
+    """Records in the audit topic: every read above must have added one."""
+    return sum(server.system.log.end_offsets(AUDIT).values())
+
+
 def _measure(server: Server, backend: str) -> list[Figure]:
     refs, patients = _load(server)
     store = server.system.store
+    figures = [_audited_reads(server, backend, patients)]
     with httpx.Client(base_url=server.base_url, timeout=60) as client:
-        read = _timed(READS, lambda i: _get(client, "/fhir/{}/{}".format(*refs[i % len(refs)])))
-        raw_read = _timed(READS, lambda i: store.read(*refs[i % len(refs)]))
         every = _timed(
             EVERYTHINGS,
             lambda i: _get(
@@ -175,8 +287,7 @@ def _measure(server: Server, backend: str) -> list[Figure]:
             ),
         )
         raw_search = _timed(SEARCHES, lambda i: _raw_search(store, patients[i % len(patients)]))
-    return [
-        _figure("FHIR read (small resources), 1 client", backend, read, raw_read, "reads"),
+    return figures + [
         _figure(
             f"FHIR Patient/$everything ({ECGS // PATIENTS} ECGs a patient), 1 client",
             backend,

@@ -56,7 +56,10 @@ POLL_INTERVAL_S = 0.05  # how often an idle consumer looks for appends by other 
 class SqliteEventLog(EventLog):
     def __init__(self, path: str | Path) -> None:
         self._db = ThreadConnections(path, "FULL", SCHEMA)
+        # Long poll: appends in this process bump `_appends` and wake waiting consumers at
+        # once; appends by other processes are seen within POLL_INTERVAL_S.
         self._appended = threading.Condition()
+        self._appends = 0
         self._partitions: dict[str, int] = {}
 
     def _conn(self) -> sqlite3.Connection:
@@ -89,8 +92,7 @@ class SqliteEventLog(EventLog):
             next_offsets: dict[int, int] = {}
             for r in records:
                 out.append(self._append_one(conn, topic, partitions, r, now_ms, next_offsets))
-        with self._appended:
-            self._appended.notify_all()
+        self._notify_appended()
         return out
 
     def append_at_version(
@@ -119,8 +121,7 @@ class SqliteEventLog(EventLog):
             else:  # all new and in order: numbered after the current version
                 sequences = list(range(current + 1, current + 1 + len(records)))
                 version = current + len(records)
-        with self._appended:
-            self._appended.notify_all()
+        self._notify_appended()
         return KeyAppended(appended, sequences, version)
 
     @staticmethod
@@ -220,11 +221,25 @@ class SqliteEventLog(EventLog):
                 [(group, tp.topic, tp.partition, o) for tp, o in offsets.items()],
             )
 
-    def wait_for_append(self, timeout_s: float) -> None:
-        """Sleep until this process appends, or at most `timeout_s` (other processes' appends
-        are seen by the next poll)."""
+    def _notify_appended(self) -> None:
         with self._appended:
-            self._appended.wait(timeout_s)
+            self._appends += 1
+            self._appended.notify_all()
+
+    def appends_seen(self) -> int:
+        """A counter of this process's appends: take it *before* reading, then
+        `wait_for_append(timeout, seen)` cannot miss an append made in between."""
+        with self._appended:
+            return self._appends
+
+    def wait_for_append(self, timeout_s: float, seen: int | None = None) -> None:
+        """Sleep until this process appends (after `seen`, if given), or at most `timeout_s`
+        (other processes' appends are seen by the next poll)."""
+        with self._appended:
+            if seen is None:
+                self._appended.wait(timeout_s)
+            else:
+                self._appended.wait_for(lambda: self._appends != seen, timeout_s)
 
     def close(self) -> None:
         self._db.close()
@@ -244,11 +259,12 @@ class SqliteConsumer(Consumer):
     def poll(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Record]:
         deadline = time.monotonic() + timeout_s
         while True:
+            seen = self._log.appends_seen()
             batch = self._read_available(max_records)
             remaining = deadline - time.monotonic()
             if batch or remaining <= 0:
                 return batch
-            self._log.wait_for_append(min(POLL_INTERVAL_S, remaining))
+            self._log.wait_for_append(min(POLL_INTERVAL_S, remaining), seen)
 
     def _read_available(self, max_records: int) -> list[Record]:
         out: list[Record] = []

@@ -36,6 +36,7 @@ from services.settings import Settings
 if TYPE_CHECKING:
     import socket
 
+    from services.progress import Progress, Step
     from stream_processors.quality_kpis.published import KpiReport
 
 
@@ -134,24 +135,55 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     from services.datadir import locked, require_existing
     from services.progress import Progress
     from services.system import bootstrap
+    from stream_processors.runner import replay
 
     settings = _settings(args)
     require_existing(settings)  # a mistyped --data-dir is an error, not a new empty log
-    with locked(settings.data_dir, exclusive=True), Progress() as progress:
+    # To a pipe, one line per processor (its summary below) and no progress lines.
+    with locked(settings.data_dir, exclusive=True), Progress(marks=()) as progress:
         system = bootstrap(settings)
         try:
             progress.say("rebuild: dropping views and checkpoints")
             system.store.truncate()
+            # Every processor at once (stream_processors/runner.py `replay`), one bar for all.
+            replay(system.runners, progress=_rebuild_step(progress, system.lag()))
             for runner in system.runners:
-                name = runner.projection.name
-                runner.catch_up(progress=progress.task(name, runner.lag()))
                 progress.say(
-                    f"rebuild: {name}: folded {runner.stats.folded}, dead-lettered "
-                    f"{runner.stats.dead_lettered}, versions written {runner.stats.versions_written}"
+                    f"rebuild: {runner.projection.name}: folded {runner.stats.folded}, "
+                    f"dead-lettered {runner.stats.dead_lettered}, "
+                    f"versions written {runner.stats.versions_written}"
                 )
         finally:
             system.close()
     return 0
+
+
+REBUILD_RATE_EVERY_S = 10.0  # a rate and ETA line this often during a rebuild
+
+
+def _rebuild_step(progress: Progress, total: int) -> Step:
+    """The rebuild's progress: the bar, plus a line with the rate and ETA every
+    REBUILD_RATE_EVERY_S (and at the end), so a log of a long rebuild says how long."""
+    import time
+
+    bar = progress.task("rebuild", total)
+    start = last = time.monotonic()
+
+    def step(done: int, total_: int) -> None:
+        nonlocal last
+        bar(done, total_)
+        now = time.monotonic()
+        if now - last < REBUILD_RATE_EVERY_S and done < total_:
+            return
+        last = now
+        rate = done / max(now - start, 1e-9)
+        eta = (total_ - done) / rate if rate else 0.0
+        progress.say(
+            f"rebuild: {done:,}/{total_:,} records, {rate:,.0f} records/s, "
+            f"ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+        )
+
+    return step
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
@@ -282,7 +314,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         settings = _settings(args)
         if settings.data_dir == Path("data"):
             settings = settings.model_copy(update={"data_dir": Path("data") / "simulate"})
-        server = Server(settings.model_copy(update={"mllp_port": -1}))
+        settings = settings.model_copy(update={"mllp_port": -1})
+        server = Server(settings, bind_port(settings))  # a busy port: refused before any file
         server.start()
         url = server.base_url
         print(f"simulate: embedded server {url} (data {settings.data_dir})", file=sys.stderr)
@@ -308,9 +341,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_dlq(args: argparse.Namespace) -> int:
     from avro_schemas.codec import Codec
     from services.backends import open_log
-    from services.ops.dead_letters import dead_letters, replay
-
     from services.datadir import require_log
+    from services.ops.dead_letters import dead_letters, replay
 
     if args.action == "replay" and (args.topic is None or args.offset is None):
         raise UsageError("dlq replay needs --topic and --offset (see `goldenhour dlq list`)")
@@ -421,9 +453,7 @@ def parser() -> argparse.ArgumentParser:
         prog="goldenhour", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     root.add_argument("--version", action="version", version=f"goldenhour {_version()}")
-    root.add_argument(
-        "--debug", action="store_true", help="tracebacks and debug logging on errors"
-    )
+    root.add_argument("--debug", action="store_true", help="tracebacks and debug logging on errors")
     sub = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
     serve = sub.add_parser("serve", help="run the system")
     _backend_flags(serve)
@@ -521,12 +551,14 @@ class _OneLine(logging.Formatter):
     """Log records as one line each: an exception's type and message, not its traceback
     (the traceback comes with --debug)."""
 
-    def formatException(self, ei: object) -> str:  # noqa: N802 (logging's name)
-        _, exc, _ = ei  # type: ignore[misc]
-        return f"    ({type(exc).__name__}: {_first_line(exc)}; --debug for the traceback)"
-
-    def formatStack(self, stack_info: str) -> str:  # noqa: N802
-        return ""
+    def format(self, record: logging.LogRecord) -> str:
+        exc = record.exc_info[1] if record.exc_info else None
+        plain = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        plain.stack_info = None
+        line = super().format(plain)
+        if exc is None:
+            return line
+        return f"{line} ({type(exc).__name__}: {_first_line(exc)}; --debug for the traceback)"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from kernel.codes import RESIDENT_ID
-from services.demo_ambulance import play_ambulance, play_county_day
 from services.datadir import locked, prepare_demo
+from services.demo_ambulance import play_ambulance, play_county_day
 from services.demo_command import play_command
 from services.demo_emr import play_emr, subscribe
 from services.registry import seed

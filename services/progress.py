@@ -63,7 +63,9 @@ class Progress:
     def task(self, name: str, total: int) -> Step:
         """A callback `(done, total)` that shows the task's progress."""
         if self._bars is not None:
-            bars, task_id = self._bars, self._bars.add_task(name, total=max(total, 1))
+            bars = self._bars
+            # An empty task is done at once (not "0/1" for ever).
+            task_id = bars.add_task(name, total=max(total, 1), completed=0 if total else 1)
             return lambda done, total_: bars.update(task_id, completed=done, total=max(total_, 1))
         pending = sorted(self.marks)
 

@@ -14,6 +14,12 @@ Delivery reasoning (read this before changing the loop):
    position, waits with backoff, and resumes from the stored checkpoint.
 5. Versions and lastUpdated derive from events: every event touching a resource makes its
    next version, stamped with the latest `recorded_at` seen; never the wall clock.
+6. Derived events are emitted once. A record below the group's committed offset (2) was
+   folded before, and its derived events were appended before that commit (`_emit` runs
+   before `apply`, `apply` before `commit`): replaying it (a rebuild after `truncate`, a
+   refold after a crash) folds it again but does not derive again; the log already has
+   what it would emit (same ids). So a rebuild reuses the ECG measurements in the log
+   instead of recomputing them. Whoever resets group offsets must do it after a replay.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import json
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -47,6 +54,11 @@ log = logging.getLogger(__name__)
 Ref = tuple[str, str]
 
 BACKOFF_S = (0.5, 1, 2, 5, 10)  # pause after a store/log failure, growing, capped at 10 s
+LIVE_BATCH = 500  # records per poll while following the log: small, for latency
+# Records per poll (hence per `apply`: one transaction / logged batch per partition) while
+# catching up: large, so a replay pays a commit per thousands of records, and resources
+# read once stay in the batch for the records after.
+REPLAY_BATCH = 2000
 
 
 class Unavailable(RuntimeError):
@@ -107,7 +119,7 @@ def without_meta(stored: StoredResource) -> Json:
 
 
 def _labelled(
-    record: Record, event: Json, resource: Json, previous: StoredResource | None, given: set[str]
+    record: Record, event: Json, resource: Json, previous: set[str] | None, given: set[str]
 ) -> Json:
     """The resource with its compartments in `meta.security`: those it had, those its fold
     gave it, and those the event puts it in (stream_processors/jurisdiction.py). Every
@@ -118,11 +130,39 @@ def _labelled(
     codes = compartments_of(resource) | event_compartments(
         record.topic, record.key, event, rtype, given
     )
-    if previous is not None:
-        codes |= compartments_of_body(previous.body)
+    if previous is not None:  # the compartments of the previous version
+        codes |= previous
     if not codes:
         return resource
     return {**resource, "meta": {"security": security_labels(codes)}}
+
+
+class AppliedSignal:
+    """Wakes readers in this process when a processor has applied a batch to its views
+    (e.g. the subscription sender when the notifier numbered new notifications), so they
+    wait on the fold instead of polling the store. Readers in other processes still poll."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._applied: dict[str, int] = defaultdict(int)
+
+    def applied(self, processor: str) -> None:
+        with self._changed:
+            self._applied[processor] += 1
+            self._changed.notify_all()
+
+    def seen(self, processor: str) -> int:
+        """Take this *before* looking at the views; then `wait` misses nothing after it."""
+        with self._changed:
+            return self._applied[processor]
+
+    def wait(self, processor: str, seen: int, timeout_s: float) -> bool:
+        """Until `processor` applies a batch after `seen` (True), or `timeout_s` (False)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._applied[processor] != seen, timeout_s)
+
+
+VIEWS_APPLIED = AppliedSignal()  # one per process: every runner of the process signals it
 
 
 @dataclass
@@ -141,6 +181,11 @@ class _Batch:
     writes: list[StoredResource] = field(default_factory=list)
     # Net effect on the lookups: entry -> present after the batch (last change wins).
     index: dict[IndexEntry, bool] = field(default_factory=dict)
+    # What the batch knows of the versions it wrote: (that version, its lookups, its
+    # compartments), so the next record touching the resource parses and indexes nothing.
+    known: dict[Ref, tuple[StoredResource, list[IndexEntry], set[str]]] = field(
+        default_factory=dict
+    )
 
     def reindex(self, old: list[IndexEntry], new: list[IndexEntry]) -> None:
         for entry in old:
@@ -165,6 +210,8 @@ class Runner:
         self._codec = codec
         self.stats = Stats()
         self._stop = threading.Event()
+        # Per partition: offsets below this were folded and their derivations emitted (6).
+        self._emitted_below: dict[TopicPartition, int] = {}
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -186,7 +233,7 @@ class Runner:
         consumer = self._log.consumer(self.projection.name, self.projection.topics, self._start_at)
         try:
             while not self._stop.is_set():
-                records = consumer.poll(max_records=500, timeout_s=0.5)
+                records = consumer.poll(max_records=LIVE_BATCH, timeout_s=0.5)
                 if records:
                     consumer.commit(self.process(records))
                     if on_batch:
@@ -216,7 +263,7 @@ class Runner:
         consumer = self._log.consumer(self.projection.name, self.projection.topics, self._start_at)
         try:
             while self.lag() > 0:
-                records = consumer.poll(max_records=500, timeout_s=0.5)
+                records = consumer.poll(max_records=REPLAY_BATCH, timeout_s=0.5)
                 if records:
                     consumer.commit(self.process(records))
                     done += len(records)
@@ -239,9 +286,10 @@ class Runner:
 
     def _process_partition(self, tp: TopicPartition, records: list[Record]) -> None:
         batch = _Batch()
+        emitted_below = self._emitted_offset(tp)
         for record in records:
             try:
-                self._fold_record(batch, record)
+                self._fold_record(batch, record, derive=record.offset >= emitted_below)
                 self.stats.folded += 1
             except Unavailable:
                 raise  # the store or log, not the record: pause (see 4 above)
@@ -252,11 +300,25 @@ class Runner:
         )
         self._store.apply(batch.writes, batch.added(), checkpoint, unindex=batch.removed())
         self.stats.versions_written += len(batch.writes)
+        VIEWS_APPLIED.applied(self.projection.name)
 
-    def _fold_record(self, batch: _Batch, record: Record) -> None:
+    def _emitted_offset(self, tp: TopicPartition) -> int:
+        """The group's committed offset of `tp` when first seen (see 6): below it, every
+        derived event is in the log already. Only processors that derive ask the log."""
+        if tp not in self._emitted_below:
+            derives = getattr(self.projection, "emit", None) is not None
+            try:
+                committed = self._log.committed(self.projection.name, tp) if derives else None
+            except Exception as exc:
+                raise Unavailable(f"log read of the committed offset failed: {exc!r}") from exc
+            self._emitted_below[tp] = committed or 0
+        return self._emitted_below[tp]
+
+    def _fold_record(self, batch: _Batch, record: Record, derive: bool = True) -> None:
         """Fold one record into the batch, all or nothing: versions and index entries are
         computed first, so a record that fails anywhere (decode, fold, index, emit) leaves
-        the batch as it was and goes to the dead-letter topic whole."""
+        the batch as it was and goes to the dead-letter topic whole. `derive`: emit its
+        derived events (False on a replay of what was derived before, see 6)."""
         name, event = self._codec.decode(record.value)
         refs = self.projection.refs(name, event)
         try:
@@ -269,27 +331,40 @@ class Runner:
         state = {ref: without_meta(s) for ref, s in loaded.items() if s is not None}
         changed = self.projection.fold(state, name, event)
         recorded_at = instant(event["meta"]["recorded_at"])
-        given = set().union(*(compartments_of_body(s.body) for s in loaded.values() if s))
-        writes: list[tuple[Ref, StoredResource, list[IndexEntry], list[IndexEntry]]] = []
+        given = set().union(*(self._compartments(batch, s) for s in loaded.values() if s))
+        writes: list[tuple[Ref, StoredResource, list[IndexEntry], list[IndexEntry], set[str]]] = []
         for ref, resource in sorted(changed.items()):
             previous = loaded[ref] if ref in loaded else batch.latest.get(ref)
-            resource = _labelled(record, event, resource, previous, given)
-            old = self.projection.index(without_meta(previous)) if previous else []
+            before = self._compartments(batch, previous) if previous else None
+            resource = _labelled(record, event, resource, before, given)
+            old = self._lookups(batch, previous) if previous else []
+            stored = next_version(previous, resource, recorded_at)
             writes.append(
-                (
-                    ref,
-                    next_version(previous, resource, recorded_at),
-                    old,
-                    self.projection.index(resource),
-                )
+                (ref, stored, old, self.projection.index(resource), compartments_of(resource))
             )
-        self._emit(state, name, event)
+        if derive:
+            self._emit(state, name, event)
         for ref in refs:  # remember what was read, so the next record of the batch reuses it
             batch.latest.setdefault(ref, loaded[ref])
-        for ref, stored, old, new in writes:
+        for ref, stored, old, new, codes in writes:
             batch.latest[ref] = stored
+            batch.known[ref] = (stored, new, codes)
             batch.writes.append(stored)
             batch.reindex(old, new)
+
+    @staticmethod
+    def _compartments(batch: _Batch, stored: StoredResource) -> set[str]:
+        known = batch.known.get((stored.resource_type, stored.id))
+        if known is not None and known[0] is stored:
+            return known[2]
+        return compartments_of_body(stored.body)
+
+    def _lookups(self, batch: _Batch, stored: StoredResource) -> list[IndexEntry]:
+        """The lookups a stored version is filed under (to remove those it loses)."""
+        known = batch.known.get((stored.resource_type, stored.id))
+        if known is not None and known[0] is stored:
+            return known[1]
+        return self.projection.index(without_meta(stored))
 
     def _emit(self, state: dict[Ref, Json], name: str, event: Json) -> None:
         # Appended before the checkpoint moves: at-least-once, made exactly-once in effect
@@ -341,4 +416,39 @@ class Runner:
         self.stats.dead_lettered += 1
 
 
-__all__ = ["Runner", "Projection", "UndecodableEvent", "Unavailable", "canonical_json"]
+REPLAY_THREADS = 4  # runners caught up at once by `replay` (I/O overlaps; folds share the GIL)
+
+
+def replay(
+    runners: Sequence[Runner],
+    progress: Callable[[int, int], None] | None = None,
+    threads: int = REPLAY_THREADS,
+) -> None:
+    """Catch every runner up with the log, several at once (a rebuild after `truncate`).
+
+    Each processor folds its own topics into its own resources from its own checkpoints,
+    so their order does not matter: the views come out as a sequential replay leaves them.
+    Derived events are not derived again (6), so a processor reading another's derivations
+    finds them in the log already. `progress(done, total)` sums every runner's records;
+    the first failure is raised once the others have finished."""
+    totals = {id(r): r.lag() for r in runners}
+    done = dict.fromkeys(totals, 0)
+    total = sum(totals.values())
+    lock = threading.Lock()
+
+    def step(runner: Runner) -> Callable[[int, int], None]:
+        def report(runner_done: int, _runner_total: int) -> None:
+            with lock:
+                done[id(runner)] = runner_done
+                if progress:
+                    progress(sum(done.values()), max(total, sum(done.values())))
+
+        return report
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="replay") as pool:
+        futures = [pool.submit(r.catch_up, step(r)) for r in runners]
+        for future in futures:
+            future.result()
+
+
+__all__ = ["Runner", "replay", "Projection", "UndecodableEvent", "Unavailable", "canonical_json"]

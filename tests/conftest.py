@@ -66,6 +66,26 @@ def make_server(settings: Settings) -> Iterator[Callable[..., Server]]:
     for server in started:
         server.stop()
     drop_keyspace(settings.store_url)
+    delete_topics(settings.log_url)
+
+
+def delete_topics(log_url: str) -> None:
+    """A test's Kafka topics go with it: every test namespace creates all the catalogue's
+    topics, and a broker holding thousands of partitions ran out of heap (seen at 512 MiB)."""
+    if not log_url.startswith("kafka://") or "namespace=" not in log_url:
+        return
+    from kafka import KafkaAdminClient
+
+    namespace = log_url.split("namespace=", 1)[1].split("&", 1)[0]
+    admin = KafkaAdminClient(bootstrap_servers=servers.kafka_bootstrap(), request_timeout_ms=30000)
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith(namespace)]
+        if mine:
+            admin.delete_topics(mine, timeout_ms=30000)
+    except Exception as exc:  # noqa: BLE001 - cleanup: a failure must not fail the test
+        print(f"conftest: topics of {namespace} not deleted: {exc!r}")
+    finally:
+        admin.close()
 
 
 def drop_keyspace(store_url: str) -> None:

@@ -164,9 +164,15 @@ class SqliteViewStore(ViewStore):
 
     def _check_version(self, r: StoredResource, pending: dict[tuple[str, str], int]) -> None:
         ref = (r.resource_type, r.id)
-        if ref not in pending:
-            latest = self.read(*ref)
-            pending[ref] = 0 if latest is None else latest.version
+        if ref not in pending:  # the version only: the body (up to MBs) is not needed
+            row = (
+                self._conn()
+                .execute(
+                    "SELECT MAX(version) FROM resources WHERE resource_type = ? AND id = ?", ref
+                )
+                .fetchone()
+            )
+            pending[ref] = int(row[0] or 0)
         expected = pending[ref] + 1
         pending[ref] = r.version
         if r.version != expected:

@@ -51,7 +51,9 @@ def _names(party: registry.Party) -> dict[str, str]:
 
 
 def _hospitals(store: ViewStore) -> list[Json]:
-    return [{"id": p.id, "names": _names(p)} for p in registry.of_kind(store, registry.codes.HOSPITAL)]
+    return [
+        {"id": p.id, "names": _names(p)} for p in registry.of_kind(store, registry.codes.HOSPITAL)
+    ]
 
 
 def _stations(store: ViewStore) -> list[Json]:
@@ -59,7 +61,9 @@ def _stations(store: ViewStore) -> list[Json]:
         {
             "id": s.id,
             "names": _names(s),
-            "units": [{"id": u.id, "names": _names(u)} for u in registry.station_units(store, s.id)],
+            "units": [
+                {"id": u.id, "names": _names(u)} for u in registry.station_units(store, s.id)
+            ],
         }
         for s in registry.of_kind(store, registry.codes.STATION)
     ]

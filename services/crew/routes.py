@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 

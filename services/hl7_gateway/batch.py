@@ -65,7 +65,10 @@ def answer(
     header = _fields(envelope.get(b"BHS") or envelope.get(b"FHS") or b"BHS|^~\\&")
     if len(messages) > MAX_BATCH_MESSAGES:
         return _refused(messages[0], len(messages))
-    mode = profile_of(_first(header, 4), _first(header, 3)).batch_ack
+    try:
+        mode = profile_of(_first(header, 4), _first(header, 3)).batch_ack
+    except Hl7Error:  # profile unreadable: every message says so in its own ACK
+        mode = "message"
     acks = [handle(message) for message in messages]
     kept = [a for a in acks if mode != "batch" or not _accepted(a)]
     accepted = sum(_accepted(a) for a in acks)

@@ -172,7 +172,11 @@ def _as_identified(header: MessageHeader, peeked: MessageHeader) -> MessageHeade
 def profile_of(system: System, facility: str, application: str) -> PeerProfile:
     """The peer's profile: the registry's, else the settings', else the defaults."""
     store = getattr(system, "store", None)
-    return profiles.resolve(store, system.settings.hl7_peer_profiles, facility, application)
+    try:
+        return profiles.resolve(store, system.settings.hl7_peer_profiles, facility, application)
+    except Exception as exc:  # the registry view unreadable (store down): the peer resends
+        log.exception("%s: peer profile unavailable", facility)
+        raise Hl7Error(APPLICATION_INTERNAL_ERROR, "peer profile unavailable, resend") from exc
 
 
 def _submit(system: System, header: MessageHeader, ecg: EcgIn) -> bytes:

@@ -59,6 +59,8 @@ from services.subscriptions.endpoints import EndpointGuard, EndpointRefused
 from services.subscriptions.views import as_owner_sees, load_events, load_focus, load_state
 from services.system import System
 from stream_processors.notifier.published import CHANNEL_INDEX
+from stream_processors.notifier.published import NAME as NOTIFIER
+from stream_processors.runner import VIEWS_APPLIED
 
 log = logging.getLogger("goldenhour.subscriptions")
 
@@ -263,12 +265,13 @@ class SubscriptionSender:
     def run(self, stop: threading.Event) -> None:
         """Find rest-hook subscriptions and start a worker for each new one, until `stop`."""
         while not stop.is_set():
+            seen = VIEWS_APPLIED.seen(NOTIFIER)
             try:
                 for _, sid in self.system.store.lookup(CHANNEL_INDEX, "rest-hook"):
                     self._ensure_worker(sid, stop)
             except Exception:  # a store outage: look again next round
                 log.exception("subscription lookup failed")
-            stop.wait(self.config.poll_s)
+            _pause(seen, self.config.poll_s)
 
     def _ensure_worker(self, sid: str, stop: threading.Event) -> None:
         thread = self._threads.get(sid)
@@ -284,11 +287,19 @@ class SubscriptionSender:
         worker = _Worker(self, sid)
         try:
             while not stop.is_set():
+                seen = VIEWS_APPLIED.seen(NOTIFIER)
                 try:
                     if not worker.step(time.monotonic()):
                         return
                 except Exception:  # e.g. the store is down: the next round retries
                     log.exception("subscription %s: round failed", sid)
-                stop.wait(self.config.poll_s)
+                _pause(seen, self.config.poll_s)
         finally:
             worker.close()
+
+
+def _pause(seen: int, poll_s: float) -> None:
+    """Until the notifier of this process folds something new (a notification numbered, a
+    delivery recorded), or `poll_s` at most: a notifier in another process (a region) is
+    seen by the next look. `stop` is checked by the caller's loop after it."""
+    VIEWS_APPLIED.wait(NOTIFIER, seen, poll_s)

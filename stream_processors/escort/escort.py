@@ -84,13 +84,18 @@ def fold_watch(before: Json | None, name: str, e: Json) -> Json:
 def requests(before: Json | None, name: str, e: Json) -> list[Json]:
     """The EscortRequested events this incident event makes due (none when the pre-alert is
     not time-critical or no unit left the scene yet)."""
-    if name not in (PRE_ALERT_RAISED, UNIT_STATUS_CHANGED):
+    if name == UNIT_STATUS_CHANGED and e["status"] == LEFT_SCENE:
+        units = [e["unit_id"]]  # this unit, if the pre-alert came first
+    elif name == PRE_ALERT_RAISED:
+        units = None  # every unit that already left
+    else:
         return []
     w = fold_watch(before, name, e)
     alert = w["prealert"]
     if not alert or alert["kind"] not in CRITICAL_KINDS:
         return []
-    return [_request(w, unit_id, left, e) for unit_id, left in sorted(w["left"].items())]
+    left = sorted((u, d) for u, d in w["left"].items() if units is None or u in units)
+    return [_request(w, unit_id, departed, e) for unit_id, departed in left]
 
 
 def _request(w: Json, unit_id: str, left: Json, source: Json) -> Json:

@@ -15,8 +15,16 @@ from stream_processors.notifier.fold import (
     subscription_resource,
     without_secrets,
 )
-from stream_processors.notifier.processor import ALL_OWNERS, CHANNEL_INDEX, OWNER_INDEX, owner_key
+from stream_processors.notifier.processor import (
+    ALL_OWNERS,
+    CHANNEL_INDEX,
+    OWNER_INDEX,
+    PROCESSOR,
+    owner_key,
+)
 from stream_processors.notifier.topics import HANDOVER, TOPICS, to_fhir
+
+NAME = PROCESSOR.name  # the processor (and its consumer group): whose folds wake the sender
 
 __all__ = [
     "ALL_OWNERS",
@@ -24,6 +32,7 @@ __all__ = [
     "EVENT",
     "HANDOVER",
     "HMAC_SECRET",
+    "NAME",
     "OWNER_INDEX",
     "STATE",
     "TOPICS",

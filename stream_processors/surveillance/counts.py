@@ -22,7 +22,7 @@ from avro_schemas.events import (
 from kernel.ids import resource_id
 from kernel.jsontypes import Json
 from kernel.time import instant
-from stream_processors.surveillance.stats import METHOD, THRESHOLD, c2
+from stream_processors.surveillance.stats import METHOD, THRESHOLD, baseline_days, c2
 
 COUNTS = "SurveillanceCounts"
 ALERT = "SurveillanceAlert"
@@ -30,6 +30,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 KEEP_DAYS = 30  # counts older than this are dropped: the baseline needs 9 days back
 ECG_CLASSES = ("critical", "urgent")  # routine ECGs are not a warning sign
 REGION = "region"
+ECG_SIGNAL = "ecg-class:"
 NAMESPACE = uuid.UUID("3d7b2a9e-1c4f-5e86-b0a2-7f9c1e3d5b48")
 
 
@@ -38,7 +39,7 @@ def signal_of(name: str, e: Json) -> tuple[str, str] | None:
     if name == INCIDENT_OPENED and e.get("dispatch_reason"):
         return f"dispatch-reason:{e['dispatch_reason'].strip().lower()}", e["station_id"]
     if name == ECG_MEASURED and e.get("triage_class") in ECG_CLASSES:
-        return f"ecg-class:{e['triage_class']}", REGION
+        return f"{ECG_SIGNAL}{e['triage_class']}", REGION
     return None
 
 
@@ -68,7 +69,18 @@ def fold_counts(before: Json | None, name: str, e: Json) -> Json:
     days = {**doc["days"], day.isoformat(): doc["days"].get(day.isoformat(), 0) + 1}
     newest = max(dt.date.fromisoformat(d) for d in days)
     oldest_kept = (newest - dt.timedelta(days=KEEP_DAYS)).isoformat()
-    return {**doc, "days": {d: n for d, n in sorted(days.items()) if d >= oldest_kept}}
+    first = min(doc.get("first_day") or day.isoformat(), day.isoformat())
+    kept = {d: n for d, n in sorted(days.items()) if d >= oldest_kept}
+    return {**doc, "days": kept, "first_day": first}
+
+
+def _covered(doc: Json, day: dt.date) -> bool:
+    """Has a frequent signal (ECG classes, region-wide) a baseline yet? A new region's
+    first days would otherwise alert on ordinary volume. Dispatch reasons need none: a
+    reason never seen at a station (carbon monoxide) is exactly what a cluster looks like."""
+    if not doc["signal"].startswith(ECG_SIGNAL):
+        return True
+    return bool(doc["first_day"] <= baseline_days(day)[0].isoformat())
 
 
 def raised(before: Json | None, name: str, e: Json) -> list[Json]:
@@ -78,7 +90,7 @@ def raised(before: Json | None, name: str, e: Json) -> list[Json]:
     day = local_day(e["meta"]["occurred_at"])
     now = c2(after["days"], day)
     was = c2(before["days"], day) if before else None
-    if not now.alert or (was is not None and was.alert):
+    if not now.alert or (was is not None and was.alert) or not _covered(after, day):
         return []
     aid = alert_id(after["signal"], after["area"], day.isoformat())
     return [

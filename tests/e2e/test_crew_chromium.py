@@ -81,10 +81,10 @@ def network(driver: Any, online: bool) -> None:
     )
 
 
-def load_registry(client: httpx.Client) -> None:
+def load_registry(api: httpx.Client) -> None:
     """The county's registry: the app offers its hospitals; the API checks ids against it."""
-    seed.post(client, seed.read(SEED))
-    until(lambda: client.get("/crew/reference.json").json()["hospitals"], "hospitals folded")
+    seed.post(api, seed.read(SEED))
+    until(lambda: api.get("/crew/reference.json").json()["hospitals"], "hospitals folded")
 
 
 def open_app(driver: Any, base: str) -> None:
@@ -136,7 +136,10 @@ def pending(driver: Any) -> int:
 
 def waiting(driver: Any, n: int) -> None:
     """Wait until the outbox holds `n` entries (each write is asynchronous: IndexedDB)."""
-    until(lambda: pending(driver) == n, f"{n} entries in the outbox")
+    try:
+        until(lambda: pending(driver) == n, f"{n} entries in the outbox")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the app shows {page_log(driver)}") from None
 
 
 def set_up_tablet(driver: Any) -> None:
@@ -152,8 +155,22 @@ def set_up_tablet(driver: Any) -> None:
 def open_incident(driver: Any, reason: str) -> str:
     tab(driver, "incident")
     fill(driver, "#incident-form", {"dispatch_reason": reason, "address": "新华路 12 号"})
+    before = driver.execute_script("return localStorage.getItem('goldenhour.crew.current')")
     submit(driver, "#incident-form")
-    return str(driver.execute_script("return localStorage.getItem('goldenhour.crew.current')"))
+    return str(
+        until(
+            lambda: (
+                (
+                    now := driver.execute_script(
+                        "return localStorage.getItem('goldenhour.crew.current')"
+                    )
+                )
+                != before
+                and now
+            ),
+            "the new incident",
+        )
+    )
 
 
 def tap_status(driver: Any, status: str) -> None:
@@ -175,20 +192,20 @@ def record_vitals(driver: Any, values: dict[str, str]) -> None:
     submit(driver, "#vitals-form")
 
 
-def logged(client: httpx.Client, incident: str) -> list[dict[str, Any]]:
-    resp = client.get(f"/ingest/incidents/{incident}/events")
+def logged(api: httpx.Client, incident: str) -> list[dict[str, Any]]:
+    resp = api.get(f"/ingest/incidents/{incident}/events")
     assert resp.status_code == 200, resp.text
     return resp.json()["events"]  # type: ignore[no-any-return]
 
 
 def page_log(driver: Any) -> list[tuple[str, str, str]]:
-    """(event id, origin, state) of every entry the app shows, in its order."""
-    from selenium.webdriver.common.by import By
-
-    return [
-        (li.get_attribute("data-event-id"), li.get_attribute("data-origin"), li.get_attribute("data-state"))
-        for li in driver.find_elements(By.CSS_SELECTOR, "#log li")
-    ]
+    """(event id, origin, state) of every entry the app shows, in its order (read in one
+    script: the list is re-rendered whenever the sync moves on)."""
+    rows = driver.execute_script(
+        "return [...document.querySelectorAll('#log li')]"
+        ".map((li) => [li.dataset.eventId, li.dataset.origin, li.dataset.state]);"
+    )
+    return [tuple(row) for row in rows]
 
 
 def script_errors(driver: Any) -> list[str]:
@@ -239,7 +256,9 @@ def test_an_incident_recorded_offline_reaches_the_log_once_and_in_order(
     tab(tablet, "treatment")
     submit(tablet, "#medication-form")  # the first quick pick: aspirin 300 mg oral
     waiting(tablet, 7)
-    tablet.find_element(By.CSS_SELECTOR, '#intervention-buttons button[data-code="392230005"]').click()
+    tablet.find_element(
+        By.CSS_SELECTOR, '#intervention-buttons button[data-code="392230005"]'
+    ).click()
     waiting(tablet, 8)
     tab(tablet, "ecg")
     tablet.find_element(By.ID, "ecg-demo").click()
@@ -247,14 +266,18 @@ def test_an_incident_recorded_offline_reaches_the_log_once_and_in_order(
     waiting(tablet, 9)
 
     tab(tablet, "prealert")
-    Select(tablet.find_element(By.CSS_SELECTOR, "#prealert-form select.destinations")).select_by_value(HOSPITAL)
+    Select(
+        tablet.find_element(By.CSS_SELECTOR, "#prealert-form select.destinations")
+    ).select_by_value(HOSPITAL)
     fill(tablet, "#prealert-form", {"eta_minutes": "20", "note": "下壁导联 ST 段抬高"})
     submit(tablet, "#prealert-form")
     waiting(tablet, 10)
 
     tab(tablet, "handover")
     tablet.find_element(By.ID, "handover-fill").click()
-    assert "阿司匹林" in tablet.find_element(By.CSS_SELECTOR, "#handover-form [name=treatment]").get_attribute("value")
+    assert "阿司匹林" in tablet.find_element(
+        By.CSS_SELECTOR, "#handover-form [name=treatment]"
+    ).get_attribute("value")
     submit(tablet, "#handover-form")
 
     recorded = 11
@@ -299,6 +322,7 @@ def test_an_incident_recorded_offline_reaches_the_log_once_and_in_order(
     assert (alert["kind"], alert["destination_id"]) == ("STEMI", HOSPITAL)
     ecg = next(e for e in events if e["type"] == "EcgAcquired")
     assert len(ecg["leads"]) == 12 and len(ecg["leads"]["II"]) == 5000
+    tab(tablet, "log")
     assert all(state == "synced" for _, _, state in page_log(tablet))
     shot(tablet, "crew-synced")
     assert script_errors(tablet) == []

@@ -50,7 +50,9 @@ def one_line_error(done: subprocess.CompletedProcess[str], code: int, *words: st
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` with its bytes (the embedded log and store included)."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def post_ecgs(base: str) -> list[dict[str, object]]:
@@ -119,7 +121,9 @@ def test_a_bad_url_is_a_usage_error_and_creates_nothing(tmp_path: Path) -> None:
 def test_an_unreachable_kafka_is_one_line_and_leaves_no_data_dir(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     port = str(free_port())
-    done = goldenhour("demo", "--data-dir", str(data), "--http-port", port, "--log", "kafka://127.0.0.1:1")
+    done = goldenhour(
+        "demo", "--data-dir", str(data), "--http-port", port, "--log", "kafka://127.0.0.1:1"
+    )
     one_line_error(done, 1, "event log unavailable", "127.0.0.1:1")
     assert not data.exists()
 
@@ -176,7 +180,7 @@ def rebuild_lines(settings: Settings) -> list[str]:
 def test_rebuild_prints_a_few_lines_to_a_pipe(stopped: Settings) -> None:
     processors = len(projections(stopped.reading_centre_id, stopped.region_id))
     lines = rebuild_lines(stopped)
-    assert len(lines) <= 2 * processors + 1, lines
+    assert len(lines) <= processors + 1, lines  # a summary per processor, one heading
     assert sum("folded" in line for line in lines) == processors
 
 

@@ -207,6 +207,7 @@ def test_metadata_describes_what_is_served(client: httpx.Client) -> None:
     assert types == {
         "Patient",
         "Observation",
+        "DocumentReference",  # an ECG device's own report (report-only results)
         "ServiceRequest",
         "DiagnosticReport",
         "Task",
@@ -236,5 +237,8 @@ def test_openapi_documents_the_ecg_body(client: httpx.Client) -> None:
         "schema"
     ]["$ref"]
     schema = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
-    assert {"event_id", "ecg_id", "patient", "leads", "sampling_rate_hz"} <= set(schema["required"])
+    assert {"event_id", "ecg_id", "patient"} <= set(schema["required"])
+    # leads and their rate are optional: a report-only result carries measurements or a
+    # document instead (validated together, see EcgIn)
+    assert {"leads", "sampling_rate_hz", "document"} <= set(schema["properties"])
     assert "PatientIn" in doc["components"]["schemas"]

@@ -175,7 +175,9 @@ def concrete_paths(
             if fixed in ("{rtype}", rt)
         ]
         return [p.replace("{vid}", "1") for p in pairs]
-    names = [p.split("}")[0] for p in template.split("{")[1:]]
+    names = [p.split("}")[0].split(":")[0] for p in template.split("{")[1:]]
+    missing = [n for n in names if n not in ids]
+    assert not missing, f"{template}: give the matrix values for {missing} (scenario_ids)"
     paths = []
     for values in product(*(ids[n] for n in names)):
         path = template
@@ -213,6 +215,7 @@ def scenario_ids(server: Server) -> tuple[dict[str, list[str]], list[tuple[str, 
         "hospital_id": [HOSPITAL_A, HOSPITAL_B],
         "group": [HOSPITAL_A, HOSPITAL_B],
         "sid": ["none"],
+        "mci_id": ["none"],  # no mass-casualty incident in this scenario
         "vid": ["1"],
         "job_id": ["0" * 32],
         "file_name": ["Patient.ndjson"],

@@ -34,7 +34,9 @@ def test_every_key_the_page_and_its_script_name_exists() -> None:
 
 
 def test_every_code_the_app_shows_has_its_name() -> None:
-    events = [get_args(m.model_fields["type"].annotation)[0] for m in get_args(get_args(TabletEvent)[0])]
+    events = [
+        get_args(m.model_fields["type"].annotation)[0] for m in get_args(get_args(TabletEvent)[0])
+    ]
     kinds = vital_signs.KINDS.values()
     named = [
         *(f"status.{s}" for s in get_args(UnitStatusName)),

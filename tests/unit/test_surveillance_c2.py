@@ -93,3 +93,30 @@ def test_processor__one_alert_when_the_cluster_crosses_and_none_before() -> None
     # baseline 1 a day (sd 0, floored to 1): 4 calls give (4 - 1) / 1 = 3, not > 3; the 5th
     # call crosses, and the 6th to 9th raise nothing more
     assert alert["observed"] == 5
+
+
+def _measured(n: int, day: dt.date) -> dict:
+    at = dt.datetime.combine(day, dt.time(9, 0), tzinfo=dt.UTC)
+    return {
+        "meta": {
+            "event_id": f"m{n}",
+            "occurred_at": at,
+            "recorded_at": at,
+            "source": {"channel": "t", "device_id": None, "user_id": None, "site_id": None},
+        },
+        "ecg_id": f"ecg{n}",
+        "triage_class": "urgent",
+    }
+
+
+def test_processor__no_ecg_class_alert_before_the_region_has_a_baseline() -> None:
+    """A new region's first busy day is not an outbreak: ECG classes (region-wide, frequent)
+    are tested only once their series spans the baseline window."""
+    docs: dict = {}
+    emitted = []
+    for n in range(10):  # ten urgent ECGs on the region's first day
+        event = _measured(n, DAY)
+        state = {r: docs[r] for r in PROCESSOR.refs(ev.ECG_MEASURED, event) if r in docs}
+        emitted += PROCESSOR.emit(state, ev.ECG_MEASURED, event)
+        docs.update(PROCESSOR.fold(state, ev.ECG_MEASURED, event))
+    assert emitted == []

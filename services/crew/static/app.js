@@ -194,27 +194,41 @@ function unitStatuses(incident) {
   return done;
 }
 
+/** The status buttons, made once: re-rendering updates them in place, so a tap is never
+ * lost to a button replaced under the finger while the sync re-renders the page. */
+function buildTimeline() {
+  $("#status-buttons").replaceChildren(
+    ...ref.statuses.map((status) =>
+      el(
+        "button",
+        {
+          type: "button",
+          class: "status",
+          dataset: { status },
+          onclick: () => {
+            const incident = current();
+            if (incident) record("UnitStatusChanged", { unit_id: incident.unit_id, status });
+          },
+        },
+        el("span", { class: "label" }, t(`status.${status}`)),
+        el("span", { class: "time" }),
+      ),
+    ),
+  );
+}
+
 function renderTimeline() {
   const incident = current();
   const done = unitStatuses(incident);
   const rank = Math.max(-1, ...[...done.keys()].map((s) => ref.statuses.indexOf(s)));
-  $("#status-buttons").replaceChildren(
-    ...ref.statuses.map((status, i) => {
-      const at = done.get(status);
-      return el(
-        "button",
-        {
-          type: "button",
-          class: `status${at ? " done" : ""}${i === rank + 1 ? " next" : ""}`,
-          dataset: { status },
-          disabled: !incident || i <= rank,
-          onclick: () => record("UnitStatusChanged", { unit_id: incident.unit_id, status }),
-        },
-        el("span", { class: "label" }, t(`status.${status}`)),
-        el("span", { class: "time" }, at ? `${t("timeline.done")} ${clock(at)}` : ""),
-      );
-    }),
-  );
+  ref.statuses.forEach((status, i) => {
+    const button = $(`#status-buttons button[data-status="${status}"]`);
+    const at = done.get(status);
+    button.classList.toggle("done", Boolean(at));
+    button.classList.toggle("next", i === rank + 1);
+    button.disabled = !incident || i <= rank;
+    $(".time", button).textContent = at ? `${t("timeline.done")} ${clock(at)}` : "";
+  });
 }
 
 function summary(event) {
@@ -662,6 +676,7 @@ async function start() {
   relabel();
   store = await openDb();
   sync = new Sync(store, settings, onSync);
+  buildTimeline();
   buildVitals();
   buildTreatment();
   buildDestinations();
