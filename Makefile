@@ -3,6 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 export PYTHON := $(abspath $(PY))
+export PYTEST_ARGS
 
 .PHONY: demo serve test test-embedded bench servers-up servers-down lint clean
 
@@ -19,9 +20,10 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(VENV)/bin/goldenhour serve
 
-## The whole suite: starts real Kafka and Cassandra (deploy/local), runs pytest, stops them.
+## The whole suite: starts real Kafka and Cassandra (deploy/local), runs pytest (two workers,
+## then the fault tests alone: tests/run-suite), stops them.
 test: $(STAMP)
-	deploy/local/with-servers $(PY) -m pytest $(PYTEST_ARGS)
+	deploy/local/with-servers tests/run-suite
 
 ## Only what needs no Java and no browser (embedded backends, unit tests).
 test-embedded: $(STAMP)

@@ -25,6 +25,7 @@ MCI = "command.mci"
 CAPACITY = "command.capacity"
 ESCORT = "command.escort"
 ALERTS = "command.alerts"
+OUTCOME = "hospital.outcome"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ EVENT_TYPES: dict[str, EventType] = {
             events.READ_RELEASED,
             events.READ_REPORTED,
             events.READ_ESCALATED,
+            events.MEASUREMENT_EDITED,
+            events.READ_AMENDED,
             events.REPORT_DELIVERED,
         ),
         *_types(
@@ -154,6 +157,16 @@ EVENT_TYPES: dict[str, EventType] = {
             events.SURVEILLANCE_ALERT_RAISED,
             events.SURVEILLANCE_ALERT_ACKNOWLEDGED,
         ),
+        # What a hospital reports back (FHIR Procedure, Condition, Encounter disposition),
+        # keyed by the subject Patient's id: one patient's outcomes in order, so a
+        # resource's versions (If-Match) are counted from one partition.
+        *_types(
+            OUTCOME,
+            "patient_key",
+            events.PROCEDURE_REPORTED,
+            events.CONDITION_REPORTED,
+            events.DISPOSITION_REPORTED,
+        ),
     ]
 }
 
@@ -178,6 +191,7 @@ TOPICS: list[TopicSpec] = [
     TopicSpec(CAPACITY, 1),
     TopicSpec(ESCORT, 3),
     TopicSpec(ALERTS, 1),
+    TopicSpec(OUTCOME, 3),
 ]
 
 

@@ -37,6 +37,8 @@ READ_RELEASED: Final = "goldenhour.reading.ReadReleased"
 READ_REPORTED: Final = "goldenhour.reading.ReadReported"
 READ_ESCALATED: Final = "goldenhour.reading.ReadEscalated"
 REPORT_DELIVERED: Final = "goldenhour.reading.ReportDelivered"
+MEASUREMENT_EDITED: Final = "goldenhour.reading.MeasurementEdited"
+READ_AMENDED: Final = "goldenhour.reading.ReadAmended"
 
 # hospital.adt (key patient_key)
 PATIENT_REGISTERED: Final = "goldenhour.adt.PatientRegistered"
@@ -95,6 +97,12 @@ ESCORT_ROUTE_UPDATED: Final = "goldenhour.command.EscortRouteUpdated"
 # command.alerts (key alert_id): early warning from the surveillance processor
 SURVEILLANCE_ALERT_RAISED: Final = "goldenhour.command.SurveillanceAlertRaised"
 SURVEILLANCE_ALERT_ACKNOWLEDGED: Final = "goldenhour.command.SurveillanceAlertAcknowledged"
+
+# hospital.outcome (key patient_key): what a hospital reports back through FHIR (PCI, final
+# diagnosis, disposition: services/fhir_api/outcome_routes.py)
+PROCEDURE_REPORTED: Final = "goldenhour.outcome.ProcedureReported"
+CONDITION_REPORTED: Final = "goldenhour.outcome.ConditionReported"
+DISPOSITION_REPORTED: Final = "goldenhour.outcome.DispositionReported"
 
 # <topic>.dlq: not an event of the catalogue, the envelope of a record no processor could fold
 DEAD_LETTER: Final = "goldenhour.dlq.DeadLetter"

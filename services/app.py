@@ -55,6 +55,7 @@ from services.command.routes import router as command_router
 from services.crew.routes import router as crew_router
 from services.fhir_api.bulk_export import router as export_router
 from services.fhir_api.identity_routes import router as identity_router
+from services.fhir_api.outcome_routes import router as outcome_router
 from services.fhir_api.routes import router as fhir_router
 from services.fhir_api.subscription_routes import router as subscription_router
 from services.home.routes import router as home_router
@@ -98,6 +99,7 @@ def create_app(system: System) -> FastAPI:
     app.include_router(export_router)  # before fhir_router: its /{type}/{id} would match
     app.include_router(subscription_router)  # before fhir_router: its /{type}/{id} would match
     app.include_router(identity_router)
+    app.include_router(outcome_router)  # writes: before fhir_router's catch-all routes
     app.include_router(fhir_router)
     app.include_router(reading_router)
     app.include_router(web_router)

@@ -10,6 +10,9 @@ can forget it; a fold may add its own labels (a Subscription's owner, the regist
 |                           | ECG was taken on an ambulance                                 |
 | diagnosis.reading (ecg)   | `ecg/<id>` (granted to the clinic and the reading centre)    |
 | hospital.adt (patient)    | `org/<hospital>` (the sender of the ADT)                     |
+| hospital.outcome (patient)| `org/<hospital>` (the reporting hospital, from its token),    |
+|                           | `incident/<id>` when the outcome names the ambulance          |
+|                           | Encounter: the crew's station and the reading centre see it   |
 | identity.links            | a Provenance: the union of the linked Patients' compartments; |
 |                           | the Patients keep their own (an unlink restores them exactly) |
 | command.mci (mci)         | a casualty's resources: `incident/<mci>/<casualty>` (granted  |
@@ -21,7 +24,7 @@ can forget it; a fold may add its own labels (a Subscription's owner, the regist
 
 from __future__ import annotations
 
-from avro_schemas.catalogue import ADT, CLINIC_ECG, IDENTITY, INCIDENT, MCI, READING
+from avro_schemas.catalogue import ADT, CLINIC_ECG, IDENTITY, INCIDENT, MCI, OUTCOME, READING
 from kernel import jurisdiction as j
 from kernel.jsontypes import Json
 from viewstore.base import IndexEntry
@@ -46,6 +49,11 @@ def event_compartments(
     if topic == ADT:
         hospital = event.get("hospital_id") or key.partition("|")[0]
         return {j.org(hospital)} if hospital else set()
+    if topic == OUTCOME:
+        codes = {j.org(event["hospital_id"])} if event.get("hospital_id") else set()
+        if incident_id := event.get("incident_id"):
+            codes.add(j.incident(incident_id))
+        return codes
     if topic == MCI and event.get("casualty_id"):
         return {j.casualty(key, event["casualty_id"])}
     if topic == IDENTITY and resource_type == "Provenance":

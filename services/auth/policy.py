@@ -19,6 +19,7 @@ rule here is closed, not open.
 | /crew/* (the tablet app's shell: page,   |                        |                        |                          |
 | manifest, worker, reference, static)     |                        |                        |                          |
 | POST /ingest/ecg                         | clinic, admin          | Observation.write      | (site in body: coarse)   |
+| POST /ingest/ecg-file                    | clinic, admin          | Observation.write      | (site from the token)    |
 | GET/POST /ingest/incidents/{id}/events   | crew, admin            | Encounter.read / write | crew: own station's      |
 |                                          |                        |                        | incidents (tablet.py)    |
 | POST /ingest/positions                   | crew, admin            | Location.write         |                          |
@@ -35,6 +36,9 @@ rule here is closed, not open.
 | _export/{job_id} (status, DELETE),       | hospital, admin        | any .read; the file:   | the kicking-off org only |
 | _export/{job_id}/{Type}.ndjson           |                        | <Type>.read            | (bulk_export.py): 404    |
 | Patient/$merge, $unmerge                 | hospital, admin        | Patient.write          |                          |
+| POST Procedure, Condition; PUT           | hospital, admin        | <type>.write           | subject: a patient the   |
+| Procedure/Condition/Encounter/{id};      |                        | (transaction: some     | hospital sees (store),   |
+| POST /fhir (transaction)                 |                        | write; each entry's)   | else 404                 |
 | Subscription create/delete/read/search,  | hospital, admin        | Subscription.write /   | owner (creating site)    |
 | $status, $events, $get-ws-binding-token  |                        | .read                  | only: subscription_routes|
 | /reading/*                               | reader, admin          | Task.read / Task.write,| reader: site is the      |
@@ -134,6 +138,7 @@ RULES: tuple[Rule, ...] = (
     Rule(("POST",), "/auth/token"),
     # ingest: clinics and carts, ambulance tablets
     _w("POST", "/ingest/ecg", CLINIC, "Observation"),
+    _w("POST", "/ingest/ecg-file", CLINIC, "Observation"),
     _w("POST", "/ingest/incidents/{incident_id}/events", CREW, "Encounter"),
     _r("/ingest/incidents/{incident_id}/events", CREW, "Encounter"),
     _w("POST", "/ingest/positions", CREW, "Location"),
@@ -165,6 +170,15 @@ RULES: tuple[Rule, ...] = (
     # identity
     _w("POST", "/fhir/Patient/$merge", HOSPITAL, "Patient"),
     _w("POST", "/fhir/Patient/$unmerge", HOSPITAL, "Patient"),
+    # a hospital's outcomes (services/fhir_api/outcome_routes.py): the subject must be a
+    # patient the hospital sees (the store decides: 404 otherwise); a transaction needs
+    # some write scope here and each entry's type's write scope (checked per entry)
+    _w("POST", "/fhir/Procedure", HOSPITAL, "Procedure"),
+    _w("POST", "/fhir/Condition", HOSPITAL, "Condition"),
+    _w("PUT", "/fhir/Procedure/{rid}", HOSPITAL, "Procedure"),
+    _w("PUT", "/fhir/Condition/{rid}", HOSPITAL, "Condition"),
+    _w("PUT", "/fhir/Encounter/{rid}", HOSPITAL, "Encounter"),
+    _w("POST", "/fhir", HOSPITAL, SOME_TYPE),
     # FHIR REST
     _public("/fhir/metadata"),
     _r("/fhir/_history", ADMIN, "*"),

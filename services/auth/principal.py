@@ -77,6 +77,8 @@ DEFAULT_SCOPES: dict[str, list[str]] = {
         "user/Patient.write",
         "user/Subscription.write",
         "user/Location.write",  # bed availability (command capacity reports)
+        "user/Procedure.write",  # outcomes reported back: PCI, final diagnosis
+        "user/Condition.write",
     ],
     "dispatch": ["user/Location.read", "user/Encounter.write"],  # MCIs, assignments
     "quality": ["user/MeasureReport.read"],

@@ -79,7 +79,10 @@ class View:
 
 
 def _near(box: tuple[float, float, float, float], lat: float, lon: float) -> bool:
-    return box[0] - NEAR_DEG <= lat <= box[1] + NEAR_DEG and box[2] - NEAR_DEG <= lon <= box[3] + NEAR_DEG
+    return (
+        box[0] - NEAR_DEG <= lat <= box[1] + NEAR_DEG
+        and box[2] - NEAR_DEG <= lon <= box[3] + NEAR_DEG
+    )
 
 
 def view_for(points: list[tuple[float, float]], width: float, height: float) -> View:

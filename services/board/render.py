@@ -218,7 +218,7 @@ def _atmist(card: Json, at: dt.datetime) -> str:
         return f'<p class="none">{_e(_("Handover not submitted yet."))}</p>{_note(note)}'
     rows = "".join(
         f'<div class="atmist-row" data-part="{_e(key)}"><dt title="{_e(_(title))}">{letter}'
-        f' <small>{_e(_(title))}</small></dt><dd>{_e(h["atmist"][key])}</dd></div>'
+        f" <small>{_e(_(title))}</small></dt><dd>{_e(h['atmist'][key])}</dd></div>"
         for key, letter, title in ATMIST
         if h["atmist"].get(key)
     )
@@ -245,9 +245,10 @@ def _treatments(card: Json, at: dt.datetime) -> str:
 
 
 def _ecg(system: System, ecg: Json, at: dt.datetime) -> str:
-    cls = ecg["automatic_class"]
+    cls = str(ecg["automatic_class"] or "")
+    triage = _(TRIAGE_LABEL[cls]) if cls in TRIAGE_LABEL else cls
     badge = (
-        f'<span class="badge {_e(cls)}">{_e(_("auto: {triage}", triage=_(TRIAGE_LABEL.get(cls, cls))))}</span>'
+        f'<span class="badge {_e(cls)}">{_e(_("auto: {triage}", triage=triage))}</span>'
         if cls
         else f'<span class="badge pending">{_e(_("measuring…"))}</span>'
     )
@@ -457,12 +458,10 @@ def region_map(system: System, units: list[Json], at: dt.datetime) -> str:
     tiles: nothing leaves the site."""
     placed = [u for u in units if u.get("latitude") is not None and u.get("longitude") is not None]
     view = basemap.view_for([(u["latitude"], u["longitude"]) for u in placed], MAP_W, MAP_H)
-    dots = "".join(
-        _marker(system, u, view.xy(u["latitude"], u["longitude"]), at) for u in placed
-    )
+    dots = "".join(_marker(system, u, view.xy(u["latitude"], u["longitude"]), at) for u in placed)
     empty = (
         f'<text class="empty" x="{MAP_W / 2:g}" y="{MAP_H - 10:g}" text-anchor="middle">'
-        f'{_e(_("No unit has reported a position yet."))}</text>'
+        f"{_e(_('No unit has reported a position yet.'))}</text>"
         if not placed
         else ""
     )

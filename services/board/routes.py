@@ -230,9 +230,7 @@ async def accept_handover(
     except queries.HandoverRefused as exc:
         raise FhirError(409, str(exc), "conflict") from exc
     except LogUnavailable as exc:
-        raise FhirError(
-            503, Msg("event log unavailable: {error}", error=exc), "transient"
-        ) from exc
+        raise FhirError(503, Msg("event log unavailable: {error}", error=exc), "transient") from exc
     headers = {"Idempotent-Replayed": "true"} if duplicate else {}
     if from_form:
         return RedirectResponse(f"/board/{hospital_id}", status_code=303, headers=headers)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+from urllib.parse import quote
 
 from kernel.jsontypes import Json
 from services.board import basemap
@@ -97,7 +98,30 @@ def _one_mci(state: Json) -> str:
         f"<p>{_e(t('Scene'))}: {_e(scene)} · {_e(registered)}</p>{_tags(m['triage'])}"
         f"<p>{_e(t('By destination'))}: {dest}</p>"
         f'<p>{_e(t("Unassigned"))}: <span class="unassigned">{len(m["unassigned"])}</span></p>'
-        "</article>"
+        f"{_apply_form(m) if m['unassigned'] else ''}</article>"
+    )
+
+
+def _name_input(field: str) -> str:
+    label = _e(t("Your name"))
+    return f'<input name="{field}" maxlength="100" required placeholder="{label}" aria-label="{label}">'
+
+
+def _apply_form(m: Json) -> str:
+    """Apply the distribution plan (a CasualtyAssigned per suggested destination)."""
+    action = _e(f"/command/incidents/{quote(m['id'], safe='')}/distribution")
+    button = _e(t("Apply the distribution plan"))
+    return (
+        f'<form class="apply" method="post" action="{action}">'
+        f"{_name_input('assigned_by')}<button>{button}</button></form>"
+    )
+
+
+def _ack_form(a: Json) -> str:
+    action = _e(f"/command/alerts/{quote(a['alert_id'], safe='')}/acknowledge")
+    return (
+        f'<form class="ack" method="post" action="{action}">'
+        f"{_name_input('acknowledged_by')}<button>{_e(t('Acknowledge'))}</button></form>"
     )
 
 
@@ -201,10 +225,10 @@ def _alerts(alerts: list[Json]) -> str:
         f' data-alert="{_e(a["alert_id"])}"><td>{_e(a["signal"])}</td><td>{_e(a["area"])}</td>'
         f"<td>{_e(a['day'])}</td><td>{a['observed']} / {a['baseline_mean']:.1f}</td>"
         f"<td>C2 {a['statistic']:.1f}</td><td>"
-        + _e(
-            t("acknowledged by {who}", who=a["acknowledged_by"])
+        + (
+            _e(t("acknowledged by {who}", who=a["acknowledged_by"]))
             if a["acknowledged_by"]
-            else t("not acknowledged")
+            else _e(t("not acknowledged")) + _ack_form(a)
         )
         + "</td></tr>"
         for a in alerts

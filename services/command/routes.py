@@ -34,10 +34,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from eventlog.base import LogUnavailable
@@ -61,10 +63,11 @@ from services.outcome import FhirError
 from services.web_assets import CSP_SELF, WebAssets
 
 router = APIRouter(prefix="/command", tags=["command centre"])
+M = TypeVar("M", bound=BaseModel)
 ASSETS = WebAssets(
     Path(__file__).parent,
     {"command.js": "text/javascript; charset=utf-8", "command.css": "text/css; charset=utf-8"},
-    CSP_SELF,
+    CSP_SELF + "; form-action 'self'",  # the page's buttons are forms posting here
 )
 
 
@@ -91,6 +94,33 @@ async def _write(fn: Any, *args: Any, **kw: Any) -> Any:
         return await run_in_threadpool(fn, *args, **kw)
     except LogUnavailable as exc:
         raise FhirError(503, f"event log unavailable: {exc}", "transient") from exc
+
+
+def _body_schema(model: type[BaseModel]) -> Json:
+    """OpenAPI for a route that reads its body itself (JSON or the page's form)."""
+    schema = {"schema": model.model_json_schema()}
+    return {
+        "requestBody": {
+            "content": {"application/json": schema, "application/x-www-form-urlencoded": schema}
+        }
+    }
+
+
+async def _json_or_form(request: Request, model: type[M]) -> tuple[M, bool]:
+    """The body as `model`, from JSON or from a form post; (body, came from a form)."""
+    raw = await request.body()
+    from_form = request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    )
+    try:
+        if from_form:
+            fields = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items() if v[0]}
+            return model.model_validate(fields), True
+        return model.model_validate_json(raw or b"{}"), False
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "body"
+        raise FhirError(422, f"{where}: {first['msg']}", expression=[where]) from exc
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -181,11 +211,19 @@ def _distribute(system: Any, mci_id: str, user: str) -> tuple[list[Json], Json]:
     return appended, proposed.to_json()
 
 
-@router.post("/incidents/{mci_id}/distribution", status_code=202)
-async def apply_distribution(mci_id: str, body: DistributionIn, system: SystemDep) -> JSONResponse:
-    """Apply the plan: each suggested destination becomes a `CasualtyAssigned`."""
+@router.post(
+    "/incidents/{mci_id}/distribution",
+    status_code=202,
+    openapi_extra=_body_schema(DistributionIn),
+)
+async def apply_distribution(mci_id: str, request: Request, system: SystemDep) -> Response:
+    """Apply the plan: each suggested destination becomes a `CasualtyAssigned`. JSON, or
+    the command page's form (answered with a redirect back to the page)."""
+    body, from_form = await _json_or_form(request, DistributionIn)
     user = acting_subject(body.assigned_by, "assigned_by")
     appended, proposed = await _write(_distribute, system, mci_id, user)
+    if from_form:
+        return RedirectResponse("/command/", status_code=303)
     return _answer(Written(appended, not appended), {"plan": proposed})
 
 
@@ -256,9 +294,16 @@ def list_alerts(system: SystemDep) -> JSONResponse:
     return JSONResponse({"alerts": queries.alerts(system)}, headers={"Cache-Control": "no-store"})
 
 
-@router.post("/alerts/{alert_id}/acknowledge", status_code=202)
-async def acknowledge(alert_id: str, body: AcknowledgeIn, system: SystemDep) -> JSONResponse:
+@router.post(
+    "/alerts/{alert_id}/acknowledge", status_code=202, openapi_extra=_body_schema(AcknowledgeIn)
+)
+async def acknowledge(alert_id: str, request: Request, system: SystemDep) -> Response:
+    """A duty officer acknowledges an alert (JSON, or the command page's form)."""
+    body, from_form = await _json_or_form(request, AcknowledgeIn)
     if not any(a["alert_id"] == alert_id for a in queries.alerts(system)):
         raise FhirError(404, f"no alert {alert_id}", "not-found")
     user = acting_subject(body.acknowledged_by, "acknowledged_by")
-    return _answer(await _write(writes.acknowledge_alert, system, alert_id, body, user))
+    written = await _write(writes.acknowledge_alert, system, alert_id, body, user)
+    if from_form:
+        return RedirectResponse("/command/", status_code=303)
+    return _answer(written)

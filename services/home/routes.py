@@ -35,9 +35,7 @@ from services.web_assets import CSP_SELF, STATIC_HEADERS, WebAssets
 
 router = APIRouter(include_in_schema=False)
 
-ASSETS = WebAssets(
-    Path(__file__).parent, {"home.css": "text/css; charset=utf-8"}, CSP_SELF
-)
+ASSETS = WebAssets(Path(__file__).parent, {"home.css": "text/css; charset=utf-8"}, CSP_SELF)
 DOCS_DIR = Path(__file__).parent.parent / "static" / "docs"
 DOCS_FILES = {
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
@@ -47,7 +45,10 @@ DOCS_FILES = {
 }
 # name -> (what, replacement): addresses elsewhere a docs file would load at run time.
 OFFLINE_REWRITES = {
-    "redoc.standalone.js": (b"https://cdn.redoc.ly/redoc/logo-mini.svg", b"/static/docs/favicon.svg"),
+    "redoc.standalone.js": (
+        b"https://cdn.redoc.ly/redoc/logo-mini.svg",
+        b"/static/docs/favicon.svg",
+    ),
 }
 OPENAPI_URL = "/openapi.json"
 OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"

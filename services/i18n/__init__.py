@@ -225,12 +225,12 @@ def _local(t: dt.datetime | str) -> dt.datetime:
 
 
 def format_time(t: dt.datetime | str) -> str:
-    """"14:05" in the user's zone (24-hour clock in both languages)."""
+    """ "14:05" in the user's zone (24-hour clock in both languages)."""
     return _local(t).strftime("%H:%M")
 
 
 def format_date(t: dt.datetime | str | dt.date) -> str:
-    """"2026年3月1日" / "March 1, 2026" (a date alone is taken as it is)."""
+    """ "2026年3月1日" / "March 1, 2026" (a date alone is taken as it is)."""
     day = t if isinstance(t, dt.date) and not isinstance(t, dt.datetime) else _local(t).date()
     return _babel_date(day)
 
@@ -240,7 +240,7 @@ def _babel_date(day: dt.date) -> str:
 
 
 def format_datetime(t: dt.datetime | str) -> str:
-    """"2026年3月1日 14:05" / "March 1, 2026 14:05" in the user's zone."""
+    """ "2026年3月1日 14:05" / "March 1, 2026 14:05" in the user's zone."""
     return f"{format_date(t)} {format_time(t)}"
 
 
@@ -251,7 +251,7 @@ def format_when(t: dt.datetime | str, at: dt.datetime) -> str:
 
 
 def zone_label() -> str:
-    """"北京时间" for Asia/Shanghai (what people call it), else the zone's IANA name."""
+    """ "北京时间" for Asia/Shanghai (what people call it), else the zone's IANA name."""
     name = current_zone.get()
     return _("Beijing time") if name == DEFAULT_ZONE else _("{zone} time", zone=name)
 

@@ -44,7 +44,9 @@ def parse_as_of(text: str | None, zone: str = DEFAULT_ZONE) -> dt.datetime | Non
         try:
             day = dt.date.fromisoformat(text)
         except ValueError as exc:
-            raise BadKpiQuery(Msg("as_of {value} is not a valid date", value=text), "as_of") from exc
+            raise BadKpiQuery(
+                Msg("as_of {value} is not a valid date", value=text), "as_of"
+            ) from exc
         return end_of_day(day, zone)
     try:
         at = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -57,7 +59,9 @@ def parse_as_of(text: str | None, zone: str = DEFAULT_ZONE) -> dt.datetime | Non
             "as_of",
         ) from exc
     if at.tzinfo is None:
-        raise BadKpiQuery(Msg("as_of {value} needs a UTC offset (e.g. +08:00)", value=text), "as_of")
+        raise BadKpiQuery(
+            Msg("as_of {value} needs a UTC offset (e.g. +08:00)", value=text), "as_of"
+        )
     return at
 
 
@@ -101,9 +105,7 @@ def parse_by(text: str | None) -> str | None:
     return text
 
 
-def in_period(
-    report: KpiReport, start: dt.datetime | None, end: dt.datetime | None
-) -> KpiReport:
+def in_period(report: KpiReport, start: dt.datetime | None, end: dt.datetime | None) -> KpiReport:
     """The report over the cases whose interval started within [start, end] only."""
     if start is None and end is None:
         return report

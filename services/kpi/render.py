@@ -148,7 +148,9 @@ def histogram(kpi: d.Kpi, minutes: Sequence[float]) -> str:
             body.append(f'<text x="{x:.1f}" y="{H - PAD_B + 12}">{i * width:g}</text>')
     tx = PAD_L + plot_w * min(1.0, target / (bins * width))
     body.append(f'<line class="target" x1="{tx:.1f}" y1="{PAD_T}" x2="{tx:.1f}" y2="{H - PAD_B}"/>')
-    body.append(f'<text x="{tx + 3:.1f}" y="{PAD_T - 8}">{_e(_("target {n} min", n=f"{target:g}"))}</text>')
+    body.append(
+        f'<text x="{tx + 3:.1f}" y="{PAD_T - 8}">{_e(_("target {n} min", n=f"{target:g}"))}</text>'
+    )
     body.append(f'<text x="{W - 60}" y="{H - 8}">{_e(_("minutes"))}</text>')
     body.append(f'<text x="2" y="{PAD_T + 8}">{peak}</text>')
     title = _("{title}: distribution against target", title=_(kpi.title))
@@ -198,7 +200,9 @@ def compliance_bars(
     if goal is not None:
         y = H - PAD_B - plot_h * goal
         body.append(f'<line class="target" x1="{PAD_L}" y1="{y:.1f}" x2="{W}" y2="{y:.1f}"/>')
-        body.append(f'<text x="{W - 80}" y="{y - 3:.1f}">{_e(_("target {pct}", pct=_pct(goal)))}</text>')
+        body.append(
+            f'<text x="{W - 80}" y="{y - 3:.1f}">{_e(_("target {pct}", pct=_pct(goal)))}</text>'
+        )
     title = _("{title}: compliance per {what}", title=_(kpi.title), what=what)
     return _svg(cls, kpi, body, title)
 
@@ -214,10 +218,12 @@ def warnings(kpi: d.Kpi, f: Figure) -> list[str]:
             )
         )
     if f.invalid:
-        out.append(_("{n} cases end before they start (a clock problem) and are not counted", n=f.invalid))
-    if kpi.compliance_target is not None or kpi.target_minutes is not None:
-        if 0 < f.measured < SMALL_N:
-            out.append(_("only {n} measured cases: the compliance is not reliable", n=f.measured))
+        out.append(
+            _("{n} cases end before they start (a clock problem) and are not counted", n=f.invalid)
+        )
+    has_target = kpi.compliance_target is not None or kpi.target_minutes is not None
+    if has_target and 0 < f.measured < SMALL_N:
+        out.append(_("only {n} measured cases: the compliance is not reliable", n=f.measured))
     return out
 
 
@@ -251,18 +257,31 @@ def _summary_row(kpi: d.Kpi, f: Figure) -> str:
             f'<tr data-kpi="{kpi.code}"><td class="name">{_e(_(kpi.title))}</td>'
             f'<td class="na" colspan="7">{_e(_(kpi.unavailable_reason))}</td></tr>'
         )
-    flag = ' <span title="{}">⚠</span>'.format(_e("; ".join(warnings(kpi, f)))) if warnings(kpi, f) else ""
+    flag = (
+        ' <span title="{}">⚠</span>'.format(_e("; ".join(warnings(kpi, f))))
+        if warnings(kpi, f)
+        else ""
+    )
     return (
         f'<tr data-kpi="{kpi.code}"><td class="name">{_e(_(kpi.title))}{flag}</td>'
         f"{_figure_cells(kpi, f)}<td>{_e(_target(kpi))}</td></tr>"
     )
 
 
-FIGURE_HEADS = (N_("cases"), N_("measured"), N_("missing"), N_("median (min)"), N_("p90 (min)"), N_("compliance"))
+FIGURE_HEADS = (
+    N_("cases"),
+    N_("measured"),
+    N_("missing"),
+    N_("median (min)"),
+    N_("p90 (min)"),
+    N_("compliance"),
+)
 
 
 def _heads(first: str) -> str:
-    return f'<th class="name">{_e(first)}</th>' + "".join(f"<th>{_e(_(h))}</th>" for h in FIGURE_HEADS)
+    return f'<th class="name">{_e(first)}</th>' + "".join(
+        f"<th>{_e(_(h))}</th>" for h in FIGURE_HEADS
+    )
 
 
 def _groups_table(kpi: d.Kpi, groups: Sequence[Figure], what: str, names: Mapping[str, str]) -> str:
@@ -301,7 +320,9 @@ def _section(
         ]
         plots.append(_figure(histogram(kpi, minutes), _("distribution (minutes)")))
     month = _(DIMENSION_LABEL["month"])
-    plots.append(_figure(compliance_bars("monthly", kpi, monthly, month, {}), _("per {what}", what=month)))
+    plots.append(
+        _figure(compliance_bars("monthly", kpi, monthly, month, {}), _("per {what}", what=month))
+    )
     table = ""
     if report.by:
         what = _(DIMENSION_LABEL.get(report.by, report.by))
@@ -325,7 +346,9 @@ def _form(query: Query, bad: str = "") -> str:
         f"{_e(_('all') if v == 'all' else _(DIMENSION_LABEL.get(v, v)))}</option>"
         for v in ("all", *d.DIMENSIONS)
     )
-    invalid = {p: ' aria-invalid="true" autofocus' if p == bad else "" for p in ("as_of", "from", "to")}
+    invalid = {
+        p: ' aria-invalid="true" autofocus' if p == bad else "" for p in ("as_of", "from", "to")
+    }
     links = (
         f'<a href="/kpi?{_e(query.encoded())}">JSON</a> · '
         f'<a href="/kpi/export.csv?{_e(query.encoded())}">CSV</a> · '
@@ -399,4 +422,3 @@ def error_page(query: Query, message: str, parameter: str) -> str:
         f"{_form(query, parameter)}"
     )
     return _page(_("Quality indicators: check the query"), body)
-

@@ -19,8 +19,8 @@ from kernel.codes import (
 )
 from kernel.jsontypes import Json
 from kernel.time import instant, now, parse_instant
-from services.reading.ecg_svg import GAIN_MM_PER_MV, ecg_svg
 from services.i18n import N_, _
+from services.reading.ecg_svg import GAIN_MM_PER_MV, ecg_svg, sampling_rate_hz
 from services.reading.html_parts import ASSETS, esc, marks, read_view, time_html
 from services.system import System
 from stream_processors.diagnosis_queue.published import QueueItem, diagnostic_report_id
@@ -67,10 +67,21 @@ def ecg_fragments(
         "patient": _patient_html(item, patient, obs),
         "question": esc(_clinical_question(item, obs) or "—"),
         "svg": ecg_svg(obs, id_prefix="ecg-current"),
+        "filter_label": esc(_filter_label(obs)),
         "measurements": _measurements_html(obs, item),
         "previous": _previous_html(system, obs),
         "report": _report_html(ecg_id, item, obs, at),
     }
+
+
+def _filter_label(obs: Json) -> str:
+    """What the reader sees is the recording as sent: the viewer applies no filter, so the
+    label says so with the sampling rate (a cart's own filters are not stated in the
+    Observation)."""
+    rate = sampling_rate_hz(obs)
+    if rate is None:
+        return _("Filter: none (as recorded)")
+    return _("Filter: none (as recorded) · {rate} Hz", rate=f"{rate:g}")
 
 
 def _summary(item: QueueItem | None, obs: Json) -> str:
@@ -297,7 +308,14 @@ def computer_statements(obs: Json, item: QueueItem | None) -> list[str]:
     """What the device and the automatic analysis said, for the reader to confirm.
     The queue's "sender: ..." reasons say why it was triaged, not what the ECG shows."""
     reasons = [r for r in (item.reasons if item else ()) if not r.startswith("sender:")]
-    return list(dict.fromkeys([*_notes(obs, DEVICE_STATEMENT), *reasons]))
+    return list(dict.fromkeys([*_notes(obs, DEVICE_STATEMENT), *map(_finding, reasons)]))
+
+
+def _finding(reason: str) -> str:
+    """A triage reason as a statement: "critical: ST elevation ..." -> "ST elevation ..."
+    (the class is the queue's business; the statement is what the ECG shows)."""
+    head, sep, rest = reason.partition(": ")
+    return rest if sep and head in ("critical", "urgent", "routine") else reason
 
 
 def _report_html(ecg_id: str, item: QueueItem | None, obs: Json, at: dt.datetime) -> str:

@@ -121,7 +121,7 @@ def ecg_svg(observation: Json, *, scale: float = 1.0, id_prefix: str = "ecg") ->
         f' viewBox="0 0 {WIDTH_MM:g} {HEIGHT_MM:g}"'
         f' width="{WIDTH_MM * scale:g}mm" height="{HEIGHT_MM * scale:g}mm"'
         f' data-speed-mm-per-s="{SPEED_MM_PER_S:g}" data-gain-mm-per-mv="{GAIN_MM_PER_MV:g}"'
-        f' role="img" aria-label="{_attr(label)}">',
+        f' data-rate-hz="{rate or 0:g}" role="img" aria-label="{_attr(label)}">',
         f"<title>{html.escape(label)}</title>",
         _grid(),
         *(_block_row(r, leads, signals) for r, leads in enumerate(LAYOUT)),
@@ -130,6 +130,11 @@ def ecg_svg(observation: Json, *, scale: float = 1.0, id_prefix: str = "ecg") ->
         "</svg>",
     ]
     return "\n".join(parts)
+
+
+def sampling_rate_hz(observation: Json) -> float | None:
+    """The one sampling rate of all leads in Hz, or None when they differ or are absent."""
+    return _rate_hz(lead_signals(observation))
 
 
 def _rate_hz(signals: dict[str, Signal]) -> float | None:
@@ -188,7 +193,8 @@ def _calibration(row: int) -> str:
 
 
 def _block_row(row: int, leads: Sequence[str], signals: dict[str, Signal]) -> str:
-    parts = [f'<g class="row" data-row="{row}">', _calibration(row)]
+    parts = [f'<g class="row" data-row="{row}" data-baseline="{_num(_baseline(row))}">']
+    parts.append(_calibration(row))
     for col, lead in enumerate(leads):
         x0 = CAL_MM + col * COLUMN_S * SPEED_MM_PER_S
         parts.append(_column_marker(x0, row) if col else "")
@@ -199,7 +205,8 @@ def _block_row(row: int, leads: Sequence[str], signals: dict[str, Signal]) -> st
 
 def _rhythm_row(row: int, signal: Signal | None) -> str:
     return (
-        f'<g class="row rhythm" data-row="{row}">{_calibration(row)}'
+        f'<g class="row rhythm" data-row="{row}" data-baseline="{_num(_baseline(row))}">'
+        f"{_calibration(row)}"
         f"{_trace(signal, RHYTHM_LEAD, CAL_MM, row, 0.0, RHYTHM_S)}</g>"
     )
 
@@ -240,7 +247,7 @@ def _trace(
     d = _polyline(samples, signal.period_s, x0, y0)
     return (
         label + f'<path class="trace" data-lead="{_attr(lead)}" data-x0="{_num(x0)}"'
-        f' data-t0="{shown_from:g}" d="{d}" stroke="{INK}" stroke-width="0.25" fill="none"'
+        f' data-t0="{shown_from:g}" data-seconds="{length_s:g}" d="{d}" stroke="{INK}" stroke-width="0.25" fill="none"'
         ' stroke-linejoin="round" stroke-linecap="round"/>'
     )
 

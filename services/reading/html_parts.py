@@ -45,6 +45,7 @@ SCRIPT_MESSAGES = (
     "Held by you · lease {left} left",
     "Held by {holder} · {left} left",
     "Write an interpretation, or tick at least one statement.",
+    "{ms} ms ({rate}/min) · {mv} mV",
 )
 
 

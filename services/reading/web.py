@@ -25,9 +25,9 @@ from fastapi.responses import HTMLResponse, Response
 from kernel.ids import ecg_observation_id
 from kernel.time import instant, now, parse_instant
 from services.deps import SystemDep
+from services.i18n import N_, _
 from services.reading import queue
 from services.reading.ecg_page import ecg_fragments
-from services.i18n import N_, _
 from services.reading.html_parts import ASSETS, esc, marks, page_context, read_view, time_html
 from services.system import System
 from stream_processors.diagnosis_queue.published import QueueItem
@@ -134,7 +134,11 @@ def _ago(instant: str, at: dt.datetime) -> str:
 
 def _due(instant: str, at: dt.datetime) -> str:
     seconds = (parse_instant(instant) - at).total_seconds()
-    return _("in {span}", span=_span(seconds)) if seconds > 0 else _("{span} late", span=_span(seconds))
+    return (
+        _("in {span}", span=_span(seconds))
+        if seconds > 0
+        else _("{span} late", span=_span(seconds))
+    )
 
 
 # --- queue page ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from stream_processors.fhir_projector.measured_to_fhir import (
     measurement_observation,
     measurement_observation_id,
 )
+from stream_processors.fhir_projector.outcome_to_fhir import OUTCOME_FOLDS
 from stream_processors.fhir_projector.patient_to_fhir import merge_patient
 from stream_processors.jurisdiction import grant_entries
 from viewstore.base import IndexEntry
@@ -83,6 +84,9 @@ FOLDS: dict[str, tuple[Callable[[Json], list[Ref]], Callable[[State, Json], dict
     # identity.links: Patient.link / active and a Provenance (identity_to_fhir.py)
     PATIENT_LINKED: (link_refs, fold_linked),
     PATIENT_UNLINKED: (link_refs, fold_unlinked),
+    # hospital.outcome: the hospital's Procedure, Condition, Encounter disposition
+    # (outcome_to_fhir.py)
+    **OUTCOME_FOLDS,
 }
 
 

@@ -123,6 +123,8 @@ def encounter(current: Json | None, kind: str, event: Json, subject: str) -> Jso
             "type": "Organization",
             "identifier": {"system": SITE_ID, "value": hospital},
         }
+    if "hospitalization" in current:  # the disposition the hospital reported (outcome_to_fhir)
+        enc["hospitalization"] = current["hospitalization"]
     return enc
 
 

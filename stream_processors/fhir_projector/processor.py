@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from avro_schemas.catalogue import ADT, CLINIC_ECG, IDENTITY, INCIDENT, READING
+from avro_schemas.catalogue import ADT, CLINIC_ECG, IDENTITY, INCIDENT, OUTCOME, READING
 from stream_processors.adapter import Processor, Step
 from stream_processors.fhir_projector.fold import FOLDS, index_entries
 
 PROCESSOR = Processor(
     name="fhir-projector",
-    topics=[CLINIC_ECG, READING, INCIDENT, ADT, IDENTITY],
+    topics=[CLINIC_ECG, READING, INCIDENT, ADT, IDENTITY, OUTCOME],
     folds={name: Step(refs, fold) for name, (refs, fold) in FOLDS.items()},
     index=index_entries,
 )

@@ -12,11 +12,18 @@ import datetime as dt
 import math
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from kernel.jsontypes import Json
 from stream_processors.quality_kpis import definitions as d
-from stream_processors.quality_kpis.fold import Case, KpiState, cases, fold_all
+from stream_processors.quality_kpis.fold import (
+    Case,
+    KpiState,
+    TriageOutcome,
+    cases,
+    fold_all,
+    triage_outcomes,
+)
 
 ALL = "all"
 
@@ -91,6 +98,45 @@ def aggregate(all_cases: Iterable[Case], by: str | None = None) -> list[Figure]:
 
 
 @dataclass(frozen=True)
+class TriageRow:
+    """The triage outcome loop of one month (or ALL): the ambulance's STEMI calls against the
+    hospitals' final diagnoses (definitions.TRIAGE_OUTCOME)."""
+
+    month: str
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+    pending: int
+
+    @property
+    def judged(self) -> int:
+        return self.tp + self.fp + self.fn + self.tn
+
+    @property
+    def ppv(self) -> float | None:
+        """Of the STEMI calls with a final diagnosis, the share that were STEMIs."""
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def sensitivity(self) -> float | None:
+        """Of the final STEMIs, the share the ambulance called."""
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+
+def triage_rows(outcomes: Iterable[TriageOutcome]) -> list[TriageRow]:
+    """ALL, then one row per month (sorted)."""
+    per: dict[str, list[str]] = {ALL: []}
+    for o in outcomes:
+        per[ALL].append(o.cell)
+        per.setdefault(o.month, []).append(o.cell)
+    return [
+        TriageRow(m, *(per[m].count(c) for c in ("tp", "fp", "fn", "tn", "pending")))
+        for m in [ALL, *sorted(k for k in per if k != ALL)]
+    ]
+
+
+@dataclass(frozen=True)
 class KpiReport:
     as_of: dt.datetime | None  # None: everything in the log
     by: str | None
@@ -98,6 +144,7 @@ class KpiReport:
     events_counted: int  # of those, recorded by `as_of`
     figures: list[Figure]
     case_list: list[Case]
+    triage: list[TriageRow] = field(default_factory=list)  # ALL first, then per month
 
     def to_json(self, with_cases: bool = False) -> Json:
         out: Json = {
@@ -107,6 +154,10 @@ class KpiReport:
             "events_read": self.events_read,
             "events_counted": self.events_counted,
             "kpis": [_kpi_json(k, self.figures) for k in d.KPIS],
+            "triage_outcome": {
+                "definition": d.TRIAGE_OUTCOME,
+                "rows": [asdict(r) for r in self.triage],
+            },
         }
         if with_cases:
             out["cases"] = [_case_json(c) for c in self.case_list]
@@ -168,4 +219,5 @@ def as_of(
 
     state: KpiState = fold_all(known())
     found = cases(state)
-    return KpiReport(at, by, read, counted, aggregate(found, by), found)
+    triage = triage_rows(triage_outcomes(state))
+    return KpiReport(at, by, read, counted, aggregate(found, by), found, triage)

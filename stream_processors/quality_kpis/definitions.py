@@ -43,6 +43,20 @@ MICROS_PER_MINUTE = 60_000_000
 
 # A read signed with this SNOMED CT code makes the incident of the ECG a STEMI.
 STEMI_SNOMED = "401303003"  # Acute ST segment elevation myocardial infarction (disorder)
+# A hospital's Procedure with one of these SNOMED CT codes is a PCI (both listed in DICOM
+# CID 3764, Myocardial Infarction Therapy).
+PCI_SNOMED = frozenset(
+    {
+        "415070008",  # Percutaneous coronary intervention (procedure)
+        "36969009",  # Insertion of coronary artery stent (procedure)
+    }
+)
+PCI_STATUSES = frozenset({"completed", "in-progress"})
+# A Condition's verificationStatus that makes it a final diagnosis (absent counts as
+# confirmed: R4 leaves the element optional and an EMR's discharge diagnosis often omits it)
+# and the one that rules a diagnosis out.
+CONFIRMED = frozenset({"confirmed", ""})
+REFUTED = "refuted"
 # Words of a dispatch reason that make an incident a chest-pain case (besides a STEMI).
 CHEST_PAIN_WORDS = ("chest pain", "chest tightness", "胸痛", "胸闷")
 
@@ -72,6 +86,10 @@ class Kpi:
 
 
 CPC = "China Chest Pain Center accreditation standard (中国胸痛中心认证标准)"
+# 2013 ACCF/AHA Guideline for the Management of STEMI (O'Gara et al., Circulation
+# 2013;127:e362-e425, doi:10.1161/CIR.0b013e3182742cf6): primary PCI with a first medical
+# contact (or door)-to-device time of 90 min or less as a systems goal (Class I, LOE A).
+ACC_AHA = "2013 ACCF/AHA STEMI guideline (O'Gara et al., Circulation 2013;127:e362): <= 90 min"
 LOCAL = "regional 120 target set in this module (no national figure is encoded here)"
 
 FMC_TO_ECG = Kpi(
@@ -103,15 +121,16 @@ DOOR_TO_BALLOON = Kpi(
     "door_to_balloon",
     "Door to balloon (primary PCI)",
     INTERVAL,
-    start="arrival at the PCI hospital (AT_DESTINATION)",
-    end="balloon inflation / device time",
-    population="STEMI patients treated by primary PCI",
+    start="arrival at the PCI hospital: the unit's first AT_DESTINATION status, else transfer "
+    "of care, else the start (period.start) of the hospital Encounter the Procedure names",
+    end="balloon / device time of the hospital's PCI Procedure (ProcedureReported.device_at: "
+    "performedDateTime, else performedPeriod.start); the earliest PCI of the case, each "
+    "Procedure at its latest version",
+    population="patients treated by primary PCI: a hospital reported (FHIR Procedure, status "
+    "completed or in-progress) a PCI coded SNOMED CT 415070008 or one of PCI_SNOMED",
     target_minutes=90,
-    compliance_target=None,
-    source=CPC,
-    available=False,
-    unavailable_reason="not available: the event catalogue holds no balloon (PCI device) time; "
-    "it needs a cath-lab event (e.g. from the hospital's HIS or cath-lab system)",
+    compliance_target=0.75,
+    source=ACC_AHA + "; the CPC standard asks the same <= 90 min",
 )
 STEMI_ECG_TRANSMITTED = Kpi(
     "stemi_ecg_transmitted",
@@ -192,6 +211,19 @@ DIMENSION_MEANING = {
     "the pre-alert's destination",
     "centre": "the reading centre asked to read the ECG (ReadRequested.reading_centre_id)",
     "month": "calendar month of the interval's start, China Standard Time (UTC+08:00)",
+}
+
+
+# The triage outcome loop (issue 12): the ambulance's STEMI call against the hospital's final
+# diagnosis, per calendar month of the call.
+TRIAGE_OUTCOME = {
+    "call": "a STEMI pre-alert was raised, or one of the incident's ECGs was triaged critical "
+    "(EcgMeasured.triage_class)",
+    "final STEMI": "the hospital reported a Condition coded SNOMED CT 401303003, verification "
+    "confirmed (or absent), for the incident's patient naming the ambulance Encounter",
+    "final not STEMI": "the STEMI Condition refuted, or only other confirmed diagnoses",
+    "pending": "no final diagnosis reported yet (not counted in tp/fp/fn/tn)",
+    "month": "calendar month (CST) of the call (CALL_RECEIVED, else IncidentOpened)",
 }
 
 

@@ -1,5 +1,6 @@
-"""The pure fold: events of `ems.incident`, `clinic.ecg` and `diagnosis.reading` -> the facts
-each indicator needs, per incident and per ECG; then the cases (one interval or share
+"""The pure fold: events of `ems.incident`, `clinic.ecg`, `diagnosis.reading` and
+`hospital.outcome` -> the facts each indicator needs, per incident, per ECG and per hospital
+outcome case; then the cases (one interval or share
 observation per incident or ECG and indicator) those facts give.
 
 Every fact is merged as a minimum over (time, value) or as a union, so the result does not
@@ -14,12 +15,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from avro_schemas.events import (
+    CONDITION_REPORTED,
     ECG_ACQUIRED,
+    ECG_MEASURED,
     ECG_SUBMITTED,
     HANDOVER_ACCEPTED,
     HANDOVER_SUBMITTED,
     INCIDENT_OPENED,
     PRE_ALERT_RAISED,
+    PROCEDURE_REPORTED,
     READ_REPORTED,
     READ_REQUESTED,
     UNIT_STATUS_CHANGED,
@@ -85,12 +89,57 @@ class EcgFacts:
     centre_id: str = ""
     reported_at: dt.datetime | None = None
     stemi_coded: bool = False
+    triaged_critical: bool = False  # EcgMeasured.triage_class critical
+
+
+Versioned = tuple[int, str, str, dt.datetime | None]  # (version, code, status, time)
+
+
+@dataclass(frozen=True)
+class OutcomeFacts:
+    """What a hospital reported about one case: the ambulance incident's patient (key: the
+    incident id) or, without an ambulance, the hospital Encounter (or the patient) named.
+    Each Procedure and Condition counts at its latest version (the highest wins: the fold
+    does not depend on arrival order)."""
+
+    case_id: str
+    incident_id: str = ""
+    hospital_id: str = ""
+    arrived_at: dt.datetime | None = None  # the hospital Encounter's start
+    procedures: Mapping[str, Versioned] = field(
+        default_factory=dict
+    )  # id -> (v, code, status, device)
+    conditions: Mapping[str, Versioned] = field(
+        default_factory=dict
+    )  # id -> (v, code, verification)
+
+    @property
+    def device_at(self) -> dt.datetime | None:
+        """The earliest balloon / device time of a PCI."""
+        times = [
+            t
+            for _, code, status, t in self.procedures.values()
+            if code in d.PCI_SNOMED and status in d.PCI_STATUSES and t is not None
+        ]
+        return min(times) if times else None
+
+    @property
+    def final_stemi(self) -> bool | None:
+        """True: STEMI confirmed; False: ruled out (refuted) or only other final diagnoses;
+        None: no final diagnosis reported (yet)."""
+        latest = [(code, verification) for _, code, verification, _ in self.conditions.values()]
+        if any(c == d.STEMI_SNOMED and v in d.CONFIRMED for c, v in latest):
+            return True
+        if any((c == d.STEMI_SNOMED and v == d.REFUTED) or v in d.CONFIRMED for c, v in latest):
+            return False
+        return None
 
 
 @dataclass(frozen=True)
 class KpiState:
     incidents: Mapping[str, IncidentFacts] = field(default_factory=dict)
     ecgs: Mapping[str, EcgFacts] = field(default_factory=dict)
+    outcomes: Mapping[str, OutcomeFacts] = field(default_factory=dict)
 
 
 # --- one small function per event type ------------------------------------------------
@@ -180,13 +229,60 @@ def _reported(f: EcgFacts, e: Json) -> EcgFacts:
     )
 
 
+def _measured(f: EcgFacts, e: Json) -> EcgFacts:
+    return replace(f, triaged_critical=f.triaged_critical or e["triage_class"] == "critical")
+
+
 ECG_FOLDS: dict[str, Callable[[EcgFacts, Json], EcgFacts]] = {
     ECG_ACQUIRED: _acquired,
     ECG_SUBMITTED: _submitted,
     READ_REQUESTED: _requested,
     READ_REPORTED: _reported,
+    ECG_MEASURED: _measured,
 }
-RELEVANT = frozenset(INCIDENT_FOLDS) | frozenset(ECG_FOLDS)
+
+
+def _newer(current: Versioned | None, new: Versioned) -> Versioned:
+    return new if current is None or new[0] > current[0] else current
+
+
+def _outcome(f: OutcomeFacts, e: Json) -> OutcomeFacts:
+    return replace(
+        f,
+        incident_id=f.incident_id or e.get("incident_id") or "",
+        hospital_id=f.hospital_id or e["hospital_id"],
+        arrived_at=_min(f.arrived_at, e.get("arrived_at")),
+    )
+
+
+def _procedure(f: OutcomeFacts, e: Json) -> OutcomeFacts:
+    new = (e["version"], e.get("code") or "", e["status"], e.get("device_at"))
+    rid = e["resource_id"]
+    procedures = {**f.procedures, rid: _newer(f.procedures.get(rid), new)}
+    return replace(_outcome(f, e), procedures=procedures)
+
+
+def _condition(f: OutcomeFacts, e: Json) -> OutcomeFacts:
+    new = (e["version"], e.get("code") or "", e.get("verification_status") or "", None)
+    rid = e["resource_id"]
+    conditions = {**f.conditions, rid: _newer(f.conditions.get(rid), new)}
+    return replace(_outcome(f, e), conditions=conditions)
+
+
+OUTCOME_FOLDS: dict[str, Callable[[OutcomeFacts, Json], OutcomeFacts]] = {
+    PROCEDURE_REPORTED: _procedure,
+    CONDITION_REPORTED: _condition,
+}
+RELEVANT = frozenset(INCIDENT_FOLDS) | frozenset(ECG_FOLDS) | frozenset(OUTCOME_FOLDS)
+
+
+def outcome_case_id(event: Json) -> str:
+    """The case an outcome belongs to: its incident, else its Encounter, else its patient."""
+    if event.get("incident_id"):
+        return str(event["incident_id"])
+    if event.get("encounter_id"):
+        return f"Encounter/{event['encounter_id']}"
+    return f"Patient/{event['patient_key']}"
 
 
 def fold_incident(facts: IncidentFacts | None, name: str, event: Json) -> IncidentFacts:
@@ -202,22 +298,27 @@ def fold_ecg(facts: EcgFacts | None, name: str, event: Json) -> EcgFacts:
 def fold(state: KpiState, name: str, event: Json) -> KpiState:
     """(state, event) -> state. Copies the maps it changes: for a whole log use `fold_all`,
     which applies the same per-key folds in place."""
-    incidents, ecgs = dict(state.incidents), dict(state.ecgs)
-    _apply(incidents, ecgs, name, event)
-    return KpiState(incidents, ecgs)
+    incidents, ecgs, outcomes = dict(state.incidents), dict(state.ecgs), dict(state.outcomes)
+    _apply(incidents, ecgs, outcomes, name, event)
+    return KpiState(incidents, ecgs, outcomes)
 
 
 def fold_all(events: Iterable[tuple[str, Json]], state: KpiState | None = None) -> KpiState:
     """Fold a stream of (record name, record) in one pass (linear in the events)."""
     incidents = dict(state.incidents) if state else {}
     ecgs = dict(state.ecgs) if state else {}
+    outcomes = dict(state.outcomes) if state else {}
     for name, event in events:
-        _apply(incidents, ecgs, name, event)
-    return KpiState(incidents, ecgs)
+        _apply(incidents, ecgs, outcomes, name, event)
+    return KpiState(incidents, ecgs, outcomes)
 
 
 def _apply(
-    incidents: dict[str, IncidentFacts], ecgs: dict[str, EcgFacts], name: str, event: Json
+    incidents: dict[str, IncidentFacts],
+    ecgs: dict[str, EcgFacts],
+    outcomes: dict[str, OutcomeFacts],
+    name: str,
+    event: Json,
 ) -> None:
     if name in INCIDENT_FOLDS:
         key = event["incident_id"]
@@ -225,6 +326,9 @@ def _apply(
     if name in ECG_FOLDS:
         key = event["ecg_id"]
         ecgs[key] = fold_ecg(ecgs.get(key), name, event)
+    if name in OUTCOME_FOLDS:
+        key = outcome_case_id(event)
+        outcomes[key] = OUTCOME_FOLDS[name](outcomes.get(key) or OutcomeFacts(key), event)
 
 
 # --- cases ---------------------------------------------------------------------------
@@ -302,6 +406,27 @@ def ecg_case(f: EcgFacts, incident: IncidentFacts | None) -> list[Case]:
     return [Case(d.ECG_TO_DIAGNOSIS.code, f.ecg_id, f.acquired_at, f.reported_at, dims)]
 
 
+def arrival_at(outcome: OutcomeFacts, incident: IncidentFacts | None) -> dt.datetime | None:
+    """Door time: the unit's AT_DESTINATION, else transfer of care, else the hospital
+    Encounter's start."""
+    if incident is not None:
+        at = incident.status_at.get("AT_DESTINATION") or incident.transfer_at
+        if at is not None:
+            return at
+    return outcome.arrived_at
+
+
+def door_to_balloon_case(outcome: OutcomeFacts, incident: IncidentFacts | None) -> list[Case]:
+    device = outcome.device_at
+    start = arrival_at(outcome, incident)
+    if device is None or start is None:
+        return []
+    dims = _incident_dims(incident, start) if incident else {"month": d.month_of(start)}
+    if outcome.hospital_id:
+        dims["hospital"] = outcome.hospital_id
+    return [Case(d.DOOR_TO_BALLOON.code, outcome.case_id, start, device, dims)]
+
+
 def cases(state: KpiState) -> list[Case]:
     """Every case of every indicator, incidents first, each sorted by subject."""
     coded = {e.incident_id for e in state.ecgs.values() if e.stemi_coded and e.incident_id}
@@ -311,4 +436,44 @@ def cases(state: KpiState) -> list[Case]:
     for ecg_id in sorted(state.ecgs):
         ecg = state.ecgs[ecg_id]
         out += ecg_case(ecg, state.incidents.get(ecg.incident_id))
+    for case_id in sorted(state.outcomes):
+        outcome = state.outcomes[case_id]
+        out += door_to_balloon_case(outcome, state.incidents.get(outcome.incident_id))
+    return out
+
+
+# --- the triage outcome loop (definitions.TRIAGE_OUTCOME) -------------------------------
+
+
+@dataclass(frozen=True)
+class TriageOutcome:
+    """One ambulance incident's STEMI call against the hospital's final diagnosis."""
+
+    incident_id: str
+    month: str
+    called_stemi: bool
+    final_stemi: bool | None  # None: not reported yet
+
+    @property
+    def cell(self) -> str:
+        """tp, fp, fn, tn, or pending."""
+        if self.final_stemi is None:
+            return "pending"
+        return ("t" if self.called_stemi == self.final_stemi else "f") + (
+            "p" if self.called_stemi else "n"
+        )
+
+
+def triage_outcomes(state: KpiState) -> list[TriageOutcome]:
+    """Every incident with a STEMI call or a reported outcome, by incident id."""
+    critical = {e.incident_id for e in state.ecgs.values() if e.triaged_critical and e.incident_id}
+    out = []
+    for incident_id in sorted(state.incidents):
+        f = state.incidents[incident_id]
+        outcome = state.outcomes.get(incident_id)
+        called = f.stemi_prealert or incident_id in critical
+        final = outcome.final_stemi if outcome else None
+        if f.call_at is None or (not called and final is None):
+            continue
+        out.append(TriageOutcome(incident_id, d.month_of(f.call_at), called, final))
     return out

@@ -1,5 +1,5 @@
 """Reads the indicators' events straight from the log: every partition of `ems.incident`,
-`clinic.ecg` and `diagnosis.reading` from offset 0 to the end offset seen at the start.
+`clinic.ecg`, `diagnosis.reading` and `hospital.outcome` from offset 0 to the end offset seen at the start.
 
 Cost: linear in the size of those topics (every record is read and decoded, ECG waveforms
 included: ~5 ms per ECG record). That is the price of "as of any instant" without keeping
@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from avro_schemas.catalogue import CLINIC_ECG, INCIDENT, READING
+from avro_schemas.catalogue import CLINIC_ECG, INCIDENT, OUTCOME, READING
 from avro_schemas.codec import Codec, UndecodableEvent
 from eventlog.base import EventLog, UnknownTopic
 from stream_processors.quality_kpis.fold import RELEVANT
 
-TOPICS = (INCIDENT, CLINIC_ECG, READING)
+TOPICS = (INCIDENT, CLINIC_ECG, READING, OUTCOME)
 PAGE = 500  # records per read call
 
 

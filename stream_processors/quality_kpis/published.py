@@ -7,8 +7,21 @@ Services import from this module only, never from the processor's other modules
 
 from __future__ import annotations
 
-from stream_processors.quality_kpis.aggregate import ALL, Figure, KpiReport, aggregate, as_of
-from stream_processors.quality_kpis.definitions import DIMENSIONS, INTERVAL, KPIS, Kpi
+from stream_processors.quality_kpis.aggregate import (
+    ALL,
+    Figure,
+    KpiReport,
+    TriageRow,
+    aggregate,
+    as_of,
+)
+from stream_processors.quality_kpis.definitions import (
+    DIMENSIONS,
+    INTERVAL,
+    KPIS,
+    TRIAGE_OUTCOME,
+    Kpi,
+)
 from stream_processors.quality_kpis.log_source import log_events
 
 __all__ = [
@@ -19,6 +32,8 @@ __all__ = [
     "KPIS",
     "Kpi",
     "KpiReport",
+    "TRIAGE_OUTCOME",
+    "TriageRow",
     "aggregate",
     "as_of",
     "log_events",

@@ -21,6 +21,7 @@ from tests.e2e.test_workstation_chromium import (  # noqa: F401 (pytest fixtures
     server,
     until,
 )
+from tests.integration.test_command_centre import _incident_event
 
 pytestmark = pytest.mark.e2e
 
@@ -72,10 +73,15 @@ def test_the_command_page_shows_a_bus_crash_live(
                 "triaged_by": "crew-7",
             },
         ).raise_for_status()
-    client.post(f"/command/incidents/{mci}/distribution", json={"assigned_by": "调度员王"})
-
     article = f'article.mci[data-mci="{mci}"]'
     red = until(lambda: _tile(browser, article, "RED", "2"), "the MCI with 2 red tags, live")
+    # the duty officer applies the distribution plan from the page
+    form = until(
+        lambda: browser.find_element(By.CSS_SELECTOR, f"{article} form.apply"), "the apply button"
+    )
+    form.find_element(By.NAME, "assigned_by").send_keys("调度员王")
+    form.find_element(By.TAG_NAME, "button").click()
+    red = until(lambda: _tile(browser, article, "RED", "2"), "the page again")
     assert red.value_of_css_property("background-color") == RED
     assert "立即（红）" in red.text
     for colour, n in (("YELLOW", "1"), ("GREEN", "1"), ("BLACK", "1")):
@@ -83,8 +89,33 @@ def test_the_command_page_shows_a_bus_crash_live(
     row = until(lambda: _assigned_row(browser), "hospital-a with its assignments")
     assert "red 1 / 1 / 0" in row.text  # reported / assigned / left
     assert "一键护航" in browser.find_element(By.ID, "escorts").text
-    assert "监测预警" in browser.find_element(By.ID, "alerts").text
+
+    # a cluster of carbon-monoxide calls raises an alert; the officer acknowledges it
+    for n in range(6):
+        _incident_event(
+            server,
+            f"CO-{uuid.uuid4().hex[:6]}",
+            "IncidentOpened",
+            n,
+            dispatch_reason="carbon monoxide",
+            priority="1",
+            station_id="station-b",
+            unit_id="B1",
+            scene=None,
+        )
+    alert = until(
+        lambda: browser.find_element(By.CSS_SELECTOR, "#alerts tr.alert.open"), "the alert, live"
+    )
+    assert "carbon monoxide" in alert.text and "未确认" in alert.text
     screenshot(browser, "command-page-bus-crash")
+    alert.find_element(By.NAME, "acknowledged_by").send_keys("值班员李")
+    alert.find_element(By.TAG_NAME, "button").click()
+    done = until(
+        lambda: browser.find_element(By.CSS_SELECTOR, "#alerts tr.alert.done"),
+        "the acknowledged alert",
+    )
+    assert "值班员李 已确认" in done.text
+    assert browser_errors(browser) == []  # no script error, no CSP refusal
 
 
 def _tile(driver: Any, article: str, colour: str, count: str) -> Any:

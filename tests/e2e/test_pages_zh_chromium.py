@@ -63,9 +63,7 @@ def assert_chinese_page(driver: Any) -> None:
 
 def only_this_server(driver: Any, base_url: str) -> list[str]:
     """URLs the page loaded from anywhere but this server (a CDN would fail offline)."""
-    urls = driver.execute_script(
-        "return performance.getEntriesByType('resource').map(e => e.name)"
-    )
+    urls = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     return [u for u in urls if not (u.startswith(base_url) or u.startswith("data:"))]
 
 
@@ -110,20 +108,35 @@ def test_board_index_ages_out_stale_cards_and_collapses_handed_over_ones(
 
     # One ambulance arrived days ago (the fixture's clock is in November): aged out.
     old = stemi_incident(server)
-    append(server, old, "UnitStatusChanged", 30, unit_id="A12", status="AT_DESTINATION",
-           position={"latitude": 34.27, "longitude": 108.95, "address": None})
+    append(
+        server,
+        old,
+        "UnitStatusChanged",
+        30,
+        unit_id="A12",
+        status="AT_DESTINATION",
+        position={"latitude": 34.27, "longitude": 108.95, "address": None},
+    )
     # One coming now, handed over at once: collapsed to its summary line.
     fresh = stemi_incident(server)
-    until(lambda: any(c["incident_id"] == fresh and c["handover"]
-                      for c in client.get(f"/board/{HOSPITAL}.json").json()["incoming"]), "fresh")
-    accepted = client.post(f"/board/{HOSPITAL}/incidents/{fresh}/accept",
-                           json={"accepted_by": "张医生"})
+    until(
+        lambda: any(
+            c["incident_id"] == fresh and c["handover"]
+            for c in client.get(f"/board/{HOSPITAL}.json").json()["incoming"]
+        ),
+        "fresh",
+    )
+    accepted = client.post(
+        f"/board/{HOSPITAL}/incidents/{fresh}/accept", json={"accepted_by": "张医生"}
+    )
     assert accepted.status_code == 202
     browser.get(f"{server.base_url}/board/{HOSPITAL}")
     assert_chinese_page(browser)
     assert not browser.find_elements(By.CSS_SELECTOR, f'article[data-incident-id="{old}"]')
     assert "1 张较早的卡片" in browser.find_element(By.ID, "aged-out").text
-    card = browser.find_element(By.CSS_SELECTOR, f'#handed-over article[data-incident-id="{fresh}"]')
+    card = browser.find_element(
+        By.CSS_SELECTOR, f'#handed-over article[data-incident-id="{fresh}"]'
+    )
     details = card.find_element(By.TAG_NAME, "details")
     assert details.get_attribute("open") is None  # collapsed
     assert "张医生" in card.text and "交接时间" in card.text
@@ -221,6 +234,8 @@ def test_docs_and_redoc_render_from_packaged_assets(
     assert only_this_server(browser, server.base_url) == []
     screenshot(browser, "zh-docs-swagger")
     browser.get(f"{server.base_url}/redoc")
-    until(lambda: browser.find_elements(By.CSS_SELECTOR, "[role=navigation], .menu-content"), "ReDoc")
+    until(
+        lambda: browser.find_elements(By.CSS_SELECTOR, "[role=navigation], .menu-content"), "ReDoc"
+    )
     assert only_this_server(browser, server.base_url) == []
     screenshot(browser, "zh-docs-redoc")

@@ -240,7 +240,7 @@ def test_board_shows_the_ambulance_ecg_with_its_automatic_class(server: Server) 
         assert ecg["ecg_id"] == ecg_id and ecg["automatic_class"] == "critical"
         assert ecg["acquired_at"] == "2026-11-23T09:51:00.000000Z"
         page = client.get(f"/board/{HOSPITAL}").text
-        assert 'class="ecg-thumb" data-lead="II"' in page and "auto: critical" in page
+        assert 'class="ecg-thumb" data-lead="II"' in page and "自动分诊：危急" in page
 
 
 def test_server_sent_events_push_a_new_vitals_set(server: Server) -> None:

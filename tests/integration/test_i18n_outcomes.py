@@ -47,7 +47,9 @@ def test_not_found_conflict_and_invalid_are_chinese_by_default(server: Server) -
         zh, en = both(client, "GET", "/no/such/page")
         assert outcome(zh)[1] == "未找到" and outcome(en)[1] == "Not Found"
 
-        zh, en = both(client, "POST", "/board/h-1/incidents/INC-x/accept", json={"accepted_by": "李"})
+        zh, en = both(
+            client, "POST", "/board/h-1/incidents/INC-x/accept", json={"accepted_by": "李"}
+        )
         assert zh.status_code == en.status_code == 409
         assert "看板上没有事件 INC-x" in outcome(zh)[1]
         assert outcome(en)[1] == "no incident INC-x is known to the board"
@@ -72,7 +74,9 @@ def test_auth_refusals_are_chinese_by_default(secured: Server) -> None:
         zh, en = both(client, "GET", "/fhir/Patient/p1")
         assert zh.status_code == en.status_code == 401
         assert "令牌" in outcome(zh)[1] and outcome(en)[1] == "a bearer token is required"
-        token = mint_dev(secured.settings, "dispatcher-1", "dispatch", "county", DEFAULT_SCOPES["dispatch"])
+        token = mint_dev(
+            secured.settings, "dispatcher-1", "dispatch", "county", DEFAULT_SCOPES["dispatch"]
+        )
         headers = {"Authorization": f"Bearer {token}"}
         zh, en = both(client, "GET", "/fhir/Patient/p1", headers=headers)
         assert zh.status_code == en.status_code == 403

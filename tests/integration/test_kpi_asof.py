@@ -258,7 +258,7 @@ def test_cli_kpi_embedded__answers_like_the_api_as_a_real_process(tmp_path: Path
             "--data-dir",
             str(data),
             "--as-of",
-            "2026-03-01",
+            "2026-03-01T00:00",  # a date alone is accepted (end of day, Beijing time)
         ],
         capture_output=True,
         text=True,

@@ -66,6 +66,7 @@ EXPECTED: dict[tuple[str, str], AbstractSet[str | None]] = {
     # the Backend Services token endpoint authenticates its callers by their assertion
     ("POST", "/auth/token"): PUBLIC,
     ("POST", "/ingest/ecg"): {"clinic", "admin"},
+    ("POST", "/ingest/ecg-file"): {"clinic", "admin"},
     ("POST", "/ingest/incidents/{incident_id}/events"): {"crew", "admin"},
     ("GET", "/ingest/incidents/{incident_id}/events"): {"crew", "admin"},
     ("POST", "/ingest/positions"): {"crew", "admin"},
@@ -86,6 +87,13 @@ EXPECTED: dict[tuple[str, str], AbstractSet[str | None]] = {
     ("POST", "/fhir/Subscription/{sid}/$get-ws-binding-token"): {"hospital", "admin"},
     ("POST", "/fhir/Patient/$merge"): {"hospital", "admin"},
     ("POST", "/fhir/Patient/$unmerge"): {"hospital", "admin"},
+    # a hospital reports outcomes back (issue 13 item 4): PCI, final diagnosis, disposition
+    ("POST", "/fhir/Procedure"): {"hospital", "admin"},
+    ("POST", "/fhir/Condition"): {"hospital", "admin"},
+    ("PUT", "/fhir/Procedure/{rid}"): {"hospital", "admin"},
+    ("PUT", "/fhir/Condition/{rid}"): {"hospital", "admin"},
+    ("PUT", "/fhir/Encounter/{rid}"): {"hospital", "admin"},
+    ("POST", "/fhir"): {"hospital", "admin"},
     ("GET", "/fhir/_history"): {"admin"},
     ("GET", "/fhir/{rtype}/_history"): FHIR_READERS,
     ("GET", "/fhir/{rtype}/{rid}"): FHIR_READERS,

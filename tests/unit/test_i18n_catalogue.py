@@ -32,9 +32,9 @@ NOT_YET = ("crew",)  # see the module docstring
 
 
 def scanned(glob: str) -> list[Path]:
-    return [
-        p for p in SERVICES.rglob(glob) if p.relative_to(SERVICES).parts[0] not in NOT_YET
-    ]
+    return [p for p in SERVICES.rglob(glob) if p.relative_to(SERVICES).parts[0] not in NOT_YET]
+
+
 CALLS = {"_", "N_", "Msg"}
 TEMPLATE_CALL = re.compile(r'\{\{\s*_\("((?:[^"\\]|\\.)*)"\)\s*\}\}')
 SCRIPT_CALL = re.compile(r'\bt\("((?:[^"\\]|\\.)*)"')

@@ -227,8 +227,162 @@ function showSigned(ctx, item, body) {
   document.getElementById("claim-this").hidden = true;
 }
 
+// --- ECG display tools: gain, speed, zoom, calipers ----------------------------------------
+// The SVG is drawn in mm at 25 mm/s and 10 mm/mV (services/reading/ecg_svg.py states both on
+// the <svg> as data attributes). Gain and speed redraw the traces from their drawn points
+// (x about the column start, y about the row baseline), so the grid stays true-scale paper:
+// at 50 mm/s a 2.5 s column shows its first 1.25 s, clipped at the column's end. Zoom only
+// changes the displayed size; calipers read mm in the SVG's own units, so they are exact at
+// any zoom, and convert with the *current* speed and gain.
+
+const ZOOMS = [1, 1.5, 2, 3, 4];
+const SVG_NS = "http://www.w3.org/2000/svg";
+const CAL_X = [1, 2.5, 7.5, 9]; // calibration pulse corners in mm (ecg_svg.py: CAL_MM, CAL_PULSE_MM)
+
+/** Every print-out on the page, prepared once; then the tool bar drives them together. */
+function initTools() {
+  const tools = document.getElementById("ecg-tools");
+  const svgs = Array.from(document.querySelectorAll("svg.ecg-paper"));
+  if (!tools || !svgs.length) return;
+  const base = { speed: Number(svgs[0].dataset.speedMmPerS), gain: Number(svgs[0].dataset.gainMmPerMv) };
+  const view = { base, speed: base.speed, gain: base.gain, zoom: 0, calipers: false, papers: svgs.map(preparePaper) };
+  tools.addEventListener("click", (e) => {
+    const b = e.target.closest("button");
+    if (!b) return;
+    if (b.dataset.gain) view.gain = Number(b.dataset.gain);
+    if (b.dataset.speed) view.speed = Number(b.dataset.speed);
+    if (b.dataset.zoom) view.zoom = Math.max(0, Math.min(ZOOMS.length - 1, view.zoom + Number(b.dataset.zoom)));
+    if (b.id === "calipers-toggle") view.calipers = !view.calipers;
+    if (b.id === "calipers-clear") view.papers.forEach(clearCalipers);
+    redraw(view);
+  });
+  view.papers.forEach((paper) => bindCalipers(view, paper));
+  redraw(view);
+}
+
+/** Keep each path's drawn points; wrap traces in a clip to their column. */
+function preparePaper(svg) {
+  const defs = svg.insertBefore(document.createElementNS(SVG_NS, "defs"), svg.firstChild);
+  const traces = Array.from(svg.querySelectorAll("path.trace:not(.missing)")).map((path, i) => {
+    const y0 = Number(path.closest("g.row").dataset.baseline);
+    const x0 = Number(path.dataset.x0);
+    const clip = svgEl("clipPath", { id: `${svg.id}-clip-${i}` });
+    // Clip time only: a tall R wave at 20 mm/mV may overlap the next row, as on paper.
+    clip.appendChild(svgEl("rect", { x: x0, y: -1000, width: Number(path.dataset.seconds) * 25, height: 3000 }));
+    defs.appendChild(clip);
+    const g = svgEl("g", { "clip-path": `url(#${clip.id})` });
+    path.parentNode.insertBefore(g, path);
+    g.appendChild(path);
+    return { path, x0, y0, points: parsePath(path.getAttribute("d")) };
+  });
+  const cals = Array.from(svg.querySelectorAll("path.cal")).map((path) => ({
+    path, y0: Number(path.closest("g.row").dataset.baseline),
+  }));
+  const layer = svg.appendChild(svgEl("g", { class: "calipers" }));
+  return { svg, traces, cals, layer, widthMm: parseFloat(svg.getAttribute("width")), heightMm: parseFloat(svg.getAttribute("height")), marks: null };
+}
+
+function svgEl(name, attrs) {
+  const el = document.createElementNS(SVG_NS, name);
+  Object.entries(attrs || {}).forEach(([k, v]) => el.setAttribute(k, String(v)));
+  return el;
+}
+
+/** "M1 2 3 4 M5 6" -> [[{x,y},{x,y}], [{x,y}]]: one list per pen-down run. */
+function parsePath(d) {
+  return d.split("M").filter((run) => run.trim()).map((run) => {
+    const n = run.trim().split(/\s+/).map(Number);
+    const pts = [];
+    for (let i = 0; i + 1 < n.length; i += 2) pts.push({ x: n[i], y: n[i + 1] });
+    return pts;
+  });
+}
+
+function redraw(view) {
+  const sx = view.speed / view.base.speed;
+  const sy = view.gain / view.base.gain;
+  const zoom = ZOOMS[view.zoom];
+  view.papers.forEach((p) => {
+    p.traces.forEach((tr) => tr.path.setAttribute("d", tr.points.map((run) => "M" + run.map(
+      (pt) => `${(tr.x0 + (pt.x - tr.x0) * sx).toFixed(2)} ${(tr.y0 + (pt.y - tr.y0) * sy).toFixed(2)}`,
+    ).join(" ")).join(" ")));
+    p.cals.forEach((c) => c.path.setAttribute("d",
+      `M${CAL_X[0]} ${c.y0}H${CAL_X[1]}V${c.y0 - view.gain}H${CAL_X[2]}V${c.y0}H${CAL_X[3]}`));
+    p.svg.dataset.speedMmPerS = String(view.speed);
+    p.svg.dataset.gainMmPerMv = String(view.gain);
+    p.svg.setAttribute("width", `${p.widthMm * zoom}mm`);
+    p.svg.setAttribute("height", `${p.heightMm * zoom}mm`);
+    p.svg.classList.toggle("measuring", view.calipers);
+    const footer = p.svg.querySelector("text.footer");
+    if (footer) footer.textContent = footer.textContent.replace(/^[\d.]+ mm\/s · [\d.]+ mm\/mV/, `${view.speed} mm/s · ${view.gain} mm/mV`);
+    if (p.marks) drawCalipers(view, p);
+  });
+  document.querySelectorAll("#ecg-tools button[data-gain]").forEach((b) => b.setAttribute("aria-pressed", String(Number(b.dataset.gain) === view.gain)));
+  document.querySelectorAll("#ecg-tools button[data-speed]").forEach((b) => b.setAttribute("aria-pressed", String(Number(b.dataset.speed) === view.speed)));
+  document.getElementById("calipers-toggle").setAttribute("aria-pressed", String(view.calipers));
+  document.getElementById("zoom-level").textContent = `${Math.round(zoom * 100)}%`;
+}
+
+/** The pointer's position in the SVG's mm (exact at any zoom or scroll). */
+function toMm(svg, e) {
+  const pt = new DOMPoint(e.clientX, e.clientY).matrixTransform(svg.getScreenCTM().inverse());
+  return { x: pt.x, y: pt.y };
+}
+
+function bindCalipers(view, paper) {
+  let dragging = false;
+  paper.svg.addEventListener("pointerdown", (e) => {
+    if (!view.calipers) return;
+    e.preventDefault();
+    const at = toMm(paper.svg, e);
+    paper.marks = { a: at, b: at };
+    dragging = true;
+    drawCalipers(view, paper);
+  });
+  paper.svg.addEventListener("pointermove", (e) => {
+    if (!dragging) return;
+    paper.marks.b = toMm(paper.svg, e);
+    drawCalipers(view, paper);
+  });
+  window.addEventListener("pointerup", () => { dragging = false; });
+}
+
+function clearCalipers(paper) {
+  paper.marks = null;
+  paper.layer.replaceChildren();
+  const out = document.getElementById("caliper-readout");
+  out.textContent = "";
+  delete out.dataset.ms;
+  delete out.dataset.mv;
+}
+
+/** Two vertical legs (time), two horizontal ticks (amplitude), and the reading. */
+function drawCalipers(view, paper) {
+  const { a, b } = paper.marks;
+  const h = paper.heightMm;
+  const line = (x1, y1, x2, y2, cls) => svgEl("line", { x1, y1, x2, y2, class: cls });
+  const ms = (Math.abs(b.x - a.x) / view.speed) * 1000;
+  const mv = (a.y - b.y) / view.gain; // up is positive
+  const label = svgEl("text", { x: Math.max(a.x, b.x) + 1, y: Math.min(a.y, b.y) - 1, class: "caliper-text" });
+  label.textContent = caliperText(ms, mv);
+  paper.layer.replaceChildren(
+    line(a.x, 0, a.x, h, "leg"), line(b.x, 0, b.x, h, "leg"),
+    line(a.x, a.y, b.x, a.y, "span"), line(b.x - 3, b.y, b.x + 3, b.y, "tick"), line(a.x - 3, a.y, a.x + 3, a.y, "tick"),
+    label,
+  );
+  const out = document.getElementById("caliper-readout");
+  out.textContent = label.textContent;
+  out.dataset.ms = ms.toFixed(1);
+  out.dataset.mv = mv.toFixed(3);
+}
+
+function caliperText(ms, mv) {
+  const rate = ms > 0 ? Math.round(60000 / ms) : 0;
+  return t("{ms} ms ({rate}/min) · {mv} mV", { ms: Math.round(ms), rate, mv: mv.toFixed(2) });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const page = document.body.dataset.page;
   if (page === "queue") initQueue();
-  if (page === "ecg") initEcg();
+  if (page === "ecg") { initTools(); initEcg(); }
 });

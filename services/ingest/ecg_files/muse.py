@@ -1,0 +1,114 @@
+"""GE MUSE / CardioSoft resting ECG XML (root RestingECG): the Rhythm waveform's LeadData,
+each lead base64 little-endian int16 x LeadAmplitudeUnitsPerBit (µV), rate SampleBase x
+10^SampleExponent; usually the 8 independent leads (the limb leads are then derived)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import numpy as np
+
+from services.ingest.ecg_files import EcgFileError, ParsedEcg, check_samples
+from services.ingest.ecg_files.leads import complete, lead_of_name
+
+FMT = "MUSE"
+SEX = {"MALE": "male", "FEMALE": "female"}
+TO_UV = {"MICROVOLTS": 1.0, "MILLIVOLTS": 1000.0}
+
+
+def parse(data: bytes) -> ParsedEcg:
+    """The ECG in a MUSE XML export; `EcgFileError` naming what is missing."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise EcgFileError(f"{FMT}: not well-formed XML: {exc}") from exc
+    waveform = _rhythm(root)
+    leads = {}
+    for lead_data in waveform.findall("LeadData"):
+        lead = lead_of_name(lead_data.findtext("LeadID") or "")
+        if lead and lead not in leads:
+            leads[lead] = _samples(lead_data, lead)
+    derived = complete(FMT, leads)
+    return ParsedEcg(
+        format="muse",
+        sampling_rate_hz=_rate(waveform),
+        leads=leads,
+        derived_leads=derived,
+        **_patient(root),
+        **_test(root),
+    )
+
+
+def _rhythm(root: ET.Element) -> ET.Element:
+    waveforms = root.findall("Waveform")
+    for waveform in waveforms:
+        if (waveform.findtext("WaveformType") or "").strip().lower() == "rhythm":
+            return waveform
+    raise EcgFileError(f"{FMT}: no Waveform with WaveformType Rhythm")
+
+
+def _rate(waveform: ET.Element) -> float:
+    try:
+        base = float(waveform.findtext("SampleBase") or "")
+        exponent = int(waveform.findtext("SampleExponent") or "0")
+    except ValueError as exc:
+        raise EcgFileError(f"{FMT}: SampleBase/SampleExponent unreadable") from exc
+    return base * 10**exponent
+
+
+def _samples(lead_data: ET.Element, lead: str) -> list[int]:
+    text = "".join((lead_data.findtext("WaveFormData") or "").split())
+    check_samples(FMT, len(text) * 3 // 8)  # base64 length -> int16 count, before decoding
+    try:
+        raw = np.frombuffer(base64.b64decode(text, validate=True), dtype="<i2")
+    except (binascii.Error, ValueError) as exc:
+        raise EcgFileError(f"{FMT}: lead {lead}: WaveFormData is not base64 int16") from exc
+    units = (lead_data.findtext("LeadAmplitudeUnits") or "MICROVOLTS").strip().upper()
+    if units not in TO_UV:
+        raise EcgFileError(f"{FMT}: lead {lead}: units {units!r} are not a voltage")
+    per_bit = float(lead_data.findtext("LeadAmplitudeUnitsPerBit") or "1") * TO_UV[units]
+    return np.rint(raw * per_bit).astype(np.int64).tolist()
+
+
+def _patient(root: ET.Element) -> dict[str, Any]:
+    demo = root.find("PatientDemographics")
+    if demo is None:
+        return {}
+    return {
+        "patient_id": (demo.findtext("PatientID") or "").strip() or None,
+        "family": (demo.findtext("PatientLastName") or "").strip() or None,
+        "given": (demo.findtext("PatientFirstName") or "").strip() or None,
+        "gender": SEX.get((demo.findtext("Gender") or "").strip().upper(), "unknown"),
+        "birth_date": _date(demo.findtext("DateofBirth")),
+    }
+
+
+def _test(root: ET.Element) -> dict[str, Any]:
+    test = root.find("TestDemographics")
+    if test is None:
+        return {}
+    day = _date(test.findtext("AcquisitionDate"))
+    clock = (test.findtext("AcquisitionTime") or "00:00:00").strip()
+    when = None
+    if day:
+        try:
+            when = dt.datetime.combine(day, dt.time.fromisoformat(clock))
+        except ValueError as exc:
+            raise EcgFileError(f"{FMT}: AcquisitionTime {clock!r} unreadable") from exc
+    return {
+        "acquired_at": when,  # MUSE gives local time, no offset
+        "model": (test.findtext("AcquisitionDevice") or "").strip() or None,
+        "manufacturer": "GE Healthcare",
+    }
+
+
+def _date(text: str | None) -> dt.date | None:
+    """MUSE writes dates MM-DD-YYYY."""
+    try:
+        return dt.datetime.strptime((text or "").strip(), "%m-%d-%Y").date()
+    except ValueError:
+        return None

@@ -1,0 +1,56 @@
+"""Hospital outcomes (topic `hospital.outcome`, written by services/fhir_api/outcome_routes.py)
+-> the FHIR resources the hospital posted.
+
+A `ProcedureReported` or `ConditionReported` carries the resource as the write path accepted
+it (validated with fhir.resources R4B, id assigned, no meta): the fold stores it as the
+resource's next version, so `versionId` counts the hospital's writes of it. A
+`DispositionReported` sets `hospitalization.dischargeDisposition` on an Encounter the views
+already hold (the hospital's Encounter from ADT); the rest of that Encounter stays what ADT
+made it (hospital_to_fhir.py keeps the disposition on later ADT events).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+
+from avro_schemas.events import CONDITION_REPORTED, DISPOSITION_REPORTED, PROCEDURE_REPORTED
+from kernel.jsontypes import Json
+
+Ref = tuple[str, str]
+State = Mapping[Ref, Json]
+Fold = Callable[[State, Json], dict[Ref, Json]]
+
+
+def _posted_refs(rtype: str) -> Callable[[Json], list[Ref]]:
+    return lambda event: [(rtype, event["resource_id"])]
+
+
+def _fold_posted(rtype: str) -> Fold:
+    """The resource as posted becomes its next version."""
+
+    def fold(state: State, event: Json) -> dict[Ref, Json]:
+        return {(rtype, event["resource_id"]): json.loads(event["resource"])}
+
+    return fold
+
+
+def _fold_disposition(state: State, event: Json) -> dict[Ref, Json]:
+    ref = ("Encounter", event["resource_id"])
+    current = state.get(ref)
+    if current is None:  # checked by the write path; a rebuild folds ADT first or not at all
+        return {}
+    posted = json.loads(event["resource"])
+    disposition = (posted.get("hospitalization") or {}).get("dischargeDisposition")
+    hospitalization = {
+        **(current.get("hospitalization") or {}),
+        "dischargeDisposition": disposition,
+    }
+    return {ref: {**current, "hospitalization": hospitalization}}
+
+
+OUTCOME_FOLDS: dict[str, tuple[Callable[[Json], list[Ref]], Fold]] = {
+    PROCEDURE_REPORTED: (_posted_refs("Procedure"), _fold_posted("Procedure")),
+    CONDITION_REPORTED: (_posted_refs("Condition"), _fold_posted("Condition")),
+    DISPOSITION_REPORTED: (_posted_refs("Encounter"), _fold_disposition),
+}
