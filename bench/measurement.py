@@ -30,9 +30,7 @@ def run(backend: str) -> Figure:
     now = dt.datetime.now(dt.UTC)
     codec = Codec()
     events = [
-        codec.decode(
-            codec.encode(ECG_SUBMITTED, ecg_event(EcgIn.model_validate(b), now))
-        )[1]
+        codec.decode(codec.encode(ECG_SUBMITTED, ecg_event(EcgIn.model_validate(b), now)))[1]
         for b in payloads(N)
     ]
     start = time.perf_counter()

@@ -34,9 +34,7 @@ def _fill(system: System, n: int) -> None:
     for body in payloads(n):
         event = ecg_event(EcgIn.model_validate(body), now)
         records.append(
-            NewRecord(
-                body["ecg_id"], codec.encode(ECG_SUBMITTED, event), body["event_id"]
-            )
+            NewRecord(body["ecg_id"], codec.encode(ECG_SUBMITTED, event), body["event_id"])
         )
     for i in range(0, n, 50):
         system.log.append(CLINIC_ECG, records[i : i + 50])

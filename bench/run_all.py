@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench import (
     client_limits,
+    ecg_file_ingest,
     fhir_reads,
     ingest,
     measurement,
@@ -37,6 +38,7 @@ def main() -> None:
     for backend in backends():
         for bench in (
             ingest,
+            ecg_file_ingest,
             tablet_ingest,
             projector,
             rebuild,

@@ -7,6 +7,12 @@ retries (threads or processes) append once.
 
 Consumer groups here have one member: a consumer is assigned every partition of its topics.
 That is the embedded deployment (one process runs every processor); scaling out is Kafka's job.
+
+Consumers long-poll: an append in this process wakes every waiting consumer at once (a
+condition variable), appends by other processes are seen within POLL_INTERVAL_S. A look
+costs one query (the per-topic append counts, `topic_appends`) plus one read per partition
+whose topic has new records, so a dozen idle processors cost little however busy one
+topic (the audit) is.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -44,6 +51,11 @@ CREATE TABLE IF NOT EXISTS records (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS records_by_event_id ON records (topic, event_id);
 CREATE INDEX IF NOT EXISTS records_by_key ON records (topic, key, partition, offset);
+-- Appends per topic, counted in each append's transaction: an idle consumer asks this one
+-- row per topic whether anything (from any process) arrived, not every partition.
+CREATE TABLE IF NOT EXISTS topic_appends (
+    topic TEXT PRIMARY KEY, appends INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS group_offsets (
     grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
     next_offset INTEGER NOT NULL, PRIMARY KEY (grp, topic, partition)
@@ -56,10 +68,10 @@ POLL_INTERVAL_S = 0.05  # how often an idle consumer looks for appends by other 
 class SqliteEventLog(EventLog):
     def __init__(self, path: str | Path) -> None:
         self._db = ThreadConnections(path, "FULL", SCHEMA)
-        # Long poll: appends in this process bump `_appends` and wake waiting consumers at
-        # once; appends by other processes are seen within POLL_INTERVAL_S.
+        # Long poll: appends in this process bump their topic's count and wake the consumers
+        # of that topic at once; appends by other processes are seen within POLL_INTERVAL_S.
         self._appended = threading.Condition()
-        self._appends = 0
+        self._appends: dict[str, int] = defaultdict(int)
         self._partitions: dict[str, int] = {}
 
     def _conn(self) -> sqlite3.Connection:
@@ -92,7 +104,8 @@ class SqliteEventLog(EventLog):
             next_offsets: dict[int, int] = {}
             for r in records:
                 out.append(self._append_one(conn, topic, partitions, r, now_ms, next_offsets))
-        self._notify_appended()
+            _count_appends(conn, topic)
+        self._notify_appended(topic)
         return out
 
     def append_at_version(
@@ -121,7 +134,8 @@ class SqliteEventLog(EventLog):
             else:  # all new and in order: numbered after the current version
                 sequences = list(range(current + 1, current + 1 + len(records)))
                 version = current + len(records)
-        self._notify_appended()
+            _count_appends(conn, topic)
+        self._notify_appended(topic)
         return KeyAppended(appended, sequences, version)
 
     @staticmethod
@@ -221,28 +235,46 @@ class SqliteEventLog(EventLog):
                 [(group, tp.topic, tp.partition, o) for tp, o in offsets.items()],
             )
 
-    def _notify_appended(self) -> None:
+    def _notify_appended(self, topic: str) -> None:
+        """After the commit: a consumer that reads after this sees the records."""
         with self._appended:
-            self._appends += 1
+            self._appends[topic] += 1
             self._appended.notify_all()
 
-    def appends_seen(self) -> int:
-        """A counter of this process's appends: take it *before* reading, then
-        `wait_for_append(timeout, seen)` cannot miss an append made in between."""
-        with self._appended:
-            return self._appends
+    def topic_appends(self, topics: Sequence[str]) -> dict[str, int]:
+        """Per topic, how many appends (by any process) have committed records to it: a
+        consumer that saw a count and read a partition empty need not read it again
+        until the count changes."""
+        marks = ", ".join("?" * len(topics))
+        rows = self._conn().execute(
+            f"SELECT topic, appends FROM topic_appends WHERE topic IN ({marks})", tuple(topics)
+        )
+        return {t: int(n) for t, n in rows}
 
-    def wait_for_append(self, timeout_s: float, seen: int | None = None) -> None:
-        """Sleep until this process appends (after `seen`, if given), or at most `timeout_s`
-        (other processes' appends are seen by the next poll)."""
+    def appends_seen(self, topics: Sequence[str]) -> int:
+        """A count of this process's appends to `topics`: take it *before* reading, then
+        `wait_for_append(timeout, topics, seen)` cannot miss an append made in between."""
         with self._appended:
-            if seen is None:
-                self._appended.wait(timeout_s)
-            else:
-                self._appended.wait_for(lambda: self._appends != seen, timeout_s)
+            return sum(self._appends[t] for t in topics)
+
+    def wait_for_append(self, timeout_s: float, topics: Sequence[str], seen: int) -> None:
+        """Sleep until this process appends to `topics` (after `seen`), or at most
+        `timeout_s` (other processes' appends are seen by the next look)."""
+        with self._appended:
+            self._appended.wait_for(
+                lambda: sum(self._appends[t] for t in topics) != seen, timeout_s
+            )
 
     def close(self) -> None:
         self._db.close()
+
+
+def _count_appends(conn: sqlite3.Connection, topic: str) -> None:
+    conn.execute(
+        "INSERT INTO topic_appends VALUES (?, 1)"
+        " ON CONFLICT (topic) DO UPDATE SET appends = appends + 1",
+        (topic,),
+    )
 
 
 def _same_key(key: str, records: Sequence[NewRecord]) -> None:
@@ -255,26 +287,37 @@ class SqliteConsumer(Consumer):
         self._log = log
         self._group = group
         self._positions = positions
+        self._topics = sorted({tp.topic for tp in positions})
+        # A partition read empty, with its topic's append count then: not read again until
+        # the count changes, so a look costs one query, plus one per partition that changed.
+        self._quiet: dict[TopicPartition, int] = {}
 
     def poll(self, max_records: int = 500, timeout_s: float = 1.0) -> list[Record]:
         deadline = time.monotonic() + timeout_s
         while True:
-            seen = self._log.appends_seen()
+            seen = self._log.appends_seen(self._topics)
             batch = self._read_available(max_records)
             remaining = deadline - time.monotonic()
             if batch or remaining <= 0:
                 return batch
-            self._log.wait_for_append(min(POLL_INTERVAL_S, remaining), seen)
+            self._log.wait_for_append(min(POLL_INTERVAL_S, remaining), self._topics, seen)
 
     def _read_available(self, max_records: int) -> list[Record]:
+        counts = self._log.topic_appends(self._topics)  # before reading: appends after change it
         out: list[Record] = []
         for tp, offset in sorted(self._positions.items()):
             if len(out) >= max_records:
                 break
+            count = counts.get(tp.topic, 0)
+            if self._quiet.get(tp) == count:
+                continue
             records = self._log.read(tp.topic, tp.partition, offset, max_records - len(out))
             if records:
                 self._positions[tp] = records[-1].offset + 1
+                self._quiet.pop(tp, None)
                 out += records
+            else:
+                self._quiet[tp] = count
         return out
 
     def commit(self, offsets: dict[TopicPartition, int]) -> None:

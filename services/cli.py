@@ -146,11 +146,12 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
             progress.say("rebuild: dropping views and checkpoints")
             system.store.truncate()
             # Every processor at once (stream_processors/runner.py `replay`), one bar for all.
-            replay(system.runners, progress=_rebuild_step(progress, system.lag()))
-            for runner in system.runners:
+            lags = [runner.lag() for runner in system.runners]
+            replay(system.runners, progress=_rebuild_step(progress, sum(lags)))
+            for runner, lag in zip(system.runners, lags, strict=True):
                 progress.say(
-                    f"rebuild: {runner.projection.name}: folded {runner.stats.folded}, "
-                    f"dead-lettered {runner.stats.dead_lettered}, "
+                    f"rebuild: {runner.projection.name}: {runner.stats.folded}/{lag} events "
+                    f"folded, dead-lettered {runner.stats.dead_lettered}, "
                     f"versions written {runner.stats.versions_written}"
                 )
         finally:
@@ -264,6 +265,18 @@ def _kpi_table(report: KpiReport) -> str:
                 f"{kpi.code:<24} {f.group:<22} {f.cases:>5} {f.measured:>5} {f.missing:>5} "
                 f"{num(f.median_min):>8} {num(f.p90_min):>8} {num(f.compliance, True):>6}  {target}"
             )
+    lines.append(
+        "triage outcome (ambulance STEMI call vs the hospital's final diagnosis), per month "
+        "of the call:"
+    )
+    lines.append(
+        f"{'month':<10} {'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4} {'pending':>8} {'ppv':>6} {'sens':>6}"
+    )
+    for r in report.triage:
+        lines.append(
+            f"{r.month:<10} {r.tp:>4} {r.fp:>4} {r.fn:>4} {r.tn:>4} {r.pending:>8} "
+            f"{num(r.ppv, True):>6} {num(r.sensitivity, True):>6}"
+        )
     return "\n".join(lines)
 
 

@@ -3,7 +3,11 @@ hospital" (a FHIR rest-hook, here a small receiver in this process), then, once 
 chapter has played, admits the ambulance's patient with an HL7 v2 ADT^A01 over MLLP that
 names the incident (PV1-50): the unidentified prehospital patient is linked to the
 hospital's, `$everything` on the hospital patient reaches the ambulance record, and `_at`
-shows the Encounter as it was before the transfer of care."""
+shows the Encounter as it was before the transfer of care. The hospital then reports its
+outcomes through FHIR (services/fhir_api/outcome_routes.py): amb-07's patient had a primary
+PCI (a Procedure with its device time) and STEMI confirmed (a Condition), in one transaction
+Bundle; the admitted patient's Encounter gets its discharge disposition (If-Match). The KPI
+report then shows door-to-balloon, and the triage outcome loop counts the pre-alert."""
 
 from __future__ import annotations
 
@@ -138,6 +142,7 @@ def play_emr(
         f"{kinds.count('event-notification')} notification bundle(s) for {DESTINATION}'s "
         "handovers, in event-number order",
     )
+    report_outcomes(client, ambulance)
     incident = ambulance["incident2"]
     if mllp_port is None:
         _say("emr", "no MLLP listener: skipping the ADT")
@@ -170,6 +175,7 @@ def play_emr(
         "fhir",
         f"Patient {patient['id']} (MRN H-778) is linked to the ambulance's temporary patient; $everything: {kinds}",
     )
+    report_disposition(client, everything)
     history = client.get("/fhir/_history", params={"_count": "5"}).json()
     _say(
         "fhir",
@@ -183,4 +189,140 @@ def play_emr(
         "fhir",
         f"time travel: the ambulance Encounter is {now_v['status']} (v{now_v['meta']['versionId']}); "
         f"?_at={at[:19]}Z answers {past['status']} (v{past['meta']['versionId']}), as it stood then",
+    )
+
+
+SNOMED = "http://snomed.info/sct"
+# stemi_incident's amb-07 reaches the hospital 35 min after the 09:40 call (10:15 CST); the
+# cath lab's device time 52 min later
+DEVICE_AT = "2026-11-23T11:07:00+08:00"
+
+
+def _outcome_bundle(patient_ref: str, encounter_ref: str) -> Json:
+    pci = {
+        "resourceType": "Procedure",
+        "status": "completed",
+        "code": {
+            "coding": [
+                {
+                    "system": SNOMED,
+                    "code": "415070008",
+                    "display": "Percutaneous coronary intervention",
+                }
+            ],
+            "text": "primary PCI, RCA stent",
+        },
+        "subject": {"reference": patient_ref},
+        "encounter": {"reference": encounter_ref},
+        "performedDateTime": DEVICE_AT,
+    }
+    stemi = {
+        "resourceType": "Condition",
+        "verificationStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": "confirmed",
+                }
+            ]
+        },
+        "code": {
+            "coding": [
+                {
+                    "system": SNOMED,
+                    "code": "401303003",
+                    "display": "Acute ST segment elevation myocardial infarction",
+                }
+            ]
+        },
+        "subject": {"reference": patient_ref},
+        "encounter": {"reference": encounter_ref},
+        "evidence": [{"detail": [{"reference": "urn:uuid:8d3f7f0e-6c55-4a5e-9a51-0b9b5b8d1f11"}]}],
+    }
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:8d3f7f0e-6c55-4a5e-9a51-0b9b5b8d1f11",
+                "resource": pci,
+                "request": {"method": "POST", "url": "Procedure"},
+            },
+            {"resource": stemi, "request": {"method": "POST", "url": "Condition"}},
+        ],
+    }
+
+
+def report_outcomes(client: httpx.Client, ambulance: dict[str, str]) -> None:
+    """The cath lab's PCI and the final diagnosis of amb-07's patient, in one transaction."""
+    encounter = client.get(ambulance["encounter"]).json()
+    patient_ref = encounter["subject"]["reference"]
+    bundle = _outcome_bundle(patient_ref, f"Encounter/{encounter['id']}")
+    answer = client.post("/fhir", json=bundle)
+    if answer.status_code != 200:
+        _say(
+            "emr", f"the outcome transaction was refused: {answer.status_code} {answer.text[:200]}"
+        )
+        return
+    statuses = [e["response"]["status"] for e in answer.json()["entry"]]
+    _say(
+        "emr",
+        f"the cath lab reports amb-07's primary PCI (device {DEVICE_AT[11:16]}) and STEMI "
+        f"confirmed in one transaction Bundle: {statuses}",
+    )
+    deadline = time.monotonic() + WAIT_S
+    d2b: Json = {}
+    while time.monotonic() < deadline:
+        report = client.get("/kpi").json()
+        d2b = next(k for k in report["kpis"] if k["code"] == "door_to_balloon")["all"]
+        if d2b["measured"]:
+            break
+        time.sleep(0.2)
+    triage = report["triage_outcome"]["rows"][0] if report["triage_outcome"]["rows"] else {}
+    _say(
+        "kpi",
+        f"door-to-balloon now measured: {d2b['measured']} case(s), median {d2b['median_min']} min "
+        f"(target 90); triage outcome: {triage.get('tp', 0)} true positive(s), "
+        f"{triage.get('fp', 0)} false positive(s)",
+    )
+
+
+def _is_visit(encounter: Json) -> bool:
+    """A hospital visit from ADT (its identifier is a visit number), not the ambulance's."""
+    systems = [i.get("system", "") for i in encounter.get("identifier", [])]
+    return any(s.startswith("urn:goldenhour:visit:") for s in systems)
+
+
+def report_disposition(client: httpx.Client, everything: Json) -> None:
+    """The HIS's Encounter of the admitted patient gets its discharge disposition (If-Match)."""
+    encounters = [
+        e["resource"]
+        for e in everything.get("entry", [])
+        if e["resource"]["resourceType"] == "Encounter" and _is_visit(e["resource"])
+    ]
+    if not encounters:
+        return
+    enc = encounters[0]
+    disposition = {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/discharge-disposition",
+                "code": "home",
+                "display": "Home",
+            }
+        ]
+    }
+    body = {**enc, "hospitalization": {"dischargeDisposition": disposition}}
+    body.pop("meta", None)
+    etag = f'W/"{enc["meta"]["versionId"]}"'
+    answer = client.put(f"/fhir/Encounter/{enc['id']}", json=body, headers={"If-Match": etag})
+    stale = client.put(
+        f"/fhir/Encounter/{enc['id']}",
+        json=body | {"language": "zh-CN"},
+        headers={"If-Match": 'W/"0"'},
+    )
+    _say(
+        "emr",
+        f"the discharge disposition (home) on the hospital Encounter with If-Match {etag}: "
+        f"{answer.status_code}; with a stale ETag: {stale.status_code}",
     )

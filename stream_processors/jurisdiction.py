@@ -11,8 +11,9 @@ can forget it; a fold may add its own labels (a Subscription's owner, the regist
 | diagnosis.reading (ecg)   | `ecg/<id>` (granted to the clinic and the reading centre)    |
 | hospital.adt (patient)    | `org/<hospital>` (the sender of the ADT)                     |
 | hospital.outcome (patient)| `org/<hospital>` (the reporting hospital, from its token),    |
-|                           | `incident/<id>` when the outcome names the ambulance          |
-|                           | Encounter: the crew's station and the reading centre see it   |
+|                           | `incident/<id>` and `ecg/<id>` of its ECGs when the outcome   |
+|                           | names the ambulance Encounter: the crew's station and the     |
+|                           | reading centre see the outcome of their patient               |
 | identity.links            | a Provenance: the union of the linked Patients' compartments; |
 |                           | the Patients keep their own (an unlink restores them exactly) |
 | command.mci (mci)         | a casualty's resources: `incident/<mci>/<casualty>` (granted  |
@@ -53,7 +54,7 @@ def event_compartments(
         codes = {j.org(event["hospital_id"])} if event.get("hospital_id") else set()
         if incident_id := event.get("incident_id"):
             codes.add(j.incident(incident_id))
-        return codes
+        return codes | {j.ecg(e) for e in event.get("ecg_ids") or []}
     if topic == MCI and event.get("casualty_id"):
         return {j.casualty(key, event["casualty_id"])}
     if topic == IDENTITY and resource_type == "Provenance":

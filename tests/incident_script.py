@@ -213,17 +213,13 @@ def stemi_incident(incident_id: str, t0: dt.datetime, resident_id: str | None) -
     return out
 
 
+def tablet_meta(event_id: str, at: dt.datetime) -> dict[str, Any]:
+    """The metadata of an event the crew's tablet logged at `at` (and recorded at once)."""
+    source = {"channel": "tablet", "device_id": "tab-3", "user_id": "crew-7", "site_id": STATION}
+    return {"event_id": event_id, "occurred_at": at, "recorded_at": at, "source": source}
+
+
 def event(incident_id: str, name: str, at: dt.datetime, index: int, **fields: Any) -> Event:
     """One more event of the incident (e.g. after the script), its id derived from `index`."""
-    meta = {
-        "event_id": str(uuid.uuid5(NAMESPACE, f"{incident_id}/extra/{index}")),
-        "occurred_at": at,
-        "recorded_at": at,
-        "source": {
-            "channel": "tablet",
-            "device_id": "tab-3",
-            "user_id": "crew-7",
-            "site_id": STATION,
-        },
-    }
+    meta = tablet_meta(str(uuid.uuid5(NAMESPACE, f"{incident_id}/extra/{index}")), at)
     return EMS + name, {"meta": meta, "incident_id": incident_id, **fields}

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qs, quote
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
@@ -95,6 +95,18 @@ async def _stream(
         else:
             yield ": idle\n\n"  # a comment: finds a closed connection, keeps proxies open
         await asyncio.sleep(POLL_S)
+
+
+def _resume_from(
+    since: Annotated[str, Query(max_length=64)] = "",
+    last_event_id: Annotated[str, Header(max_length=64)] = "",
+) -> str:
+    """The digest a stream resumes from: the EventSource's `Last-Event-ID` on a reconnect,
+    else `?since=` (the digest the page was rendered with)."""
+    return last_event_id or since
+
+
+ResumeFrom = Annotated[str, Depends(_resume_from)]
 
 
 def _event_stream(body: AsyncIterator[str]) -> StreamingResponse:
@@ -168,18 +180,14 @@ def board_cards(hospital_id: str, system: SystemDep) -> HTMLResponse:
 
 @board_router.get("/{hospital_id}/events", response_class=StreamingResponse)
 def board_events(
-    hospital_id: str,
-    request: Request,
-    system: SystemDep,
-    since: Annotated[str, Query(max_length=64)] = "",
-    last_event_id: Annotated[str, Header(max_length=64)] = "",
+    hospital_id: str, request: Request, system: SystemDep, resume: ResumeFrom
 ) -> StreamingResponse:
     """`text/event-stream` of `board` events: `{"digest", "html"}`, the cards fragment."""
     return _event_stream(
         _stream(
             request,
             "board",
-            last_event_id or since,
+            resume,
             lambda: queries.board_digest(system, hospital_id),
             lambda: _cards(system, hospital_id),
         )
@@ -279,18 +287,13 @@ def region_units(
 
 
 @region_router.get("/events", response_class=StreamingResponse)
-def region_events(
-    request: Request,
-    system: SystemDep,
-    since: Annotated[str, Query(max_length=64)] = "",
-    last_event_id: Annotated[str, Header(max_length=64)] = "",
-) -> StreamingResponse:
+def region_events(request: Request, system: SystemDep, resume: ResumeFrom) -> StreamingResponse:
     """`text/event-stream` of `region` events: `{"digest", "html"}`, map and table."""
     return _event_stream(
         _stream(
             request,
             "region",
-            last_event_id or since,
+            resume,
             lambda: queries.units_digest(queries.units(system)),
             lambda: _region(system),
         )

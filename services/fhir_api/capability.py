@@ -121,9 +121,30 @@ def _resource(rtype: str) -> dict[str, Any]:
     if backward := [f"{p.resource}:{p.name}" for p in revincludes(rtype)]:
         out["searchRevInclude"] = backward
     out["operation"] = OPERATIONS.get(rtype, []) + [{"name": "validate", "definition": VALIDATE}]
+    out.update(WRITES.get(rtype, {}))
+    out["interaction"] += [{"code": c} for c in WRITE_INTERACTIONS.get(rtype, ())]
     if rtype == "AuditEvent":
         out["documentation"] = AUDIT_DOC
     return out
+
+
+# A hospital's outcomes (services/fhir_api/outcome_routes.py): written as events, folded
+# into the views; an Encounter is ADT's, only its discharge disposition is written here.
+WRITE_INTERACTIONS: dict[str, tuple[str, ...]] = {
+    "Procedure": ("create", "update"),
+    "Condition": ("create", "update"),
+    "Encounter": ("update",),
+}
+_OUTCOME_WRITES = {
+    "updateCreate": True,
+    "conditionalCreate": True,
+    "conditionalUpdate": False,
+}
+WRITES: dict[str, dict[str, Any]] = {
+    "Procedure": _OUTCOME_WRITES,
+    "Condition": _OUTCOME_WRITES,
+    "Encounter": {"updateCreate": False},
+}
 
 
 TOPIC_CANONICAL = (
@@ -216,7 +237,7 @@ def capability_statement(base_url: str, software_date: str) -> dict[str, Any]:
                 "resource": [_resource(rtype) for rtype in SEARCH_PARAMS]
                 + [GROUP_RESOURCE]
                 + SUBSCRIPTION_RESOURCES,
-                "interaction": [{"code": "history-system"}],
+                "interaction": [{"code": "history-system"}, {"code": "transaction"}],
                 "operation": [{"name": "export", "definition": BULK_EXPORT}],
                 "documentation": f"{REST_DOCS} {SEARCH_DOCS}",
                 "security": security(base_url),

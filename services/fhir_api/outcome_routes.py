@@ -24,6 +24,7 @@ failure in between is mended by retrying the same Bundle (its event ids are deri
 from __future__ import annotations
 
 import json
+from email.utils import format_datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -167,7 +168,7 @@ def _answer(
     headers = {
         "ETag": f'W/"{event["version"]}"',
         "Location": _location(request, prepared.rtype, prepared.rid, event["version"]),
-        "Last-Modified": resource["meta"]["lastUpdated"],
+        "Last-Modified": format_datetime(event["meta"]["recorded_at"], usegmt=True),
     }
     if replayed:
         headers["Idempotent-Replayed"] = "true"

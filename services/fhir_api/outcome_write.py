@@ -42,6 +42,7 @@ from kernel.search_params import SEARCH_PARAMS
 from kernel.time import instant
 from services.outcome import FhirError
 from services.system import System
+from stream_processors.fhir_projector.published import record_ref
 
 EVENTS = {
     "Procedure": PROCEDURE_REPORTED,
@@ -49,6 +50,20 @@ EVENTS = {
     "Encounter": DISPOSITION_REPORTED,
 }
 SNOMED = "http://snomed.info/sct"
+# Procedure.status is bound (required) to http://hl7.org/fhir/event-status; fhir.resources
+# checks a code's format, not its value set, so the binding is checked here.
+EVENT_STATUS = frozenset(
+    {
+        "preparation",
+        "in-progress",
+        "not-done",
+        "on-hold",
+        "stopped",
+        "completed",
+        "entered-in-error",
+        "unknown",
+    }
+)
 ID_NAMESPACE = uuid.UUID("6f1d7a52-8a9e-4c47-9f0b-6e2f0f3c2a11")  # outcome event ids
 
 
@@ -91,6 +106,14 @@ def validate(resource: Json, rtype: str) -> None:
         raise FhirError(
             422, first["diagnostics"], "structure", first["expression"], more_issues=issues[1:]
         ) from exc
+    if rtype == "Procedure" and resource.get("status") not in EVENT_STATUS:
+        raise FhirError(
+            422,
+            f"Procedure.status {resource.get('status')!r} is not in the required value set "
+            "http://hl7.org/fhir/event-status",
+            "code-invalid",
+            ["Procedure.status"],
+        )
 
 
 def _issue(rtype: str, error: Any) -> Json:
@@ -324,11 +347,20 @@ def _check_match(req: WriteRequest, current: int) -> None:
 def _encounter_links(system: System, resource: Json, rtype: str) -> Json:
     eid = _reference_id(resource, "encounter", "Encounter")
     if eid is None:
-        return {"incident_id": None, "encounter_id": None, "arrived_at": None}
+        return {"incident_id": None, "encounter_id": None, "arrived_at": None, "ecg_ids": []}
     encounter = _visible(system, "Encounter", eid, f"{rtype}.encounter")
     incident = _incident_of(encounter)
     arrived = None if incident else _when((encounter.get("period") or {}).get("start"))
-    return {"incident_id": incident, "encounter_id": eid, "arrived_at": arrived}
+    ecgs = _ecgs_of(system, incident) if incident else []
+    return {"incident_id": incident, "encounter_id": eid, "arrived_at": arrived, "ecg_ids": ecgs}
+
+
+def _ecgs_of(system: System, incident_id: str) -> list[str]:
+    """The ECGs taken during an incident (its record's): the reading centre that read them
+    then sees the outcome (their `ecg/<id>` compartments; the feedback loop)."""
+    stored = system.store.read(*record_ref(incident_id))
+    record = json.loads(stored.body) if stored else {}
+    return sorted({e["ecg_id"] for e in record.get("ecgs") or [] if e.get("ecg_id")})
 
 
 def _meta(caller: Caller, eid: str) -> Json:
@@ -387,13 +419,20 @@ def _prepare_encounter(system: System, caller: Caller, req: WriteRequest) -> Pre
     if stored is None:
         raise FhirError(404, f"Encounter/{req.rid} not found", "not-found")
     current = json.loads(stored.body)
+    if _incident_of(current) is not None:  # the incident fold rebuilds it from the crew's record
+        raise FhirError(
+            422,
+            f"Encounter/{req.rid} is an ambulance Encounter: report the disposition on the "
+            "hospital's Encounter (from ADT)",
+            "business-rule",
+            ["Encounter"],
+        )
     patient = _reference_id(current, "subject", "Patient") or ""
     if (replayed := _replay(system, "Encounter", patient, req.event_id)) is not None:
         replayed.extra["resource"] = {k: v for k, v in current.items() if k != "meta"}
         return replayed
     _check_match(req, stored.version)
-    incident = _incident_of(current)
-    links = {"incident_id": incident, "encounter_id": req.rid, "arrived_at": None}
+    links: Json = {"incident_id": None, "encounter_id": req.rid, "arrived_at": None, "ecg_ids": []}
     resource = {**req.body, "id": req.rid}
     resource.pop("meta", None)
     event = _event(caller, req, req.rid, patient, stored.version + 1, resource, links)

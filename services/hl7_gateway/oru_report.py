@@ -13,7 +13,7 @@ AA/AE/AR):
     PID  -3 resident IDs as id^^^CHN^NNCHN, MRNs as id^^^<authority>^MR (as received)
          -5 family^given   -7 birth date YYYYMMDD   -8 sex M/F/O/U
     OBR  -1 1   -3 the ecg_id the clinic sent (its OBR-3)   -4 11524-6^EKG study^LN
-         -7 acquisition time   -22 time the read was signed   -25 F (final)
+         -7 acquisition time   -22 time the read was signed   -25 F (final), C after an addendum
          -32 principal result interpreter: the reader id (NDL.1, CNN.1)
     OBX  1: TX 8601-7^EKG impression^LN, the interpretation (FT with \\.br\\ line breaks
             when the reader wrote several lines)
@@ -155,10 +155,15 @@ def obr(item: OutboxItem) -> str:
             4: EKG_STUDY,
             7: hl7_time(item.acquired_at) if item.acquired_at else "",
             22: signed,
-            25: "F",
+            25: result_status(item),
             32: escape(item.report["reader_id"]),
         },
     )
+
+
+def result_status(item: OutboxItem) -> str:
+    """HL7 table 0123 (OBR-25) / 0085 (OBX-11): F final, C corrected (an addendum)."""
+    return str(item.report.get("result_status") or "F")
 
 
 def observations(item: OutboxItem) -> list[str]:
@@ -179,7 +184,7 @@ def obx(item: OutboxItem, n: int, kind: str, code: str, value: str) -> str:
             3: code,
             4: str(n),
             5: value,
-            11: "F",
+            11: result_status(item),
             14: hl7_time(item.acquired_at) if item.acquired_at else "",
             16: escape(item.report["reader_id"]),
             19: hl7_time(item.report["signed_at"]),

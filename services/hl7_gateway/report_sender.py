@@ -175,7 +175,8 @@ class ReportSender:
         self.ack_timeout_s = ack_timeout_s
         self.backoff = Backoff(backoff_first_s, backoff_max_s)
         self._locks = {site: threading.Lock() for site in self.destinations}
-        self._recorded: dict[str, set[str]] = {site: set() for site in self.destinations}
+        # (ecg id, report event id): an addendum's corrected report is owed anew.
+        self._recorded: dict[str, set[tuple[str, str]]] = {s: set() for s in self.destinations}
         self._attempts: Counter[tuple[str, str]] = Counter()
 
     # -- rounds ---------------------------------------------------------------------------
@@ -249,9 +250,9 @@ class ReportSender:
             for _, rid in self.system.store.lookup(PENDING_INDEX, site)
             if (item := self._item(rid)) is not None and item.pending
         ]
-        owed = {item.ecg_id for item in items}
+        owed = {_sent_key(item) for item in items}
         self._recorded[site] &= owed  # folded ones left the lookup: forget them
-        fresh = [item for item in items if item.ecg_id not in self._recorded[site]]
+        fresh = [item for item in items if _sent_key(item) not in self._recorded[site]]
         return sorted(fresh, key=lambda i: (i.report["signed_at"], i.ecg_id))
 
     def _item(self, rid: str) -> OutboxItem | None:
@@ -330,7 +331,10 @@ class ReportSender:
             REPORT_DELIVERED,
             {
                 "meta": {
-                    "event_id": delivered_event_id(item.ecg_id),
+                    "event_id": delivered_event_id(
+                        item.ecg_id,
+                        item.report["event_id"] if item.report.get("result_status") else None,
+                    ),
                     "occurred_at": at,
                     "recorded_at": at,
                     "source": {
@@ -348,15 +352,21 @@ class ReportSender:
                 "report_event_id": item.report["event_id"],
             },
         )
-        self._recorded[site].add(item.ecg_id)
+        self._recorded[site].add(_sent_key(item))
         self.backoff.succeeded(key)
         del self._attempts[key]
         log.info("report %s to %s: %s %s", item.ecg_id, site, ack.code, ack.control_id)
 
 
-def delivered_event_id(ecg_id: str) -> str:
-    """One `ReportDelivered` per ECG: a second append of the same id is dropped by the log."""
-    return f"report-delivered:{ecg_id}"
+def _sent_key(item: OutboxItem) -> tuple[str, str]:
+    return (item.ecg_id, str(item.report.get("event_id", "")))
+
+
+def delivered_event_id(ecg_id: str, correction_of: str | None = None) -> str:
+    """One `ReportDelivered` per ECG: a second append of the same id is dropped by the log.
+    A corrected report (an addendum, `correction_of` its event id) is a delivery of its own."""
+    base = f"report-delivered:{ecg_id}"
+    return f"{base}:{correction_of}" if correction_of else base
 
 
 def _body(raw: bytes) -> dict[str, Any]:

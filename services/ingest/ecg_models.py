@@ -23,6 +23,9 @@ from services.ingest import resident_id
 
 LeadName = Literal["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+# A person's id (crew member, reader, clinician): any script (赵医生), no spaces or path
+# characters; things (ECGs, incidents, devices) keep the ASCII `Id`.
+PersonId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.:@\-]+$")]
 # Resting ECGs are 10 s; accept 2.5 s (one 3x4 row) to 60 s (a long rhythm strip).
 MIN_SECONDS, MAX_SECONDS = 2.5, 60.0
 # A sample beyond +-20 mV is not a surface ECG (saturated or wrong units).

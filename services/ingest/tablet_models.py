@@ -23,6 +23,7 @@ from services.ingest.ecg_models import (
     IdentifierIn,
     LeadName,
     MeasurementsIn,
+    PersonId,
 )
 
 MAX_BATCH = 500
@@ -253,7 +254,7 @@ class IncidentBatch(BaseModel):
         ge=0, description="Events of this incident the tablet has seen (0 for a new incident)"
     )
     device_id: Id | None = Field(None, description="The tablet")
-    user_id: Id | None = Field(None, description="The crew member signed in")
+    user_id: PersonId | None = Field(None, description="The crew member signed in")
     events: list[TabletEvent] = Field(min_length=1, max_length=MAX_BATCH)
 
     @field_validator("events")

@@ -6,7 +6,7 @@ initial-population = cases, denominator = measured cases, numerator = within tar
 cases in the numerator), denominator-exclusion = missing + invalid; `measureScore` = the
 compliance (a proportion, UCUM `1`); median and p90 ride as extensions in minutes; the
 grouping (`by`) is a stratifier with one stratum per group. An indicator the catalogue cannot
-compute (door-to-balloon) is a MeasureReport with status `error` and the reason.
+compute (none today; door-to-balloon once was) is a MeasureReport with status `error` and the reason.
 """
 
 from __future__ import annotations

@@ -410,9 +410,46 @@ def report_page(report: KpiReport, query: Query, names: Mapping[str, str] | None
         f"{_form(query)}"
         f'<table class="summary" id="summary"><thead><tr>{_heads(_("indicator"))}'
         f"<th>{_e(_('target'))}</th></tr></thead><tbody>{rows}</tbody></table>"
-        f"{sections}"
+        f"{sections}{_triage_section(report)}"
     )
     return _page(_("Quality indicators as of {when}", when=_as_of_label(report)), body)
+
+
+TRIAGE_COLUMNS = (
+    N_("true positives"),
+    N_("false positives"),
+    N_("false negatives"),
+    N_("true negatives"),
+    N_("pending"),
+    N_("PPV"),
+    N_("sensitivity"),
+)
+
+
+def _triage_section(report: KpiReport) -> str:
+    """The triage outcome loop (issue 12): the ambulance's STEMI calls against the
+    hospitals' final diagnoses, per month of the call."""
+    heads = "".join(f"<th>{_e(_(c))}</th>" for c in ("month", *TRIAGE_COLUMNS))
+    rows = "".join(
+        f'<tr data-month="{_e(r.month)}"><td>{_e(_("all") if r.month == ALL else r.month)}</td>'
+        f"<td>{r.tp}</td><td>{r.fp}</td><td>{r.fn}</td><td>{r.tn}</td><td>{r.pending}</td>"
+        f"<td>{_pct(r.ppv)}</td><td>{_pct(r.sensitivity)}</td></tr>"
+        for r in report.triage
+    )
+    return (
+        '<section id="triage-outcome">'
+        f"<h2>{_e(_('Triage outcome: the ambulance STEMI call against the final diagnosis'))}</h2>"
+        f'<p class="def">{_e(_(TRIAGE_NOTE))}</p>'
+        f'<table class="groups"><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>'
+        "</section>"
+    )
+
+
+TRIAGE_NOTE = N_(
+    "A call is a STEMI pre-alert or an ambulance ECG triaged critical; the final diagnosis is "
+    "the Condition the hospital reported (SNOMED CT 401303003 confirmed, or refuted). Counted "
+    "per month of the call; pending: no final diagnosis reported yet."
+)
 
 
 def error_page(query: Query, message: str, parameter: str) -> str:

@@ -22,8 +22,13 @@ from kernel.time import instant, now, parse_instant
 from services.i18n import N_, _
 from services.reading.ecg_svg import GAIN_MM_PER_MV, ecg_svg, sampling_rate_hz
 from services.reading.html_parts import ASSETS, esc, marks, read_view, time_html
+from services.reading.serial import changes, measurement_set
 from services.system import System
-from stream_processors.diagnosis_queue.published import QueueItem, diagnostic_report_id
+from stream_processors.diagnosis_queue.published import (
+    QueueItem,
+    diagnostic_report_id,
+    queue_item_id,
+)
 
 SNOMED = "http://snomed.info/sct"
 DEVICE_STATEMENT = "Device statement: "
@@ -69,7 +74,7 @@ def ecg_fragments(
         "svg": ecg_svg(obs, id_prefix="ecg-current"),
         "filter_label": esc(_filter_label(obs)),
         "measurements": _measurements_html(obs, item),
-        "previous": _previous_html(system, obs),
+        "previous": _previous_html(system, obs, item),
         "report": _report_html(ecg_id, item, obs, at),
     }
 
@@ -175,8 +180,14 @@ def _measurements_html(obs: Json, item: QueueItem | None) -> str:
     shown = [r for r in MEASURED_ROWS if r[0] in device or auto.get(r[0]) is not None]
     if not shown:
         return f"<p>{esc(_('No measurements stated.'))}</p>" + _triage_html(item)
-    sources = [(_("device"), device)] + (
-        [(_("automatic"), auto)] if any(auto.get(f) is not None for f, _l, _u in shown) else []
+    edited = {f: e["value"] for f, e in (item.edits if item else {}).items()}
+    shown = [
+        r for r in MEASURED_ROWS if r[0] in device or auto.get(r[0]) is not None or r[0] in edited
+    ]
+    sources = (
+        [(_("device"), device)]
+        + ([(_("automatic"), auto)] if any(auto.get(f) is not None for f, _l, _u in shown) else [])
+        + ([(_("reader"), edited)] if edited else [])
     )
     head = "".join(f"<th>{esc(name)}</th>" for name, _v in sources)
     rows = "".join(
@@ -251,11 +262,11 @@ class Previous:
     obs: Json
 
 
-def previous_ecg(system: System, obs: Json) -> Previous | None:
-    """The patient's most recent other ECG acquired no later than this one, if any."""
+def previous_ecgs(system: System, obs: Json) -> list[Previous]:
+    """The patient's other ECGs acquired no later than this one, most recent first."""
     subject = obs.get("subject", {}).get("reference", "")
     if not subject:
-        return None
+        return []
     when = obs.get("effectiveDateTime", "")
     others = [
         o
@@ -266,10 +277,13 @@ def previous_ecg(system: System, obs: Json) -> Previous | None:
         )
         if o is not None and _is_ecg(o) and o.get("effectiveDateTime", "") <= when
     ]
-    if not others:
-        return None
-    best = max(others, key=lambda o: (o.get("effectiveDateTime", ""), o.get("id", "")))
-    return Previous(_ecg_id(best), best)
+    others.sort(key=lambda o: (o.get("effectiveDateTime", ""), o.get("id", "")), reverse=True)
+    return [Previous(_ecg_id(o), o) for o in others]
+
+
+def previous_ecg(system: System, obs: Json) -> Previous | None:
+    """The patient's most recent other ECG acquired no later than this one, if any."""
+    return next(iter(previous_ecgs(system, obs)), None)
 
 
 def _is_ecg(obs: Json) -> bool:
@@ -283,10 +297,43 @@ def _ecg_id(obs: Json) -> str:
     return next((i["value"] for i in obs.get("identifier", []) if i.get("system") == ECG_ID), "")
 
 
-def _previous_html(system: System, obs: Json) -> str:
-    prev = previous_ecg(system, obs)
-    if prev is None:
+def _measurement_set(system: System, ecg_id: str, item: QueueItem | None = None) -> Json:
+    """An ECG's automatic measurements with its reader's corrections, from its queue item."""
+    if item is None:
+        doc = read_view(system, "QueueItem", queue_item_id(ecg_id))
+        item = QueueItem.from_json(doc) if doc else None
+    return measurement_set(item.measurements, item.edits) if item else {}
+
+
+def _changes_html(system: System, prev: Previous, item: QueueItem | None) -> str:
+    """The serial comparison's statements, from both ECGs' measurement sets."""
+    before = _measurement_set(system, prev.ecg_id)
+    after = _measurement_set(system, item.ecg_id, item) if item else {}
+    if not before or not after:
+        return f'<p class="none">{esc(_("No measurements to compare."))}</p>'
+    lines = "".join(f"<li>{esc(_(c.msgid, **c.params))}</li>" for c in changes(before, after))
+    return f'<ul id="serial-changes" class="serial-changes">{lines}</ul>'
+
+
+def _earlier_html(earlier: list[Previous]) -> str:
+    if not earlier:
+        return ""
+    links = "".join(
+        f'<li><a href="/reading/ecg/{esc(p.ecg_id)}">{esc(p.ecg_id)}</a> '
+        f"{time_html(p.obs.get('effectiveDateTime', ''), full=True)}</li>"
+        for p in earlier
+    )
+    return f'<details class="earlier"><summary>{esc(_("Earlier ECGs"))}</summary><ul>{links}</ul></details>'
+
+
+def _previous_html(system: System, obs: Json, item: QueueItem | None = None) -> str:
+    """The most recent previous ECG at the same scale as this one, directly under it so the
+    leads line up column by column (the tool bar's gain, speed and zoom drive both), with
+    the change statements; older ECGs as links."""
+    found = previous_ecgs(system, obs)
+    if not found:
         return f'<p class="none">{esc(_("No previous ECG of this patient."))}</p>'
+    prev = found[0]
     report = read_view(system, "DiagnosticReport", diagnostic_report_id(prev.ecg_id))
     read = (
         f'<p class="prev-read">{esc(_("Read: {conclusion}", conclusion=report.get("conclusion", "")))}</p>'
@@ -296,8 +343,9 @@ def _previous_html(system: System, obs: Json) -> str:
     return (
         f'<p><a id="previous-link" href="/reading/ecg/{esc(prev.ecg_id)}">{esc(_("ECG"))} {esc(prev.ecg_id)}'
         f"</a>, {esc(_('acquired'))} {time_html(prev.obs.get('effectiveDateTime', ''), full=True)}"
-        f"</p>{read}"
-        f'<div class="ecg-scroll small">{ecg_svg(prev.obs, scale=0.5, id_prefix="ecg-previous")}</div>'
+        f"</p>{read}{_changes_html(system, prev, item)}"
+        f'<div class="ecg-scroll">{ecg_svg(prev.obs, id_prefix="ecg-previous")}</div>'
+        f"{_earlier_html(found[1:])}"
     )
 
 
@@ -322,7 +370,7 @@ def _report_html(ecg_id: str, item: QueueItem | None, obs: Json, at: dt.datetime
     if item is None or not item.requested:
         return f'<p class="none">{esc(_("This ECG was not sent for a read."))}</p>'
     if item.status == "reported":
-        return _signed_html(ecg_id, item.report)
+        return _signed_html(ecg_id, item.report, addenda=item.addenda)
     stamp = instant(at)
     attrs = (
         f'data-ecg-id="{esc(ecg_id)}" data-status="{esc(item.status)}" '
@@ -335,6 +383,7 @@ def _report_html(ecg_id: str, item: QueueItem | None, obs: Json, at: dt.datetime
         statements=_statement_boxes(computer_statements(obs, item)),
         coded=_coded_boxes(),
         signed=_signed_html(ecg_id, {}, hidden=True),
+        corrections=_correction_options(),
     )
 
 
@@ -356,7 +405,36 @@ def _coded_boxes() -> str:
     )
 
 
-def _signed_html(ecg_id: str, report: Json, hidden: bool = False) -> str:
+def _correction_options() -> str:
+    """The measurements a reader may correct, as `<option>`s (value: the event's field)."""
+    return "".join(
+        f'<option value="{esc(field)}">{esc(_(label))} ({esc(unit)})</option>'
+        for field, label, unit in MEASURED_ROWS
+    )
+
+
+def _addenda_html(addenda: tuple[Json, ...]) -> str:
+    items = "".join(
+        f"<li><b>{esc(a['reader_id'])}</b> {time_html(a['signed_at'])}: "
+        f'<span class="addendum-text">{esc(a["addendum"])}</span></li>'
+        for a in addenda
+    )
+    return f'<ol id="addenda" class="addenda">{items}</ol>'
+
+
+def _addendum_form() -> str:
+    """Amending a signed read: the text goes after the signed one, never over it."""
+    return (
+        f'<form id="addendum-form"><label for="addendum">{esc(_("Addendum"))}</label>'
+        '<textarea id="addendum" rows="3" maxlength="4000"></textarea>'
+        '<div id="addendum-error" class="error" role="alert" hidden></div>'
+        f'<button type="submit" id="add-addendum">{esc(_("Add addendum"))}</button></form>'
+    )
+
+
+def _signed_html(
+    ecg_id: str, report: Json, hidden: bool = False, addenda: tuple[Json, ...] = ()
+) -> str:
     """The signed state; rendered empty and hidden under the form, filled by the script."""
     ref = f"DiagnosticReport/{diagnostic_report_id(ecg_id)}"
     codes = "".join(
@@ -364,10 +442,12 @@ def _signed_html(ecg_id: str, report: Json, hidden: bool = False) -> str:
         for c in report.get("codes", [])
     )
     return (
-        f'<section id="signed" class="signed" data-report="{esc(ref)}"{" hidden" if hidden else ""}>'
+        f'<section id="signed" class="signed" data-report="{esc(ref)}" data-ecg-id="{esc(ecg_id)}"'
+        f"{' hidden' if hidden else ''}>"
         f'<h3>{esc(_("Signed"))}</h3><p>{esc(_("by"))} <span id="signed-by">{esc(report.get("reader_id", ""))}</span>'
         f' {esc(_("at"))} <span id="signed-at">{time_html(report.get("signed_at", ""))}</span></p>'
         f'<blockquote id="signed-text">{esc(report.get("interpretation", ""))}</blockquote>'
         f'<ul id="signed-codes">{codes}</ul>'
-        f'<p><a id="report-link" href="/fhir/{esc(ref)}">{esc(ref)}</a></p></section>'
+        f'<p><a id="report-link" href="/fhir/{esc(ref)}">{esc(ref)}</a></p>'
+        f"{_addenda_html(addenda)}{_addendum_form()}</section>"
     )

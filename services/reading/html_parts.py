@@ -46,6 +46,9 @@ SCRIPT_MESSAGES = (
     "Held by {holder} · {left} left",
     "Write an interpretation, or tick at least one statement.",
     "{ms} ms ({rate}/min) · {mv} mV",
+    "Enter the corrected value.",
+    "Correction saved: {value} (automatic {automatic}).",
+    "Write the addendum first.",
 )
 
 

@@ -14,7 +14,14 @@ import uuid
 from typing import Any
 
 from avro_schemas.catalogue import READING
-from avro_schemas.events import READ_CLAIMED, READ_ESCALATED, READ_RELEASED, READ_REPORTED
+from avro_schemas.events import (
+    MEASUREMENT_EDITED,
+    READ_AMENDED,
+    READ_CLAIMED,
+    READ_ESCALATED,
+    READ_RELEASED,
+    READ_REPORTED,
+)
 from kernel.time import instant, now, parse_instant
 from services.ingest.submit import append_event
 from services.system import System
@@ -162,6 +169,91 @@ def report(
     if done is None or done.report.get("event_id") != event_id:
         raise NotClaimable(f"ECG {ecg_id}: the lease ended before the report was recorded")
     return done
+
+
+class NotSigned(LookupError):
+    """An addendum to a read nobody has signed yet: there is nothing to amend."""
+
+
+def _append_once(system: System, ecg_id: str, name: str, event: dict[str, Any]) -> bool:
+    """Append and wait for the fold; True when the log already held this event id (a retry)."""
+    _, partition, offset, duplicate = append_event(system, READING, ecg_id, name, event)
+    _wait_folded(system, partition, offset)
+    return duplicate
+
+
+def edit_measurement(
+    system: System,
+    reader_id: str,
+    ecg_id: str,
+    measurement: str,
+    value: float,
+    reason: str | None,
+    event_id: str,
+) -> tuple[QueueItem, bool]:
+    """Record a reader's correction of one measurement; only the lease holder may, before
+    signing (after it, an addendum says what changed). Returns the item and whether this
+    was a retry of an event already in the log."""
+    item = current(system, ecg_id)
+    duplicate = item is not None and _has_edit(item, event_id)
+    if not duplicate:
+        item = _held(system, reader_id, ecg_id)
+    automatic = item.measurements.get(measurement) if item else None
+    replayed = _append_once(
+        system,
+        ecg_id,
+        MEASUREMENT_EDITED,
+        {
+            "meta": _meta(event_id, now(), reader_id),
+            "ecg_id": ecg_id,
+            "reader_id": reader_id,
+            "measurement": measurement,
+            "value": value,
+            "automatic_value": automatic,
+            "reason": reason,
+        },
+    )
+    done = current(system, ecg_id)
+    if done is None or (not replayed and done.edits.get(measurement, {}).get("value") != value):
+        raise NotClaimable(f"ECG {ecg_id}: the lease ended before the edit was recorded")
+    return done, replayed
+
+
+def _has_edit(item: QueueItem, event_id: str) -> bool:
+    return any(e.get("event_id") == event_id for e in item.edits.values())
+
+
+def amend(
+    system: System,
+    reader_id: str,
+    ecg_id: str,
+    addendum: str,
+    codes: list[dict[str, Any]],
+    event_id: str,
+) -> tuple[QueueItem, bool]:
+    """Add an addendum to the signed read of `ecg_id` (any reader; 409 before signing).
+    Returns the item and whether the log already held this event id (a retry)."""
+    item = current(system, ecg_id)
+    if item is None or item.status != "reported":
+        raise NotSigned(f"ECG {ecg_id} has no signed report to amend")
+    at = now()
+    replayed = _append_once(
+        system,
+        ecg_id,
+        READ_AMENDED,
+        {
+            "meta": _meta(event_id, at, reader_id),
+            "ecg_id": ecg_id,
+            "reader_id": reader_id,
+            "addendum": addendum,
+            "codes": codes,
+            "signed_at": at,
+        },
+    )
+    done = current(system, ecg_id)
+    if done is None or not any(a["event_id"] == event_id for a in done.addenda):
+        raise NotSigned(f"ECG {ecg_id}: the addendum was not accepted")
+    return done, replayed
 
 
 def _held(system: System, reader_id: str, ecg_id: str) -> QueueItem:

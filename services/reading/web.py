@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import QueryParams
 
 from kernel.ids import ecg_observation_id
 from kernel.time import instant, now, parse_instant
 from services.deps import SystemDep
 from services.i18n import N_, _
-from services.reading import queue
+from services.reading import queue, worklist
 from services.reading.ecg_page import ecg_fragments
 from services.reading.html_parts import ASSETS, esc, marks, page_context, read_view, time_html
 from services.system import System
@@ -43,9 +44,10 @@ TRIAGE_LABEL = {"critical": N_("critical"), "urgent": N_("urgent"), "routine": N
 
 
 @router.get("/", response_class=HTMLResponse)
-def queue_page(system: SystemDep) -> HTMLResponse:
-    """The reading centre's open queue, most urgent first."""
-    rows = queue_rows_html(system, now())
+def queue_page(request: Request, system: SystemDep) -> HTMLResponse:
+    """The reading centre's open queue, most urgent first, filtered as the query asks."""
+    chosen = filters_of(system, request.query_params)
+    rows = queue_rows_html(system, now(), chosen)
     return ASSETS.page(
         "queue.html",
         {
@@ -55,14 +57,15 @@ def queue_page(system: SystemDep) -> HTMLResponse:
             "rows": rows,
             "poll_s": str(QUEUE_POLL_S),
             "centre": esc(system.settings.reading_centre_id),
+            **_filter_fields(system, chosen),
         },
     )
 
 
 @router.get("/queue-rows", response_class=HTMLResponse)
-def queue_rows(system: SystemDep) -> HTMLResponse:
-    """The queue's `<tbody>` content, polled by the queue page."""
-    return ASSETS.fragment(queue_rows_html(system, now()))
+def queue_rows(request: Request, system: SystemDep) -> HTMLResponse:
+    """The queue's `<tbody>` content, polled by the queue page (with the page's filters)."""
+    return ASSETS.fragment(queue_rows_html(system, now(), filters_of(system, request.query_params)))
 
 
 @router.get("/ecg/{ecg_id}", response_class=HTMLResponse)
@@ -144,14 +147,95 @@ def _due(instant: str, at: dt.datetime) -> str:
 # --- queue page ---------------------------------------------------------------------------
 
 
-def queue_rows_html(system: System, at: dt.datetime) -> str:
+def filters_of(system: System, query: QueryParams) -> worklist.Filters:
+    """The worklist filters of a query string (`class` repeated or comma-separated, `site`,
+    `older`/`newer` in minutes, `state`, `mine`, `q`); unknown values do not filter."""
+    text = (query.get("q") or "").strip()[:64]
+    wanted = {c for raw in query.getlist("class") for c in raw.split(",")}
+    return worklist.Filters(
+        classes=frozenset(c for c in wanted if c in TRIAGE_LABEL),
+        site=(query.get("site") or "")[:64],
+        older_than_min=_minutes(query.get("older")),
+        newer_than_min=_minutes(query.get("newer")),
+        state=query.get("state", "") if query.get("state") in worklist.STATES else "",
+        mine=(query.get("mine") or "")[:64],
+        query=text,
+        patient_refs=_patients_identified(system, text),
+    )
+
+
+def _minutes(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and len(raw) <= 6 else None
+
+
+def _patients_identified(system: System, text: str) -> frozenset[str]:
+    """Patients whose identifier (resident ID, MRN, temporary id) is exactly `text`."""
+    if len(text) < 4:
+        return frozenset()
+    found = system.store.lookup("Patient.identifier", text)
+    return frozenset(f"Patient/{rid}" for rtype, rid in found if rtype == "Patient")
+
+
+def _filter_fields(system: System, f: worklist.Filters) -> dict[str, str]:
+    """The filter form's current values and choices, escaped."""
+
+    def selected(value: str, current: str) -> str:
+        return " selected" if value == current else ""
+
+    classes = "".join(
+        f'<label><input type="checkbox" name="class" value="{c}"'
+        f"{' checked' if c in f.classes else ''}> {esc(_(label))}</label>"
+        for c, label in TRIAGE_LABEL.items()
+    )
+    states = "".join(
+        f'<option value="{v}"{selected(v, f.state)}>{esc(_(label))}</option>'
+        for v, label in (
+            ("", N_("all")),
+            ("unread", N_("unread")),
+            ("overdue", N_("overdue")),
+            ("claimed", N_("claimed")),
+        )
+    )
+    open_items = queue.open_items(system, system.settings.reading_centre_id)
+    sites = dict(sorted({(i.site_id, i.site_name or i.site_id) for i in open_items if i.site_id}))
+    if f.site and f.site not in sites:
+        sites[f.site] = f.site
+    site_options = f'<option value="">{esc(_("all"))}</option>' + "".join(
+        f'<option value="{esc(sid)}"{selected(sid, f.site)}>{esc(name)}</option>'
+        for sid, name in sites.items()
+    )
+    return {
+        "f_classes": classes,
+        "f_states": states,
+        "f_sites": site_options,
+        "f_older": esc("" if f.older_than_min is None else f.older_than_min),
+        "f_q": esc(f.query),
+        "f_mine": " checked" if f.mine else "",
+    }
+
+
+def queue_rows_html(system: System, at: dt.datetime, f: worklist.Filters | None = None) -> str:
     items = queue.open_items(system, system.settings.reading_centre_id)
+    if f is not None:
+        items = worklist.select(items, f, at)
     if not items:
         return f'<tr class="empty"><td colspan="9">{esc(_("No ECG waiting to be read."))}</td></tr>'
-    return "\n".join(_queue_row(i, at) for i in items)
+    return "\n".join(_queue_row(r.item, at, r.repeats) for r in worklist.collapse_repeats(items))
 
 
-def _queue_row(item: QueueItem, at: dt.datetime) -> str:
+def _repeat_note(repeats: tuple[QueueItem, ...]) -> str:
+    if not repeats:
+        return ""
+    ids = ", ".join(r.ecg_id for r in repeats)
+    text = _(
+        "Also recorded within {n} min: {ids}",
+        n=int(worklist.REPEAT_WINDOW.total_seconds() // 60),
+        ids=ids,
+    )
+    return f' <span class="repeat-note" data-repeats="{esc(ids)}">{esc(text)}</span>'
+
+
+def _queue_row(item: QueueItem, at: dt.datetime, repeats: tuple[QueueItem, ...] = ()) -> str:
     stamp = instant(at)
     overdue, available = item.overdue(stamp), item.available(stamp)
     classes = f"cls-{item.triage_class}" + (" overdue" if overdue else "")
@@ -165,7 +249,8 @@ def _queue_row(item: QueueItem, at: dt.datetime) -> str:
         f'<tr class="{classes}" data-ecg-id="{esc(item.ecg_id)}" data-class="{esc(item.triage_class)}">'
         f'<td><span class="badge {esc(item.triage_class)}">{esc(_(TRIAGE_LABEL.get(item.triage_class, item.triage_class)))}</span></td>'
         f'<td title="{esc(item.site_id)}">{esc(item.site_name or item.site_id)}</td>'
-        f'<td><a href="{link}">{esc(item.patient_name or item.patient_ref or "?")}</a></td>'
+        f'<td><a href="{link}">{esc(item.patient_name or item.patient_ref or "?")}</a>'
+        f"{_repeat_note(repeats)}</td>"
         f"<td>{esc(item.clinical_question)}</td>"
         f'<td>{time_html(item.submitted_at)} <span class="ago">{esc(_ago(item.submitted_at, at))}</span></td>'
         f'<td>{time_html(item.due_at)} <span class="due">{esc(_due(item.due_at, at))}</span></td>'

@@ -188,8 +188,7 @@ class Registry:
         fields: Json = {"organization_id": org_id, "role": role}
         if not assign:
             fields["reason"] = None
-        event = self._event(party, practitioner_id, what, fields, event_id, user, stream.version)
-        return self._commit(party, practitioner_id, what, [event], stream)
+        return self._append(party, practitioner_id, what, fields, event_id, user, stream)
 
     # -- checks ----------------------------------------------------------------------------
 

@@ -177,18 +177,25 @@ async def retire(
     )
 
 
+async def _role(
+    party_id: str, request: Request, registry: Registry, response: Response, held: bool
+) -> dict[str, Any]:
+    """Give (`held`) or end a practitioner's role at an organization, as the body says."""
+    body: RoleIn = await _body(request, RoleIn)
+    return await _run(
+        lambda: registry.role(
+            party_id, body.organization_id, body.role, held, body.event_id, _user()
+        ),
+        response,
+    )
+
+
 @router.post("/practitioners/{party_id}/roles", status_code=202)
 async def assign_role(
     party_id: PartyIdPath, request: Request, registry: RegistryDep, response: Response
 ) -> dict[str, Any]:
     """Give a practitioner a role at an organization (crew, reader, ed-clinician, ...)."""
-    body: RoleIn = await _body(request, RoleIn)
-    return await _run(
-        lambda: registry.role(
-            party_id, body.organization_id, body.role, True, body.event_id, _user()
-        ),
-        response,
-    )
+    return await _role(party_id, request, registry, response, held=True)
 
 
 @router.post("/practitioners/{party_id}/roles/end", status_code=202)
@@ -196,10 +203,4 @@ async def end_role(
     party_id: PartyIdPath, request: Request, registry: RegistryDep, response: Response
 ) -> dict[str, Any]:
     """End a practitioner's role at an organization."""
-    body: RoleIn = await _body(request, RoleIn)
-    return await _run(
-        lambda: registry.role(
-            party_id, body.organization_id, body.role, False, body.event_id, _user()
-        ),
-        response,
-    )
+    return await _role(party_id, request, registry, response, held=False)

@@ -14,18 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from avro_schemas.events import (
-    ECG_ACQUIRED,
-    HANDOVER_SUBMITTED,
-    INCIDENT_OPENED,
-    INTERVENTION_PERFORMED,
-    MEDICATION_GIVEN,
-    PATIENT_RECORDED,
-    PRE_ALERT_RAISED,
-    UNIT_STATUS_CHANGED,
-    VITALS_RECORDED,
-    short,
-)
+from avro_schemas import events
 from kernel.codes import RESIDENT_ID
 from kernel.jsontypes import Json
 from services.ingest import resident_id as resident_ids
@@ -57,16 +46,21 @@ def stemi_incident(
     the patient is identified; without, unidentified (temporary id, estimated age)."""
 
     def ev(event_type: str, minutes: float, **fields: Any) -> Json:
-        n = len(events)
+        n = len(built)
         event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"goldenhour/{incident_id}/{n}"))
-        return {"type": short(event_type), "event_id": event_id, "occurred_at": _at(t0, minutes), **fields}
+        return {
+            "type": events.short(event_type),
+            "event_id": event_id,
+            "occurred_at": _at(t0, minutes),
+            **fields,
+        }
 
     def status(minutes: float, name: str) -> Json:
-        return ev(UNIT_STATUS_CHANGED, minutes, unit_id=unit_id, status=name)
+        return ev(events.UNIT_STATUS_CHANGED, minutes, unit_id=unit_id, status=name)
 
     def vitals(minutes: float, hr: int, sbp: int, dbp: int, spo2: int, pain: int) -> Json:
         return ev(
-            VITALS_RECORDED,
+            events.VITALS_RECORDED,
             minutes,
             vitals=[
                 {"code": "8867-4", "value": hr, "unit": "/min"},
@@ -94,10 +88,10 @@ def stemi_incident(
             "estimated_age_years": 58,
         }
 
-    events: list[Json] = []
+    built: list[Json] = []
     script: list[Callable[[], Json]] = [
         lambda: ev(
-            INCIDENT_OPENED,
+            events.INCIDENT_OPENED,
             0,
             dispatch_reason="Chest pain for 40 minutes, sweating",
             priority="1",
@@ -109,10 +103,10 @@ def stemi_incident(
         lambda: status(2, "EN_ROUTE"),
         lambda: status(9, "ON_SCENE"),
         lambda: status(10, "AT_PATIENT"),
-        lambda: ev(PATIENT_RECORDED, 11, **patient),
+        lambda: ev(events.PATIENT_RECORDED, 11, **patient),
         lambda: vitals(12, 108, 96, 60, 93, 8),
         lambda: ev(
-            ECG_ACQUIRED,
+            events.ECG_ACQUIRED,
             13,
             ecg_id=f"{incident_id}-ecg-1",
             device={"id": "lifepak-15-0042", "manufacturer": "Stryker", "model": "LIFEPAK 15"},
@@ -120,14 +114,14 @@ def stemi_incident(
             leads=synth_ecg(heart_rate_bpm=104, st_elevation_uv=250, st_leads=INFERIOR, seed=seed),
         ),
         lambda: ev(
-            MEDICATION_GIVEN,
+            events.MEDICATION_GIVEN,
             14,
             medication={"system": SNOMED, "code": "387458008", "display": "Aspirin"},
             dose={"value": 300, "unit": "mg"},
             route={"system": SNOMED, "code": "26643006", "display": "Oral route"},
         ),
         lambda: ev(
-            PRE_ALERT_RAISED,
+            events.PRE_ALERT_RAISED,
             15,
             kind="STEMI",
             destination_id=destination_id,
@@ -135,7 +129,7 @@ def stemi_incident(
             note="Inferior STEMI on 12-lead; activate cath lab",
         ),
         lambda: ev(
-            INTERVENTION_PERFORMED,
+            events.INTERVENTION_PERFORMED,
             16,
             code={
                 "system": SNOMED,
@@ -147,7 +141,7 @@ def stemi_incident(
         lambda: status(18, "LEFT_SCENE"),
         lambda: vitals(25, 98, 104, 66, 96, 5),
         lambda: ev(
-            HANDOVER_SUBMITTED,
+            events.HANDOVER_SUBMITTED,
             30,
             destination_id=destination_id,
             atmist={
@@ -163,5 +157,5 @@ def stemi_incident(
         lambda: status(35, "AT_DESTINATION"),
     ]
     for step in script:
-        events.append(step())
-    return events
+        built.append(step())
+    return built

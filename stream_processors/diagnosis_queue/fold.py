@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from avro_schemas.events import (
     ECG_MEASURED,
+    MEASUREMENT_EDITED,
+    READ_AMENDED,
     READ_CLAIMED,
     READ_ESCALATED,
     READ_RELEASED,
@@ -47,6 +49,7 @@ def _requested(item: QueueItem, e: Json) -> QueueItem:
         urgency=e.get("urgency", "routine"),
         prealert=e.get("prealert") or "",
         submitted_at=_at(e),
+        acquired_at=instant(e["meta"]["occurred_at"]),
         triage_class=more_urgent(cls, measured),
         reasons=(
             *item.reasons,
@@ -122,6 +125,44 @@ def _escalated(item: QueueItem, e: Json) -> QueueItem:
     return item.evolve(escalated=True)
 
 
+def _edited(item: QueueItem, e: Json) -> QueueItem:
+    """A correction counts while its reader holds the ECG (as a report would): the
+    automatic value stays beside it, from the first correction of that measurement."""
+    if item.status != "claimed" or item.holder != e["reader_id"]:
+        return item
+    field_ = e["measurement"]
+    earlier = item.edits.get(field_, {})
+    automatic = earlier.get("automatic", e.get("automatic_value"))
+    if automatic is None:
+        automatic = item.measurements.get(field_)
+    edit = {
+        "value": e["value"],
+        "automatic": automatic,
+        "reader_id": e["reader_id"],
+        "edited_at": _at(e),
+        "reason": e.get("reason") or "",
+        "event_id": e["meta"]["event_id"],
+    }
+    return item.evolve(edits={**item.edits, field_: edit})
+
+
+def _amended(item: QueueItem, e: Json) -> QueueItem:
+    """An addendum to a signed read, by any reader; before the signature there is nothing to
+    amend. The signed read stays as it was: the addendum is added after it."""
+    if item.status != "reported" or any(
+        a["event_id"] == e["meta"]["event_id"] for a in item.addenda
+    ):
+        return item
+    addendum = {
+        "reader_id": e["reader_id"],
+        "addendum": e["addendum"],
+        "codes": e.get("codes", []),
+        "signed_at": instant(e["signed_at"]),
+        "event_id": e["meta"]["event_id"],
+    }
+    return item.evolve(addenda=(*item.addenda, addendum))
+
+
 FOLDS: dict[str, Callable[[QueueItem, Json], QueueItem]] = {
     READ_REQUESTED: _requested,
     ECG_MEASURED: _measured,
@@ -129,6 +170,8 @@ FOLDS: dict[str, Callable[[QueueItem, Json], QueueItem]] = {
     READ_RELEASED: _released,
     READ_REPORTED: _reported,
     READ_ESCALATED: _escalated,
+    MEASUREMENT_EDITED: _edited,
+    READ_AMENDED: _amended,
 }
 
 

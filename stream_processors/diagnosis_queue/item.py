@@ -37,6 +37,7 @@ class QueueItem:
     urgency: str = "routine"
     prealert: str = ""
     submitted_at: str = ""
+    acquired_at: str = ""  # the ECG's acquisition (the request's occurred_at)
     triage_class: str = "routine"
     reasons: tuple[str, ...] = ()
     measurements: dict[str, Any] = field(default_factory=dict)
@@ -46,6 +47,10 @@ class QueueItem:
     claim_event_id: str = ""
     escalated: bool = False
     report: dict[str, Any] = field(default_factory=dict)
+    # Reader corrections: measurement -> {value, automatic, reader_id, edited_at, reason}
+    edits: dict[str, Any] = field(default_factory=dict)
+    # Addenda to the signed read, oldest first: {reader_id, addendum, codes, signed_at, event_id}
+    addenda: tuple[dict[str, Any], ...] = ()
 
     @property
     def due_at(self) -> str:
@@ -69,12 +74,14 @@ class QueueItem:
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["reasons"] = list(self.reasons)
+        doc["addenda"] = list(self.addenda)
         return {"resourceType": "QueueItem", "id": queue_item_id(self.ecg_id), **doc}
 
     @staticmethod
     def from_json(doc: dict[str, Any]) -> QueueItem:
         fields = {k: v for k, v in doc.items() if k not in ("resourceType", "id", "meta")}
         fields["reasons"] = tuple(fields.get("reasons", ()))
+        fields["addenda"] = tuple(fields.get("addenda", ()))
         return QueueItem(**fields)
 
     def evolve(self, **changes: Any) -> QueueItem:

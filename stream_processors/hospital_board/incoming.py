@@ -23,18 +23,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from avro_schemas.events import (
-    ECG_ACQUIRED,
-    HANDOVER_ACCEPTED,
-    HANDOVER_SUBMITTED,
-    INCIDENT_OPENED,
-    INTERVENTION_PERFORMED,
-    MEDICATION_GIVEN,
-    PATIENT_RECORDED,
-    PRE_ALERT_RAISED,
-    UNIT_STATUS_CHANGED,
-    VITALS_RECORDED,
-)
+from avro_schemas import events
 from kernel.codes import EMS_TEMPORARY_ID
 from kernel.ids import resource_id, shallow_fields
 from kernel.jsontypes import Json
@@ -234,16 +223,16 @@ def _accepted(s: IncomingAmbulance, e: Json) -> IncomingAmbulance:
 
 
 FOLDS: dict[str, Callable[[IncomingAmbulance, Json], IncomingAmbulance]] = {
-    INCIDENT_OPENED: _opened,
-    UNIT_STATUS_CHANGED: _status,
-    PATIENT_RECORDED: _patient,
-    VITALS_RECORDED: _vitals,
-    INTERVENTION_PERFORMED: _intervention,
-    MEDICATION_GIVEN: _medication,
-    ECG_ACQUIRED: _ecg,
-    PRE_ALERT_RAISED: _prealert,
-    HANDOVER_SUBMITTED: _handover,
-    HANDOVER_ACCEPTED: _accepted,
+    events.INCIDENT_OPENED: _opened,
+    events.UNIT_STATUS_CHANGED: _status,
+    events.PATIENT_RECORDED: _patient,
+    events.VITALS_RECORDED: _vitals,
+    events.INTERVENTION_PERFORMED: _intervention,
+    events.MEDICATION_GIVEN: _medication,
+    events.ECG_ACQUIRED: _ecg,
+    events.PRE_ALERT_RAISED: _prealert,
+    events.HANDOVER_SUBMITTED: _handover,
+    events.HANDOVER_ACCEPTED: _accepted,
 }
 
 

@@ -28,6 +28,7 @@ from avro_schemas.events import (
     NOTIFICATION_TRIGGERED,
     PATIENT_LINKED,
     PRE_ALERT_RAISED,
+    READ_AMENDED,
     READ_CLAIMED,
     READ_RELEASED,
     READ_REPORTED,
@@ -76,6 +77,7 @@ ECG_EVENTS = frozenset(
         READ_CLAIMED,
         READ_RELEASED,
         READ_REPORTED,
+        READ_AMENDED,
     }
 )
 
@@ -162,6 +164,8 @@ def _matches(state: State, event_name: str, event: Json) -> list[defs.Match]:
         return defs.match(event_name, event, context)
     if event_name == READ_REPORTED:
         return _final_report(state.get(ecg_ref(event["ecg_id"])), event)
+    if event_name == READ_AMENDED:
+        return _amended_report(state.get(ecg_ref(event["ecg_id"])), event)
     if event_name == PATIENT_LINKED:
         return defs.match(event_name, event, {})
     return []
@@ -218,6 +222,14 @@ def _final_report(context: Json | None, event: Json) -> list[defs.Match]:
     if (context or {}).get("status") == "reported" or after["status"] != "reported":
         return []
     return [defs.report_match(event["ecg_id"], after["patient_ref"], after["site"])]
+
+
+def _amended_report(context: Json | None, event: Json) -> list[defs.Match]:
+    """An addendum to a signed read notifies again: the report is now `amended`. Before the
+    signature the queue refuses an addendum, and so does this."""
+    if context is None or context.get("status") != "reported":
+        return []
+    return [defs.report_match(event["ecg_id"], context["patient_ref"], context["site"])]
 
 
 def _triggered(sid: str, hit: defs.Match, event_name: str, event: Json) -> Emitted:

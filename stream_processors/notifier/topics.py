@@ -10,7 +10,8 @@ event, given the little context it keeps per incident and per ECG (see `fold.py`
 | topic (canonical tail) | triggered by                                 | focus             | filters                        |
 |------------------------|----------------------------------------------|-------------------|--------------------------------|
 | handover               | HandoverSubmitted, HandoverAccepted          | Composition       | destination, incident          |
-| ecg-report-final       | ReadReported accepted by the queue's lease   | DiagnosticReport  | patient, site                  |
+| ecg-report-final       | ReadReported accepted by the queue's lease;  | DiagnosticReport  | patient, site                  |
+|                        | ReadAmended of a signed read (amended)       |                   |                                |
 | encounter-status       | UnitStatusChanged (EMS Encounter timeline)   | Encounter         | encounter, status, destination |
 | patient-linked         | PatientLinked                                | Patient           | patient                        |
 
@@ -26,6 +27,7 @@ from avro_schemas.events import (
     HANDOVER_ACCEPTED,
     HANDOVER_SUBMITTED,
     PATIENT_LINKED,
+    READ_AMENDED,
     READ_REPORTED,
     UNIT_STATUS_CHANGED,
 )
@@ -71,10 +73,11 @@ ECG_REPORT_FINAL = Topic(
     "ecg-report-final",
     "ECG report final",
     "A cardiologist signed the read of an ECG: its DiagnosticReport is final. A report the "
-    "queue refused (lease taken over) does not trigger.",
+    "queue refused (lease taken over) does not trigger. An addendum to the signed read "
+    "triggers again (the report is then amended).",
     "DiagnosticReport",
-    ("create",),
-    (READ_REPORTED,),
+    ("create", "update"),
+    (READ_REPORTED, READ_AMENDED),
     {
         "patient": "Reference of the patient, Patient/<id>",
         "site": "Id of the site (clinic, ambulance service) that sent the ECG",

@@ -144,49 +144,53 @@ STEMI_ECG_TRANSMITTED = Kpi(
     compliance_target=0.30,
     source=CPC,
 )
-CALL_TO_DISPATCH = Kpi(
-    "call_to_dispatch",
-    "Call to dispatch",
-    INTERVAL,
-    start="the call: CALL_RECEIVED status, else IncidentOpened (the call became an incident)",
-    end="the unit's first DISPATCHED status",
-    population="every incident",
-    target_minutes=3,
-    compliance_target=None,
-    source=LOCAL,
-)
-RESPONSE_TIME = Kpi(
-    "response_time",
-    "Response time (call to on scene)",
-    INTERVAL,
-    start="the call (as for call to dispatch)",
-    end="the unit's first ON_SCENE status",
-    population="every incident",
-    target_minutes=15,
-    compliance_target=None,
-    source=LOCAL,
-)
-ON_SCENE_TIME = Kpi(
-    "on_scene_time",
-    "On-scene time",
-    INTERVAL,
-    start="the unit's first ON_SCENE status",
-    end="the unit's first LEFT_SCENE status",
-    population="incidents whose unit reached the scene",
-    target_minutes=20,
-    compliance_target=None,
-    source=LOCAL,
-)
-HANDOVER_TIME = Kpi(
-    "handover_time",
-    "Handover time (at hospital to transfer of care)",
-    INTERVAL,
-    start="the unit's first AT_DESTINATION status",
-    end="transfer of care: HandoverAccepted, or a TRANSFER_OF_CARE status, whichever is first",
-    population="incidents that reached a destination hospital",
-    target_minutes=15,
-    compliance_target=None,
-    source=LOCAL,
+
+
+def _regional_interval(
+    code: str, title: str, start: str, end: str, population: str, target_minutes: float
+) -> Kpi:
+    """A 120 operational interval: minutes against the regional target, no compliance share."""
+    return Kpi(code, title, INTERVAL, start, end, population, target_minutes, None, LOCAL)
+
+
+# The 120 service's own intervals, against regional targets (minutes).
+CALL_TO_DISPATCH, RESPONSE_TIME, ON_SCENE_TIME, HANDOVER_TIME = (
+    _regional_interval(*row)
+    for row in (
+        # code, title, start, end, population, target minutes
+        (
+            "call_to_dispatch",
+            "Call to dispatch",
+            "the call: CALL_RECEIVED status, else IncidentOpened (the call became an incident)",
+            "the unit's first DISPATCHED status",
+            "every incident",
+            3,
+        ),
+        (
+            "response_time",
+            "Response time (call to on scene)",
+            "the call (as for call to dispatch)",
+            "the unit's first ON_SCENE status",
+            "every incident",
+            15,
+        ),
+        (
+            "on_scene_time",
+            "On-scene time",
+            "the unit's first ON_SCENE status",
+            "the unit's first LEFT_SCENE status",
+            "incidents whose unit reached the scene",
+            20,
+        ),
+        (
+            "handover_time",
+            "Handover time (at hospital to transfer of care)",
+            "the unit's first AT_DESTINATION status",
+            "transfer of care: HandoverAccepted, or a TRANSFER_OF_CARE status, whichever is first",
+            "incidents that reached a destination hospital",
+            15,
+        ),
+    )
 )
 
 KPIS: tuple[Kpi, ...] = (

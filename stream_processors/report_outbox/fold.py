@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from avro_schemas.events import (
+    READ_AMENDED,
     READ_CLAIMED,
     READ_RELEASED,
     READ_REPORTED,
@@ -110,7 +111,31 @@ def _lease(item: OutboxItem, name: str, e: Json) -> OutboxItem:
     )
 
 
+def _amended(item: OutboxItem, e: Json) -> OutboxItem:
+    """An addendum to a signed read: the clinic is owed the corrected report (HL7 result
+    status C), a new message (its MSH-10 derives from the addendum's event id) carrying the
+    signed text followed by every addendum so far, as the DiagnosticReport's conclusion."""
+    if item.status != "reported" or item.report.get("event_id") == e["meta"]["event_id"]:
+        return item
+    signed_text = item.report.get("signed_interpretation", item.report["interpretation"])
+    addendum = f"Addendum {instant(e['signed_at'])} ({e['reader_id']}): {e['addendum']}"
+    report = {
+        **item.report,
+        "signed_interpretation": signed_text,
+        "interpretation": f"{item.report['interpretation']}\n\n{addendum}",
+        "codes": [*item.report.get("codes", []), *e.get("codes", [])],
+        "signed_at": instant(e["signed_at"]),
+        "reader_id": e["reader_id"],
+        "event_id": e["meta"]["event_id"],
+        "result_status": "C",
+    }
+    return item.evolve(report=report, delivered=False)
+
+
 def _delivered(item: OutboxItem, e: Json) -> OutboxItem:
+    # An acknowledgement of a report an addendum has since replaced does not settle it.
+    if e.get("report_event_id") and e["report_event_id"] != item.report.get("event_id"):
+        return item
     delivery = {
         "ack_control_id": e["ack_control_id"],
         "attempts": e["attempts"],
@@ -126,6 +151,7 @@ FOLDS: dict[str, Callable[[OutboxItem, str, Json], OutboxItem]] = {
     READ_CLAIMED: _lease,
     READ_RELEASED: _lease,
     READ_REPORTED: _lease,
+    READ_AMENDED: lambda item, _, e: _amended(item, e),
     REPORT_DELIVERED: lambda item, _, e: _delivered(item, e),
 }
 

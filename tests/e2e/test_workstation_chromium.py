@@ -260,7 +260,8 @@ def test_api_errors_are_shown_and_the_queue_refreshes_by_itself(
 
     browser.get(f"{server.base_url}/reading/")
     assert "dr-zhang" in browser.find_element(By.CSS_SELECTOR, "#queue-rows tr").text
-    later = submit(client, urgency="routine")
+    # Acquired later: a recording within minutes of the first would be shown as its repeat.
+    later = submit(client, urgency="routine", acquired_at="2026-11-23T19:30:00+08:00")
     until(
         lambda: browser.find_elements(By.CSS_SELECTOR, f'#queue-rows tr[data-ecg-id="{later}"]'),
         "the new ECG to appear without a reload",

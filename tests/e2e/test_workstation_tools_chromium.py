@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from the workstation test are parameters here)
 """The reader's measuring tools in a real headless Chromium: calipers read a known R-R
 interval (a 60/min synthetic ECG: about 1000 ms, known from its samples) within 5 ms at 25 and 50 mm/s and any zoom,
 the gain switch redraws the 1 mV calibration pulse at 5/10/20 mm, and calipers read its
@@ -68,7 +69,9 @@ def drag(driver: Any, a: tuple[float, float], b: tuple[float, float]) -> None:
     mouse("mouseReleased", b, 0)
 
 
-def caliper(driver: Any, svg: Any, a_mm: tuple[float, float], b_mm: tuple[float, float]) -> dict[str, float]:
+def caliper(
+    driver: Any, svg: Any, a_mm: tuple[float, float], b_mm: tuple[float, float]
+) -> dict[str, float]:
     from selenium.webdriver.common.by import By
 
     driver.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'start'})", svg)
@@ -157,8 +160,142 @@ def test_gain_switch_redraws_the_calibration_pulse_and_calipers_read_millivolts(
     # At 20 mm/mV, from the baseline to the top of the 1 mV pulse (x 5 mm: its middle).
     click(browser, "#calipers-toggle")
     baseline = float(
-        browser.execute_script("return +document.querySelector('#ecg-current g.row').dataset.baseline")
+        browser.execute_script(
+            "return +document.querySelector('#ecg-current g.row').dataset.baseline"
+        )
     )
     got = caliper(browser, svg, (5, baseline), (5, baseline - 20))
     assert got["mv"] == pytest.approx(1.0, abs=0.01) and got["ms"] == pytest.approx(0, abs=1)
+    assert browser_errors(browser) == []
+
+
+def test_an_edit_and_an_addendum_made_on_the_page_end_up_in_fhir(
+    browser: Any, server: Server, client: httpx.Client
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from tests.integration.test_ecg_slice import wait_for
+
+    ecg_id = submit(client, urgency="urgent")
+    automatic = until(
+        lambda: next(
+            (i["measurements"].get("qt_ms") for i in client.get("/reading/queue").json()), None
+        ),
+        "the automatic QT",
+    )
+    browser.get(f"{server.base_url}/reading/")
+    browser.execute_script("localStorage.setItem('goldenhour.readerId', 'dr-li')")
+    browser.get(f"{server.base_url}/reading/ecg/{ecg_id}")
+    until(lambda: browser.find_element(By.ID, "claim-this").is_displayed(), "the claim button")
+    browser.find_element(By.ID, "claim-this").click()
+    until(lambda: browser.find_element(By.ID, "save-edit").is_enabled(), "the form enabled")
+
+    Select(browser.find_element(By.ID, "edit-field")).select_by_value("qt_ms")
+    browser.find_element(By.ID, "edit-value").send_keys("440")
+    browser.find_element(By.ID, "edit-reason").send_keys("T end in V2")
+    browser.find_element(By.ID, "save-edit").click()
+    saved = until(lambda: browser.find_element(By.ID, "edit-saved").text, "the saved note")
+    assert "440" in saved and "已保存" in saved
+    browser.find_element(By.ID, "interpretation").send_keys("Sinus rhythm. QT 440 ms.")
+    browser.find_element(By.ID, "sign").click()
+    until(lambda: browser.find_element(By.ID, "signed").is_displayed(), "the signed state")
+
+    browser.find_element(By.ID, "addendum").send_keys("QTc prolonged on review.")
+    browser.find_element(By.ID, "add-addendum").click()
+    until(
+        lambda: "QTc prolonged on review." in browser.find_element(By.ID, "addenda").text,
+        "the addendum shown after the reload",
+    )
+    screenshot(browser, "workstation-addendum")
+    assert browser_errors(browser) == []
+
+    path = client.get("/reading/queue").json()  # reported: out of the open queue
+    assert all(i["ecg_id"] != ecg_id for i in path)
+    ref = browser.find_element(By.ID, "signed").get_attribute("data-report")
+    report = until(
+        lambda: (r := wait_for(client, f"/fhir/{ref}").json())["status"] == "amended" and r,
+        "the amended DiagnosticReport",
+    )
+    assert report["conclusion"].startswith("Sinus rhythm. QT 440 ms.")
+    assert "QTc prolonged on review." in report["conclusion"]
+    (qt,) = report["contained"][0]["component"]
+    assert qt["code"]["coding"][0]["code"] == "8634-8"  # LOINC Q-T interval
+    assert qt["valueQuantity"]["value"] == 440
+    assert qt["extension"][0]["valueQuantity"]["value"] == automatic
+
+
+def test_serial_comparison_shows_the_previous_ecg_at_the_same_scale_with_what_changed(
+    browser: Any, server: Server, client: httpx.Client
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    older = submit(client, urgency="routine", acquired_at="2026-11-20T09:00:00+08:00")
+    newer = submit(client, urgency="stat", st_uv=250)
+    until(
+        lambda: (
+            all(i["measurements"] for i in client.get("/reading/queue").json())
+            and len(client.get("/reading/queue").json()) == 2
+        ),
+        "both ECGs measured",
+    )
+    browser.get(f"{server.base_url}/reading/ecg/{newer}")
+    current = until(lambda: browser.find_element(By.ID, "ecg-current"), "the print-out")
+    previous = browser.find_element(By.ID, "ecg-previous")
+    assert browser.find_element(By.ID, "previous-link").get_attribute("href").endswith(older)
+    assert previous.size["width"] == current.size["width"]  # same scale
+    assert previous.location["x"] == current.location["x"]  # columns aligned
+    statements = browser.find_element(By.ID, "serial-changes").text
+    assert "新出现 ST 段抬高" in statements and "II" in statements  # the inferior leads
+    click(browser, 'button[data-gain="20"]')
+    assert previous.get_attribute("data-gain-mm-per-mv") == "20"
+    screenshot(browser, "workstation-serial")
+    assert browser_errors(browser) == []
+
+
+def test_worklist_filters_search_and_a_repeated_recording_shown_once(
+    browser: Any, server: Server, client: httpx.Client
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    # 110105198001010016: GB 11643 check digit computed by hand (weights 7 9 10 5 8 4 2 1 6 3
+    # 7 9 10 5 8 4 2, MOD 11-2), a second patient beside the standard's own example.
+    other = {"resident": "110105198001010016"}
+    stemi = submit(client, urgency="stat", st_uv=250)
+    first = submit(client, urgency="routine", acquired_at="2026-11-23T18:00:00+08:00", **other)
+    again = submit(client, urgency="routine", acquired_at="2026-11-23T18:02:00+08:00", **other)
+    until(lambda: len(client.get("/reading/queue").json()) == 3, "three ECGs queued")
+
+    def rows() -> list[str]:
+        found = browser.find_elements(By.CSS_SELECTOR, "#queue-rows tr[data-ecg-id]")
+        return [r.get_attribute("data-ecg-id") for r in found]
+
+    browser.get(f"{server.base_url}/reading/")
+    # The repeated recording of the second patient is one row, with a note naming the other.
+    shown = until(lambda: len(rows()) == 2 and rows(), "two rows")
+    assert shown[0] == stemi and shown[1] in (first, again)
+    note = browser.find_element(By.CSS_SELECTOR, ".repeat-note")
+    assert ({first, again} - {shown[1]}).pop() in note.get_attribute("data-repeats")
+    assert "分钟内重复记录" in note.text
+
+    browser.find_element(By.CSS_SELECTOR, 'input[name="class"][value="critical"]').click()
+    browser.find_element(By.ID, "f-apply").click()
+    until(lambda: rows() == [stemi], "only the critical ECG")
+    assert "class=critical" in browser.current_url
+
+    browser.get(f"{server.base_url}/reading/?q=110105198001010016")  # the patient's ID
+    until(lambda: len(rows()) == 1 and rows()[0] in (first, again), "the second patient")
+    browser.get(f"{server.base_url}/reading/?q={stemi}")  # the ECG id
+    until(lambda: rows() == [stemi], "the ECG searched by id")
+
+    # My claims: the reader's own claimed ECG only, also after a refresh of the rows.
+    browser.execute_script("localStorage.setItem('goldenhour.readerId', 'dr-li')")
+    claimed = client.post("/reading/claims", json={"reader_id": "dr-li", "ecg_id": stemi})
+    assert claimed.status_code == 200
+    browser.get(f"{server.base_url}/reading/")
+    browser.find_element(By.ID, "f-mine").click()
+    Select(browser.find_element(By.ID, "f-state")).select_by_value("claimed")
+    browser.find_element(By.ID, "f-apply").click()
+    until(lambda: "mine=dr-li" in browser.current_url and rows() == [stemi], "my claim")
     assert browser_errors(browser) == []

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import pytest
+
 from avro_schemas.catalogue import CLINIC_ECG, DEAD_LETTER, INCIDENT, TOPICS, dlq_topic
 from eventlog.base import EventLog
 from kernel.jsontypes import Json
@@ -17,6 +19,14 @@ from services.settings import Settings
 from services.system import System, bootstrap
 from tests.faults.traffic import Tally, Traffic
 from tests.processes import run_rebuild
+
+# Every fault test: real servers, restarted or starved, for minutes.
+FAULT_MARKS = [
+    pytest.mark.faults,
+    pytest.mark.kafka,
+    pytest.mark.cassandra,
+    pytest.mark.timeout(600),  # minutes of real processes and server restarts
+]
 
 CATCH_UP_S = 180  # processors folding the backlog an outage or the kills left behind
 FOLDING_TIMEOUT_S = 90  # a processor process must fold a fresh ECG within this
@@ -48,6 +58,16 @@ class LogCheck:
     checked: int  # accepted event ids looked up in the log
     lost: list[str]  # accepted, not in the log
     doubled: list[str]  # accepted, in the log more than once
+
+    def assert_each_once(self, unfolded: list[str] | None = None) -> None:
+        """Every accepted event is in the log exactly once (and, given `unfolded`, every
+        accepted ECG was folded into its Observation)."""
+        unfolded = unfolded or []
+        assert not self.lost and not unfolded, (
+            f"accepted (answered 2xx), not in the log: {self.lost[:10]}; "
+            f"not folded: {unfolded[:10]}"
+        )
+        assert not self.doubled, f"in the log more than once: {self.doubled[:10]}"
 
 
 def check_log(log: EventLog, tally: Tally) -> LogCheck:

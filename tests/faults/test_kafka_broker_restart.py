@@ -15,20 +15,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from services.settings import Settings
-from tests.faults.checks import check_log, system_of
+from tests.faults.checks import FAULT_MARKS, check_log, system_of
 from tests.faults.local_servers import kafka_server
 from tests.faults.traffic import Traffic
 from tests.processes import start_serve
 
-pytestmark = [
-    pytest.mark.faults,
-    pytest.mark.kafka,
-    pytest.mark.cassandra,
-    pytest.mark.timeout(600),  # minutes of real processes and server restarts
-]
+pytestmark = FAULT_MARKS
 
 SEED = 17
 RESTARTS = 2
@@ -87,6 +80,5 @@ def test_broker_restarted_mid_ingest__every_2xx_is_in_the_log_once_and_failures_
         f"which had landed), {logged.checked} events checked, lost {lost}, "
         f"doubled {len(logged.doubled)}"
     )
-    assert lost == 0, f"answered 2xx, not in the log: {logged.lost[:10]}"
-    assert not logged.doubled, f"in the log more than once: {logged.doubled[:10]}"
+    logged.assert_each_once()
     assert tally.failed_attempts > 0, "the restart was not felt: no request failed"

@@ -20,8 +20,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from avro_schemas.catalogue import CLINIC_ECG, INCIDENT
 from avro_schemas.codec import MAGIC
 from eventlog.base import NewRecord
@@ -29,6 +27,7 @@ from services.settings import Settings
 from services.system import System
 from stream_processors.topology import projections
 from tests.faults.checks import (
+    FAULT_MARKS,
     check_log,
     current_views,
     dead_letters,
@@ -42,12 +41,7 @@ from tests.faults.checks import (
 from tests.faults.traffic import Traffic
 from tests.processes import start_serve
 
-pytestmark = [
-    pytest.mark.faults,
-    pytest.mark.kafka,
-    pytest.mark.cassandra,
-    pytest.mark.timeout(600),  # minutes of real processes and server restarts
-]
+pytestmark = FAULT_MARKS
 
 KILLS = 20
 SEED = 20261123
@@ -140,8 +134,7 @@ def test_processor_sigkilled_20_times_mid_stream__nothing_lost_and_views_equal_a
         f"{not differences} [caught up in {caught_up_s:.0f}s, "
         f"{time.monotonic() - t0:.0f}s in all]"
     )
-    assert lost == 0, f"lost from the log: {logged.lost[:10]}; not folded: {unfolded[:10]}"
-    assert not logged.doubled, f"in the log more than once: {logged.doubled[:10]}"
+    logged.assert_each_once(unfolded)
     for topic, wanted in wanted_letters.items():
         assert set(letters[topic]) == wanted, f"{topic}: dead letters {letters[topic]}"
         assert all(n == 1 for n in letters[topic].values()), letters[topic]

@@ -5,7 +5,6 @@ care) lands in the Encounter and makes the document final."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -16,17 +15,18 @@ from services.server import Server
 from services.simulate.stemi_incident import DESTINATION, stemi_incident
 from stream_processors.fhir_projector.incident.encounter import encounter_id
 from stream_processors.fhir_projector.incident.handover import composition_id
-
-ATTEMPTS = 150  # x 0.1 s
+from tests.waits import wait_until
 
 
 def eventually(client: httpx.Client, url: str, ok: Any) -> Json:
-    for _ in range(ATTEMPTS):
+    """`url`'s JSON once it answers 200 with a body `ok` accepts."""
+
+    def body() -> Json | None:
         resp = client.get(url)
-        if resp.status_code == 200 and ok(body := resp.json()):
-            return body  # type: ignore[no-any-return]
-        time.sleep(0.1)
-    raise AssertionError(f"{url}: condition never held (last {resp.status_code} {resp.text[:300]})")
+        return resp.json() if resp.status_code == 200 and ok(resp.json()) else None
+
+    result: Json = wait_until(body, f"{url} answering as the test expects")
+    return result
 
 
 def test_stemi_call__document_board_and_transfer_of_care(server: Server) -> None:

@@ -29,12 +29,17 @@ def test_demo_plays_every_chapter_and_exits(tmp_path: Path) -> None:
     out = done.stdout
     assert "replayed=true" in out  # clinic and tablet retries answered, not re-appended
     assert "409, it missed ['PatientRecorded'" in out  # the stale tablet told what it missed
-    assert "Heart rate 980 /min is implausible" in out
+    # the refusal as the crew reads it: in Chinese, naming the vital and the bounds
+    assert "Heart rate 980 /min 不在合理范围内" in out or "心率 980 /min 不在合理范围内" in out
     assert "Encounter finished, document final" in out  # transfer of care from the board
     assert "Call to dispatch:" in out and "within target" in out
     assert "notification bundle(s)" in out and "ADT^A01" in out and "ACK AA" in out
     assert "linked to the ambulance's temporary patient" in out and "answers in-progress" in out
     assert "/board/county-hospital" in out and "demo: done" in out
+    # the hospital reports back (issue 13 item 4): PCI and diagnosis, then door-to-balloon
+    assert "['201 Created', '201 Created']" in out
+    assert "door-to-balloon now measured: 1 case(s), median 52.0 min" in out
+    assert "If-Match W/\"1\": 200; with a stale ETag: 412" in out
     # the command centre (issue 15): a bus crash distributed, an escort, an alert
     assert "dispatch declares MCI" in out and "T00 -> county-hospital" in out
     assert "escort TP-" in out and "signals held green" in out

@@ -227,6 +227,7 @@ def test_metadata_describes_what_is_served(client: httpx.Client) -> None:
         "PractitionerRole",
         "Device",
         "Endpoint",
+        "Condition",  # a hospital's final diagnosis (outcomes flowing back)
     }
     json.dumps(cs)
 

@@ -20,7 +20,14 @@ from eventlog.base import NewRecord, partition_for
 from kernel.jsontypes import Json
 from services.server import Server
 from services.settings import Settings
-from tests.integration.test_incident_ecg import T0, append, ecg_acquired
+from tests.integration.test_incident_ecg import (
+    T0,
+    append,
+    ecg_acquired,
+    incident_opened,
+    patient_recorded,
+    stemi_pre_alert,
+)
 from tests.integration.test_poison_and_rebuild import dump, latest
 from tests.processes import run_rebuild
 
@@ -43,36 +50,10 @@ def wait_until(what: str, predicate: Callable[[], Any]) -> Any:
 def stemi_incident(server: Server, destination: str = HOSPITAL, handover: bool = True) -> str:
     """An incident with a STEMI pre-alert (and the crew's handover) for `destination`."""
     incident = f"INC-{uuid.uuid4().hex[:8]}"
-    append(
-        server,
-        incident,
-        "IncidentOpened",
-        0,
-        dispatch_reason="chest pain",
-        priority="1",
-        station_id="station-2",
-        unit_id="A12",
-        scene=None,
-    )
-    append(
-        server,
-        incident,
-        "PatientRecorded",
-        9,
-        patient={"identifiers": [], "gender": "male", "estimated_age_years": 62},
-        temporary_id=f"TMP-{incident}",
-    )
+    incident_opened(server, incident, "chest pain", "A12")
+    patient_recorded(server, incident, 9, age=62)
     vitals(server, incident, 10, hr=96)
-    append(
-        server,
-        incident,
-        "PreAlertRaised",
-        12,
-        kind="STEMI",
-        destination_id=destination,
-        eta=T0 + dt.timedelta(minutes=35),
-        note="Inferior STEMI, cath lab please",
-    )
+    stemi_pre_alert(server, incident, destination, note="Inferior STEMI, cath lab please")
     if handover:
         handover_submitted(server, incident, 20, destination)
     return incident
@@ -113,6 +94,13 @@ def vitals(server: Server, incident: str, minutes: float, hr: float) -> None:
             {"loinc": "59408-5", "quantity": {"value": 95.0, "unit": "%"}},
         ],
     )
+
+
+def unit_status(
+    server: Server, incident: str, minutes: float, unit: str, code: str, at: Json | None = None
+) -> None:
+    """The crew's status button (`code`) for `unit`, with the tablet's position if any."""
+    append(server, incident, "UnitStatusChanged", minutes, unit_id=unit, status=code, position=at)
 
 
 def position(
@@ -314,16 +302,8 @@ def test_region_shows_two_units_positions_and_statuses(server: Server) -> None:
     position(server, a, "station-2", 10, 31.2301, 121.4737)
     position(server, a, "station-2", 20, 31.2310, 121.4700, incident=incident)
     position(server, b, "station-5", 15, 31.3001, 121.5001)
-    append(server, incident, "UnitStatusChanged", 0.5, unit_id=a, status="EN_ROUTE", position=None)
-    append(
-        server,
-        f"INC-{uuid.uuid4().hex[:8]}",
-        "UnitStatusChanged",
-        0.2,
-        unit_id=b,
-        status="BACK_IN_SERVICE",
-        position=None,
-    )
+    unit_status(server, incident, 0.5, a, "EN_ROUTE")
+    unit_status(server, f"INC-{uuid.uuid4().hex[:8]}", 0.2, b, "BACK_IN_SERVICE")
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
 
         def both() -> dict[str, Json] | None:
@@ -358,15 +338,8 @@ def test_rebuild_gives_the_same_board_and_units(settings: Settings) -> None:
     server = Server(settings)
     server.start()
     incident = stemi_incident(server)
-    append(
-        server,
-        incident,
-        "UnitStatusChanged",
-        30,
-        unit_id="A12",
-        status="AT_DESTINATION",
-        position={"latitude": 31.2304, "longitude": 121.4737, "address": None},
-    )
+    here = {"latitude": 31.2304, "longitude": 121.4737, "address": None}
+    unit_status(server, incident, 30, "A12", "AT_DESTINATION", here)
     for s in range(0, 300, 30):
         position(server, "A12", "station-2", 1500 + s, 31.2 + s / 10000, 121.4, incident=incident)
     with httpx.Client(base_url=server.base_url, timeout=30) as client:

@@ -44,6 +44,26 @@ def post(server: Server, operation: str, body: Json) -> httpx.Response:
     )
 
 
+def by_reference(
+    server: Server, operation: str, source: str, target: str, *more: tuple[str, str, Any]
+) -> httpx.Response:
+    """`$operation` naming both Patients by reference, with any `more` parameters."""
+    return post(
+        server,
+        operation,
+        params(
+            ("source-patient", "valueReference", ref(source)),
+            ("target-patient", "valueReference", ref(target)),
+            *more,
+        ),
+    )
+
+
+def by_mrn(role: str, mrn: str) -> tuple[str, str, Json]:
+    """The `<role>-patient-identifier` parameter naming a hospital MRN."""
+    return (f"{role}-patient-identifier", "valueIdentifier", {"system": MRN_SYSTEM, "value": mrn})
+
+
 def hospital_patient(server: Server, mllp: MllpListener, mrn: str) -> str:
     assert msa(exchange(mllp, adt("A04", mrn=mrn, visit=None)))[0] == "AA"
     rid = hospital_patient_id(mrn)
@@ -64,15 +84,7 @@ def test_merge_by_reference__links_provenance_everything_then_unmerge_restores(
     target = hospital_patient(server, mllp, "H-800")
     before = {r: without_meta(eventually(server, f"/fhir/Patient/{r}")) for r in (source, target)}
 
-    resp = post(
-        server,
-        "merge",
-        params(
-            ("source-patient", "valueReference", ref(source)),
-            ("target-patient", "valueReference", ref(target)),
-            ("performer", "valueString", "dr-zhao"),
-        ),
-    )
+    resp = by_reference(server, "merge", source, target, ("performer", "valueString", "dr-zhao"))
     assert resp.status_code == 200, resp.text
     out = {p["name"]: p["resource"] for p in resp.json()["parameter"]}
     assert out["outcome"]["resourceType"] == "OperationOutcome"
@@ -92,39 +104,18 @@ def test_merge_by_reference__links_provenance_everything_then_unmerge_restores(
     reach = eventually(server, f"/fhir/Patient/{target}/$everything?_type=Encounter")
     assert encounter_id("inc-api-merge") in {e["resource"]["id"] for e in reach["entry"]}
 
-    again = post(
-        server,
-        "merge",
-        params(
-            ("source-patient", "valueReference", ref(source)),
-            ("target-patient", "valueReference", ref(target)),
-        ),
-    )
+    again = by_reference(server, "merge", source, target)
     assert again.status_code == 200
     assert "already merged" in again.text
 
-    undo = post(
-        server,
-        "unmerge",
-        params(
-            ("source-patient", "valueReference", ref(source)),
-            ("target-patient", "valueReference", ref(target)),
-        ),
-    )
+    undo = by_reference(server, "unmerge", source, target)
     assert undo.status_code == 200, undo.text
     undone = {p["name"]: p["resource"] for p in undo.json()["parameter"]}
     assert undone["source"] == before[source] and undone["result"] == before[target]
     for rid in (source, target):
         after = eventually(server, f"/fhir/Patient/{rid}", lambda p: "link" not in p)
         assert without_meta(after) == before[rid]
-    twice = post(
-        server,
-        "unmerge",
-        params(
-            ("source-patient", "valueReference", ref(source)),
-            ("target-patient", "valueReference", ref(target)),
-        ),
-    )
+    twice = by_reference(server, "unmerge", source, target)
     assert twice.status_code == 409
     assert twice.json()["resourceType"] == "OperationOutcome"
 
@@ -132,33 +123,14 @@ def test_merge_by_reference__links_provenance_everything_then_unmerge_restores(
 def test_merge_by_identifier_and_r4_value_string(server: Server, mllp: MllpListener) -> None:
     source = hospital_patient(server, mllp, "H-810")
     target = hospital_patient(server, mllp, "H-811")
-    resp = post(
-        server,
-        "merge",
-        params(
-            (
-                "source-patient-identifier",
-                "valueIdentifier",
-                {"system": MRN_SYSTEM, "value": "H-810"},
-            ),
-            ("target-patient", "valueString", f"Patient/{target}"),
-            ("preview", "valueBoolean", True),
-        ),
+    by_identifier = (
+        by_mrn("source", "H-810"),
+        ("target-patient", "valueString", f"Patient/{target}"),
     )
+    resp = post(server, "merge", params(*by_identifier, ("preview", "valueBoolean", True)))
     assert resp.status_code == 200, resp.text
     assert "preview" in resp.text
-    resp = post(
-        server,
-        "merge",
-        params(
-            (
-                "source-patient-identifier",
-                "valueIdentifier",
-                {"system": MRN_SYSTEM, "value": "H-810"},
-            ),
-            ("target-patient", "valueString", f"Patient/{target}"),
-        ),
-    )
+    resp = post(server, "merge", params(*by_identifier))
     assert resp.status_code == 200, resp.text
     eventually(server, f"/fhir/Patient/{source}", lambda p: p.get("active") is False)
 
@@ -168,84 +140,33 @@ def test_refusals_are_operation_outcomes(server: Server, mllp: MllpListener) -> 
     b = hospital_patient(server, mllp, "H-821")
     c = hospital_patient(server, mllp, "H-822")
 
-    unknown = post(
-        server,
-        "merge",
-        params(
-            ("source-patient", "valueReference", ref("no-such-patient")),
-            ("target-patient", "valueReference", ref(b)),
-        ),
-    )
+    unknown = by_reference(server, "merge", "no-such-patient", b)
     assert unknown.status_code == 404
     issue = unknown.json()["issue"][0]
     assert issue["code"] == "not-found" and issue["expression"] == ["source-patient"]
 
-    unknown_target = post(
-        server,
-        "merge",
-        params(
-            ("source-patient", "valueReference", ref(a)),
-            (
-                "target-patient-identifier",
-                "valueIdentifier",
-                {"system": MRN_SYSTEM, "value": "nope"},
-            ),
-        ),
-    )
+    source_a = ("source-patient", "valueReference", ref(a))
+    unknown_target = post(server, "merge", params(source_a, by_mrn("target", "nope")))
     assert unknown_target.status_code == 404
     assert unknown_target.json()["issue"][0]["expression"] == ["target-patient"]
 
-    missing = post(server, "merge", params(("source-patient", "valueReference", ref(a))))
+    missing = post(server, "merge", params(source_a))
     assert missing.status_code == 400 and missing.json()["issue"][0]["code"] == "required"
-    itself = post(
-        server,
-        "merge",
-        params(
-            ("source-patient", "valueReference", ref(a)),
-            ("target-patient", "valueReference", ref(a)),
-        ),
-    )
+    itself = by_reference(server, "merge", a, a)
     assert itself.status_code == 400
     not_parameters = post(server, "merge", {"resourceType": "Patient"})
     assert not_parameters.status_code == 400
 
-    first = post(
-        server,
-        "merge",
-        params(
-            ("source-patient", "valueReference", ref(a)),
-            ("target-patient", "valueReference", ref(b)),
-        ),
-    )
+    first = by_reference(server, "merge", a, b)
     assert first.status_code == 200
     eventually(server, f"/fhir/Patient/{a}", lambda p: "link" in p)
-    elsewhere = post(
-        server,
-        "merge",
-        params(
-            ("source-patient", "valueReference", ref(a)),
-            ("target-patient", "valueReference", ref(c)),
-        ),
-    )
+    elsewhere = by_reference(server, "merge", a, c)
     assert elsewhere.status_code == 409
     assert elsewhere.json()["issue"][0]["code"] == "business-rule"
-    into_inactive = post(
-        server,
-        "merge",
-        params(
-            ("source-patient", "valueReference", ref(c)),
-            ("target-patient", "valueReference", ref(a)),
-        ),
-    )
+    into_inactive = by_reference(server, "merge", c, a)
     assert into_inactive.status_code == 409
-    wrong_result = post(
-        server,
-        "merge",
-        params(
-            ("source-patient", "valueReference", ref(c)),
-            ("target-patient", "valueReference", ref(b)),
-            ("result-patient", "resource", {"resourceType": "Patient", "id": c}),
-        ),
+    wrong_result = by_reference(
+        server, "merge", c, b, ("result-patient", "resource", {"resourceType": "Patient", "id": c})
     )
     assert wrong_result.status_code == 422
 

@@ -21,6 +21,7 @@ from kernel.ids import ecg_observation_id
 from services.server import Server
 from services.simulate.ecg_synth import synth_ecg
 from tests.ecg_payloads import ecg_payload
+from tests.incident_script import tablet_meta
 from tests.integration.test_ecg_slice import wait_for
 
 T0 = dt.datetime(2026, 11, 23, 9, 40, tzinfo=dt.UTC)
@@ -28,23 +29,52 @@ T0 = dt.datetime(2026, 11, 23, 9, 40, tzinfo=dt.UTC)
 
 def append(server: Server, incident: str, name: str, minutes: float, **fields: Any) -> None:
     at = T0 + dt.timedelta(minutes=minutes)
-    event = {
-        "meta": {
-            "event_id": str(uuid.uuid4()),
-            "occurred_at": at,
-            "recorded_at": at,
-            "source": {
-                "channel": "tablet",
-                "device_id": "tab-3",
-                "user_id": "crew-7",
-                "site_id": "station-2",
-            },
-        },
-        "incident_id": incident,
-        **fields,
-    }
+    event = {"meta": tablet_meta(str(uuid.uuid4()), at), "incident_id": incident, **fields}
     value = server.system.codec.encode(f"goldenhour.ems.{name}", event)
     server.system.log.append(INCIDENT, [NewRecord(incident, value, event["meta"]["event_id"])])
+
+
+def incident_opened(server: Server, incident: str, reason: str, unit_id: str) -> None:
+    """The call (priority 1, from station-2, no scene position) and the unit sent."""
+    append(
+        server,
+        incident,
+        "IncidentOpened",
+        0,
+        dispatch_reason=reason,
+        priority="1",
+        station_id="station-2",
+        unit_id=unit_id,
+        scene=None,
+    )
+
+
+def patient_recorded(server: Server, incident: str, minutes: float, age: int) -> None:
+    """An unidentified man of about `age`, under the temporary id `TMP-<incident>`."""
+    patient = {"identifiers": [], "gender": "male", "estimated_age_years": age}
+    append(
+        server,
+        incident,
+        "PatientRecorded",
+        minutes,
+        patient=patient,
+        temporary_id=f"TMP-{incident}",
+    )
+
+
+def stemi_pre_alert(server: Server, incident: str, destination: str, **note: str) -> None:
+    """A STEMI pre-alert at minute 12 with an ETA of minute 35 (and any `note`)."""
+    eta = T0 + dt.timedelta(minutes=35)
+    append(
+        server,
+        incident,
+        "PreAlertRaised",
+        12,
+        kind="STEMI",
+        destination_id=destination,
+        eta=eta,
+        **note,
+    )
 
 
 def ecg_acquired(server: Server, incident: str, ecg_id: str, minutes: float, st_uv: float) -> None:
@@ -78,34 +108,9 @@ def queue_item(client: httpx.Client, ecg_id: str) -> dict[str, Any]:
 def test_ambulance_stemi_ecg_goes_to_the_top_of_the_read_queue(server: Server) -> None:
     incident = f"INC-{uuid.uuid4().hex[:6]}"
     ecg_id = f"amb-{uuid.uuid4().hex[:6]}"
-    append(
-        server,
-        incident,
-        "IncidentOpened",
-        0,
-        dispatch_reason="chest pain",
-        priority="1",
-        station_id="station-2",
-        unit_id="A12",
-        scene=None,
-    )
-    append(
-        server,
-        incident,
-        "PatientRecorded",
-        9,
-        patient={"identifiers": [], "gender": "male", "estimated_age_years": 60},
-        temporary_id=f"TMP-{incident}",
-    )
-    append(
-        server,
-        incident,
-        "PreAlertRaised",
-        12,
-        kind="STEMI",
-        destination_id="county-hospital",
-        eta=T0 + dt.timedelta(minutes=35),
-    )
+    incident_opened(server, incident, "chest pain", "A12")
+    patient_recorded(server, incident, 9, age=60)
+    stemi_pre_alert(server, incident, "county-hospital")
     ecg_acquired(server, incident, ecg_id, 11, st_uv=250)
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         client.post("/ingest/ecg", json=ecg_payload(urgency="urgent"))
@@ -125,17 +130,7 @@ def test_ambulance_stemi_ecg_goes_to_the_top_of_the_read_queue(server: Server) -
 def test_ecg_before_any_patient_is_filed_under_the_incident(server: Server) -> None:
     incident = f"INC-{uuid.uuid4().hex[:6]}"
     ecg_id = f"amb-{uuid.uuid4().hex[:6]}"
-    append(
-        server,
-        incident,
-        "IncidentOpened",
-        0,
-        dispatch_reason="collapse",
-        priority="1",
-        station_id="station-2",
-        unit_id="A07",
-        scene=None,
-    )
+    incident_opened(server, incident, "collapse", "A07")
     ecg_acquired(server, incident, ecg_id, 4, st_uv=0)
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         item = queue_item(client, ecg_id)

@@ -6,8 +6,7 @@ registered hospital it is accepted."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +17,14 @@ from avro_schemas.catalogue import INCIDENT, REGISTRY
 from services.registry import seed
 from services.server import Server
 from services.simulate.stemi_incident import stemi_incident
+from tests.waits import wait_until
 
 Json = dict[str, Any]
 SEED = Path(__file__).resolve().parents[2] / "deploy" / "registry" / "seed.example.json"
-WAIT_S = 60.0
 SITE_ID = "https://goldenhour.health/sid/site-id"
 PRACTITIONER_ID = "https://goldenhour.health/sid/practitioner-id"
 # HL7 organization-type (terminology.hl7.org/CodeSystem/organization-type): a provider.
 PROVIDER = "http://terminology.hl7.org/CodeSystem/organization-type|prov"
-
-
-def wait_until(what: str, predicate: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -56,7 +46,7 @@ def search(client: httpx.Client, rtype: str, **params: str) -> list[Json]:
 def loaded(client: httpx.Client) -> None:
     answers = seed.post(client, seed.read(SEED))
     last = answers[-1]["resource"]
-    wait_until("the registry folded", lambda: client.get(f"/fhir/{last}").status_code == 200)
+    wait_until(lambda: client.get(f"/fhir/{last}").status_code == 200, "the registry folded")
 
 
 def post(client: httpx.Client, incident: str, expected: int, events: list[Json]) -> httpx.Response:
@@ -153,8 +143,8 @@ def test_admin_api__bad_input_names_the_field_and_a_retry_is_answered_once(
     assert retired.status_code == 202
     amb = client.get(f"/fhir/{retired.json()['resource']}")
     wait_until(
-        "amb-07 inactive",
         lambda: client.get(f"/fhir/{retired.json()['resource']}").json()["status"] == "inactive",
+        "amb-07 inactive",
     )
     assert amb.status_code == 200
     opened = post(client, "inc-retired-unit", 0, stemi_incident("inc-retired-unit")[:1])

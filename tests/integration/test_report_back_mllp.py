@@ -58,6 +58,7 @@ class ClinicReceiver:
     message it gets and answers each with MSA-1 `code`, echoing its MSH-10."""
 
     def __init__(self, port: int, code: str):
+        self.port = port
         self.code = code
         self.received: list[str] = []
         receiver = self
@@ -102,6 +103,12 @@ def receivers() -> Iterator[Callable[[int, str], ClinicReceiver]]:
         receiver.stop()
 
 
+@pytest.fixture
+def clinic(receivers: Callable[[int, str], ClinicReceiver]) -> ClinicReceiver:
+    """The clinic's receiver, up on a free port and accepting (AA) every message."""
+    return receivers(free_port(), "AA")
+
+
 # -- our side ----------------------------------------------------------------------------
 
 
@@ -120,6 +127,26 @@ def fold_outbox(server: Server) -> Callable[[], None]:
         wait_until(lambda: runner.lag() == 0, "report-outbox folding the log's end")
 
     return wait
+
+
+@pytest.fixture
+def signed_ecg(
+    server: Server, client: httpx.Client, fold_outbox: Callable[[], None]
+) -> Callable[..., dict[str, Any]]:
+    """Send an ECG (over MLLP, or HTTP with `over_http`), sign it and wait for the outbox to
+    fold it; the ECG's body. Keyword arguments go to `ecg_payload`."""
+
+    def send_and_sign(*, over_http: bool = False, **payload: Any) -> dict[str, Any]:
+        body = ecg_payload(**payload)
+        if over_http:
+            send_over_http(client, body)
+        else:
+            send_over_mllp(server, body)
+        sign(client, body["ecg_id"])
+        fold_outbox()
+        return body
+
+    return send_and_sign
 
 
 def sender(server: Server, ports: dict[str, int]) -> ReportSender:
@@ -192,15 +219,11 @@ def nothing_sent(counts: dict[str, int]) -> bool:
 
 def test_report_goes_back_over_mllp_retried_until_acknowledged_once(
     server: Server,
-    client: httpx.Client,
+    signed_ecg: Callable[..., dict[str, Any]],
     fold_outbox: Callable[[], None],
     receivers: Callable[[int, str], ClinicReceiver],
 ) -> None:
-    body = ecg_payload()
-    ecg_id = body["ecg_id"]
-    send_over_mllp(server, body)
-    sign(client, ecg_id)
-    fold_outbox()
+    ecg_id = signed_ecg()["ecg_id"]
     assert pending(server) == [outbox_item_id(ecg_id)]
     port = free_port()
     out = sender(server, {SITE: port})
@@ -250,37 +273,23 @@ def test_report_goes_back_over_mllp_retried_until_acknowledged_once(
 
 
 def test_ecg_sent_over_http_is_never_sent_over_mllp(
-    server: Server,
-    client: httpx.Client,
-    fold_outbox: Callable[[], None],
-    receivers: Callable[[int, str], ClinicReceiver],
+    server: Server, signed_ecg: Callable[..., dict[str, Any]], clinic: ClinicReceiver
 ) -> None:
-    body = ecg_payload()
-    send_over_http(client, body)
-    sign(client, body["ecg_id"])
-    fold_outbox()
-    port = free_port()
-    clinic = receivers(port, "AA")
-    assert nothing_sent(sender(server, {SITE: port}).deliver_pending())
+    body = signed_ecg(over_http=True)
+    assert nothing_sent(sender(server, {SITE: clinic.port}).deliver_pending())
     assert clinic.received == [] and pending(server) == []
     assert server.system.store.read("OutboxItem", outbox_item_id(body["ecg_id"])) is None
 
 
 def test_one_clinic_down_does_not_hold_back_another(
     server: Server,
-    client: httpx.Client,
+    signed_ecg: Callable[..., dict[str, Any]],
     fold_outbox: Callable[[], None],
-    receivers: Callable[[int, str], ClinicReceiver],
+    clinic: ClinicReceiver,
 ) -> None:
-    here = ecg_payload()
-    there = ecg_payload(site={"id": OTHER_SITE, "name": "和平乡卫生院", "kind": "clinic"})
-    for body in (here, there):
-        send_over_mllp(server, body)
-        sign(client, body["ecg_id"])
-    fold_outbox()
-    down, up = free_port(), free_port()
-    clinic = receivers(up, "AA")
-    counts = sender(server, {OTHER_SITE: down, SITE: up}).deliver_pending()
+    here = signed_ecg()
+    signed_ecg(site={"id": OTHER_SITE, "name": "和平乡卫生院", "kind": "clinic"})
+    counts = sender(server, {OTHER_SITE: free_port(), SITE: clinic.port}).deliver_pending()
     assert (counts["delivered"], counts["unreachable"]) == (1, 1)
     assert [fields(m, "OBR")[0][3] for m in clinic.received] == [here["ecg_id"]]
     fold_outbox()
@@ -288,19 +297,11 @@ def test_one_clinic_down_does_not_hold_back_another(
 
 
 def test_background_run_delivers_and_stops(
-    server: Server,
-    client: httpx.Client,
-    fold_outbox: Callable[[], None],
-    receivers: Callable[[int, str], ClinicReceiver],
+    server: Server, signed_ecg: Callable[..., dict[str, Any]], clinic: ClinicReceiver
 ) -> None:
-    body = ecg_payload()
-    send_over_mllp(server, body)
-    sign(client, body["ecg_id"])
-    fold_outbox()
-    port = free_port()
-    clinic = receivers(port, "AA")
+    body = signed_ecg()
     stop = threading.Event()
-    thread = threading.Thread(target=sender(server, {SITE: port}).run, args=(stop, 0.05))
+    thread = threading.Thread(target=sender(server, {SITE: clinic.port}).run, args=(stop, 0.05))
     thread.start()
     try:
         wait_until(
@@ -313,11 +314,9 @@ def test_background_run_delivers_and_stops(
 
 
 def test_serve_runs_the_report_sender_of_the_topology(
-    make_server: Callable[..., Server], receivers: Callable[[int, str], ClinicReceiver]
+    make_server: Callable[..., Server], clinic: ClinicReceiver
 ) -> None:
-    port = free_port()
-    clinic = receivers(port, "AA")
-    server = make_server(hl7_report_destinations={SITE: f"127.0.0.1:{port}"})
+    server = make_server(hl7_report_destinations={SITE: f"127.0.0.1:{clinic.port}"})
     body = ecg_payload()
     send_over_mllp(server, body)
     with httpx.Client(base_url=server.base_url, timeout=60) as client:
@@ -330,17 +329,12 @@ def test_serve_runs_the_report_sender_of_the_topology(
 
 def test_report_delivered_is_no_poison_to_other_processors_of_the_topic(
     server: Server,
-    client: httpx.Client,
+    signed_ecg: Callable[..., dict[str, Any]],
     fold_outbox: Callable[[], None],
-    receivers: Callable[[int, str], ClinicReceiver],
+    clinic: ClinicReceiver,
 ) -> None:
-    body = ecg_payload()
-    send_over_mllp(server, body)
-    sign(client, body["ecg_id"])
-    fold_outbox()
-    port = free_port()
-    receivers(port, "AA")
-    assert sender(server, {SITE: port}).deliver_pending()["delivered"] == 1
+    signed_ecg()
+    assert sender(server, {SITE: clinic.port}).deliver_pending()["delivered"] == 1
     fold_outbox()
     # every processor of diagnosis.reading has seen it
     wait_until(lambda: server.system.lag() == 0, "every processor folding the log's end")
@@ -352,3 +346,39 @@ def test_report_delivered_is_no_poison_to_other_processors_of_the_topic(
         for r in log.read(dlq, p, 0)
     ]
     assert [(x["processor"], x["reason"]) for x in letters] == []
+
+
+def test_addendum_goes_back_as_a_corrected_report_once(
+    server: Server,
+    client: httpx.Client,
+    signed_ecg: Callable[..., dict[str, Any]],
+    fold_outbox: Callable[[], None],
+    clinic: ClinicReceiver,
+) -> None:
+    """HL7 v2.5.1 table 0123 / 0085: C, a correction replacing the final result."""
+    ecg_id = signed_ecg()["ecg_id"]
+    out = sender(server, {SITE: clinic.port})
+    t0 = dt.datetime.now(dt.UTC)
+    assert out.deliver_pending(t0)["delivered"] == 1
+    fold_outbox()
+    assert pending(server) == []
+
+    addendum = {"reader_id": "dr-zhang", "addendum": "QTc 470 ms on review.", "event_id": "a-1"}
+    amended = client.post(f"/reading/ecg/{ecg_id}/addendum", json=addendum)
+    assert amended.status_code == 200, amended.text
+    fold_outbox()
+    assert pending(server) == [outbox_item_id(ecg_id)]
+    counts = out.deliver_pending(t0 + HOUR)
+    assert counts["delivered"] == 1, counts
+    fold_outbox()
+    assert pending(server) == []
+    assert nothing_sent(out.deliver_pending(t0 + 2 * HOUR))
+
+    first, corrected = clinic.received
+    assert fields(first, "OBR")[0][25] == "F"
+    (obr,) = fields(corrected, "OBR")
+    assert obr[25] == "C" and obr[32] == "dr-zhang"
+    assert {o[11] for o in fields(corrected, "OBX")} == {"C"}
+    assert fields(corrected, "MSH")[0][9] != fields(first, "MSH")[0][9]
+    text = unescape(fields(corrected, "OBX")[0][5])
+    assert INTERPRETATION in text.replace("\\.br\\", "\n") and "QTc 470 ms on review." in text

@@ -12,10 +12,9 @@ vendors' metadata documentation, not from the code under test.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -23,9 +22,10 @@ import pytest
 
 from services.server import Server
 from tests.conftest import free_port
+from tests.receivers import HookReceiver
+from tests.waits import wait_until
 
 Json = dict[str, Any]
-WAIT_S = 60.0
 TOPIC = "https://goldenhour.example.org/fhir/SubscriptionTopic/handover"
 HEARTBEAT = (
     "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-heartbeat-period"
@@ -54,46 +54,10 @@ REFUSED = [
 ]
 
 
-class Receiver:
-    """A real HTTP endpoint on loopback that counts the POSTs it gets."""
-
-    def __init__(self) -> None:
-        self.posts: list[bytes] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                outer.posts.append(self.rfile.read(int(self.headers["Content-Length"])))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.port = free_port()
-        self.http = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.http.shutdown()
-    r.http.server_close()
-
-
-def wait_for(condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT_S
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return result
+def receiver() -> Iterator[HookReceiver]:
+    with closing(HookReceiver()) as r:
+        yield r
 
 
 def subscription(endpoint: str, heartbeat_s: int = 0) -> Json:
@@ -110,7 +74,7 @@ def subscription(endpoint: str, heartbeat_s: int = 0) -> Json:
 
 
 def test_create__internal_endpoints_are_refused_with_422_and_nothing_is_kept(
-    make_server: Callable[..., Server], receiver: Receiver
+    make_server: Callable[..., Server], receiver: HookReceiver
 ) -> None:
     server = make_server()
     client = httpx.Client(base_url=server.base_url, timeout=30)
@@ -127,33 +91,33 @@ def test_create__internal_endpoints_are_refused_with_422_and_nothing_is_kept(
 
 
 def test_create__an_allow_listed_network_is_reached(
-    make_server: Callable[..., Server], receiver: Receiver
+    make_server: Callable[..., Server], receiver: HookReceiver
 ) -> None:
     server = make_server(subscription_endpoint_allowlist=["127.0.0.0/8"], subscription_poll_s=0.05)
     client = httpx.Client(base_url=server.base_url, timeout=30)
     answer = client.post("/fhir/Subscription", json=subscription(receiver.url))
     assert answer.status_code == 201, answer.text
-    wait_for(lambda: receiver.posts, "the handshake")
+    wait_until(lambda: receiver.posts, "the handshake")
     # the allow-list names loopback only: a private network is still refused
     other = client.post("/fhir/Subscription", json=subscription("http://10.0.0.8/hook"))
     assert other.status_code == 422
 
 
 def test_send__the_endpoint_is_checked_again_before_every_post(
-    make_server: Callable[..., Server], receiver: Receiver
+    make_server: Callable[..., Server], receiver: HookReceiver
 ) -> None:
     first = make_server(subscription_endpoint_allowlist=["127.0.0.1/32"], subscription_poll_s=0.05)
     client = httpx.Client(base_url=first.base_url, timeout=30)
     answer = client.post("/fhir/Subscription", json=subscription(receiver.url, heartbeat_s=1))
     assert answer.status_code == 201, answer.text
     sid = answer.json()["id"]
-    wait_for(lambda: len(receiver.posts) >= 2, "handshake and a heartbeat")
+    wait_until(lambda: len(receiver.posts) >= 2, "handshake and a heartbeat")
     first.stop()
     # the same log and views, served by a process whose guard no longer allows loopback
     second = make_server(http_port=free_port(), subscription_poll_s=0.05)
     client = httpx.Client(base_url=second.base_url, timeout=30)
     seen = len(receiver.posts)
-    status = wait_for(
+    status = wait_until(
         lambda: (s := client.get(f"/fhir/Subscription/{sid}").json())["status"] == "error" and s,
         "the status to turn error",
     )

@@ -11,10 +11,8 @@ HTTP server) still gets the header on every POST.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack, closing
 from typing import Any
 
 import httpx
@@ -23,10 +21,10 @@ import pytest
 from services.auth.tokens import mint_dev
 from services.server import Server
 from services.simulate.stemi_incident import stemi_incident
-from tests.conftest import free_port
+from tests.receivers import HookReceiver
+from tests.waits import wait_until
 
 Json = dict[str, Any]
-WAIT_S = 60.0
 HANDOVER_TOPIC = "https://goldenhour.example.org/fhir/SubscriptionTopic/handover"
 SECRET_HEADER = "Authorization: Bearer emr-a-secret-4711"
 SECRET_VALUE = "emr-a-secret-4711"
@@ -38,60 +36,17 @@ CONTENT_URL = (  # Subscriptions Backport IG, written from the IG (not from our 
 )
 
 
-class Receiver:
-    """A real rest-hook endpoint keeping each POST's headers and body."""
-
-    def __init__(self) -> None:
-        self.posts: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.posts.append((dict(self.headers.items()), body))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http.server_address[1]}/hook"
+@pytest.fixture
+def make_receivers() -> Iterator[Callable[[int], list[HookReceiver]]]:
+    """`make(n)`: n more receivers, all stopped when the test ends."""
+    with ExitStack() as stack:
+        yield lambda n: [stack.enter_context(closing(HookReceiver())) for _ in range(n)]
 
 
 @pytest.fixture
-def make_receivers() -> Iterator[Callable[[int], list[Receiver]]]:
-    made: list[Receiver] = []
-
-    def make(n: int) -> list[Receiver]:
-        made.extend(Receiver() for _ in range(n))
-        return made[-n:]
-
-    yield make
-    for r in made:
-        r.http.shutdown()
-        r.http.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.http.shutdown()
-    r.http.server_close()
-
-
-def wait_for(condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT_S
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return result
+def receiver() -> Iterator[HookReceiver]:
+    with closing(HookReceiver()) as r:
+        yield r
 
 
 def bearer(server: Server, subject: str, role: str, site: str, scopes: list[str]) -> dict[str, str]:
@@ -118,7 +73,7 @@ def create(client: httpx.Client, headers: dict[str, str], doc: Json) -> str:
     answer = client.post("/fhir/Subscription", json=doc, headers=headers)
     assert answer.status_code == 201, answer.text
     sid = str(answer.json()["id"])
-    wait_for(
+    wait_until(
         lambda: client.get(f"/fhir/Subscription/{sid}", headers=headers).status_code == 200,
         "the notifier's view",
     )
@@ -188,7 +143,7 @@ def test_another_hospital_gets_404_for_every_operation_and_the_refusal_is_audite
             if sid in json.dumps(e) and "another organization" in e.get("outcomeDesc", "")
         ]
 
-    refused = wait_for(lambda: len(found := refusals()) >= len(calls) and found, "the audit")
+    refused = wait_until(lambda: len(found := refusals()) >= len(calls) and found, "the audit")
     assert all(e["outcome"] == "4" for e in refused)
 
 
@@ -204,7 +159,7 @@ def test_the_owner_is_the_token_s_organization_not_the_body_s(secured: Server) -
 
 
 def test_header_values_and_hmac_secret_are_never_served_but_are_sent(
-    secured: Server, receiver: Receiver
+    secured: Server, receiver: HookReceiver
 ) -> None:
     client = httpx.Client(base_url=secured.base_url, timeout=30)
     a = hospital(secured, "hospital-a")
@@ -218,7 +173,7 @@ def test_header_values_and_hmac_secret_are_never_served_but_are_sent(
     created = client.post("/fhir/Subscription", json=subscription(channel), headers=a)
     assert created.status_code == 201, created.text
     sid = created.json()["id"]
-    wait_for(lambda: receiver.posts, "the handshake")
+    wait_until(lambda: receiver.posts, "the handshake")
     answers = [
         created,
         client.get(f"/fhir/Subscription/{sid}", headers=a),
@@ -239,7 +194,7 @@ def test_header_values_and_hmac_secret_are_never_served_but_are_sent(
 
 
 def test_a_subscriber_is_never_sent_another_hospitals_handover(
-    secured: Server, make_receivers: Callable[[int], list[Receiver]]
+    secured: Server, make_receivers: Callable[[int], list[HookReceiver]]
 ) -> None:
     """Hospital B subscribes to every handover, full resources; an ambulance hands over to
     hospital A. B's receiver gets the numbered notification (no gap) but neither the
@@ -260,7 +215,7 @@ def test_a_subscriber_is_never_sent_another_hospitals_handover(
     answer = client.post("/ingest/incidents/inc-sub-1/events", json=batch, headers=crew)
     assert answer.status_code == 202, answer.text
 
-    def notifications(r: Receiver) -> list[Json]:
+    def notifications(r: HookReceiver) -> list[Json]:
         bundles = [json.loads(body) for _, body in r.posts if body]
         return [
             b
@@ -271,8 +226,8 @@ def test_a_subscriber_is_never_sent_another_hospitals_handover(
             )
         ]
 
-    got_a = wait_for(lambda: notifications(to_a), "hospital A's notification")
-    got_b = wait_for(lambda: notifications(to_b), "hospital B's notification")
+    got_a = wait_until(lambda: notifications(to_a), "hospital A's notification")
+    got_b = wait_until(lambda: notifications(to_b), "hospital B's notification")
     compositions = [e["resource"] for n in got_a for e in n["entry"][1:] if "resource" in e]
     assert [c["resourceType"] for c in compositions] == ["Composition"]
     composition_id = compositions[0]["id"]

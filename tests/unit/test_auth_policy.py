@@ -108,6 +108,8 @@ EXPECTED: dict[tuple[str, str], AbstractSet[str | None]] = {
     ("POST", "/reading/claims"): {"reader", "admin"},
     ("POST", "/reading/ecg/{ecg_id}/release"): {"reader", "admin"},
     ("POST", "/reading/ecg/{ecg_id}/report"): {"reader", "admin"},
+    ("POST", "/reading/ecg/{ecg_id}/measurements"): {"reader", "admin"},
+    ("POST", "/reading/ecg/{ecg_id}/addendum"): {"reader", "admin"},
     ("GET", "/reading/"): {"reader", "admin"},
     ("GET", "/reading/queue-rows"): {"reader", "admin"},
     ("GET", "/reading/ecg/{ecg_id}"): {"reader", "admin"},

@@ -29,6 +29,14 @@ def test_an_adt_belongs_to_the_sending_hospital_even_without_hospital_id() -> No
     assert event_compartments("hospital.adt", "H2|MRN9", named, "Patient", set()) == {"org/H3"}
 
 
+def test_a_hospital_outcome_is_its_hospitals_and_the_ambulance_patients_crew_and_readers() -> None:
+    about = {"hospital_id": "h1", "incident_id": "inc-9", "ecg_ids": ["inc-9-ecg-1"]}
+    codes = event_compartments("hospital.outcome", "p", about, "Procedure", set())
+    assert codes == {"org/h1", "incident/inc-9", "ecg/inc-9-ecg-1"}
+    walk_in = {"hospital_id": "h1", "incident_id": None, "ecg_ids": []}
+    assert event_compartments("hospital.outcome", "p", walk_in, "Condition", set()) == {"org/h1"}
+
+
 def test_a_link_labels_its_provenance_with_both_patients_but_not_the_patients() -> None:
     given = {"incident/I-7", "org/H2"}
     assert event_compartments("identity.links", "p1", {}, "Provenance", given) == given

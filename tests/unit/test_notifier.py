@@ -370,3 +370,44 @@ def test_binding_token__binds_its_subscription_until_it_expires_and_resists_forg
     assert signer.verify(token, expires + 1) is None
     assert signer.verify(token.replace("sub-1", "sub-2"), 1000.0) is None
     assert TokenSigner("other").verify(token, 1000.0) is None
+
+
+def test_emit__an_addendum_to_a_signed_read_triggers_again_and_before_signing_not() -> None:
+    doc = subscription_doc(ECG_REPORT_FINAL.url)
+    doc["_criteria"]["extension"] = []
+    views = registered(("sub-1", doc))
+    lease = T0 + dt.timedelta(minutes=30)
+    report = {"interpretation": "STEMI", "codes": [], "signed_at": T0, "patient_ref": "Patient/p"}
+    addendum = {"addendum": "QTc 470 ms", "codes": [], "signed_at": T0}
+    views.update(
+        fold_all(
+            [
+                reading(
+                    "goldenhour.ecg.ReadRequested",
+                    "x",
+                    0,
+                    reading_centre_id="c",
+                    site={"id": "clinic-a"},
+                    patient_ref="Patient/p",
+                ),
+                reading(
+                    "goldenhour.reading.ReadClaimed", "dr-a", 1, reader_id="dr-a", lease_until=lease
+                ),
+            ]
+        )
+    )
+
+    def emitted(name: str, event: Json) -> list[Any]:
+        state = {ref: views[ref] for ref in PROCESSOR.refs(name, event) if ref in views}
+        out = PROCESSOR.emit(state, name, event)
+        views.update(PROCESSOR.fold(state, name, event))
+        return out
+
+    amended = "goldenhour.reading.ReadAmended"
+    assert emitted(*reading(amended, "early", 2, reader_id="dr-a", **addendum)) == []
+    signed = "goldenhour.reading.ReadReported"
+    assert len(emitted(*reading(signed, "dr-a", 3, reader_id="dr-a", **report))) == 1
+    (again,) = emitted(*reading(amended, "late", 4, reader_id="dr-b", **addendum))
+    assert again.event["topic"] == ECG_REPORT_FINAL.url
+    assert again.event["focus"].startswith("DiagnosticReport/")
+    assert again.event["trigger"] == amended

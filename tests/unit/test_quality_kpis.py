@@ -281,11 +281,107 @@ def test_clock_problem__an_end_before_its_start_is_invalid_not_measured() -> Non
     assert (f["fmc_to_first_ecg"].invalid, f["fmc_to_first_ecg"].measured) == (1, 0)
 
 
-def test_door_to_balloon_is_reported_as_not_available() -> None:
-    report = as_of(log(), None, None).to_json()
+def outcome(
+    name: str, at: dt.datetime, rid: str, version: int, case: dict[str, Any], **kw: Any
+) -> tuple[str, Json]:
+    """A hospital.outcome event (as services/fhir_api/outcome_write.py builds it)."""
+    fields = {"incident_id": None, "encounter_id": None, "arrived_at": None, "ecg_ids": []}
+    return ev(
+        f"outcome.{name}",
+        at,
+        patient_key="p",
+        resource_id=rid,
+        version=version,
+        hospital_id="h1",
+        resource="{}",
+        **(fields | case | kw),
+    )
+
+
+def pci(rid: str, version: int, device: dt.datetime, case: dict[str, Any]) -> tuple[str, Json]:
+    return outcome(
+        "ProcedureReported",
+        device,
+        rid,
+        version,
+        case,
+        code="415070008",
+        status="completed",
+        device_at=device,
+    )
+
+
+def diagnosis(rid: str, code: str, verification: str, case: dict[str, Any]) -> tuple[str, Json]:
+    return outcome(
+        "ConditionReported",
+        t("12:00"),
+        rid,
+        1,
+        case,
+        code=code,
+        verification_status=verification,
+        category=None,
+    )
+
+
+def measured(ecg_id: str, triage: str) -> tuple[str, Json]:
+    return ev("reading.EcgMeasured", t("08:15"), ecg_id=ecg_id, triage_class=triage)
+
+
+def outcome_log() -> list[tuple[str, Json]]:
+    """P: pre-alert, arrives 08:40, PCI corrected from 09:45 to 09:50 (v2), STEMI confirmed.
+    Q: ECG triaged critical, STEMI refuted. R: no call, transfer of care 09:40 (no
+    AT_DESTINATION), PCI 11:20, STEMI confirmed. S: pre-alert, nothing reported yet.
+    T: no call, NSTEMI (401314000) confirmed. W: a walk-in (no incident), its hospital
+    Encounter starts 10:00, PCI 11:00."""
+    inc = {k: {"incident_id": k} for k in "PQRST"}
+    prealert = {"unit_id": "u", "kind": "STEMI", "destination_id": "h1", "eta": None}
+    return [
+        opened("P", t("08:00"), "s1", "Chest pain"),
+        ev("ems.PreAlertRaised", t("08:20"), incident_id="P", **prealert),
+        status("P", t("08:40"), "AT_DESTINATION"),
+        pci("pci-P", 1, t("09:45"), inc["P"]),
+        pci("pci-P", 2, t("09:50"), inc["P"]),
+        diagnosis("dx-P", "401303003", "confirmed", inc["P"]),
+        opened("Q", t("08:00"), "s1", "Chest pain"),
+        ecg("Q", "Q-ecg", t("08:12")),
+        measured("Q-ecg", "critical"),
+        diagnosis("dx-Q", "401303003", "refuted", inc["Q"]),
+        opened("R", t("09:00"), "s2", "Chest pain"),
+        ev("ems.HandoverAccepted", t("09:40"), incident_id="R", hospital_id="h1", accepted_by="n"),
+        pci("pci-R", 1, t("11:20"), inc["R"]),
+        diagnosis("dx-R", "401303003", "confirmed", inc["R"]),
+        opened("S", t("09:00"), "s2", "Chest pain"),
+        ev("ems.PreAlertRaised", t("09:10"), incident_id="S", **prealert),
+        opened("T", t("09:00"), "s2", "Chest pain"),
+        diagnosis("dx-T", "401314000", "confirmed", inc["T"]),
+        pci("pci-W", 1, t("11:00"), {"encounter_id": "enc-W", "arrived_at": t("10:00")}),
+    ]
+
+
+def test_door_to_balloon__hand_computed_from_arrival_to_the_latest_device_time() -> None:
+    events = outcome_log()
+    report = as_of(events, None, None).to_json(with_cases=True)
     d2b = next(k for k in report["kpis"] if k["code"] == "door_to_balloon")
-    assert d2b["available"] is False and "not available" in d2b["note"]
-    assert d2b["all"]["cases"] == 0
+    assert d2b["available"] and d2b["target_minutes"] == 90
+    # P 08:40 -> 09:50 = 70; R 09:40 -> 11:20 = 100; W 10:00 -> 11:00 = 60
+    minutes = {c["subject"]: c["minutes"] for c in report["cases"] if c["kpi"] == "door_to_balloon"}
+    assert minutes == {"P": 70.0, "R": 100.0, "Encounter/enc-W": 60.0}
+    everything = d2b["all"]
+    assert (everything["measured"], everything["within_target"]) == (3, 2)
+    assert (everything["median_min"], everything["p90_min"]) == (70.0, 100.0)
+    assert cases(fold_all(events)) == cases(fold_all(list(reversed(events))))
+
+
+def test_triage_outcome__calls_against_final_diagnoses_per_month() -> None:
+    rows = as_of(outcome_log(), None, None).to_json()["triage_outcome"]["rows"]
+    expected = {"tp": 1, "fp": 1, "fn": 1, "tn": 1, "pending": 1}  # P, Q, R, T, S
+    assert [r["month"] for r in rows] == [ALL, "2026-01"]
+    for row in rows:
+        assert {k: row[k] for k in expected} == expected
+    # as of before any diagnosis was recorded: every call is pending, nothing else counts
+    early = as_of(outcome_log(), t("11:00"), None).to_json()["triage_outcome"]["rows"]
+    assert {k: early[0][k] for k in expected} == {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "pending": 3}
 
 
 def test_percentile_nearest_rank() -> None:

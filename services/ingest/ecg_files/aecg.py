@@ -134,7 +134,8 @@ def _timestamp(text: str | None) -> dt.datetime | None:
     if tz:
         sign = -1 if tz[0] == "-" else 1
         zone = dt.timezone(sign * dt.timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])))
-    return dt.datetime(*parts, tzinfo=zone)  # type: ignore[misc]
+    year, month, day, hour, minute, second = parts
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=zone)
 
 
 def _patient(root: ET.Element) -> dict[str, Any]:

@@ -46,12 +46,12 @@ def _xml_kind(data: bytes) -> str:
 
 def _root_tag(data: bytes) -> str:
     """The root element's tag, read incrementally (the root is known at its start tag)."""
-    parser = ET.XMLPullParser(events=("start",))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
     try:
         for start in range(0, len(data), XML_SNIFF_BYTES):
             parser.feed(data[start : start + XML_SNIFF_BYTES])
-            for _, element in parser.read_events():
-                return str(element.tag)
+            for _, element in parser.read_events():  # type: ignore[misc]
+                return str(getattr(element, "tag", ""))
     except ET.ParseError as exc:
         raise EcgFileError(f"XML: not well-formed: {exc}") from exc
     raise EcgFileError("XML: no root element")
@@ -63,4 +63,4 @@ def _looks_like_scp(data: bytes) -> bool:
         return False
     (length,) = struct.unpack_from("<I", data, 2)
     (section,) = struct.unpack_from("<H", data, SCP_POINTER_SECTION_AT + 2)
-    return length == len(data) and section == 0
+    return bool(length == len(data) and section == 0)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
-from pydicom.waveforms import multiplex_array
+from pydicom.waveforms.numpy_handler import multiplex_array
 
 from services.ingest.ecg_files import EcgFileError, ParsedEcg, check_samples
 from services.ingest.ecg_files.leads import complete, lead_of_mdc_code, lead_of_name

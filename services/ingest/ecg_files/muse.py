@@ -57,7 +57,7 @@ def _rate(waveform: ET.Element) -> float:
         exponent = int(waveform.findtext("SampleExponent") or "0")
     except ValueError as exc:
         raise EcgFileError(f"{FMT}: SampleBase/SampleExponent unreadable") from exc
-    return base * 10**exponent
+    return float(base * 10**exponent)
 
 
 def _samples(lead_data: ET.Element, lead: str) -> list[int]:
@@ -71,7 +71,8 @@ def _samples(lead_data: ET.Element, lead: str) -> list[int]:
     if units not in TO_UV:
         raise EcgFileError(f"{FMT}: lead {lead}: units {units!r} are not a voltage")
     per_bit = float(lead_data.findtext("LeadAmplitudeUnitsPerBit") or "1") * TO_UV[units]
-    return np.rint(raw * per_bit).astype(np.int64).tolist()
+    samples: list[int] = np.rint(raw * per_bit).astype(np.int64).tolist()
+    return samples
 
 
 def _patient(root: ET.Element) -> dict[str, Any]:

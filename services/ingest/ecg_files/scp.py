@@ -14,6 +14,8 @@ import datetime as dt
 import struct
 from typing import Any
 
+import numpy as np
+
 from services.ingest.ecg_files import EcgFileError, ParsedEcg, check_samples
 from services.ingest.ecg_files.leads import LEAD_BY_NUMBER, complete
 
@@ -117,24 +119,25 @@ def _rhythm(body: bytes, lead_ids: list[int]) -> tuple[float, dict[str, list[int
         check_samples(FMT, size // 2)
         if at + size > len(body):
             raise EcgFileError(f"{FMT}: section 6 lead data overruns the section")
-        raw = list(struct.unpack_from(f"<{size // 2}h", body, at))
+        raw = np.frombuffer(body, dtype="<i2", count=size // 2, offset=at).astype(np.int64)
         at += size
         if (lead := LEAD_BY_NUMBER.get(lead_id)) and lead not in leads:
-            leads[lead] = [round(v * avm_nv / 1000) for v in _undifference(raw, difference)]
+            uv = np.rint(_undifference(raw, difference) * (avm_nv / 1000))
+            leads[lead] = uv.astype(np.int64).tolist()
     return round(1_000_000 / interval_us, 6), leads
 
 
-def _undifference(values: list[int], difference: int) -> list[int]:
-    """Section 6 byte 5: 0 samples, 1 first differences, 2 second differences
-    (the first one or two values are samples)."""
-    if difference not in (0, 1, 2):
-        raise EcgFileError(f"{FMT}: difference encoding {difference} unknown")
-    out = values[:difference]
-    for d in values[difference:]:
-        out.append(
-            d if difference == 0 else d + out[-1] if difference == 1 else d + 2 * out[-1] - out[-2]
-        )
-    return out
+def _undifference(values: np.ndarray, difference: int) -> np.ndarray:
+    """Section 6 byte 5: 0 samples, 1 first differences, 2 second differences (the first
+    one or two values are samples): undone by running sums, linear in the lead."""
+    if difference == 0:
+        return values
+    if difference == 1:
+        return np.cumsum(values)
+    if difference == 2 and len(values) >= 2:
+        steps = np.cumsum(np.concatenate(([values[1] - values[0]], values[2:])))
+        return np.concatenate(([values[0]], values[0] + np.cumsum(steps)))
+    raise EcgFileError(f"{FMT}: difference encoding {difference} unknown")
 
 
 def _patient_data(body: bytes) -> dict[str, Any]:

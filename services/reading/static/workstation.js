@@ -85,7 +85,13 @@ function initQueue() {
   const errorEl = document.getElementById("error");
   const rows = document.getElementById("queue-rows");
   input.value = readerId();
-  input.addEventListener("input", () => localStorage.setItem(READER_KEY, input.value.trim()));
+  // "My claims" filters on the reader id kept in this browser (the token's, with auth on).
+  const mine = document.getElementById("f-mine");
+  if (mine) mine.value = readerId();
+  input.addEventListener("input", () => {
+    localStorage.setItem(READER_KEY, input.value.trim());
+    if (mine) mine.value = readerId();
+  });
   document.getElementById("reader").addEventListener("submit", (e) => e.preventDefault());
   document.getElementById("claim-next").addEventListener("click", () => claim(null, errorEl));
   // Rows are replaced on every poll: one listener on the table body.
@@ -100,7 +106,8 @@ function initQueue() {
 async function refreshQueue(rows) {
   const status = document.getElementById("refresh-status");
   try {
-    const resp = await fetch("/reading/queue-rows", { headers: { Accept: "text/html" } });
+    // The page's own filters (its query string) apply to every refresh.
+    const resp = await fetch(`/reading/queue-rows${window.location.search}`, { headers: { Accept: "text/html" } });
     if (!resp.ok) throw new Error(t("HTTP {status}", { status: resp.status }));
     rows.innerHTML = await resp.text(); // server-rendered and escaped (web.py)
     status.textContent = t("Updated {time}.", { time: timeFormat().format(new Date()) });
@@ -132,6 +139,7 @@ function initEcg() {
   claimButton.hidden = ctx.mine || form.dataset.available !== "true";
   claimButton.addEventListener("click", () => claimHere(ctx));
   form.addEventListener("submit", (e) => { e.preventDefault(); sign(ctx); });
+  document.getElementById("save-edit").addEventListener("click", () => saveEdit(ctx));
   document.getElementById("release").addEventListener("click", () => release(ctx));
   tickLease(ctx);
   ctx.timer = setInterval(() => tickLease(ctx), 1000);
@@ -174,6 +182,60 @@ async function release(ctx) {
   } catch (err) {
     showError(ctx.errorEl, err.message);
   }
+}
+
+/** A fresh idempotency key, one per click (the server answers a resend of it once). getRandomValues,
+ * not randomUUID, which browsers give only to https pages. */
+function newEventId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return "ui-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A reader's correction of one measurement; the automatic value stays beside it. */
+async function saveEdit(ctx) {
+  const field = document.getElementById("edit-field").value;
+  const value = Number(document.getElementById("edit-value").value);
+  if (!document.getElementById("edit-value").value || !Number.isFinite(value)) {
+    showError(ctx.errorEl, t("Enter the corrected value."));
+    return;
+  }
+  const reason = document.getElementById("edit-reason").value.trim() || null;
+  showError(ctx.errorEl, "");
+  try {
+    const item = await post(`/reading/ecg/${encodeURIComponent(ctx.ecgId)}/measurements`, {
+      reader_id: readerId(), measurement: field, value, reason, event_id: newEventId(),
+    });
+    const edit = item.edits[field];
+    document.getElementById("edit-value").value = "";
+    const note = document.getElementById("edit-saved") || document.getElementById("correct-measurement").appendChild(document.createElement("p"));
+    note.id = "edit-saved";
+    note.textContent = t("Correction saved: {value} (automatic {automatic}).", {
+      value: edit.value, automatic: edit.automatic === null || edit.automatic === undefined ? "—" : Math.round(edit.automatic),
+    });
+  } catch (err) {
+    showError(ctx.errorEl, err.message);
+  }
+}
+
+/** An addendum to the signed read (any reader); the page then shows the amended report. */
+function initAddendum() {
+  const form = document.getElementById("addendum-form");
+  if (!form) return;
+  const errorEl = document.getElementById("addendum-error");
+  const ecgId = document.getElementById("signed").dataset.ecgId;
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const text = document.getElementById("addendum").value.trim();
+    if (!text) { showError(errorEl, t("Write the addendum first.")); return; }
+    try {
+      await post(`/reading/ecg/${encodeURIComponent(ecgId)}/addendum`, {
+        reader_id: readerId(), addendum: text, event_id: newEventId(),
+      });
+      window.location.reload();
+    } catch (err) {
+      showError(errorEl, err.message);
+    }
+  });
 }
 
 /** The report body from the form: confirmed statements, SNOMED codes, interpretation. */
@@ -384,5 +446,5 @@ function caliperText(ms, mv) {
 document.addEventListener("DOMContentLoaded", () => {
   const page = document.body.dataset.page;
   if (page === "queue") initQueue();
-  if (page === "ecg") { initTools(); initEcg(); }
+  if (page === "ecg") { initTools(); initAddendum(); initEcg(); }
 });

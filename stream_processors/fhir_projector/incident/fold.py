@@ -14,18 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from avro_schemas.events import (
-    ECG_ACQUIRED,
-    HANDOVER_ACCEPTED,
-    HANDOVER_SUBMITTED,
-    INCIDENT_OPENED,
-    INTERVENTION_PERFORMED,
-    MEDICATION_GIVEN,
-    PATIENT_RECORDED,
-    PRE_ALERT_RAISED,
-    UNIT_STATUS_CHANGED,
-    VITALS_RECORDED,
-)
+from avro_schemas import events
 from kernel.ids import ecg_observation_id, patient_id, resource_id
 from kernel.jsontypes import Json
 from kernel.time import instant
@@ -311,20 +300,20 @@ def _all_flags(e: Json) -> list[Ref]:
 
 
 INCIDENT_FOLDS: dict[str, tuple[Refs, Fold]] = {
-    INCIDENT_OPENED: _entry(_opened),
-    UNIT_STATUS_CHANGED: _entry(_status),
-    PATIENT_RECORDED: _entry(_patient, _write_patient, _patient_refs),
-    VITALS_RECORDED: _entry(_vitals, _materialize, _subject_refs(vitals_refs)),
-    INTERVENTION_PERFORMED: _entry(
+    events.INCIDENT_OPENED: _entry(_opened),
+    events.UNIT_STATUS_CHANGED: _entry(_status),
+    events.PATIENT_RECORDED: _entry(_patient, _write_patient, _patient_refs),
+    events.VITALS_RECORDED: _entry(_vitals, _materialize, _subject_refs(vitals_refs)),
+    events.INTERVENTION_PERFORMED: _entry(
         _intervention, _materialize, _subject_refs(_one(procedure_id, "Procedure"))
     ),
-    MEDICATION_GIVEN: _entry(
+    events.MEDICATION_GIVEN: _entry(
         _medication,
         _materialize,
         _subject_refs(_one(medication_administration_id, "MedicationAdministration")),
     ),
-    ECG_ACQUIRED: _entry(_ecg, _materialize, _subject_refs(_no_refs)),
-    PRE_ALERT_RAISED: _entry(_prealert, _materialize, _subject_refs(_flags_of_kind)),
-    HANDOVER_SUBMITTED: _entry(_handover, _materialize, _subject_refs(_no_refs)),
-    HANDOVER_ACCEPTED: _entry(_accepted, own=_all_flags),
+    events.ECG_ACQUIRED: _entry(_ecg, _materialize, _subject_refs(_no_refs)),
+    events.PRE_ALERT_RAISED: _entry(_prealert, _materialize, _subject_refs(_flags_of_kind)),
+    events.HANDOVER_SUBMITTED: _entry(_handover, _materialize, _subject_refs(_no_refs)),
+    events.HANDOVER_ACCEPTED: _entry(_accepted, own=_all_flags),
 }

@@ -1,0 +1,135 @@
+"""A reader's corrections and addenda over real HTTP with tokens, on each backend pair:
+the corrected measurement and the automatic one both in the DiagnosticReport, an addendum
+refused before the read is signed, the signer taken from the token (another name in the
+body is 403), retries answered once (`Idempotent-Replayed`), and the amended report a new
+version of the same DiagnosticReport whose history keeps the signed one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+
+from services.auth.principal import DEFAULT_SCOPES
+from services.auth.tokens import mint_dev
+from services.server import Server
+from tests.ecg_payloads import ecg_payload
+
+CENTRE = "county-ecg-centre"
+WAIT_S = 30.0  # a ceiling for the processors to fold what was sent, not a timing assertion
+QT_LOINC = "8634-8"  # LOINC Q-T interval
+AUTOMATIC = "https://goldenhour.health/fhir/StructureDefinition/automatic-value"
+
+
+def bearer(server: Server, role: str, site: str, subject: str) -> dict[str, str]:
+    value = mint_dev(server.settings, subject, role, site, DEFAULT_SCOPES[role])
+    return {"Authorization": f"Bearer {value}"}
+
+
+@pytest.fixture
+def secured(make_server: Callable[..., Server]) -> Server:
+    return make_server(auth_required=True, auth_dev_issuer=True)
+
+
+def wait(what: str, probe: Callable[[], Any]) -> Any:
+    deadline = time.monotonic() + WAIT_S
+    while not (seen := probe()):
+        assert time.monotonic() < deadline, f"{what} within {WAIT_S:g} s"
+        time.sleep(0.1)
+    return seen
+
+
+def fhir(client: httpx.Client, headers: dict[str, str], path: str) -> Any:
+    resp = client.get(f"/fhir/{path}", headers=headers)
+    return resp.json() if resp.status_code == 200 else None
+
+
+def test_edit_and_addendum_reach_the_diagnostic_report_signed_by_the_token(
+    secured: Server,
+) -> None:
+    li = bearer(secured, "reader", CENTRE, "dr-li")
+    zhang = bearer(secured, "reader", CENTRE, "dr-zhang")
+    clinic = bearer(secured, "clinic", "clinic-baiyang", "nurse-wang")
+    with httpx.Client(base_url=secured.base_url, timeout=60) as client:
+        body = ecg_payload(urgency="urgent")
+        ecg_id = body["ecg_id"]
+        assert client.post("/ingest/ecg", json=body, headers=clinic).status_code == 202
+        item = wait(
+            "the measured ECG in the queue",
+            lambda: next(
+                (
+                    i
+                    for i in client.get("/reading/queue", headers=li).json()
+                    if i["ecg_id"] == ecg_id and i["measurements"].get("qt_ms")
+                ),
+                None,
+            ),
+        )
+        automatic_qt = item["measurements"]["qt_ms"]
+        base = f"/reading/ecg/{ecg_id}"
+
+        # Not held: an edit is refused; an addendum before signing is refused.
+        edit = {"measurement": "qt_ms", "value": 440, "reason": "T end in V2"}
+        assert client.post(f"{base}/measurements", json=edit, headers=li).status_code == 409
+        early = client.post(f"{base}/addendum", json={"addendum": "x"}, headers=li)
+        assert early.status_code == 409 and early.json()["resourceType"] == "OperationOutcome"
+
+        assert (
+            client.post("/reading/claims", json={"ecg_id": ecg_id}, headers=li).status_code == 200
+        )
+        # The signer is the token's: naming someone else in the body is 403.
+        forged = client.post(f"{base}/measurements", json={**edit, "reader_id": "dr-x"}, headers=li)
+        assert forged.status_code == 403
+        first = client.post(f"{base}/measurements", json={**edit, "event_id": "edit-1"}, headers=li)
+        assert first.status_code == 200, first.text
+        assert "Idempotent-Replayed" not in first.headers
+        again = client.post(f"{base}/measurements", json={**edit, "event_id": "edit-1"}, headers=li)
+        assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.json()["edits"]["qt_ms"]["value"] == 440
+        assert again.json()["edits"]["qt_ms"]["automatic"] == automatic_qt
+        assert again.json()["edits"]["qt_ms"]["reader_id"] == "dr-li"
+
+        signed = client.post(
+            f"{base}/report", json={"interpretation": "Sinus rhythm. QT 440 ms."}, headers=li
+        )
+        assert signed.status_code == 200, signed.text
+        report_path = signed.json()["report"]
+        final = wait("the final report", lambda: fhir(client, li, report_path))
+        assert final["status"] == "final"
+        (qt,) = final["contained"][0]["component"]
+        assert qt["code"]["coding"][0]["code"] == QT_LOINC and qt["valueQuantity"]["value"] == 440
+        assert qt["extension"][0]["url"] == AUTOMATIC
+        assert qt["extension"][0]["valueQuantity"]["value"] == automatic_qt
+
+        # Another reader amends (no claim needed); a retry is the same addendum.
+        add = {"addendum": "QTc prolonged on review: 470 ms.", "event_id": "add-1"}
+        forged = client.post(f"{base}/addendum", json={**add, "reader_id": "dr-li"}, headers=zhang)
+        assert forged.status_code == 403
+        one = client.post(f"{base}/addendum", json=add, headers=zhang)
+        assert one.status_code == 200, one.text
+        two = client.post(f"{base}/addendum", json=add, headers=zhang)
+        assert two.headers.get("Idempotent-Replayed") == "true"
+        assert [a["reader_id"] for a in two.json()["addenda"]] == ["dr-zhang"]
+
+        amended = wait(
+            "the amended report",
+            lambda: (r := fhir(client, li, report_path)) and r["status"] == "amended" and r,
+        )
+        DiagnosticReport.model_validate(amended)
+        assert amended["conclusion"].startswith("Sinus rhythm. QT 440 ms.")
+        assert "QTc prolonged on review: 470 ms." in amended["conclusion"]
+        assert [r["identifier"]["value"] for r in amended["resultsInterpreter"]] == [
+            "dr-li",
+            "dr-zhang",
+        ]
+        history = fhir(client, li, f"{report_path}/_history")
+        statuses = [e["resource"]["status"] for e in history["entry"]]
+        assert statuses.count("amended") == 1 and statuses.count("final") == 1
+        version = int(amended["meta"]["versionId"])
+        first_version = fhir(client, li, f"{report_path}/_history/{version - 1}")
+        assert first_version["status"] == "final"
+        assert first_version["conclusion"] == "Sinus rhythm. QT 440 ms."

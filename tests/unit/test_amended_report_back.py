@@ -1,0 +1,85 @@
+"""An addendum to a signed read goes back to the clinic that sent the ECG over HL7 v2: the
+outbox owes it again, as a new message (its own MSH-10), with result status C (HL7 v2.5.1
+table 0123 "Correction to results" in OBR-25, table 0085 "Record coming over is a
+correction and thus replaces a final result" in OBX-11), the signed text kept first."""
+
+from __future__ import annotations
+
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.parser import parse_message
+
+from services.hl7_gateway.oru_report import build_oru, control_id
+from tests.unit.test_oru_report import NOW, PATIENT
+from tests.unit.test_report_outbox import T0, claim, delivered, ev, report, requested, run
+
+CORRECTED = "C"  # HL7 v2.5.1 tables 0123 and 0085
+FINAL = "F"
+
+
+def amended(minutes: float, reader: str, text: str, event_id: str = "amend-1") -> tuple:
+    import datetime as dt
+
+    return "goldenhour.reading.ReadAmended", ev(
+        minutes,
+        event_id,
+        reader_id=reader,
+        addendum=text,
+        codes=[],
+        signed_at=T0 + dt.timedelta(minutes=minutes),
+    )
+
+
+def test_outbox__addendum_after_delivery_is_owed_again_as_a_correction() -> None:
+    sent = run(requested(), claim(1, "dr-li"), report(2, "dr-li"), delivered(3))
+    assert not sent.pending
+    item = run(
+        requested(),
+        claim(1, "dr-li"),
+        report(2, "dr-li"),
+        delivered(3),
+        amended(30, "dr-zhang", "QTc 470 ms"),
+    )
+    assert item.pending
+    assert item.report["result_status"] == CORRECTED and item.report["event_id"] == "amend-1"
+    assert item.report["interpretation"].startswith("Sinus rhythm")
+    assert "QTc 470 ms" in item.report["interpretation"]
+
+
+def test_outbox__addendum_before_signing_owes_nothing() -> None:
+    item = run(requested(), claim(1, "dr-li"), amended(2, "dr-li", "early"))
+    assert not item.pending and item.report == {}
+
+
+def test_outbox__acknowledgement_of_the_replaced_report_does_not_settle_the_correction() -> None:
+    item = run(
+        requested(),
+        claim(1, "dr-li"),
+        report(2, "dr-li"),
+        amended(3, "dr-zhang", "QTc 470 ms"),
+        delivered(4),  # names report-dr-li-2
+    )
+    assert item.pending
+
+
+def test_oru__corrected_report_says_c_in_obr_25_and_obx_11_with_a_new_control_id() -> None:
+    item = run(
+        requested(),
+        claim(1, "dr-li"),
+        report(2, "dr-li"),
+        delivered(3),
+        amended(30, "dr-zhang", "QTc 470 ms"),
+    )
+    message = parse_message(
+        build_oru(item, PATIENT, NOW), validation_level=VALIDATION_LEVEL.STRICT, find_groups=True
+    )
+    order = message.oru_r01_patient_result.oru_r01_order_observation
+    assert order.obr.obr_25.to_er7() == CORRECTED
+    assert {o.obx.obx_11.to_er7() for o in order.oru_r01_observation} == {CORRECTED}
+    assert message.msh.msh_10.to_er7() == control_id("E1", "amend-1")
+    assert message.msh.msh_10.to_er7() != control_id("E1", "report-dr-li-2")
+    assert order.obr.obr_32.to_er7() == "dr-zhang"
+    first = run(requested(), claim(1, "dr-li"), report(2, "dr-li"))
+    first_order = parse_message(
+        build_oru(first, PATIENT, NOW), validation_level=VALIDATION_LEVEL.STRICT, find_groups=True
+    ).oru_r01_patient_result.oru_r01_order_observation
+    assert first_order.obr.obr_25.to_er7() == FINAL
