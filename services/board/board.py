@@ -7,7 +7,10 @@ server-sent-event streams poll to push only when something changed. The ECG of a
 incoming ambulance is shown from two other processors' views, read at render time: the
 waveform Observation (FHIR projector) and the read-queue item, whose `measurements` hold
 the automatic triage class of the `EcgMeasured` event (the queue's own class also counts
-the sender's urgency and the pre-alert).
+the sender's urgency and the pre-alert). The casualties of an active mass-casualty
+incident assigned to the hospital are shown from the MCI processor's published views,
+through the command centre's read (services/command/queries.py), so the board and
+`GET /command/expected/{hospital}` cannot disagree.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from avro_schemas.catalogue import INCIDENT
 from avro_schemas.events import HANDOVER_ACCEPTED, short
 from kernel.ids import ecg_observation_id, resource_id
 from kernel.jsontypes import Json
+from kernel.time import instant, parse_instant
+from services.command import queries as command
 from services.ingest.submit import append_event
 from services.system import System
 from stream_processors.diagnosis_queue.published import QueueItem, queue_item_id
@@ -30,6 +35,7 @@ from stream_processors.hospital_board.published import (
     RESOURCE_TYPE,
     incoming_id,
 )
+from stream_processors.mci.published import COLOURS
 from stream_processors.unit_tracker.published import REGION_INDEX, REGION_KEY
 
 HANDED_OVER_SHOWN = 20  # handed-over cards kept on the board (newest first) until cleared
@@ -121,7 +127,32 @@ def board(system: System, hospital_id: str) -> Json:
         key=lambda c: (c["accepted"]["at"], c["incident_id"]),
         reverse=True,
     )
-    return {"hospital_id": hospital_id, "incoming": coming, "handed_over": gone[:HANDED_OVER_SHOWN]}
+    return {
+        "hospital_id": hospital_id,
+        "incoming": coming,
+        "handed_over": gone[:HANDED_OVER_SHOWN],
+        "expected_mci": expected_mci(system, hospital_id),
+    }
+
+
+def _eta(casualty: Json) -> str | None:
+    """Assignment time plus the plan's travel time; None when either is unknown."""
+    if casualty.get("travel_min") is None or not casualty.get("assigned_at"):
+        return None
+    at = parse_instant(casualty["assigned_at"])
+    return instant(at + dt.timedelta(minutes=casualty["travel_min"]))
+
+
+def expected_mci(system: System, hospital_id: str) -> Json:
+    """Casualties of active MCIs assigned to this hospital: counts by tag colour and each
+    casualty (tag number, colour, unit, ETA if the plan gave a travel time). The store
+    filters by the caller's jurisdiction, as for every read."""
+    casualties = [{**c, "eta": _eta(c)} for c in command.expected(system, hospital_id)]
+    counts = dict.fromkeys(COLOURS, 0)
+    for c in casualties:
+        if c["tag"] in counts:
+            counts[c["tag"]] += 1
+    return {"counts": counts, "casualties": casualties}
 
 
 def board_digest(system: System, hospital_id: str) -> str:
@@ -133,6 +164,8 @@ def board_digest(system: System, hospital_id: str) -> str:
             item = _read(system, "QueueItem", queue_item_id(ecg["ecg_id"]))
             observed = has_observation(system, ecg["ecg_id"])
             parts.append(f"{ecg['ecg_id']}:{_version(item)}:{observed}")
+    for c in command.expected(system, hospital_id):
+        parts.append(f"{c['mci_id']}:{c['casualty_id']}:{c['tag']}:{c['travel_min']}")
     return _digest(parts)
 
 
@@ -155,8 +188,7 @@ def _check_acceptable(doc: Json | None, hospital_id: str, incident_id: str) -> N
     addressed = (doc.get("accepted") or {}).get("hospital_id") or doc.get("destination_id")
     if addressed != hospital_id:
         raise HandoverRefused(
-            f"the handover of incident {incident_id} is addressed to "
-            f"{addressed}, not {hospital_id}"
+            f"the handover of incident {incident_id} is addressed to {addressed}, not {hospital_id}"
         )
 
 

@@ -27,6 +27,7 @@ from kernel.time import parse_instant
 from services import i18n
 from services.board import basemap
 from services.board.thumbnail import lead_strip_svg
+from services.command.page import COLOUR_LABELS
 from services.i18n import N_, _
 from services.system import System
 from stream_processors.registry.published import display_name
@@ -327,6 +328,39 @@ def _stale(card: Json, at: dt.datetime) -> bool:
     return bool(done) and at - parse_instant(done) > STALE_AFTER
 
 
+def _expected_row(system: System, c: Json, at: dt.datetime) -> str:
+    eta = _time(c["eta"], at) if c.get("eta") else _e(_("ETA not given"))
+    colour = _(COLOUR_LABELS[c["tag"]]) if c.get("tag") in COLOUR_LABELS else c.get("tag") or ""
+    return (
+        f'<tr data-casualty="{_e(c["casualty_id"])}" data-colour="{_e(c.get("tag") or "")}">'
+        f'<td class="tag-number">{_e(c["casualty_id"])}</td>'
+        f'<td><span class="tag {_e(c.get("tag") or "")}">{_e(colour)}</span></td>'
+        f"<td>{_e(c.get('title') or c['mci_id'])}</td>"
+        f"<td>{_e(name_of(system, c.get('unit_id') or ''))}</td><td>{eta}</td></tr>"
+    )
+
+
+def expected_html(system: System, expected: Json, at: dt.datetime) -> str:
+    """Casualties of an active mass-casualty incident assigned here: counts by tag colour,
+    then each one (tag number, colour, incident, unit, ETA). Nothing when there are none."""
+    casualties = expected["casualties"]
+    if not casualties:
+        return ""
+    counts = "".join(
+        f'<span class="tag {c}" data-colour="{c}"><b>{n}</b> {_e(_(COLOUR_LABELS[c]))}</span>'
+        for c, n in expected["counts"].items()
+    )
+    heads = (N_("Tag number"), N_("Triage tag"), N_("Incident"), N_("Unit"), N_("ETA"))
+    rows = "".join(_expected_row(system, c, at) for c in casualties)
+    return (
+        f'<section id="expected-mci"><h2>{_e(_("Expected mass casualties"))}'
+        f' <span class="count">{len(casualties)}</span></h2><p class="tags">{counts}</p>'
+        '<table class="expected"><thead><tr>'
+        + "".join(f"<th>{_e(_(h))}</th>" for h in heads)
+        + f"</tr></thead><tbody>{rows}</tbody></table></section>"
+    )
+
+
 def board_html(system: System, board: Json, at: dt.datetime) -> str:
     """The two sections of the board: incoming, then handed over (collapsed), stale cards
     left out with a note saying how many."""
@@ -341,8 +375,10 @@ def board_html(system: System, board: Json, at: dt.datetime) -> str:
         if hidden
         else ""
     )
+    expected = expected_html(system, board.get("expected_mci") or {"casualties": []}, at)
     return (
-        f'<section id="incoming"><h2>{_e(_("Incoming"))} <span class="count">{len(coming)}</span></h2>'
+        expected
+        + f'<section id="incoming"><h2>{_e(_("Incoming"))} <span class="count">{len(coming)}</span></h2>'
         f"{''.join(card_html(system, c, h, at) for c in coming) or none_coming}</section>"
         f'<section id="handed-over"><h2>{_e(_("Handed over"))} <span class="count">{len(gone)}</span></h2>'
         f"{''.join(card_html(system, c, h, at) for c in gone) or none_gone}{aged}</section>"

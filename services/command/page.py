@@ -13,12 +13,27 @@ from urllib.parse import quote
 from kernel.jsontypes import Json
 from services.board import basemap
 from services.command import queries
-from services.command.messages import COLOUR_LABELS, t
+from services.i18n import N_, _
 from services.system import System
 from stream_processors.mci.published import ACTIVE, COLOURS
 from stream_processors.unit_tracker.published import REGION_INDEX, REGION_KEY
 
 MAP_W, MAP_H = 640.0, 400.0
+COLOUR_LABELS = {
+    "RED": N_("Immediate"),
+    "YELLOW": N_("Delayed"),
+    "GREEN": N_("Minor"),
+    "BLACK": N_("Dead or expectant"),
+}
+ED_STATUS = {"normal": N_("normal"), "advisory": N_("advisory"), "closed": N_("closed")}
+ESCORT_STATUS = {
+    "requested": N_("requested"),
+    "acknowledged": N_("acknowledged"),
+    "planned": N_("planned"),
+    "active": N_("active"),
+    "completed": N_("completed"),
+    "cancelled": N_("cancelled"),
+}
 IDLE = ("", "BACK_IN_SERVICE")
 
 
@@ -27,7 +42,7 @@ def _e(value: object) -> str:
 
 
 def page_context(system: System) -> dict[str, str]:
-    return {"title": _e(t("Command centre")), "home": _e(t("Home")), "panel": panel_html(system)}
+    return {"title": _e(_("Command centre")), "home": _e(_("Home")), "panel": panel_html(system)}
 
 
 def units(system: System) -> list[Json]:
@@ -65,9 +80,9 @@ def panel_html(system: System) -> str:
 def _summary(mcis: list[Json], busy: list[Json], alerts: list[Json]) -> str:
     open_alerts = sum(1 for a in alerts if not a["acknowledged_by"])
     cells = [
-        (t("Active incidents"), len(mcis), "active-mcis"),
-        (t("Ambulances committed"), len(busy), "committed"),
-        (t("Open alerts"), open_alerts, "open-alerts"),
+        (_("Active incidents"), len(mcis), "active-mcis"),
+        (_("Ambulances committed"), len(busy), "committed"),
+        (_("Open alerts"), open_alerts, "open-alerts"),
     ]
     inner = "".join(f'<p>{_e(label)}<br><b id="{i}">{n}</b></p>' for label, n, i in cells)
     return f'<section class="summary">{inner}</section>'
@@ -77,7 +92,7 @@ def _tags(counts: dict[str, int]) -> str:
     return (
         '<div class="tags">'
         + "".join(
-            f'<p class="tag {c}" data-colour="{c}"><b>{counts[c]}</b>{_e(t(COLOUR_LABELS[c]))}</p>'
+            f'<p class="tag {c}" data-colour="{c}"><b>{counts[c]}</b>{_e(_(COLOUR_LABELS[c]))}</p>'
             for c in COLOURS
         )
         + "</div>"
@@ -87,7 +102,7 @@ def _tags(counts: dict[str, int]) -> str:
 def _one_mci(state: Json) -> str:
     m = queries.mci_json(state)
     dest = ", ".join(f"{_e(h)}: {n}" for h, n in m["by_destination"].items()) or "-"
-    registered = t(
+    registered = _(
         "registered {n} of about {estimated}",
         n=m["registered"],
         estimated=m["estimated_casualties"],
@@ -95,22 +110,22 @@ def _one_mci(state: Json) -> str:
     scene = (m["scene"] or {}).get("address") or ""
     return (
         f'<article class="mci" data-mci="{_e(m["id"])}"><h3>{_e(m["title"])}</h3>'
-        f"<p>{_e(t('Scene'))}: {_e(scene)} · {_e(registered)}</p>{_tags(m['triage'])}"
-        f"<p>{_e(t('By destination'))}: {dest}</p>"
-        f'<p>{_e(t("Unassigned"))}: <span class="unassigned">{len(m["unassigned"])}</span></p>'
+        f"<p>{_e(_('Scene'))}: {_e(scene)} · {_e(registered)}</p>{_tags(m['triage'])}"
+        f"<p>{_e(_('By destination'))}: {dest}</p>"
+        f'<p>{_e(_("Unassigned"))}: <span class="unassigned">{len(m["unassigned"])}</span></p>'
         f"{_apply_form(m) if m['unassigned'] else ''}</article>"
     )
 
 
 def _name_input(field: str) -> str:
-    label = _e(t("Your name"))
+    label = _e(_("Your name"))
     return f'<input name="{field}" maxlength="100" required placeholder="{label}" aria-label="{label}">'
 
 
 def _apply_form(m: Json) -> str:
     """Apply the distribution plan (a CasualtyAssigned per suggested destination)."""
     action = _e(f"/command/incidents/{quote(m['id'], safe='')}/distribution")
-    button = _e(t("Apply the distribution plan"))
+    button = _e(_("Apply the distribution plan"))
     return (
         f'<form class="apply" method="post" action="{action}">'
         f"{_name_input('assigned_by')}<button>{button}</button></form>"
@@ -121,15 +136,15 @@ def _ack_form(a: Json) -> str:
     action = _e(f"/command/alerts/{quote(a['alert_id'], safe='')}/acknowledge")
     return (
         f'<form class="ack" method="post" action="{action}">'
-        f"{_name_input('acknowledged_by')}<button>{_e(t('Acknowledge'))}</button></form>"
+        f"{_name_input('acknowledged_by')}<button>{_e(_('Acknowledge'))}</button></form>"
     )
 
 
 def _mci_section(mcis: list[Json]) -> str:
     body = (
-        "".join(_one_mci(m) for m in mcis) or f"<p>{_e(t('No active mass-casualty incident.'))}</p>"
+        "".join(_one_mci(m) for m in mcis) or f"<p>{_e(_('No active mass-casualty incident.'))}</p>"
     )
-    return f'<section id="mcis"><h2>{_e(t("Mass-casualty incidents"))}</h2>{body}</section>'
+    return f'<section id="mcis"><h2>{_e(_("Mass-casualty incidents"))}</h2>{body}</section>'
 
 
 def _placed(points: list[tuple[str, str, Json | None]]) -> list[tuple[str, str, float, float]]:
@@ -159,9 +174,9 @@ def _map(mcis: list[Json], hospitals: list[Json], busy: list[Json]) -> str:
             f'<g class="mark-{kind}">{shape}<text x="{x + 8:.1f}" y="{y + 4:.1f}">'
             f"{_e(label)}</text></g>"
         )
-    note = _e(t("Illustrative base map (fictitious county outline, not survey data)"))
+    note = _e(_("Illustrative base map (fictitious county outline, not survey data)"))
     return (
-        f'<section id="map"><h2>{_e(t("Map"))}</h2><figure><svg xmlns="http://www.w3.org/2000/svg"'
+        f'<section id="map"><h2>{_e(_("Map"))}</h2><figure><svg xmlns="http://www.w3.org/2000/svg"'
         f' class="map" viewBox="-20 -20 {MAP_W + 80:g} {MAP_H + 40:g}" role="img">'
         f"{basemap.svg(view, _e)}{''.join(marks)}</svg><figcaption>{note}</figcaption>"
         "</figure></section>"
@@ -181,19 +196,25 @@ def _beds(h: Json) -> str:
 
 
 def _hospitals(hospitals: list[Json]) -> str:
-    heads = ("Hospital", "ED", "Beds (reported / assigned / left)", "Surgical teams", "Cath lab")
+    heads = (
+        N_("Hospital"),
+        N_("ED"),
+        N_("Beds (reported / assigned / left)"),
+        N_("Surgical teams"),
+        N_("Cath lab"),
+    )
     rows = "".join(
         f'<tr data-hospital="{_e(h["hospital_id"])}"><td>{_e(h["name"])}</td>'
-        f"<td>{_e(t(h['ed_status']))}</td><td>{_beds(h)}</td><td>{h['surgical_teams']}</td>"
-        f"<td>{_e(t('open' if h['cath_lab_open'] else 'closed'))}</td></tr>"
+        f"<td>{_e(_(ED_STATUS.get(h['ed_status'], h['ed_status'])))}</td><td>{_beds(h)}</td><td>{h['surgical_teams']}</td>"
+        f"<td>{_e(_('Open for cases') if h['cath_lab_open'] else _('closed'))}</td></tr>"
         for h in hospitals
     )
     return _table(
         "hospitals",
-        "Hospitals: capacity and assigned",
+        N_("Hospitals: capacity and assigned"),
         heads,
         rows,
-        "No hospital has reported capacity.",
+        N_("No hospital has reported capacity."),
     )
 
 
@@ -203,20 +224,23 @@ def _units(busy: list[Json]) -> str:
         f"<td>{_e(u.get('incident_id'))}</td></tr>"
         for u in busy
     )
-    return _table("units", "Ambulances committed", ("Unit", "Status", "Incident"), rows, "-")
+    heads = (N_("Unit"), N_("Status"), N_("Incident"))
+    return _table("units", N_("Ambulances committed"), heads, rows, "-")
 
 
 def _escorts(escorts: list[Json]) -> str:
     rows = "".join(
         f'<tr data-escort="{_e(e["escort_id"])}"><td>{_e(e["unit_id"])}</td>'
         f"<td>{_e(e['reason'])}</td><td>{_e(e['destination_id'])}</td>"
-        f'<td class="status">{_e(t(e["status"]))}</td><td>{_e(e.get("eta") or "")}</td>'
+        f'<td class="status">{_e(_(ESCORT_STATUS.get(e["status"], e["status"])))}</td><td>{_e(e.get("eta") or "")}</td>'
         f"<td>{_e((e['updates'][-1].get('signals_cleared') if e['updates'] else '') or '')}</td>"
         "</tr>"
         for e in escorts
     )
-    heads = ("Unit", "Reason", "Destination", "Status", "ETA", "Signals cleared")
-    return _table("escorts", "Escorts (traffic platform)", heads, rows, "No escort requested.")
+    heads = (N_("Unit"), N_("Reason"), N_("Destination"), N_("Status"), N_("ETA"))
+    heads += (N_("Signals cleared"),)
+    title, empty = N_("Escorts (traffic platform)"), N_("No escort requested.")
+    return _table("escorts", title, heads, rows, empty)
 
 
 def _alerts(alerts: list[Json]) -> str:
@@ -226,21 +250,23 @@ def _alerts(alerts: list[Json]) -> str:
         f"<td>{_e(a['day'])}</td><td>{a['observed']} / {a['baseline_mean']:.1f}</td>"
         f"<td>C2 {a['statistic']:.1f}</td><td>"
         + (
-            _e(t("acknowledged by {who}", who=a["acknowledged_by"]))
+            _e(_("acknowledged by {who}", who=a["acknowledged_by"]))
             if a["acknowledged_by"]
-            else _e(t("not acknowledged")) + _ack_form(a)
+            else _e(_("not acknowledged")) + _ack_form(a)
         )
         + "</td></tr>"
         for a in alerts
     )
-    heads = ("Signal", "Area", "Day", "Observed / baseline", "EARS C2", "Status")
-    return _table("alerts", "Early warning", heads, rows, "No alert.")
+    heads = (N_("Signal"), N_("Area"), N_("Day"), N_("Observed / baseline"), "EARS C2")
+    heads += (N_("Status"),)
+    return _table("alerts", N_("Early warning"), heads, rows, N_("No alert."))
 
 
 def _table(sid: str, title: str, heads: tuple[str, ...], rows: str, empty: str) -> str:
-    head = "".join(f"<th>{_e(t(h))}</th>" for h in heads)
-    body = rows or f'<tr class="empty"><td colspan="{len(heads)}">{_e(t(empty))}</td></tr>'
+    """A section with a table; `title`, `heads` and `empty` are catalogue ids."""
+    head = "".join(f"<th>{_e(_(h))}</th>" for h in heads)
+    body = rows or f'<tr class="empty"><td colspan="{len(heads)}">{_e(_(empty))}</td></tr>'
     return (
-        f'<section id="{sid}"><h2>{_e(t(title))}</h2><table><thead><tr>{head}</tr></thead>'
+        f'<section id="{sid}"><h2>{_e(_(title))}</h2><table><thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table></section>"
     )

@@ -146,6 +146,7 @@ def expected(system: System, hospital_id: str) -> list[Json]:
                         "category": c.get("category"),
                         "unit_id": c.get("unit_id"),
                         "travel_min": c.get("travel_min"),
+                        "assigned_at": c.get("assigned_at"),
                     }
                 )
     return out

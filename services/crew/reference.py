@@ -8,7 +8,8 @@ cannot disagree.
 - hospitals (pre-alert and handover destinations) and stations with their units: the
   registry (stream_processors/registry/published.py), names in Chinese and English;
 - quick picks of common interventions, medications and routes (SNOMED CT codes);
-- the app's strings (services/crew/messages.py).
+- the catalogue ids (English texts, services/i18n) naming each code the app shows
+  (`labels`); the page carries their translations in its `#messages` block.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any, get_args
 
 from kernel.codes import RESIDENT_ID, STANDARD_LEAD_ORDER
 from kernel.jsontypes import Json
-from services.crew.messages import CATALOGUE
+from services import i18n
+from services.i18n import N_
 from services.ingest import vital_signs
 from services.ingest.tablet_models import DOSE_UNITS, PreAlertKindName, UnitStatusName
 from services.simulate.ecg_synth import INFERIOR, synth_ecg
@@ -44,10 +46,99 @@ MEDICATIONS = (
 # API's `EcgAcquired` shape).
 DEMO_ECG_RATE_HZ = 500
 DEMO_ECG_SECONDS = 10
+# kind -> code -> catalogue id: how the app names a code it shows (a status button, a vital
+# sign, a SNOMED pick, an event in the record). The crew's wording, not the board's: a
+# tablet button says "Departed" where the ED board says "en route".
+LABELS: dict[str, dict[str, str]] = {
+    "status": {
+        "CALL_RECEIVED": N_("Call received"),
+        "DISPATCHED": N_("Dispatched"),
+        "EN_ROUTE": N_("Departed"),
+        "ON_SCENE": N_("On scene"),
+        "AT_PATIENT": N_("At patient"),
+        "LEFT_SCENE": N_("Left scene"),
+        "AT_DESTINATION": N_("At hospital"),
+        "TRANSFER_OF_CARE": N_("Transfer of care"),
+        "BACK_IN_SERVICE": N_("Back in service"),
+    },
+    "gender": {
+        "male": N_("Male"),
+        "female": N_("Female"),
+        "unknown": N_("Unknown"),
+    },
+    "vital": {
+        "8867-4": N_("Heart rate"),
+        "8480-6": N_("Systolic BP"),
+        "8462-4": N_("Diastolic BP"),
+        "9279-1": N_("Respiratory rate"),
+        "59408-5": N_("SpO2 (pulse oximetry)"),
+        "2708-6": N_("SaO2"),
+        "8310-5": N_("Temperature"),
+        "9269-2": N_("Glasgow coma score"),
+        "15074-8": N_("Blood glucose"),
+        "19889-5": N_("End-tidal CO2"),
+        "72514-3": N_("Pain score (0–10)"),
+    },
+    "unit": {
+        "/min": N_("/min"),
+        "mm[Hg]": N_("mmHg"),
+        "Cel": N_("°C"),
+        "{score}": N_("points"),
+        "%": N_("%"),
+        "mmol/L": N_("mmol/L"),
+    },
+    "intervention": {
+        "392230005": N_("IV access"),
+        "57485005": N_("Oxygen"),
+        "89666000": N_("CPR"),
+        "268400002": N_("12-lead ECG"),
+    },
+    "medication": {
+        "387458008": N_("Aspirin"),
+        "387404004": N_("Nitroglycerin"),
+        "386952008": N_("Clopidogrel"),
+        "372877000": N_("Heparin"),
+        "373529000": N_("Morphine"),
+        "387362001": N_("Epinephrine"),
+    },
+    "route": {
+        "26643006": N_("Oral"),
+        "37839007": N_("Sublingual"),
+        "47625008": N_("Intravenous"),
+        "78421000": N_("Intramuscular"),
+        "34206005": N_("Subcutaneous"),
+    },
+    "prealert": {
+        "STEMI": N_("STEMI (chest pain)"),
+        "STROKE": N_("Stroke"),
+        "TRAUMA": N_("Trauma"),
+        "SEPSIS": N_("Sepsis"),
+        "CARDIAC_ARREST": N_("Cardiac arrest"),
+        "OTHER": N_("Other"),
+    },
+    "event": {
+        "IncidentOpened": N_("Incident opened"),
+        "UnitStatusChanged": N_("Status"),
+        "PatientRecorded": N_("Patient details"),
+        "VitalsRecorded": N_("Vitals"),
+        "InterventionPerformed": N_("Intervention"),
+        "MedicationGiven": N_("Medication"),
+        "EcgAcquired": N_("ECG"),
+        "PreAlertRaised": N_("Pre-alert"),
+        "HandoverSubmitted": N_("Handover submitted"),
+        "HandoverAccepted": N_("Handover accepted"),
+    },
+    "log": {
+        "pending": N_("waiting"),
+        "synced": N_("synced"),
+        "refused": N_("refused"),
+        "merged": N_("already recorded by the partner, not sent twice"),
+    },
+}
 
 
 def _names(party: registry.Party) -> dict[str, str]:
-    return {lang: party.display_name(lang) for lang in CATALOGUE}
+    return {lang: party.display_name(lang) for lang in i18n.LOCALES}
 
 
 def _hospitals(store: ViewStore) -> list[Json]:
@@ -101,7 +192,7 @@ def reference(store: ViewStore) -> Json:
         ],
         "hospitals": _hospitals(store),
         "stations": _stations(store),
-        "messages": CATALOGUE,
+        "labels": LABELS,
     }
 
 

@@ -400,3 +400,18 @@ def test_auth__crews_tag_as_their_station_hospitals_report_and_see_only_their_ow
         expected = _json(http.get("/command/expected/hospital-a", headers=hospital_a), 200)
         assert [c["casualty_id"] for c in expected["casualties"]] == ["T1"]
         assert http.get("/command/expected/hospital-b", headers=hospital_a).status_code == 403
+        # Each hospital's board shows the casualties sent to it (tag number and colour), and
+        # not those of another hospital of the same MCI.
+        for hospital, token, mine, other in (
+            ("hospital-a", hospital_a, "T1", "T2"),
+            ("hospital-b", hospital_b, "T2", "T1"),
+        ):
+            board = _json(http.get(f"/board/{hospital}.json", headers=token), 200)
+            shown = board["expected_mci"]
+            assert [c["casualty_id"] for c in shown["casualties"]] == [mine]
+            assert shown["counts"] == {"RED": 1, "YELLOW": 0, "GREEN": 0, "BLACK": 0}
+            page = http.get(f"/board/{hospital}", headers=token)
+            assert page.status_code == 200 and "预计成批伤员" in page.text
+            assert f'data-casualty="{mine}"' in page.text
+            assert f'data-casualty="{other}"' not in page.text
+        assert http.get("/board/hospital-b.json", headers=hospital_a).status_code == 403

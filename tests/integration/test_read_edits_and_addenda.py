@@ -133,3 +133,71 @@ def test_edit_and_addendum_reach_the_diagnostic_report_signed_by_the_token(
         first_version = fhir(client, li, f"{report_path}/_history/{version - 1}")
         assert first_version["status"] == "final"
         assert first_version["conclusion"] == "Sinus rhythm. QT 440 ms."
+
+
+def test_an_addendum_notifies_the_final_report_subscription_again(
+    make_server: Callable[..., Server],
+) -> None:
+    from stream_processors.notifier.topics import ECG_REPORT_FINAL
+    from tests.integration.test_subscriptions import (
+        FAST_RETRIES,
+        FILTER_CRITERIA,
+        PAYLOAD_CONTENT,
+        Receiver,
+        create,
+        focus_refs,
+    )
+
+    server = make_server(**FAST_RETRIES)
+    receiver = Receiver()
+    receiver.start()
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=60) as client:
+            create(
+                client,
+                {
+                    "resourceType": "Subscription",
+                    "status": "requested",
+                    "reason": "ECG reports for the clinic's EMR",
+                    "criteria": ECG_REPORT_FINAL.url,
+                    "_criteria": {
+                        "extension": [
+                            {
+                                "url": FILTER_CRITERIA,
+                                "valueString": "DiagnosticReport?site=clinic-baiyang",
+                            }
+                        ]
+                    },
+                    "channel": {
+                        "type": "rest-hook",
+                        "endpoint": receiver.url,
+                        "payload": "application/fhir+json",
+                        "_payload": {
+                            "extension": [{"url": PAYLOAD_CONTENT, "valueCode": "id-only"}]
+                        },
+                    },
+                },
+            )
+            body = ecg_payload(urgency="urgent")
+            ecg_id = body["ecg_id"]
+            assert client.post("/ingest/ecg", json=body).status_code == 202
+            wait(
+                "the ECG queued",
+                lambda: any(i["ecg_id"] == ecg_id for i in client.get("/reading/queue").json()),
+            )
+            claim = {"reader_id": "dr-li", "ecg_id": ecg_id}
+            assert client.post("/reading/claims", json=claim).status_code == 200
+            report = {"reader_id": "dr-li", "interpretation": "Sinus rhythm"}
+            signed = client.post(f"/reading/ecg/{ecg_id}/report", json=report)
+            assert signed.status_code == 200, signed.text
+
+            def events() -> list[str]:
+                return [f for b in receiver.of_type("event-notification") for f in focus_refs(b)]
+
+            wait("the signed report's notification", lambda: len(events()) == 1)
+            addendum = {"reader_id": "dr-zhang", "addendum": "QTc 470 ms."}
+            assert client.post(f"/reading/ecg/{ecg_id}/addendum", json=addendum).status_code == 200
+            wait("the amended report's notification", lambda: len(events()) == 2)
+            assert events() == [signed.json()["report"]] * 2
+    finally:
+        receiver.stop()

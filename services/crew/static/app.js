@@ -1,6 +1,8 @@
 // The crew tablet app: forms and one-tap buttons that write entries to the outbox
 // (outbox.js), a record of the incident as this tablet knows it, and the sync state.
-// Strings come from /crew/reference.json (services/crew/messages.py), never from here.
+// Strings come from the page's #messages block (the one catalogue, services/i18n, in the
+// page's language; ids are the English texts), never from here. Codes (statuses, vital
+// signs, SNOMED picks, event types) are named through /crew/reference.json's `labels`.
 
 import { describe } from "./gb11643.js";
 import { openDb, Sync } from "./outbox.js";
@@ -10,7 +12,7 @@ const SETTINGS_KEY = "goldenhour.crew.settings";
 const CURRENT_KEY = "goldenhour.crew.current";
 
 let ref = null; // /crew/reference.json
-let text = {}; // this language's strings
+let text = {}; // message id -> this language's text (the page's #messages block)
 let store = null;
 let sync = null;
 let incidents = []; // every incident this tablet holds, from IndexedDB
@@ -22,20 +24,20 @@ let noticeTimer = null;
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 
-/** A string of the catalogue, `{name}` placeholders filled (a `{key}` param is translated). */
-function t(key, params = {}) {
-  const template = text[key] ?? key;
-  return template.replace(/\{(\w+)\}/g, (_, name) => {
-    const v = params[name];
-    if (v && typeof v === "object" && "key" in v) return t(v.key, v.params);
-    return v === undefined ? `{${name}}` : String(v);
-  });
+/** A message of the catalogue (its English id) in the page's language, `{name}` filled. */
+function t(id, params = {}) {
+  const template = text[id] ?? id;
+  return template.replace(/\{(\w+)\}/g, (_, name) => (params[name] === undefined ? `{${name}}` : String(params[name])));
 }
 
-/** A catalogue string, or `fallback` for a code the catalogue does not name (a partner's). */
-const label = (key, fallback) => (key in text ? text[key] : fallback || key);
+/** The name of a code of `kind` (a status, vital sign, SNOMED pick…): its catalogue id from
+ * the reference, translated; `fallback` (or the code) for one it does not name (a partner's). */
+function label(kind, code, fallback) {
+  const id = ((ref && ref.labels[kind]) || {})[code];
+  return id ? t(id) : fallback || code;
+}
 
-const unitLabel = (ucum) => label(`unit.${ucum}`, ucum);
+const unitLabel = (ucum) => label("unit", ucum, ucum);
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -127,13 +129,13 @@ async function reload() {
 async function record(type, fields) {
   const incident = current();
   if (!incident) {
-    notice(t("incident.none"), "warn");
+    notice(t("No incident yet: start one first"), "warn");
     showTab("incident");
     return false;
   }
   const event = { type, event_id: newId(), occurred_at: nowIso(), ...fields };
   await store.add(incident.id, event);
-  notice(`${t(`event.${type}`)}：${t("saved.local")}`);
+  notice(`${label("event", type)}：${t("Saved on this tablet, waiting to sync")}`);
   await reload();
   sync.kick();
   return true;
@@ -147,7 +149,7 @@ function render() {
   renderTimeline();
   renderLog();
   const incident = current();
-  $("#incident-label").textContent = incident ? `${incident.id} · ${incident.dispatch_reason}` : t("incident.none");
+  $("#incident-label").textContent = incident ? `${incident.id} · ${incident.dispatch_reason}` : t("No incident yet: start one first");
 }
 
 function renderSync() {
@@ -156,9 +158,9 @@ function renderSync() {
   const s = sync ? sync.state : { online: null };
   out.dataset.pending = String(n);
   out.dataset.online = s.online === null ? "unknown" : String(s.online);
-  let status = s.online === false ? t("sync.offline") : t("sync.online");
-  if (s.notAllowed) status = t("sync.auth");
-  out.textContent = `${status} · ${n ? t("sync.pending", { n }) : t("sync.synced")}`;
+  let status = s.online === false ? t("Offline") : t("Online");
+  if (s.notAllowed) status = t("Token invalid or not allowed: update it in Settings");
+  out.textContent = `${status} · ${n ? t("{n} waiting to sync", { n }) : t("All synced")}`;
 }
 
 function renderIncidents() {
@@ -210,7 +212,7 @@ function buildTimeline() {
             if (incident) record("UnitStatusChanged", { unit_id: incident.unit_id, status });
           },
         },
-        el("span", { class: "label" }, t(`status.${status}`)),
+        el("span", { class: "label" }, label("status", status)),
         el("span", { class: "time" }),
       ),
     ),
@@ -227,7 +229,7 @@ function renderTimeline() {
     button.classList.toggle("done", Boolean(at));
     button.classList.toggle("next", i === rank + 1);
     button.disabled = !incident || i <= rank;
-    $(".time", button).textContent = at ? `${t("timeline.done")} ${clock(at)}` : "";
+    $(".time", button).textContent = at ? `${t("recorded")} ${clock(at)}` : "";
   });
 }
 
@@ -236,28 +238,28 @@ function summary(event) {
     case "IncidentOpened":
       return `${event.dispatch_reason} (${event.priority})`;
     case "UnitStatusChanged":
-      return `${event.unit_id} ${t(`status.${event.status}`)}`;
+      return `${event.unit_id} ${label("status", event.status)}`;
     case "PatientRecorded": {
       const id = (event.identifiers || [])[0];
       const name = `${event.family || ""}${event.given || ""}`;
-      return [name, id ? id.value : event.temporary_id, event.gender ? t(`gender.${event.gender}`) : ""]
+      return [name, id ? id.value : event.temporary_id, event.gender ? label("gender", event.gender) : ""]
         .filter(Boolean)
         .join(" ");
     }
     case "VitalsRecorded":
-      return event.vitals.map((v) => `${label(`vital.${v.code}`, v.code)} ${v.value} ${unitLabel(v.unit)}`).join("，");
+      return event.vitals.map((v) => `${label("vital", v.code, v.code)} ${v.value} ${unitLabel(v.unit)}`).join("，");
     case "InterventionPerformed":
-      return `${label(`intervention.${event.code.code}`, event.code.display)}${event.note ? `（${event.note}）` : ""}`;
+      return `${label("intervention", event.code.code, event.code.display)}${event.note ? `（${event.note}）` : ""}`;
     case "MedicationGiven":
       return [
-        label(`medication.${event.medication.code}`, event.medication.display),
+        label("medication", event.medication.code, event.medication.display),
         `${event.dose.value} ${event.dose.unit}`,
-        label(`route.${event.route.code}`, event.route.display),
+        label("route", event.route.code, event.route.display),
       ].join(" ");
     case "EcgAcquired":
       return event.ecg_id;
     case "PreAlertRaised":
-      return `${t(`prealert.${event.kind}`)} → ${hospitalName(event.destination_id)}`;
+      return `${label("prealert", event.kind)} → ${hospitalName(event.destination_id)}`;
     case "HandoverSubmitted":
       return `→ ${hospitalName(event.destination_id)}`;
     case "HandoverAccepted":
@@ -268,12 +270,12 @@ function summary(event) {
 }
 
 function logItem({ event, origin, state }, why) {
-  const badge = state === "synced" ? (origin === "partner" ? t("log.partner") : t("log.synced")) : t(`log.${state}`);
+  const badge = state === "synced" ? (origin === "partner" ? t("partner tablet") : t("synced")) : label("log", state);
   return el(
     "li",
     { dataset: { eventId: event.event_id, type: event.type, origin, state } },
     el("time", { datetime: event.occurred_at }, clock(event.occurred_at)),
-    el("strong", {}, t(`event.${event.type}`)),
+    el("strong", {}, label("event", event.type)),
     el("span", { class: "what" }, summary(event)),
     el("span", { class: "badge" }, badge),
     why ? el("span", { class: "why" }, why) : null,
@@ -305,7 +307,7 @@ function formValue(form, name) {
 async function openIncident(form) {
   const s = settings();
   if (!s.station_id || !s.unit_id) {
-    notice(t("required", { field: `${t("settings.station")}/${t("settings.unit")}` }), "warn");
+    notice(t("{field} is required", { field: `${t("EMS station")}/${t("Unit")}` }), "warn");
     showTab("settings");
     return;
   }
@@ -335,7 +337,7 @@ async function openIncident(form) {
   await store.openIncident(incident, event);
   localStorage.setItem(CURRENT_KEY, incident.id);
   form.reset();
-  notice(`${t("event.IncidentOpened")}：${t("saved.local")}`);
+  notice(`${label("event", "IncidentOpened")}：${t("Saved on this tablet, waiting to sync")}`);
   await reload();
   showTab("timeline");
   sync.kick();
@@ -345,7 +347,7 @@ function residentHelp(input) {
   const d = describe(input.value);
   const help = $("#resident-id-help");
   const params = { ...d.params };
-  if (d.state === "ok") params.sex = t(`gender.${d.gender}`);
+  if (d.state === "ok") params.sex = label("gender", d.gender);
   help.textContent = t(d.key, params);
   help.dataset.state = d.state;
   if (d.state === "ok") {
@@ -406,7 +408,7 @@ function checkVitals(form) {
   const found = problems(vitalValues(form), ref.vitals, ref.blood_pressure);
   for (const box of $$(".vital", form)) box.dataset.problem = found.some((p) => p.code === box.dataset.code) ? "yes" : "no";
   $("#vitals-problems").textContent = found
-    .map((p) => t(p.key, { ...p.params, unit: p.params.unit && unitLabel(p.params.unit) }))
+    .map((p) => t(p.key, { ...p.params, name: label("vital", p.params.name), unit: p.params.unit && unitLabel(p.params.unit) }))
     .join("；");
   return found;
 }
@@ -414,7 +416,7 @@ function checkVitals(form) {
 async function saveVitals(form) {
   const values = vitalValues(form);
   if (!Object.keys(values).length) {
-    $("#vitals-problems").textContent = t("vitals.empty");
+    $("#vitals-problems").textContent = t("Fill in at least one");
     return;
   }
   if (checkVitals(form).length) return;
@@ -428,16 +430,16 @@ function buildVitals() {
       el(
         "label",
         { class: "vital", dataset: { code: k.code } },
-        el("span", {}, `${t(`vital.${k.code}`)}（${unitLabel(k.unit)}）`),
+        el("span", {}, `${label("vital", k.code)}（${unitLabel(k.unit)}）`),
         el("input", { name: k.code, type: "number", step: k.integer ? "1" : "any", inputmode: "decimal" }),
-        el("small", {}, t("vitals.range", { low: k.low, high: k.high, unit: unitLabel(k.unit) })),
+        el("small", {}, t("Recordable {low}–{high} {unit}", { low: k.low, high: k.high, unit: unitLabel(k.unit) })),
       ),
     ),
   );
 }
 
 function coding(prefix, code) {
-  return { system: ref.snomed, code, display: t(`${prefix}.${code}`) };
+  return { system: ref.snomed, code, display: label(prefix, code) };
 }
 
 function buildTreatment() {
@@ -453,13 +455,13 @@ function buildTreatment() {
             if (await record("InterventionPerformed", { code: coding("intervention", code), note })) $("#intervention-note").value = "";
           },
         },
-        t(`intervention.${code}`),
+        label("intervention", code),
       ),
     ),
   );
   const form = $("#medication-form");
   form.elements.unit.replaceChildren(...ref.dose_units.map((u) => el("option", { value: u }, u)));
-  form.elements.route.replaceChildren(...ref.routes.map((r) => el("option", { value: r }, t(`route.${r}`))));
+  form.elements.route.replaceChildren(...ref.routes.map((r) => el("option", { value: r }, label("route", r))));
   $("#medication-choices").replaceChildren(
     ...ref.medications.map((m, i) =>
       el(
@@ -476,7 +478,7 @@ function buildTreatment() {
             form.elements.route.value = m.route;
           },
         }),
-        el("span", {}, t(`medication.${m.code}`)),
+        el("span", {}, label("medication", m.code)),
       ),
     ),
   );
@@ -513,7 +515,7 @@ function checkEcg(doc) {
 async function attachEcg(doc) {
   const why = checkEcg(doc);
   if (why) {
-    $("#ecg-result").textContent = t("ecg.bad_file", { why });
+    $("#ecg-result").textContent = t("Not a 12-lead ECG: {why}", { why });
     return;
   }
   const s = settings();
@@ -528,7 +530,7 @@ async function attachEcg(doc) {
   });
   if (ok) {
     const seconds = (leads.I.length / doc.sampling_rate_hz).toFixed(1);
-    $("#ecg-result").textContent = t("ecg.attached", { id: ecg_id, leads: ref.leads.length, seconds });
+    $("#ecg-result").textContent = t("ECG {id} recorded ({leads} leads, {seconds} s)", { id: ecg_id, leads: ref.leads.length, seconds });
   }
 }
 
@@ -544,7 +546,7 @@ function buildDestinations() {
   }
   $("#prealert-kinds").append(
     ...ref.prealert_kinds.map((kind, i) =>
-      el("label", {}, el("input", { type: "radio", name: "kind", value: kind, checked: i === 0 }), el("span", {}, t(`prealert.${kind}`))),
+      el("label", {}, el("input", { type: "radio", name: "kind", value: kind, checked: i === 0 }), el("span", {}, label("prealert", kind))),
     ),
   );
 }
@@ -572,13 +574,13 @@ function fillHandover(form) {
     const age = patient.birth_date
       ? new Date().getFullYear() - Number(patient.birth_date.slice(0, 4))
       : patient.estimated_age_years;
-    lines.push([age !== undefined && age !== null ? `${age}` : "", patient.gender ? t(`gender.${patient.gender}`) : ""].join(" "));
+    lines.push([age !== undefined && age !== null ? `${age}` : "", patient.gender ? label("gender", patient.gender) : ""].join(" "));
   }
   form.elements.age.value = lines.join("");
   const contact = all.find((e) => e.type === "UnitStatusChanged" && e.status === "AT_PATIENT");
-  form.elements.time.value = opened ? `${clock(opened.occurred_at)}${contact ? ` / ${t("status.AT_PATIENT")} ${clock(contact.occurred_at)}` : ""}` : "";
+  form.elements.time.value = opened ? `${clock(opened.occurred_at)}${contact ? ` / ${label("status", "AT_PATIENT")} ${clock(contact.occurred_at)}` : ""}` : "";
   form.elements.mechanism.value = opened ? opened.dispatch_reason : "";
-  form.elements.injuries.value = all.filter((e) => e.type === "PreAlertRaised").map((e) => t(`prealert.${e.kind}`)).join("，");
+  form.elements.injuries.value = all.filter((e) => e.type === "PreAlertRaised").map((e) => label("prealert", e.kind)).join("，");
   form.elements.signs.value = vitals ? summary(vitals) : "";
   form.elements.treatment.value = all
     .filter((e) => e.type === "MedicationGiven" || e.type === "InterventionPerformed")
@@ -613,7 +615,7 @@ function saveSettings(form) {
   const s = {};
   for (const name of ["station_id", "unit_id", "device_id", "user_id", "token", "tz"]) s[name] = formValue(form, name);
   localStorage.setItem(SETTINGS_KEY, JSON.stringify(s));
-  notice(t("settings.saved"));
+  notice(t("Settings saved"));
   sync.kick();
 }
 
@@ -647,33 +649,26 @@ function wire() {
     try {
       await attachEcg(JSON.parse(await file.text()));
     } catch (err) {
-      $("#ecg-result").textContent = t("ecg.bad_file", { why: err.message });
+      $("#ecg-result").textContent = t("Not a 12-lead ECG: {why}", { why: err.message });
     }
     ev.target.value = "";
   });
   window.addEventListener("online", () => sync.kick());
 }
 
-function relabel() {
-  for (const node of $$("[data-t]")) node.textContent = t(node.dataset.t);
-  document.title = t("app.title");
-}
-
 function onSync(what, detail) {
   if (what === "merged" && detail.partner.length) {
-    const what_ = detail.partner.map((e) => `${t(`event.${e.type}`)} ${summary(e)}`).join("，");
-    notice(t("merge.notice", { n: detail.partner.length, what: what_, m: detail.resent }), "merge");
+    const what_ = detail.partner.map((e) => `${label("event", e.type)} ${summary(e)}`).join("，");
+    notice(t("The partner tablet recorded {n}: {what}. Merged; this tablet's {m} follow and are sent again.", { n: detail.partner.length, what: what_, m: detail.resent }), "merge");
   } else if (what === "refused") {
-    notice(t("refused.notice", { n: detail.refused.length, why: detail.why }), "warn");
+    notice(t("The server refused {n} entries: {why}", { n: detail.refused.length, why: detail.why }), "warn");
   }
   reload();
 }
 
 async function start() {
   ref = await (await fetch("/crew/reference.json")).json();
-  const lang = document.documentElement.lang;
-  text = ref.messages[lang] || ref.messages["zh-CN"];
-  relabel();
+  text = JSON.parse($("#messages").textContent || "{}");
   store = await openDb();
   sync = new Sync(store, settings, onSync);
   buildTimeline();

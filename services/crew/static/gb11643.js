@@ -21,23 +21,23 @@ function birthDate(value) {
 
 /**
  * What to tell the crew about a (partly) typed ID: {state, key, params, birthDate, gender}.
- * state: "empty", "typing" (fewer than 18), "ok", or "bad"; key names the message.
+ * state: "empty", "typing" (fewer than 18), "ok", or "bad"; key is the message id (English).
  */
 export function describe(raw) {
   const value = raw.trim().toUpperCase();
-  if (!value) return { state: "empty", key: "patient.id_help", params: {} };
+  if (!value) return { state: "empty", key: "18 characters: 17 digits + check character (GB 11643)", params: {} };
   if (!/^\d{0,17}[\dX]?$/.test(value) || (value.length < 18 && value.includes("X"))) {
-    return { state: "bad", key: "patient.id_chars", params: {} };
+    return { state: "bad", key: "17 digits, then a digit or X", params: {} };
   }
   if (value.length === 17) {
-    return { state: "typing", key: "patient.id_expect", params: { n: 17, expected: checkChar(value) } };
+    return { state: "typing", key: "{n} typed; with 17 digits the check character is {expected}", params: { n: 17, expected: checkChar(value) } };
   }
-  if (value.length < 18) return { state: "typing", key: "patient.id_length", params: { n: value.length } };
+  if (value.length < 18) return { state: "typing", key: "Needs 18 characters, has {n}", params: { n: value.length } };
   const birth = birthDate(value);
-  if (!birth) return { state: "bad", key: "patient.id_date", params: { date: value.slice(6, 14) } };
+  if (!birth) return { state: "bad", key: "Birth date {date} is not a date", params: { date: value.slice(6, 14) } };
   const expected = checkChar(value.slice(0, 17));
-  if (value[17] !== expected) return { state: "bad", key: "patient.id_check", params: { expected } };
+  if (value[17] !== expected) return { state: "bad", key: "Check character should be {expected} (GB 11643 MOD 11-2)", params: { expected } };
   // The 17th digit is odd for men, even for women (GB 11643 sequence code).
   const gender = Number(value[16]) % 2 === 1 ? "male" : "female";
-  return { state: "ok", key: "patient.id_ok", params: { birth }, birthDate: birth, gender, value };
+  return { state: "ok", key: "Valid: born {birth}, {sex}", params: { birth }, birthDate: birth, gender, value };
 }
