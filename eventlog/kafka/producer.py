@@ -189,6 +189,22 @@ class Appender:
         if too_big:
             size = len(records[too_big[0]].value)
             raise RecordTooLarge(f"a record of {size} bytes exceeds {MAX_RECORD_BYTES} bytes")
+        try:
+            return self._hand_over(producer, physical, records, targets, which)
+        except (LogUnavailable, KafkaError):
+            # An idempotent producer in a fatal state refuses every send at once: rebuild it
+            # (see Clients.reset_producer), or no append would succeed again until a restart.
+            self._clients.reset_producer()
+            raise
+
+    def _hand_over(
+        self,
+        producer: Any,
+        physical: str,
+        records: Sequence[NewRecord],
+        targets: list[int],
+        which: list[int],
+    ) -> list[Any]:
         with unavailable_on_kafka_error("produce"):
             return [
                 producer.send(

@@ -30,7 +30,7 @@ from schemathesis.checks import CheckContext, not_a_server_error
 
 from services.server import Server
 from services.settings import Settings
-from tests.fuzz.budget import PROFILE, tally
+from tests.fuzz.budget import PROFILE, tallied
 
 # Examples per operation and mode: ~45 operations x 2 modes x 20 is at most ~1,800 requests;
 # small input spaces and operations with nothing to make invalid take fewer.
@@ -116,8 +116,8 @@ def _run(operation: Any, mode: GenerationMode, base_url: str) -> None:
         suppress_health_check=list(HealthCheck),
     )
     @given(case=operation.as_strategy(generation_mode=mode))
+    @tallied(f"http: schemathesis requests ({mode.value})")
     def call(case: Any) -> None:
-        tally(f"http: schemathesis requests ({mode.value})")
         case.call_and_validate(
             base_url=base_url, checks=[not_a_server_error, operation_outcome_on_4xx], timeout=30
         )

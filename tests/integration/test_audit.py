@@ -22,7 +22,7 @@ from fhir.resources.R4B.auditevent import AuditEvent
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from avro_schemas.catalogue import AUDIT
-from eventlog.base import EventLog
+from eventlog.base import MAX_RECORD_BYTES, EventLog
 from kernel.jsontypes import Json
 from services.auth.principal import DEFAULT_SCOPES
 from services.auth.tokens import mint_dev
@@ -171,7 +171,8 @@ class AuditOutage:
 
     def end(self) -> None:
         if self.settings.log_url.startswith("kafka://"):
-            self._topic_configs({"retention.ms": "-1"})  # the configs ensure_topics set
+            # the configs ensure_topics set (eventlog/kafka/admin.py)
+            self._topic_configs({"retention.ms": "-1", "max.message.bytes": str(MAX_RECORD_BYTES)})
         else:
             with self._sqlite() as conn:
                 conn.execute(f"DROP TRIGGER IF EXISTS {OUTAGE_TRIGGER}")
