@@ -68,17 +68,37 @@ def api_schema(api: Server) -> Any:
     return schemathesis.openapi.from_url(f"{api.base_url}/openapi.json")
 
 
+OAUTH_TOKEN_PATH = "/auth/token"
+# Pages people read: their 4xx is an HTML page in the user's language.
+HTML_PAGES = {"/kpi/report", "/board/", "/reading/", "/crew/", "/command/", "/region/", "/"}
+# RFC 6749 section 5.2, written from the RFC
+OAUTH_ERRORS = {
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+}
+
+
 def operation_outcome_on_4xx(ctx: CheckContext, response: Any, case: Any) -> bool | None:
     """A 4xx answer is an OperationOutcome with at least one issue (FHIR errors, STYLE 9)."""
     STATUSES[response.status_code] += 1
     if not 400 <= response.status_code < 500:
         return None
+    content_type = str(response.headers.get("content-type", ""))  # a list in schemathesis
+    if case.path in HTML_PAGES and "text/html" in content_type:
+        return True  # a page answers people with a readable page (issue 14), not JSON
     try:
         body = json.loads(response.content)
     except ValueError as exc:
         raise AssertionError(
             f"{response.status_code} body is not JSON: {response.content[:200]!r}"
         ) from exc
+    if case.path == OAUTH_TOKEN_PATH:  # OAuth 2.0, not FHIR: RFC 6749 section 5.2 errors
+        assert isinstance(body, dict) and body.get("error") in OAUTH_ERRORS, str(body)[:300]
+        return True
     assert isinstance(body, dict) and body.get("resourceType") == "OperationOutcome", (
         f"{response.status_code} body is not an OperationOutcome: {str(body)[:300]}"
     )
