@@ -17,6 +17,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, get_args
 
+from avro_schemas import events
 from kernel.codes import RESIDENT_ID, STANDARD_LEAD_ORDER
 from kernel.jsontypes import Json
 from services import i18n
@@ -116,17 +117,18 @@ LABELS: dict[str, dict[str, str]] = {
         "CARDIAC_ARREST": N_("Cardiac arrest"),
         "OTHER": N_("Other"),
     },
+    # keyed by the tablet's short event type, from the one list of event names
     "event": {
-        "IncidentOpened": N_("Incident opened"),
-        "UnitStatusChanged": N_("Status"),
-        "PatientRecorded": N_("Patient details"),
-        "VitalsRecorded": N_("Vitals"),
-        "InterventionPerformed": N_("Intervention"),
-        "MedicationGiven": N_("Medication"),
-        "EcgAcquired": N_("ECG"),
-        "PreAlertRaised": N_("Pre-alert"),
-        "HandoverSubmitted": N_("Handover submitted"),
-        "HandoverAccepted": N_("Handover accepted"),
+        events.short(events.INCIDENT_OPENED): N_("Incident opened"),
+        events.short(events.UNIT_STATUS_CHANGED): N_("Status"),
+        events.short(events.PATIENT_RECORDED): N_("Patient details"),
+        events.short(events.VITALS_RECORDED): N_("Vitals"),
+        events.short(events.INTERVENTION_PERFORMED): N_("Intervention"),
+        events.short(events.MEDICATION_GIVEN): N_("Medication"),
+        events.short(events.ECG_ACQUIRED): N_("ECG"),
+        events.short(events.PRE_ALERT_RAISED): N_("Pre-alert"),
+        events.short(events.HANDOVER_SUBMITTED): N_("Handover submitted"),
+        events.short(events.HANDOVER_ACCEPTED): N_("Handover accepted"),
     },
     "log": {
         "pending": N_("waiting"),
