@@ -50,7 +50,7 @@ from services.outcome import FHIR_JSON, FhirError
 from services.subscriptions.bundle import notification_bundle, status_bundle
 from services.subscriptions.endpoints import EndpointGuard, EndpointRefused
 from services.subscriptions.request import CONTENTS, subscription_requested
-from services.subscriptions.views import as_owner_sees, load_events, load_focus, load_state
+from services.subscriptions.views import as_owner_sees, load_events, load_state
 from services.subscriptions.websocket import TokenSigner, WebsocketFeed
 from services.system import System
 from stream_processors.notifier.published import (
@@ -290,11 +290,11 @@ def events(
     if content is not None and content not in CONTENTS:
         raise FhirError(400, f"content must be one of {list(CONTENTS)}", "invalid", ["content"])
     shown = {**state, "payload_content": content or state["payload_content"]}
-    found = as_owner_sees(
-        system.store, load_events(system.store, sid, first, last), state.get("owner", "")
-    )
-    resources = (
-        load_focus(system.store, found) if shown["payload_content"] == "full-resource" else {}
+    found, resources = as_owner_sees(
+        system.store,
+        load_events(system.store, sid, first, last),
+        state.get("owner", ""),
+        shown["payload_content"] == "full-resource",
     )
     return _json(notification_bundle(shown, "query-event", _base(request), found, resources))
 

@@ -29,9 +29,11 @@ an endpoint that is down delays no other subscriber. Delivery reasoning:
    metadata address unless allow-listed), and the POST goes to the address just checked
    (Host header and TLS server name keep the name): a name re-pointed at 127.0.0.1 after
    the create (DNS rebinding) is a failed delivery (status `error`), never a request.
-7. full-resource payloads carry the focus's *current* version from the view. A focus not in
-   the view yet (its projector lags) holds the Bundle back up to `focus_wait_s`, then the
-   event is sent with a reference only (e.g. a patient link whose Patient has no view).
+7. full-resource payloads carry the focus's *current* version from the view, judged for the
+   owner in the same read (services/subscriptions/views.py: deny by default). A focus not
+   in the view yet (its projector lags) holds the Bundle back up to `focus_wait_s`; one the
+   owner may not see (yet: its grant may lag) up to `grant_wait_s`; then the event is sent
+   without focus (with auth off, with a reference only).
 
 Logs name the subscription and event numbers; never a payload (it holds patient data).
 """
@@ -56,7 +58,7 @@ from kernel.jsontypes import Json
 from services.ingest.submit import append_event
 from services.subscriptions.bundle import notification_bundle
 from services.subscriptions.endpoints import EndpointGuard, EndpointRefused
-from services.subscriptions.views import as_owner_sees, load_events, load_focus, load_state
+from services.subscriptions.views import Holds, as_owner_sees, load_events, load_state
 from services.system import System
 from stream_processors.notifier.published import CHANNEL_INDEX
 from stream_processors.notifier.published import NAME as NOTIFIER
@@ -76,7 +78,8 @@ class SenderConfig:
     poll_s: float = 0.2  # how often a subscription's view is looked at
     timeout_s: float = 10.0  # connect + answer, per POST
     max_count: int = 20  # notifications per Bundle
-    focus_wait_s: float = 30.0
+    focus_wait_s: float = 30.0  # a focus not in the views yet holds the Bundle this long
+    grant_wait_s: float = 5.0  # a focus the owner may not see (yet) holds it this long
 
 
 class DeliveryFailed(Exception):
@@ -134,13 +137,13 @@ class _Worker:
         config = self.sender.config
         last = min(state["events"], self.delivered + config.max_count)
         store = self.sender.system.store
-        events = as_owner_sees(
-            store, load_events(store, self.sid, self.delivered + 1, last), state.get("owner", "")
+        events, resources = as_owner_sees(
+            store,
+            load_events(store, self.sid, self.delivered + 1, last),
+            state.get("owner", ""),
+            state["payload_content"] == "full-resource",
+            Holds(config.focus_wait_s, config.grant_wait_s),
         )
-        resources: dict[str, Json] = {}
-        if state["payload_content"] == "full-resource":
-            resources = load_focus(self.sender.system.store, events)
-            events = self._ready(events, resources)
         if not events:
             return
         bundle = notification_bundle(
@@ -151,16 +154,6 @@ class _Worker:
         self.delivered = events[-1]["event_number"]
         self._record_delivered(self.delivered)
         self._succeeded(state)
-
-    def _ready(self, events: list[Json], resources: dict[str, Json]) -> list[Json]:
-        """Events up to the first whose focus is missing and still young (kept in order)."""
-        limit = dt.timedelta(seconds=self.sender.config.focus_wait_s)
-        now = dt.datetime.now(dt.UTC)
-        for n, event in enumerate(events):
-            young = now - dt.datetime.fromisoformat(event["timestamp"]) < limit
-            if event["focus"] and event["focus"] not in resources and young:
-                return events[:n]
-        return events
 
     def _post(self, state: Json, bundle: Json) -> None:
         body = json.dumps(bundle, separators=(",", ":")).encode()

@@ -4,8 +4,10 @@ current version of their focus resources. Shared by the sender, the websocket hu
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from kernel.jsontypes import Json
 from kernel.jurisdiction import Viewer
@@ -34,33 +36,58 @@ def load_events(store: ViewStore, subscription_id: str, first: int, last: int) -
     return out
 
 
-def load_focus(store: ViewStore, events: Sequence[Json]) -> dict[str, Json]:
-    """Current version of each event's focus, by reference; absent ones are left out."""
-    out: dict[str, Json] = {}
-    for event in events:
-        rtype, _, rid = event["focus"].partition("/")
-        if event["focus"] in out or not rid:
-            continue
-        stored = store.read(rtype, rid)
-        if stored is not None:
-            out[event["focus"]] = json.loads(stored.body)
-    return out
+@dataclass(frozen=True)
+class Holds:
+    """How long a notification may be held back, from its event's timestamp: while its focus
+    is not in the views yet (its projector lags), and while the focus exists but the owner
+    may not see it yet (the grant that would let them is written by another fold and may
+    lag too). A query (`$events`) holds nothing."""
+
+    missing_s: float = 0.0
+    hidden_s: float = 0.0
 
 
-def as_owner_sees(store: ViewStore, events: Sequence[Json], owner: str) -> list[Json]:
-    """The events as the subscription's owner may see them: an event whose focus lies
-    outside the owner's jurisdiction (kernel/jurisdiction.py) keeps its number and time but
-    loses its focus, so the numbering has no gap and nothing of the resource, not even its
-    id, reaches the subscriber. A focus not yet in the views is kept (the sender waits for
-    it). With no owner (auth off: the demo) every event is as it is."""
-    if not owner or not isinstance(store, GuardedViewStore):
-        return list(events)
-    out = []
+def as_owner_sees(
+    store: ViewStore,
+    events: Sequence[Json],
+    owner: str,
+    full_resource: bool,
+    holds: Holds = Holds(),
+    now: dt.datetime | None = None,
+) -> tuple[list[Json], dict[str, Json]]:
+    """The events ready to be sent to the subscription's owner, as the owner may see them,
+    and (`full_resource`) the focus resources themselves, by reference.
+
+    Deny by default: an event keeps its focus only if the focus is in the views and the
+    owner may see it at this moment; the resource sent is the very version judged. An
+    event whose focus is missing or hidden is held back (with every event after it, so
+    order holds) while it is younger than the hold; after that it is sent without focus:
+    its number and time stay (no gap) and nothing of the resource, not even its id,
+    reaches the subscriber. With no owner (auth off: the demo) every focus is shown."""
+    now = now or dt.datetime.now(dt.UTC)
+    guarded = store if owner and isinstance(store, GuardedViewStore) else None
+    raw = store.inner if isinstance(store, GuardedViewStore) else store
+    ready: list[Json] = []
+    resources: dict[str, Json] = {}
     with viewing(Viewer(frozenset({owner}), f"subscription@{owner}")):
         for event in events:
             rtype, _, rid = event["focus"].partition("/")
-            stored = store.inner.read(rtype, rid) if rid else None
-            if stored is not None and not store.may_see(stored):
-                event = {**event, "focus": ""}
-            out.append(event)
-    return out
+            if not rid:
+                ready.append(event)
+                continue
+            age = (now - dt.datetime.fromisoformat(event["timestamp"])).total_seconds()
+            stored = raw.read(rtype, rid)
+            if stored is None:
+                if age < holds.missing_s:
+                    break
+                ready.append({**event, "focus": ""} if guarded else event)
+                continue
+            if guarded and not guarded.may_see(stored):
+                if age < holds.hidden_s:
+                    break
+                ready.append({**event, "focus": ""})
+                continue
+            ready.append(event)
+            if full_resource:
+                resources[event["focus"]] = json.loads(stored.body)
+    return ready, resources

@@ -31,12 +31,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from kernel.jsontypes import Json
 from services.subscriptions.bundle import notification_bundle
-from services.subscriptions.views import as_owner_sees, load_events, load_focus, load_state
+from services.subscriptions.views import Holds, as_owner_sees, load_events, load_state
 from viewstore.base import ViewStore
 
 TOKEN_TTL_S = 3600  # a token binds within the hour
 BIND_PREFIX = "bind-with-token:"
 BATCH = 20  # notifications per pushed Bundle
+HOLDS = Holds(missing_s=30.0, hidden_s=5.0)  # as the rest-hook sender (sender.py, 7.)
 _PROCESS_KEY = secrets.token_bytes(32)
 
 
@@ -136,16 +137,16 @@ class WebsocketFeed:
         if binding.sent < state["events"]:
             last = min(state["events"], binding.sent + BATCH)
             events = await asyncio.to_thread(load_events, self.store, sid, binding.sent + 1, last)
-            events = await asyncio.to_thread(
-                as_owner_sees, self.store, events, state.get("owner", "")
+            events, resources = await asyncio.to_thread(
+                as_owner_sees,
+                self.store,
+                events,
+                state.get("owner", ""),
+                state["payload_content"] == "full-resource",
+                HOLDS,
             )
             if not events:
                 return
-            resources = (
-                await asyncio.to_thread(load_focus, self.store, events)
-                if state["payload_content"] == "full-resource"
-                else {}
-            )
             bundle = notification_bundle(state, "event-notification", self.base, events, resources)
             await self._send(bundle)
             binding.sent = events[-1]["event_number"]

@@ -6,10 +6,13 @@ Mixed into each backend's view store test class, so it uses the same `make_store
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 
+from kernel.jsontypes import Json
 from kernel.jurisdiction import COMPARTMENT, GRANT_INDEX, SYSTEM, Viewer
+from services.subscriptions.views import Holds, as_owner_sees
 from viewstore.base import Checkpoint, IndexEntry, StoredResource, ViewStore
 from viewstore.guarded import GuardedViewStore, viewing
 
@@ -111,3 +114,39 @@ class GuardedStoreContract:
         )
         with viewing(H2):  # a new request: grants are looked up again
             assert store.read("Patient", "inc-pat") is not None
+
+    def test_guard__a_subscriber_is_sent_a_focus_only_once_it_may_see_it(
+        self, make_store: Callable[[], ViewStore]
+    ) -> None:
+        """The race of a live region: the notification is numbered before the focus is in
+        the views, or before the grant that opens it. Hospital 2 must never get hospital 1's
+        resource or its id; while young, such an event holds the Bundle back (in order);
+        once old it goes without focus. Hospital 1 gets the version it was judged on."""
+        store = self._seeded(make_store)
+        now = dt.datetime(2026, 12, 1, 8, 0, 10, tzinfo=dt.UTC)
+        young, old = "2026-12-01T08:00:08+00:00", "2026-12-01T07:59:00+00:00"
+        holds = Holds(missing_s=30.0, hidden_s=5.0)
+
+        def event(n: int, focus: str, at: str) -> Json:
+            return {"event_number": n, "timestamp": at, "focus": focus}
+
+        own = event(1, "Patient/inc-pat", old)
+        late = event(2, "Patient/not-yet", young)
+        foreign_young = event(2, "Patient/inc-pat", young)
+        for owner in ("hospital-1", "hospital-2"):
+            ready, _ = as_owner_sees(store, [event(1, "", old), late], owner, True, holds, now)
+            assert [e["event_number"] for e in ready] == [1], owner  # missing + young: held
+            ready, found = as_owner_sees(
+                store, [{**late, "timestamp": old}], owner, True, holds, now
+            )
+            assert ready == [{**late, "timestamp": old, "focus": ""}] and found == {}
+        ready, found = as_owner_sees(store, [own, foreign_young], "hospital-1", True, holds, now)
+        assert [e["focus"] for e in ready] == ["Patient/inc-pat"] * 2
+        assert found["Patient/inc-pat"]["meta"]["versionId"] == "2"
+        ready, found = as_owner_sees(store, [foreign_young], "hospital-2", True, holds, now)
+        assert ready == [] and found == {}  # hidden + young: held (its grant may lag)
+        ready, found = as_owner_sees(store, [own], "hospital-2", True, holds, now)
+        assert ready == [{**own, "focus": ""}] and found == {}
+        assert "inc-pat" not in json.dumps(ready)
+        ready, found = as_owner_sees(store.inner, [own], "", True, holds, now)  # auth off
+        assert ready == [own] and list(found) == ["Patient/inc-pat"]
