@@ -12,20 +12,12 @@ import shutil
 import subprocess
 import time
 
-from bench.common import Figure
+from bench.common import Figure, main
+from bench.raw_append import kafka_topic
 
 N = int(os.environ.get("BENCH_CLIENT_N", "20000"))
 SIZE = 1024
-
-
-def _topic(bootstrap: str) -> str:
-    from kafka.admin import KafkaAdminClient, NewTopic
-
-    topic = f"bench-client-{time.time_ns()}"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    admin.create_topics([NewTopic(topic, 6, 1)])
-    admin.close()
-    return topic
+PREFIX = "bench-client-"
 
 
 def _python_produce(bootstrap: str, topic: str, value: bytes) -> float:
@@ -67,7 +59,7 @@ def run(backend: str) -> Figure | None:
         return None
     bootstrap = os.environ["GOLDENHOUR_TEST_KAFKA"]
     value = b"x" * SIZE
-    py_topic, c_topic = _topic(bootstrap), _topic(bootstrap)
+    py_topic, c_topic = kafka_topic(bootstrap, PREFIX), kafka_topic(bootstrap, PREFIX)
     py_produce = _python_produce(bootstrap, py_topic, value)
     py_consume = _python_consume(bootstrap, py_topic)
     lines = b"\n".join([value] * N) + b"\n"
@@ -89,9 +81,4 @@ def run(backend: str) -> Figure | None:
 
 
 if __name__ == "__main__":
-    from bench.common import backends
-
-    for b in backends():
-        figure = run(b)
-        if figure:
-            print(figure.row())
+    main(run)

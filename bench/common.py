@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import tempfile
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+import httpx
+
+from bench.raw_append import Batch, raw_append
 from tests.ecg_payloads import ecg_payload
+
+if TYPE_CHECKING:
+    from services.settings import Settings
+    from services.system import System
 
 
 @dataclass
@@ -60,21 +72,162 @@ def backend_urls(backend: str, data_dir: Path) -> tuple[str, str]:
     return f"kafka://{kafka}?namespace=bench{tag}.", f"cassandra://{cassandra}/bench_{tag}"
 
 
-def server_settings(backend: str, data_dir: Path) -> Any:
-    """Settings of an in-process server for a benchmark: a fresh namespace on `backend`, a
-    free HTTP port, no MLLP, no rate limit (one client at full speed is not what it is for)."""
+def bench_settings(backend: str, data_dir: Path, **overrides: Any) -> Settings:
+    """Settings on a fresh namespace of `backend` (embedded files in `data_dir`), the rest
+    defaults but for `overrides`."""
     from services.settings import Settings
-    from tests.conftest import free_port
 
     log_url, store_url = backend_urls(backend, data_dir)
-    return Settings(
-        rate_limit_per_s=0,
-        data_dir=data_dir,
-        log_url=log_url,
-        store_url=store_url,
-        http_port=free_port(),
-        mllp_port=-1,
+    return Settings(data_dir=data_dir, log_url=log_url, store_url=store_url, **overrides)
+
+
+def server_settings(backend: str, data_dir: Path) -> Settings:
+    """Settings of an in-process server for a benchmark: a fresh namespace on `backend`, a
+    free HTTP port, no MLLP, no rate limit (one client at full speed is not what it is for)."""
+    from tests.conftest import free_port
+
+    return bench_settings(
+        backend, data_dir, rate_limit_per_s=0, http_port=free_port(), mllp_port=-1
     )
+
+
+@contextmanager
+def bootstrapped(backend: str) -> Iterator[System]:
+    """A whole system (every processor's runner, none started) on a fresh namespace of
+    `backend` in a temporary folder, closed and removed afterwards."""
+    from services.system import bootstrap
+
+    with tempfile.TemporaryDirectory() as tmp:
+        system = bootstrap(bench_settings(backend, Path(tmp)))
+        try:
+            yield system
+        finally:
+            system.close()
+
+
+Post = tuple[str, bytes]  # (path and query, body) of one POST
+
+
+def timed_posts(
+    settings: Settings, posts: list[Post], warmup: int, content_type: str = "application/json"
+) -> tuple[float, list[float], float]:
+    """`goldenhour serve` in its own process (processors off: only ingest is measured), one
+    client sending `posts` one after the other, each waiting for its 2xx, the first `warmup`
+    untimed. Returns (seconds of the timed posts, latency of each, server peak RSS in MiB)."""
+    from tests.processes import start_serve
+
+    proc, base = start_serve(settings, processors=False)
+    try:
+        with httpx.Client(
+            base_url=base, timeout=60, headers={"content-type": content_type}
+        ) as client:
+            for url, body in posts[:warmup]:
+                client.post(url, content=body).raise_for_status()
+            lat = []
+            start = time.perf_counter()
+            for url, body in posts[warmup:]:
+                t0 = time.perf_counter()
+                client.post(url, content=body).raise_for_status()
+                lat.append(time.perf_counter() - t0)
+            elapsed = time.perf_counter() - start
+        return elapsed, lat, peak_rss_mib(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+class IngestRun(NamedTuple):
+    """An ingest benchmark's measures: ours through the HTTP API, raw by the bare client."""
+
+    seconds: float  # of the timed posts, all told
+    lat: list[float]  # seconds, a timed post each
+    rss: float  # the server's peak RSS, MiB
+    raw_rate: float  # records/s
+    raw_lat: list[float]  # seconds, a timed batch each
+
+
+def ingest_vs_raw(
+    backend: str,
+    posts: list[Post],
+    batches: list[Batch],
+    warmup: int,
+    content_type: str = "application/json",
+) -> IngestRun:
+    """`posts` through a served system on a fresh namespace of `backend` (`timed_posts`), then
+    the same records, as `batches`, appended with the bare client at the same durability."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        settings = bench_settings(backend, data_dir)
+        seconds, lat, rss = timed_posts(settings, posts, warmup, content_type)
+        raw_rate, raw_lat = raw_append(backend, batches, warmup, data_dir)
+    return IngestRun(seconds, lat, rss, raw_rate, raw_lat)
+
+
+def round_trips(
+    count: int, append: Callable[[int], float], arrived: Callable[[int], bool]
+) -> list[float]:
+    """The latency of `count` round trips, one after the other: `append(i)` writes the i-th
+    record and returns when its clock started (perf_counter); `arrived(i)` looks once whether
+    it has come through, and is asked again at once until it has."""
+    lat = []
+    for i in range(count):
+        t0 = append(i)
+        while not arrived(i):
+            pass
+        lat.append(time.perf_counter() - t0)
+    return lat
+
+
+def latency_figure(
+    name: str, capability: str, backend: str, ours: list[float], raw: list[float]
+) -> Figure:
+    """A latency row, ours beside the raw round trip (ratio of the medians, raw over ours),
+    printed at once as the run's own line."""
+    ratio = percentile(raw, 50) / percentile(ours, 50)
+    print(
+        f"{name} [{backend}]: ours {latency_summary(ours)}; raw append->consume "
+        f"{latency_summary(raw)}; p50 ratio {ratio:.2f}x",
+        flush=True,
+    )
+    return Figure(capability, backend, latency_summary(ours), latency_summary(raw), ratio)
+
+
+def wait_answering(
+    url: str,
+    what: str,
+    seconds: float = 60,
+    proc: subprocess.Popen[bytes] | None = None,
+    every_s: float = 0.1,
+) -> None:
+    """Returns once GET `url` answers 200. RuntimeError naming `what` after `seconds`, or as
+    soon as `proc` (the server's process, if given) has exited."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and (proc is None or proc.poll() is None):
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(every_s)
+    exited = "" if proc is None else f" (exit {proc.poll()})"
+    raise RuntimeError(f"{what} did not answer {url}{exited}")
+
+
+Result = Figure | list[Figure] | None  # what a benchmark's run(backend) returns
+
+
+def as_figures(result: Result) -> list[Figure]:
+    """A run's table rows: none (skipped on this backend), one, or several."""
+    if isinstance(result, list):
+        return result
+    return [] if result is None else [result]
+
+
+def main(run: Callable[[str], Result]) -> None:
+    """`python -m bench.<name>`: the benchmark on every available backend, then its rows."""
+    for backend in backends():
+        for figure in as_figures(run(backend)):
+            print(figure.row())
 
 
 def backends() -> list[str]:

@@ -12,18 +12,11 @@ standards-following writers of tests/ecg_file_writers.py, each with its own samp
 from __future__ import annotations
 
 import os
-import tempfile
-import time
 from collections.abc import Callable
-from pathlib import Path
+from urllib.parse import urlencode
 
-import httpx
-
-from bench.common import Figure, backend_urls, latency_summary, peak_rss_mib
-from bench.raw_append import raw_kafka, raw_sqlite
-from services.settings import Settings
+from bench.common import Figure, ingest_vs_raw, latency_summary, main
 from tests import ecg_file_writers as w
-from tests.processes import start_serve
 
 N = int(os.environ.get("BENCH_ECG_FILE_N", "100"))
 WARMUP = 5
@@ -39,46 +32,17 @@ def _files(writer: Callable[..., bytes], n: int) -> list[bytes]:
     return [writer(w.counts(seconds=10, rate=RATE_HZ, seed=i), RATE_HZ) for i in range(n)]
 
 
-def _ours(
-    settings: Settings, name: str, kind: str, files: list[bytes]
-) -> tuple[float, list[float], float]:
-    proc, base = start_serve(settings, processors=False)
-    try:
-        with httpx.Client(base_url=base, timeout=60, headers={"content-type": kind}) as client:
-
-            def post(n: int, data: bytes) -> None:
-                params = {"site_id": SITE, "ecg_id": f"bench-{name}-{n}"}
-                client.post("/ingest/ecg-file", content=data, params=params).raise_for_status()
-
-            for n, data in enumerate(files[:WARMUP]):
-                post(n, data)
-            lat = []
-            start = time.perf_counter()
-            for n, data in enumerate(files[WARMUP:], WARMUP):
-                t0 = time.perf_counter()
-                post(n, data)
-                lat.append(time.perf_counter() - t0)
-            elapsed = time.perf_counter() - start
-        return len(lat) / elapsed, lat, peak_rss_mib(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+def _url(name: str, n: int) -> str:
+    return "/ingest/ecg-file?" + urlencode({"site_id": SITE, "ecg_id": f"bench-{name}-{n}"})
 
 
 def _one(backend: str, name: str) -> Figure:
     kind, writer = FORMATS[name]
     files = _files(writer, N + WARMUP)
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp)
-        log_url, store_url = backend_urls(backend, data_dir)
-        settings = Settings(data_dir=data_dir, log_url=log_url, store_url=store_url)
-        rate, lat, rss = _ours(settings, name, kind, files)
-        batches = [[(f"raw-{n}", data)] for n, data in enumerate(files)]
-        raw_rate, raw_lat = (
-            raw_sqlite(batches[WARMUP:], data_dir)
-            if backend == "embedded"
-            else raw_kafka(batches, WARMUP)
-        )
+    posts = [(_url(name, n), data) for n, data in enumerate(files)]
+    batches = [[(f"raw-{n}", data)] for n, data in enumerate(files)]
+    seconds, lat, rss, raw_rate, raw_lat = ingest_vs_raw(backend, posts, batches, WARMUP, kind)
+    rate = len(lat) / seconds
     size_kb = sum(map(len, files)) / len(files) / 1024
     print(
         f"ecg file ingest {name} [{backend}]: ours {rate:.1f} files/s ({latency_summary(lat)}, "
@@ -100,8 +64,4 @@ def run(backend: str) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    from bench.common import backends
-
-    for b in backends():
-        for figure in run(b):
-            print(figure.row())
+    main(run)

@@ -45,8 +45,10 @@ from bench.common import (
     Figure,
     body_bytes,
     latency_summary,
+    main,
     payloads,
     server_settings,
+    wait_answering,
 )
 from kernel.ids import resource_id
 from services.fhir_api.everything import PATIENT_LINKS
@@ -215,23 +217,11 @@ def _bare_app(bodies: dict[str, str]) -> Iterator[str]:
         proc = subprocess.Popen(cmd + ["--log-level", "warning"], env=env, cwd=ROOT)
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_up(url + f"/fhir/Patient/{next(iter(bodies))}")
+            wait_answering(url + f"/fhir/Patient/{next(iter(bodies))}", "the bare app")
             yield url
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-
-
-def _wait_up(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the bare app did not answer {url}")
 
 
 def _audited_reads(server: Server, backend: str, patients: list[str]) -> Figure:
@@ -239,7 +229,9 @@ def _audited_reads(server: Server, backend: str, patients: list[str]) -> Figure:
     with httpx.Client(base_url=server.base_url, timeout=60) as client:
         bodies = {p: _get(client, path).decode() for p, path in zip(patients, paths, strict=True)}
     audit_before = _audit_records(server)
-    o_lat, r_lat, o_wall, r_wall = [], [], 0.0, 0.0
+    o_lat: list[float] = []
+    r_lat: list[float] = []
+    o_wall = r_wall = 0.0
     with _bare_app(bodies) as url:
         # Alternating rounds: the machine's load (other jobs) falls on both sides alike.
         for _ in range(ROUNDS):
@@ -312,8 +304,4 @@ def _measure(server: Server, backend: str) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    from bench.common import backends
-
-    for b in backends():
-        for figure in run(b):
-            print(figure.row())
+    main(run)

@@ -11,46 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
-import time
-from pathlib import Path
-
-import httpx
 
 from avro_schemas.codec import Codec
 from avro_schemas.events import ECG_SUBMITTED
-from bench.common import Figure, backend_urls, body_bytes, latency_summary, payloads, peak_rss_mib
-from bench.raw_append import raw_kafka, raw_sqlite
+from bench.common import Figure, body_bytes, ingest_vs_raw, latency_summary, main, payloads
 from services.ingest.ecg_models import EcgIn, ecg_event
-from services.settings import Settings
-from tests.processes import start_serve
 
 N = int(os.environ.get("BENCH_INGEST_N", "150"))
 WARMUP = 5
-
-
-def _ours(
-    log_url: str, store_url: str, data_dir: Path, bodies: list[bytes]
-) -> tuple[float, list[float], float]:
-    settings = Settings(data_dir=data_dir, log_url=log_url, store_url=store_url)
-    proc, base = start_serve(settings, processors=False)
-    try:
-        with httpx.Client(
-            base_url=base, timeout=60, headers={"content-type": "application/json"}
-        ) as client:
-            for b in bodies[:WARMUP]:
-                client.post("/ingest/ecg", content=b).raise_for_status()
-            lat = []
-            start = time.perf_counter()
-            for b in bodies[WARMUP:]:
-                t0 = time.perf_counter()
-                client.post("/ingest/ecg", content=b).raise_for_status()
-                lat.append(time.perf_counter() - t0)
-            elapsed = time.perf_counter() - start
-        return len(lat) / elapsed, lat, peak_rss_mib(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _encoded(bodies: list[dict]) -> list[tuple[str, bytes]]:  # type: ignore[type-arg]
@@ -66,17 +34,10 @@ def _encoded(bodies: list[dict]) -> list[tuple[str, bytes]]:  # type: ignore[typ
 
 def run(backend: str) -> Figure:
     bodies = payloads(N + WARMUP)
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp)
-        log_url, store_url = backend_urls(backend, data_dir)
-        rate, lat, rss = _ours(log_url, store_url, data_dir, [body_bytes(b) for b in bodies])
-        events = _encoded(bodies)
-        batches = [[event] for event in events]  # one ECG per request, as the clients post
-        raw_rate, raw_lat = (
-            raw_sqlite(batches[WARMUP:], data_dir)
-            if backend == "embedded"
-            else raw_kafka(batches, WARMUP)
-        )
+    posts = [("/ingest/ecg", body_bytes(b)) for b in bodies]
+    batches = [[event] for event in _encoded(bodies)]  # one ECG per request, as the clients post
+    seconds, lat, rss, raw_rate, raw_lat = ingest_vs_raw(backend, posts, batches, WARMUP)
+    rate = len(lat) / seconds
     print(
         f"ingest [{backend}]: ours {rate:.1f} ECG/s ({latency_summary(lat)}, server peak RSS {rss:.0f} MiB); "
         f"raw {raw_rate:.1f} ECG/s ({latency_summary(raw_lat)}); ratio {rate / raw_rate:.2f}x",
@@ -92,7 +53,4 @@ def run(backend: str) -> Figure:
 
 
 if __name__ == "__main__":
-    from bench.common import backends
-
-    for b in backends():
-        print(run(b).row())
+    main(run)

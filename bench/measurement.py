@@ -8,11 +8,13 @@ encoded ECG on the backend's log, the floor under any per-ECG processing step.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import time
+from pathlib import Path
 
 from avro_schemas.codec import Codec
 from avro_schemas.events import ECG_SUBMITTED
-from bench.common import Figure, payloads
+from bench.common import Figure, bench_settings, main, payloads
 from bench.queue_latency import _raw
 from services.ingest.ecg_models import EcgIn, ecg_event
 from stream_processors.ecg_measurement.processor import measured_event
@@ -21,12 +23,6 @@ N = 60
 
 
 def run(backend: str) -> Figure:
-    import tempfile
-    from pathlib import Path
-
-    from bench.common import backend_urls
-    from services.settings import Settings
-
     now = dt.datetime.now(dt.UTC)
     codec = Codec()
     events = [
@@ -38,10 +34,7 @@ def run(backend: str) -> Figure:
         measured_event(e)
     ours = N / (time.perf_counter() - start)
     with tempfile.TemporaryDirectory() as tmp:
-        log_url, store_url = backend_urls(backend, Path(tmp))
-        raw_lat = _raw(
-            Settings(data_dir=Path(tmp), log_url=log_url, store_url=store_url), payloads(20)
-        )
+        raw_lat = _raw(bench_settings(backend, Path(tmp)), payloads(20))
     raw = len(raw_lat) / sum(raw_lat)
     print(
         f"measurement [{backend}]: ours {ours:.1f} ECGs/s (one core); raw log round trip "
@@ -58,7 +51,4 @@ def run(backend: str) -> Figure:
 
 
 if __name__ == "__main__":
-    from bench.common import backends
-
-    for b in backends():
-        print(run(b).row())
+    main(run)

@@ -11,18 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-import tempfile
 import time
-from pathlib import Path
 
 from avro_schemas.catalogue import CLINIC_ECG
 from avro_schemas.codec import Codec
 from avro_schemas.events import ECG_SUBMITTED
-from bench.common import Figure, backend_urls, payloads, peak_rss_mib
+from bench.common import Figure, bootstrapped, main, payloads, peak_rss_mib
 from eventlog.base import NewRecord
 from services.ingest.ecg_models import EcgIn, ecg_event
-from services.settings import Settings
-from services.system import System, bootstrap
+from services.system import System
 from viewstore.base import StoredResource
 
 N = int(os.environ.get("BENCH_PROJECTOR_N", "300"))
@@ -103,24 +100,19 @@ def _write_raw(system: System, store_url: str, rows: list[StoredResource]) -> No
 
 
 def run(backend: str) -> Figure:
-    with tempfile.TemporaryDirectory() as tmp:
-        log_url, store_url = backend_urls(backend, Path(tmp))
-        system = bootstrap(Settings(data_dir=Path(tmp), log_url=log_url, store_url=store_url))
-        try:
-            _fill(system, N)
-            start = time.perf_counter()
-            folded = system.runners[0].catch_up()
-            ours = folded / (time.perf_counter() - start)
-            rows = list(system.store.scan())
-            codec = Codec()
-            start = time.perf_counter()
-            values = read_all_raw(system, log_url)
-            for v in values:
-                codec.decode(v)
-            _write_raw(system, store_url, rows)
-            raw = len(values) / (time.perf_counter() - start)
-        finally:
-            system.close()
+    with bootstrapped(backend) as system:
+        _fill(system, N)
+        start = time.perf_counter()
+        folded = system.runners[0].catch_up()
+        ours = folded / (time.perf_counter() - start)
+        rows = list(system.store.scan())
+        codec = Codec()
+        start = time.perf_counter()
+        values = read_all_raw(system, system.settings.log_url)
+        for v in values:
+            codec.decode(v)
+        _write_raw(system, system.settings.store_url, rows)
+        raw = len(values) / (time.perf_counter() - start)
     rss = peak_rss_mib()
     print(
         f"projector [{backend}]: ours {ours:.1f} events/s; raw consume+decode+write {raw:.1f} events/s; "
@@ -137,7 +129,4 @@ def run(backend: str) -> Figure:
 
 
 if __name__ == "__main__":
-    from bench.common import backends
-
-    for b in backends():
-        print(run(b).row())
+    main(run)

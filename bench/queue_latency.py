@@ -26,12 +26,14 @@ from avro_schemas.events import ECG_SUBMITTED
 from bench.common import (
     Figure,
     body_bytes,
+    latency_figure,
     latency_summary,
+    main,
     payloads,
-    percentile,
+    round_trips,
     server_settings,
 )
-from eventlog.base import MAX_RECORD_BYTES
+from bench.raw_append import kafka_producer, kafka_topic
 from services.ingest.ecg_models import EcgIn, ecg_event
 from services.reading.queue import current
 from services.server import Server
@@ -86,49 +88,47 @@ def _sqlite_round_trips(path: Path, values: list[tuple[str, bytes]]) -> list[flo
     writer.execute("PRAGMA synchronous=FULL")
     writer.execute("CREATE TABLE r (n INTEGER PRIMARY KEY, k TEXT, v BLOB)")
     reader = sqlite3.connect(path, isolation_level=None)
-    lat = []
-    for n, (key, value) in enumerate(values, 1):
+
+    def append(i: int) -> float:
         t0 = time.perf_counter()
         writer.execute("BEGIN IMMEDIATE")
-        writer.execute("INSERT INTO r VALUES (?, ?, ?)", (n, key, value))
+        writer.execute("INSERT INTO r VALUES (?, ?, ?)", (i + 1, *values[i]))
         writer.execute("COMMIT")
-        while reader.execute("SELECT v FROM r WHERE n = ?", (n,)).fetchone() is None:
-            pass
-        lat.append(time.perf_counter() - t0)
-    return lat
+        return t0
+
+    def arrived(i: int) -> bool:
+        return reader.execute("SELECT v FROM r WHERE n = ?", (i + 1,)).fetchone() is not None
+
+    return round_trips(len(values), append, arrived)
 
 
 def _kafka_round_trips(bootstrap: str, values: list[tuple[str, bytes]]) -> list[float]:
     """Produce with acks=all and wait for the ack; a consumer of the partitions polls."""
-    from kafka import KafkaConsumer, KafkaProducer
+    from kafka import KafkaConsumer
     from kafka import TopicPartition as KafkaTp
-    from kafka.admin import KafkaAdminClient, NewTopic
 
-    topic = f"bench-raw-latency-{time.time_ns()}"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    admin.create_topics([NewTopic(topic, 6, 1)])
-    admin.close()
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        max_request_size=MAX_RECORD_BYTES,
-    )
+    topic = kafka_topic(bootstrap, "bench-raw-latency-")
+    producer = kafka_producer(bootstrap)
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    consumer.assign([KafkaTp(topic, p) for p in range(6)])
+    partitions = [KafkaTp(topic, p) for p in range(6)]
+    consumer.assign(partitions)
     consumer.seek_to_end()
-    lat = []
+    # seek_to_end is lazy: resolved at the first poll, after the first record was sent, it
+    # would skip that record and the round trip would wait for ever. Resolve it now.
+    for tp in partitions:
+        consumer.position(tp)
+
+    def append(i: int) -> float:
+        key, value = values[i]
+        t0 = time.perf_counter()
+        producer.send(topic, key=key.encode(), value=value).get(timeout=60)
+        return t0
+
     try:
-        for key, value in values:
-            t0 = time.perf_counter()
-            producer.send(topic, key=key.encode(), value=value).get(timeout=60)
-            while not consumer.poll(timeout_ms=500):
-                pass
-            lat.append(time.perf_counter() - t0)
+        return round_trips(len(values), append, lambda i: bool(consumer.poll(timeout_ms=500)))
     finally:
         producer.close()
         consumer.close()
-    return lat
 
 
 def run(backend: str) -> Figure:
@@ -136,23 +136,10 @@ def run(backend: str) -> Figure:
         settings = server_settings(backend, Path(tmp))
         ours = _ours(settings, payloads(N))
         raw = _raw(settings, payloads(N))
-    ratio = percentile(raw, 50) / percentile(ours, 50)
-    print(
-        f"queue latency [{backend}]: ours {latency_summary(ours)}; raw append->consume "
-        f"{latency_summary(raw)}; p50 ratio {ratio:.2f}x",
-        flush=True,
-    )
-    return Figure(
-        "ECG submit -> visible in read queue (latency)",
-        backend,
-        latency_summary(ours),
-        latency_summary(raw),
-        ratio,
+    return latency_figure(
+        "queue latency", "ECG submit -> visible in read queue (latency)", backend, ours, raw
     )
 
 
 if __name__ == "__main__":
-    from bench.common import backends
-
-    for b in backends():
-        print(run(b).row())
+    main(run)

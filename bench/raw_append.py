@@ -11,6 +11,9 @@ import os
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
+
+from eventlog.base import MAX_RECORD_BYTES
 
 Batch = list[tuple[str, bytes]]  # (key, value) records appended together
 
@@ -34,22 +37,45 @@ def raw_sqlite(batches: list[Batch], data_dir: Path) -> tuple[float, list[float]
     return sum(len(b) for b in batches) / elapsed, lat
 
 
-def raw_kafka(batches: list[Batch], warmup: int) -> tuple[float, list[float]]:
-    """(records/s, latency per batch) over `batches[warmup:]`."""
-    from kafka import KafkaProducer
+def kafka_topic(bootstrap: str, prefix: str) -> str:
+    """A new topic of 6 partitions named `prefix` + a timestamp, created with the bare admin."""
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    bootstrap = os.environ["GOLDENHOUR_TEST_KAFKA"]
-    topic = f"bench-raw-{time.time_ns()}"
+    topic = f"{prefix}{time.time_ns()}"
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics([NewTopic(topic, 6, 1)])
     admin.close()
-    producer = KafkaProducer(
+    return topic
+
+
+def kafka_producer(bootstrap: str) -> Any:
+    """A bare kafka-python producer at the log's durability: acks=all, idempotent, and room
+    for the largest record the log accepts."""
+    from kafka import KafkaProducer
+
+    return KafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
         enable_idempotence=True,
-        max_request_size=8 * 1024 * 1024,
+        max_request_size=MAX_RECORD_BYTES,
     )
+
+
+def raw_append(
+    backend: str, batches: list[Batch], warmup: int, data_dir: Path
+) -> tuple[float, list[float]]:
+    """(records/s, latency per batch) over `batches[warmup:]` with `backend`'s bare client:
+    Kafka sends the warm-up batches first, untimed; SQLite appends only the timed ones."""
+    if backend == "embedded":
+        return raw_sqlite(batches[warmup:], data_dir)
+    return raw_kafka(batches, warmup)
+
+
+def raw_kafka(batches: list[Batch], warmup: int) -> tuple[float, list[float]]:
+    """(records/s, latency per batch) over `batches[warmup:]`."""
+    bootstrap = os.environ["GOLDENHOUR_TEST_KAFKA"]
+    topic = kafka_topic(bootstrap, "bench-raw-")
+    producer = kafka_producer(bootstrap)
 
     def append(batch: Batch) -> None:
         futures = [producer.send(topic, key=k.encode(), value=v) for k, v in batch]

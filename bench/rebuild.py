@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -26,14 +25,13 @@ from pydantic import TypeAdapter
 from avro_schemas.catalogue import INCIDENT
 from avro_schemas.codec import Codec
 from avro_schemas.events import ECG_ACQUIRED, short
-from bench.common import Figure, backend_urls, peak_rss_mib
+from bench.common import Figure, bootstrapped, main, peak_rss_mib
 from bench.projector import read_all_raw
 from eventlog.base import NewRecord
 from services.ingest.tablet_events import to_event
 from services.ingest.tablet_models import TabletEvent
-from services.settings import Settings
 from services.simulate.stemi_incident import stemi_incident
-from services.system import System, bootstrap
+from services.system import System
 from stream_processors.runner import replay
 
 N = int(os.environ.get("BENCH_REBUILD_N", "20000"))
@@ -89,19 +87,15 @@ def _raw_in_own_process(data_dir: Path, log_url: str, events: int) -> float:
 
 
 def run(backend: str) -> Figure:
-    with tempfile.TemporaryDirectory() as tmp:
-        log_url, store_url = backend_urls(backend, Path(tmp))
-        system = bootstrap(Settings(data_dir=Path(tmp), log_url=log_url, store_url=store_url))
-        try:
-            events = _fill(system, N)
-            start = time.perf_counter()
-            system.store.truncate()
-            replay(system.runners, progress=_progress(start))  # what `goldenhour rebuild` runs
-            ours = events / (time.perf_counter() - start)
-            versions = sum(r.stats.versions_written for r in system.runners)
-            raw = _raw_in_own_process(Path(tmp), log_url, events)
-        finally:
-            system.close()
+    with bootstrapped(backend) as system:
+        events = _fill(system, N)
+        start = time.perf_counter()
+        system.store.truncate()
+        replay(system.runners, progress=_progress(start))  # what `goldenhour rebuild` runs
+        ours = events / (time.perf_counter() - start)
+        versions = sum(r.stats.versions_written for r in system.runners)
+        settings = system.settings
+        raw = _raw_in_own_process(settings.data_dir, settings.log_url, events)
     rss = peak_rss_mib()
     print(
         f"rebuild [{backend}]: {events} incident events, {versions} resource versions: "
@@ -119,7 +113,4 @@ def run(backend: str) -> Figure:
 
 
 if __name__ == "__main__":
-    from bench.common import backends
-
-    for b in backends():
-        print(run(b).row())
+    main(run)

@@ -19,7 +19,7 @@ from bench import (
     subscription_delivery,
     tablet_ingest,
 )
-from bench.common import Figure, backends
+from bench.common import Figure, as_figures, backends
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -48,11 +48,7 @@ def main() -> None:
             measurement,
             client_limits,
         ):
-            result = bench.run(backend)  # type: ignore[attr-defined]
-            if isinstance(result, list):
-                figures.extend(result)
-            elif result is not None:
-                figures.append(result)
+            figures.extend(as_figures(bench.run(backend)))
     text = table(figures)
     print(
         f"\nMachine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}\n"

@@ -26,7 +26,7 @@ import httpx
 from avro_schemas.catalogue import INCIDENT
 from avro_schemas.codec import Codec
 from avro_schemas.events import HANDOVER_SUBMITTED
-from bench.common import Figure, latency_summary, percentile, server_settings
+from bench.common import Figure, latency_figure, main, round_trips, server_settings
 from eventlog.base import EventLog, NewRecord, TopicSpec
 from kernel.jsontypes import Json
 from services.server import Server
@@ -150,17 +150,15 @@ def _raw(settings: Settings, tag: str) -> list[float]:
     consumer = log.consumer(f"bench-{time.time_ns()}", [topic], lambda tp: 0)
     consumer.poll(timeout_s=1.0)  # join the group before timing
     codec = Codec()
-    lat = []
     try:
-        for i in range(N):
-            t0 = _append(log, codec, topic, f"bench-raw-{tag}-{i}")
-            while not consumer.poll(timeout_s=0.5):
-                pass
-            lat.append(time.perf_counter() - t0)
+        return round_trips(
+            N,
+            lambda i: _append(log, codec, topic, f"bench-raw-{tag}-{i}"),
+            lambda i: bool(consumer.poll(timeout_s=0.5)),
+        )
     finally:
         consumer.close()
         log.close()
-    return lat
 
 
 def run(backend: str) -> Figure:
@@ -169,23 +167,14 @@ def run(backend: str) -> Figure:
         settings = server_settings(backend, Path(tmp))
         ours = _ours(settings, tag)
         raw = _raw(settings, tag)
-    ratio = percentile(raw, 50) / percentile(ours, 50)
-    print(
-        f"subscription delivery [{backend}]: ours {latency_summary(ours)}; raw append->consume "
-        f"{latency_summary(raw)}; p50 ratio {ratio:.2f}x",
-        flush=True,
-    )
-    return Figure(
+    return latency_figure(
+        "subscription delivery",
         "Trigger event appended -> rest-hook notification received (latency)",
         backend,
-        latency_summary(ours),
-        latency_summary(raw),
-        ratio,
+        ours,
+        raw,
     )
 
 
 if __name__ == "__main__":
-    from bench.common import backends
-
-    for b in backends():
-        print(run(b).row())
+    main(run)

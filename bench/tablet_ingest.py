@@ -14,23 +14,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-import httpx
 from pydantic import TypeAdapter
 
 from avro_schemas.codec import Codec
 from avro_schemas.events import ECG_ACQUIRED, short
-from bench.common import Figure, backend_urls, latency_summary, peak_rss_mib
-from bench.raw_append import Batch, raw_kafka, raw_sqlite
+from bench.common import Figure, Post, ingest_vs_raw, latency_summary, main
+from bench.raw_append import Batch
 from services.ingest.tablet_events import to_event
 from services.ingest.tablet_models import TabletEvent
-from services.settings import Settings
 from services.simulate.stemi_incident import stemi_incident
-from tests.processes import start_serve
 
 N = int(os.environ.get("BENCH_TABLET_N", "200"))
 WARMUP = 5
@@ -46,32 +41,15 @@ def _batches(n: int) -> list[tuple[str, list[dict[str, Any]]]]:
     return out
 
 
-def _ours(
-    settings: Settings, batches: list[tuple[str, list[dict[str, Any]]]]
-) -> tuple[float, list[float], float]:
-    proc, base = start_serve(settings, processors=False)
-    bodies = [
-        (incident, json.dumps({"expected_version": 0, "events": events}).encode())
+def _posts(batches: list[tuple[str, list[dict[str, Any]]]]) -> list[Post]:
+    """Each incident's events as one offline batch, its first (`expected_version` 0)."""
+    return [
+        (
+            f"/ingest/incidents/{incident}/events",
+            json.dumps({"expected_version": 0, "events": events}).encode(),
+        )
         for incident, events in batches
     ]
-    try:
-        with httpx.Client(
-            base_url=base, timeout=60, headers={"content-type": "application/json"}
-        ) as client:
-            for incident, body in bodies[:WARMUP]:
-                client.post(f"/ingest/incidents/{incident}/events", content=body).raise_for_status()
-            lat = []
-            start = time.perf_counter()
-            for incident, body in bodies[WARMUP:]:
-                t0 = time.perf_counter()
-                client.post(f"/ingest/incidents/{incident}/events", content=body).raise_for_status()
-                lat.append(time.perf_counter() - t0)
-            elapsed = time.perf_counter() - start
-        events = sum(len(events) for _, events in batches[WARMUP:])
-        return events / elapsed, lat, peak_rss_mib(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _encoded(batches: list[tuple[str, list[dict[str, Any]]]]) -> list[Batch]:
@@ -86,17 +64,10 @@ def _encoded(batches: list[tuple[str, list[dict[str, Any]]]]) -> list[Batch]:
 def run(backend: str) -> Figure:
     batches = _batches(N + WARMUP)
     size = len(batches[0][1])
-    with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp)
-        log_url, store_url = backend_urls(backend, data_dir)
-        settings = Settings(data_dir=data_dir, log_url=log_url, store_url=store_url)
-        rate, lat, rss = _ours(settings, batches)
-        encoded = _encoded(batches)
-        raw_rate, raw_lat = (
-            raw_sqlite(encoded[WARMUP:], data_dir)
-            if backend == "embedded"
-            else raw_kafka(encoded, WARMUP)
-        )
+    seconds, lat, rss, raw_rate, raw_lat = ingest_vs_raw(
+        backend, _posts(batches), _encoded(batches), WARMUP
+    )
+    rate = sum(len(events) for _, events in batches[WARMUP:]) / seconds
     print(
         f"tablet ingest [{backend}]: ours {rate:.0f} events/s in batches of {size} "
         f"({latency_summary(lat)} per batch, server peak RSS {rss:.0f} MiB); "
@@ -113,7 +84,4 @@ def run(backend: str) -> Figure:
 
 
 if __name__ == "__main__":
-    from bench.common import backends
-
-    for b in backends():
-        print(run(b).row())
+    main(run)
