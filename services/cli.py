@@ -5,6 +5,7 @@
   rebuild         drop the views and fold the whole log again, from offset zero
   schemas check   refuse event schema changes that cannot read old data
   schemas freeze  release changed schemas as the next version
+  schemas asyncapi  print the AsyncAPI document of the topics (deploy/asyncapi/asyncapi.json)
   kpi             chest-pain and 120 quality indicators from the log, as of any instant
   simulate        drive a simulated county (stations, clinics, reading centre) over HTTP
   dlq list        dead letters (records a processor could not fold) and why
@@ -190,6 +191,11 @@ def _rebuild_step(progress: Progress, total: int) -> Step:
 def cmd_schemas(args: argparse.Namespace) -> int:
     from avro_schemas import evolution
 
+    if args.action == "asyncapi":
+        from services.asyncapi import render
+
+        sys.stdout.write(render())
+        return 0
     if args.action == "check":
         problems = evolution.check()
         for p in problems:
@@ -487,8 +493,8 @@ def parser() -> argparse.ArgumentParser:
     rebuild = sub.add_parser("rebuild", help="drop views and replay the log from offset 0")
     _backend_flags(rebuild)
     rebuild.set_defaults(func=cmd_rebuild)
-    schemas = sub.add_parser("schemas", help="event schema evolution")
-    schemas.add_argument("action", choices=["check", "freeze"])
+    schemas = sub.add_parser("schemas", help="event schema evolution, the topics' AsyncAPI")
+    schemas.add_argument("action", choices=["check", "freeze", "asyncapi"])
     schemas.set_defaults(func=cmd_schemas)
     kpi = sub.add_parser(
         "kpi", help="quality indicators from the log, as of an instant (exit 2: bad --as-of)"

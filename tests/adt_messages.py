@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from tests.hl7_messages import _join
 from tests.standard_codes import gb11643_check_char
 
 HOSPITAL = "county-hospital"
@@ -19,14 +20,6 @@ def valid_resident_id(first17: str = "11010519491231002") -> str:
     return first17 + gb11643_check_char(first17)
 
 
-def _segment(name: str, fields: dict[int, str]) -> str:
-    values = [""] * (max(fields) + 1)
-    values[0] = name
-    for position, value in fields.items():
-        values[position] = value
-    return "|".join(values)
-
-
 def msh(trigger: str, control_id: str, hospital: str = HOSPITAL, version: str = "2.5.1") -> str:
     structure = "ADT_A39" if trigger == "A40" else "ADT_A01"
     return (
@@ -37,7 +30,7 @@ def msh(trigger: str, control_id: str, hospital: str = HOSPITAL, version: str = 
 
 def pid(mrn: str, resident: str | None = None, hospital: str = HOSPITAL) -> str:
     ids = [f"{mrn}^^^{hospital}^MR"] + ([f"{resident}^^^CHN^NNCHN"] if resident else [])
-    return _segment("PID", {1: "1", 3: "~".join(ids), 5: "王^建国", 7: "19491231", 8: "M"})
+    return _join({1: "1", 3: "~".join(ids), 5: "王^建国", 7: "19491231", 8: "M"}, "PID")
 
 
 def pv1(
@@ -51,7 +44,7 @@ def pv1(
     fields = {1: "1", 2: patient_class, 3: location, 19: visit, 44: admitted, 45: discharged}
     if incident:
         fields[50] = f"{incident}^^^EMS"
-    return _segment("PV1", fields)
+    return _join(fields, "PV1")
 
 
 def adt(
@@ -73,7 +66,7 @@ def adt(
     segments = [msh(trigger, control_id, hospital), f"EVN|{trigger}|{T_EVENT}"]
     segments.append(pid(mrn, resident, hospital))
     if prior is not None:
-        segments.append(_segment("MRG", {1: prior}))
+        segments.append(_join({1: prior}, "MRG"))
     if visit is not None and trigger != "A40":
         segments.append(pv1(visit, patient_class, location, T_ADMIT, discharged, incident))
     return "\r".join(segments) + "\r"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from services.hl7_gateway.er7 import escape
@@ -226,14 +227,26 @@ def set_field(message: str, segment: str, position: int, value: str, occurrence:
 def drop_lead(message: str, lead: str) -> str:
     """The message without the NA OBX of `lead` (its sample rate OBX stays)."""
     code = MDC_LEADS[lead][0]
-    return (
-        "\r".join(
-            s
-            for s in segments_of(message)
-            if not s.startswith("OBX|") or s.split("|")[3].split("^")[0] != code
-        )
-        + "\r"
-    )
+    return without_obx(message, lambda f: f[3].split("^")[0] == code)
+
+
+def without_obx(message: str, drop: Callable[[list[str]], bool]) -> str:
+    """The message without the OBXs whose fields `drop` names."""
+    kept = [s for s in segments_of(message) if not (s.startswith("OBX|") and drop(s.split("|")))]
+    return "\r".join(kept) + "\r"
+
+
+def eight_lead(message: str) -> str:
+    """The message as an 8-lead cart sends it: I, II, V1-V6; no III, aVR, aVL, aVF OBX."""
+    limb = {MDC_LEADS[name][0] for name in ("III", "aVR", "aVL", "aVF")}
+    return without_obx(message, lambda f: f[3].split("^")[0] in limb)
+
+
+def report_only(message: str, ed_value: str) -> str:
+    """The message as a report-only cart sends it: no waveform (NA) nor sample rate OBX,
+    its measurements, and the report as an ED OBX with `ed_value` (^AP^PDF^Base64^...)."""
+    kept = without_obx(message, lambda f: f[2] == "NA" or "SAMP_RATE" in f[3])
+    return kept + f"OBX|99|ED|11524-6^EKG study^LN||{ed_value}||||||F\r"
 
 
 def obx_sequence_of(message: str, lead: str) -> int:

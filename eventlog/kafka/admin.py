@@ -23,6 +23,16 @@ from eventlog.base import (
 from eventlog.kafka.clients import Clients, retry_retriable, unavailable_on_kafka_error
 
 
+def topic_configs(spec: TopicSpec, min_insync_replicas: int | None = None) -> dict[str, str]:
+    """The Kafka topic configuration a topic is created with (also published in the
+    AsyncAPI document, deploy/asyncapi/): infinite retention, the record limit, compaction
+    for a compacted topic."""
+    configs = {"retention.ms": "-1", "max.message.bytes": str(MAX_RECORD_BYTES)}
+    if min_insync_replicas is not None:
+        configs["min.insync.replicas"] = str(min_insync_replicas)
+    return {**configs, "cleanup.policy": "compact"} if spec.compacted else configs
+
+
 class TopicAdmin:
     """Creates and describes the log's topics; reads consumer groups' committed offsets."""
 
@@ -59,13 +69,10 @@ class TopicAdmin:
             admin.wait_for_topics(list(new_topics), timeout_ms=self._clients.timeout_ms)
 
     def _topic_config(self, spec: TopicSpec) -> dict[str, object]:
-        configs = {"retention.ms": "-1", "max.message.bytes": str(MAX_RECORD_BYTES)}
-        if self._min_insync_replicas is not None:
-            configs["min.insync.replicas"] = str(self._min_insync_replicas)
         return {
             "num_partitions": spec.partitions,
             "replication_factor": self._replication_factor,
-            "configs": {**configs, "cleanup.policy": "compact"} if spec.compacted else configs,
+            "configs": topic_configs(spec, self._min_insync_replicas),
         }
 
     def partition_count(self, topic: str) -> int:

@@ -12,7 +12,9 @@ source address are not a configured pair is answered AR before anything is read 
 header (services/auth/peers.py). A peer that leaves MSH-4 empty is identified by the MSH-3
 its profile names or by its address; AR 101 at MSH-4 only when neither does. Each peer's
 messages are read by its profile (profiles.py: time zone, identifier authorities,
-versions, charset); FHS/BHS batches are split and answered as a batch (batch.py).
+versions, charset); FHS/BHS batches are split and answered as a batch (batch.py). An
+ECG's sending site (MSH-4.1) is checked against the registry as on HTTP: a site it does
+not know is AE 103 at MSH-4, nothing appended.
 
 Bounded cost: the frame is limited in bytes (mllp.py), a message in segments (er7.py,
 AR 198 before any parsing) and a lead in samples (observations.py, AR 104); parsing is
@@ -46,6 +48,7 @@ from services.hl7_gateway.oru_ecg import to_ecg
 from services.hl7_gateway.profiles import PeerProfile
 from services.ingest.ecg_models import EcgIn
 from services.ingest.submit import EventIdReused, submit_ecg
+from services.registry.checks import ecg_site_named, unknown
 from services.system import System
 
 log = logging.getLogger("goldenhour.hl7")
@@ -53,33 +56,32 @@ log = logging.getLogger("goldenhour.hl7")
 CHANNEL = "mllp"
 
 
-def handle_frame(
-    system: System,
-    payload: bytes,
-    peer: str | None = None,
-    peers: Networks | None = None,
-    required: bool = False,
-) -> bytes:
-    """The answer (unframed bytes) to one frame's payload from source address `peer`,
-    checked against `peers` (None or empty: any peer, unless `required` or the settings'
-    auth_required): an ACK, or for an FHS/BHS batch a batch of ACKs (batch.py). Blocking:
-    appends to the log."""
+@dataclasses.dataclass(frozen=True)
+class Origin:
+    """Where a frame came from and who may send one: the source `address`, the configured
+    `peers` (`hl7_peers`: facility -> networks; empty: any peer) and whether a peer must be
+    configured (`required`, or the settings' auth_required)."""
+
+    address: str | None = None
+    peers: Networks = dataclasses.field(default_factory=dict)
+    required: bool = False
+
+
+def handle_frame(system: System, payload: bytes, origin: Origin | None = None) -> bytes:
+    """The answer (unframed bytes) to one frame's payload from `origin` (default: an unknown
+    address, any peer): an ACK, or for an FHS/BHS batch a batch of ACKs (batch.py).
+    Blocking: appends to the log."""
+    origin = origin or Origin()
     if batch.is_batch(payload):
         return batch.answer(
             payload,
-            lambda message: handle_message(system, message, peer, peers, required),
+            lambda message: handle_message(system, message, origin),
             lambda facility, application: profile_of(system, facility, application),
         )
-    return handle_message(system, payload, peer, peers, required)
+    return handle_message(system, payload, origin)
 
 
-def handle_message(
-    system: System,
-    payload: bytes,
-    peer: str | None = None,
-    peers: Networks | None = None,
-    required: bool = False,
-) -> bytes:
+def handle_message(system: System, payload: bytes, origin: Origin) -> bytes:
     """The ACK of one message. Order: the MSH is read from the raw bytes first (ASCII), so
     every answer from here on echoes MSH-10 in MSA-2; then the peer is identified and its
     profile found; then the message is decoded in its character set and read."""
@@ -89,7 +91,7 @@ def handle_message(
         log.warning("refused a frame of %d bytes: %s", len(payload), _safe(err))
         return ack.error(None, err)
     try:
-        header = identified(system, header, peer, peers or {}, required)
+        header = identified(system, header, origin)
         profile = profile_of(
             system,
             header.component(header.sending_facility),
@@ -111,7 +113,9 @@ def _dispatch(
     try:
         if is_adt(header):  # ADT from a hospital's HIS (adt_in.py); everything else is ORU
             return handle_adt(system, header, segments, profile)
-        return _submit(system, header, to_ecg(header, segments, profile))
+        ecg = to_ecg(header, segments, profile)
+        refuse_unknown_site(system, ecg)
+        return _submit(system, header, ecg)
     except Hl7Error as err:
         log.warning("%s: %s %s", _name(header), "AR" if err.reject else "AE", _safe(err))
         return ack.error(header, err)
@@ -120,13 +124,7 @@ def _dispatch(
         return ack.error(header, Hl7Error(APPLICATION_INTERNAL_ERROR, "internal error, resend"))
 
 
-def identified(
-    system: System,
-    header: MessageHeader,
-    address: str | None,
-    peers: Networks,
-    required: bool = False,
-) -> MessageHeader:
+def identified(system: System, header: MessageHeader, origin: Origin) -> MessageHeader:
     """The header with the peer's facility: MSH-4.1, or, when the peer left MSH-4 empty,
     the facility its profile's MSH-3 or its source address names (`hl7_peers`); then the
     peer check (services/auth/peers.py). AR naming MSH-4 when the peer cannot be
@@ -135,7 +133,7 @@ def identified(
     if not facility:
         application = header.component(header.sending_application)
         facility = profiles.identify(system.settings.hl7_peer_profiles, application) or (
-            _facility_at(peers, address)
+            _facility_at(origin.peers, origin.address)
         )
     if not facility:
         raise Hl7Error(
@@ -145,8 +143,8 @@ def identified(
             Location("MSH", 1, 4),
             reject=True,
         )
-    required = required or system.settings.auth_required
-    refusal = peer_refusal(peers, facility, address, required)
+    required = origin.required or system.settings.auth_required
+    refusal = peer_refusal(origin.peers, facility, origin.address, required)
     if refusal:
         raise Hl7Error(TABLE_VALUE_NOT_FOUND, refusal, Location("MSH", 1, 4), reject=True)
     return dataclasses.replace(header, sending_facility=er7.escape(facility, header.separators))
@@ -177,6 +175,23 @@ def profile_of(system: System, facility: str, application: str) -> PeerProfile:
     except Exception as exc:  # the registry view unreadable (store down): the peer resends
         log.exception("%s: peer profile unavailable", facility)
         raise Hl7Error(APPLICATION_INTERNAL_ERROR, "peer profile unavailable, resend") from exc
+
+
+def refuse_unknown_site(system: System, ecg: EcgIn) -> None:
+    """AE 103 at MSH-4 when the registry is in force and does not know the sending site as
+    a clinic: the check `POST /ingest/ecg` makes (422 naming `site.id`,
+    services/registry/checks.py), so nothing is appended for a site nobody registered."""
+    store = getattr(system, "store", None)
+    missing = (
+        unknown(store, ecg_site_named(ecg.site.id, ecg.site.kind)) if store is not None else []
+    )
+    if missing:
+        raise Hl7Error(
+            TABLE_VALUE_NOT_FOUND,
+            f"sending facility (MSH-4) {missing[0].id!r}: no {missing[0].kind} of that id "
+            "in the registry",
+            Location("MSH", 1, 4),
+        )
 
 
 def _submit(system: System, header: MessageHeader, ecg: EcgIn) -> bytes:

@@ -32,7 +32,7 @@ from services.hl7_gateway.errors import (
     Hl7Error,
     Location,
 )
-from services.hl7_gateway.intake import handle_frame
+from services.hl7_gateway.intake import Origin, handle_frame
 from services.hl7_gateway.mllp import (
     DEFAULT_MAX_FRAME_BYTES,
     FramingError,
@@ -144,9 +144,8 @@ class MllpListener:
             log.warning("%s: %s; answered AR", peer, item)
             return oversized_answer(item)
         address = str(peer[0]) if isinstance(peer, tuple) and peer else None
-        reply = await asyncio.to_thread(
-            handle_frame, self.system, item, address, self.peers, self.peers_required
-        )
+        origin = Origin(address, self.peers, self.peers_required)
+        reply = await asyncio.to_thread(handle_frame, self.system, item, origin)
         return await asyncio.to_thread(self._audited, item, address, reply)
 
     def _audited(self, payload: bytes, address: str | None, reply: bytes) -> bytes:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from kernel.codes import ECG_LEADS, ECG_MEASUREMENTS
 from services.hl7_gateway.er7 import Separators, components, unescape
@@ -39,6 +39,8 @@ LEAD_BY_NAME = {
     for lead, (_, ref) in ECG_LEADS.items()
     for alias in (lead, f"lead {lead}", ref, ref.replace("ELEC_POTL", "LEAD"))
 }
+
+_Factor = TypeVar("_Factor", int, float)  # a unit's factor to ours: µV per unit, ms per unit...
 
 # OBX-6 of a lead -> factor to integer microvolts. UCUM codes, MDC reference ids and
 # MDC unit codes (MDC_DIM_MILLI_VOLT 266418 as in IHE PCD examples; micro = milli + 1).
@@ -254,11 +256,19 @@ def _lead_factor(obx: Obx, lead: str, seps: Separators) -> int:
     unit = components(obx.value(6), seps)
     if not unit[0] and not unit[1]:
         raise Hl7Error(REQUIRED_FIELD_MISSING, f"lead {lead}: units missing (uV or mV)", obx.at(6))
-    factor = LEAD_UNITS.get(unit[0]) or LEAD_UNITS.get(unit[1])
+    return _unit_factor(obx, seps, LEAD_UNITS, f"lead {lead}")
+
+
+def _unit_factor(obx: Obx, seps: Separators, units: Mapping[str, _Factor], what: str) -> _Factor:
+    """The factor from OBX-6's unit to ours, found by the unit's code (CE.1) or its name
+    (CE.2), as carts send either; AE 103 at OBX-6.1 naming the units we take."""
+    unit = components(obx.value(6), seps)
+    factor = units.get(unit[0]) or units.get(unit[1])
     if factor is None:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            f"lead {lead}: unit {unit[0] or unit[1]!r} is not a voltage we take (uV or mV)",
+            f"{what}: unit {unit[0] or unit[1]!r} not accepted "
+            f"(one of {', '.join(u for u in units if u)})",
             obx.at(6, 1),
         )
     return factor
@@ -396,15 +406,7 @@ def _read_measurement(obx: Obx, name: str, seps: Separators, found: Observations
         raise Hl7Error(
             DATA_TYPE_ERROR, f"{name}: value type must be NM, got {obx.value(2)!r}", obx.at(2)
         )
-    unit = components(obx.value(6), seps)
-    factors = MEASUREMENT_UNITS[name]
-    factor = factors.get(unit[0]) or factors.get(unit[1])
-    if factor is None:
-        raise Hl7Error(
-            TABLE_VALUE_NOT_FOUND,
-            f"{name}: unit {unit[0]!r} not accepted (one of {', '.join(u for u in factors if u)})",
-            obx.at(6, 1),
-        )
+    factor = _unit_factor(obx, seps, MEASUREMENT_UNITS[name], name)
     found.measurements[name] = _numeric_value(obx, seps, name) * factor
     found.sources[("measurements", name)] = obx.at(5)
 

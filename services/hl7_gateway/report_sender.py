@@ -42,6 +42,7 @@ from typing import Any
 from avro_schemas.catalogue import READING
 from avro_schemas.events import REPORT_DELIVERED
 from eventlog.base import LogUnavailable
+from kernel.event_meta import system_meta
 from services.hl7_gateway import er7
 from services.hl7_gateway.errors import Hl7Error
 from services.hl7_gateway.mllp import FrameDecoder, FramingError, Oversized, frame
@@ -323,27 +324,16 @@ class ReportSender:
 
     def _record(self, site: str, item: OutboxItem, ack: Ack) -> None:
         key = (site, item.ecg_id)
-        at = dt.datetime.now(dt.UTC)
+        event_id = delivered_event_id(
+            item.ecg_id, item.report["event_id"] if item.report.get("result_status") else None
+        )
         append_event(
             self.system,
             READING,
             item.ecg_id,
             REPORT_DELIVERED,
             {
-                "meta": {
-                    "event_id": delivered_event_id(
-                        item.ecg_id,
-                        item.report["event_id"] if item.report.get("result_status") else None,
-                    ),
-                    "occurred_at": at,
-                    "recorded_at": at,
-                    "source": {
-                        "channel": "system",
-                        "device_id": None,
-                        "user_id": None,
-                        "site_id": item.reading_centre_id or None,
-                    },
-                },
+                "meta": system_meta(event_id, item.reading_centre_id or None),
                 "ecg_id": item.ecg_id,
                 "destination": site,
                 "channel": CHANNEL,

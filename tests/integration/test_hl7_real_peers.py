@@ -2,8 +2,9 @@
 pair: public fixtures from three independent projects (tests/data/hl7/README.md) and
 variants of what real peers do (v2.3-2.8, local times, untyped identifiers, empty MSH-4,
 batches, GB 18030 under its common spellings, LF separators, Z-segments, 8-lead carts,
-MDC_DIM_HZ, messages far over the limits). Expected ACK codes are HL7 table 0357 as the
-standard writes them (ERR-3 code^name^HL70357), not imported from the gateway.
+MDC_DIM_HZ, messages far over the limits, a cart's site the registry does not know).
+Expected ACK codes are HL7 table 0357 as the standard writes them (ERR-3
+code^name^HL70357), not imported from the gateway.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from avro_schemas.catalogue import CLINIC_ECG
@@ -22,9 +24,10 @@ from kernel.ids import ecg_observation_id, patient_id
 from services.hl7_gateway.mllp import frame
 from services.server import Server
 from tests.ecg_payloads import ecg_payload
-from tests.hl7_messages import oru_r01, set_field
+from tests.hl7_messages import eight_lead, oru_r01, report_only, set_field
 from tests.integration.test_adt_mllp import eventually, log_size
 from tests.integration.test_mllp_intake import SOCKET_TIMEOUT_S, read_ack
+from tests.integration.test_registry import loaded
 from tests.standard_codes import MDC_LEADS
 
 FIXTURES = Path(__file__).parent.parent / "data" / "hl7"
@@ -179,20 +182,9 @@ def test_cart_variant_with_local_time_lf_z_segment_and_hz_is_accepted(server: Se
     assert effective == dt.datetime(2026, 11, 23, 10, 2, 11, tzinfo=dt.UTC)
 
 
-def _eight_leads(message: str) -> str:
-    """The message without its III, aVR, aVL, aVF OBXs (an 8-lead cart)."""
-    dropped = {MDC_LEADS[name][0] for name in ("III", "aVR", "aVL", "aVF")}
-    kept = [
-        s
-        for s in message.split("\r")
-        if s and not (s.startswith("OBX|") and s.split("|")[3].split("^")[0] in dropped)
-    ]
-    return "\r".join(kept) + "\r"
-
-
 def test_eight_lead_cart_gets_the_limb_leads_derived_and_said_so(server: Server) -> None:
     body = ecg_payload()
-    answer = send(server, _eight_leads(oru_r01(body)).encode())
+    answer = send(server, eight_lead(oru_r01(body)).encode())
     assert segment(answer, "MSA")[1] == "AA"
     obs = eventually(server, f"/fhir/Observation/{ecg_observation_id(body['ecg_id'])}")
     by_code = {c["code"]["coding"][0]["code"]: c for c in obs["component"]}
@@ -224,14 +216,8 @@ def test_20000_obx_frame_is_refused_at_once_while_other_peers_are_served(server:
 def test_report_only_oru_becomes_observation_and_document_reference(server: Server) -> None:
     pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
     body = ecg_payload()
-    segments = [
-        s
-        for s in oru_r01(body).split("\r")
-        if s and not (s.startswith("OBX|") and (s.split("|")[2] == "NA" or "SAMP_RATE" in s))
-    ]
     ed = "^AP^PDF^Base64^" + base64.b64encode(pdf).decode()
-    segments.append(f"OBX|90|ED|11524-6^EKG study^LN||{ed}||||||F")
-    answer = send(server, ("\r".join(segments) + "\r").encode())
+    answer = send(server, report_only(oru_r01(body), ed).encode())
     assert segment(answer, "MSA")[1] == "AA"
     obs = eventually(server, f"/fhir/Observation/{ecg_observation_id(body['ecg_id'])}")
     assert not [c for c in obs["component"] if "valueSampledData" in c]
@@ -248,3 +234,29 @@ def test_report_only_oru_becomes_observation_and_document_reference(server: Serv
     assert attachment["contentType"] == "application/pdf"
     assert base64.b64decode(attachment["data"]) == pdf
     assert document["context"]["related"][0]["reference"] == f"Observation/{obs['id']}"
+
+
+# -- the registry: an ECG cart's site is checked as on HTTP -------------------------------------
+
+
+def test_oru_from_a_site_the_registry_does_not_know__ae_103_at_msh_4_nothing_appended(
+    server: Server,
+) -> None:
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        loaded(client)  # the example registry: clinic-baiyang is one of its clinics
+    unknown = ecg_payload()
+    unknown["site"] = {**unknown["site"], "id": "clinic-nowhere"}
+    size = topic_size(server, ECG_TOPIC)
+    answer = send(server, oru_r01(unknown, control_id="REG-1").encode())
+    assert segment(answer, "MSA")[1:3] == ["AE", "REG-1"]
+    err = segment(answer, "ERR")
+    assert err[2:4] == ["MSH^1^4", "103^Table value not found^HL70357"]
+    assert "clinic-nowhere" in err[8]
+    assert topic_size(server, ECG_TOPIC) == size
+
+    known = ecg_payload()  # sent by clinic-baiyang
+    assert segment(send(server, oru_r01(known, control_id="REG-2").encode()), "MSA")[1:3] == [
+        "AA",
+        "REG-2",
+    ]
+    assert topic_size(server, ECG_TOPIC) == size + 1

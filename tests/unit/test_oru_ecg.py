@@ -24,7 +24,16 @@ from services.hl7_gateway.oru_ecg import parse_oru_ecg, read_message
 from services.hl7_gateway.profiles import PeerProfile
 from services.settings import Settings
 from tests.ecg_payloads import RESIDENT, ecg_payload
-from tests.hl7_messages import drop_lead, event_id_of, obx_sequence_of, oru_r01, set_field
+from tests.hl7_messages import (
+    drop_lead,
+    eight_lead,
+    event_id_of,
+    obx_sequence_of,
+    oru_r01,
+    report_only,
+    set_field,
+    without_obx,
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -142,16 +151,25 @@ def test_gb18030_message_is_decoded_by_its_msh_18() -> None:
 # -- refused messages: error code and location ---------------------------------------------
 
 
-def test_missing_pid_3__101_at_pid_1_3() -> None:
+@pytest.mark.parametrize(
+    ("segment", "field", "value", "code", "location", "reject"),
+    [
+        # HL7 v2.5 2.9.2: a header that cannot be processed is rejected (AR), content is AE
+        pytest.param("MSH", 4, "", 101, "MSH^1^4", True, id="missing sending facility"),
+        pytest.param("PID", 3, "", 101, "PID^1^3", False, id="missing PID-3"),
+        pytest.param(
+            "PID", 3, "123^^^X^SS", 103, "PID^1^3^1^5", False, id="no usable identifier type"
+        ),
+        pytest.param("OBR", 3, "", 101, "OBR^1^3", False, id="missing order numbers"),
+        pytest.param("OBR", 7, "", 101, "OBR^1^7", False, id="missing observation time"),
+    ],
+)
+def test_required_field_missing_or_unusable__refused_with_its_code_at_its_location(
+    segment: str, field: int, value: str, code: int, location: str, reject: bool
+) -> None:
     _, message = good()
-    err = refusal(set_field(message, "PID", 3, ""))
-    assert (err.code, str(err.location), err.reject) == (101, "PID^1^3", False)
-
-
-def test_pid_3_without_usable_identifier__103_at_identifier_type() -> None:
-    _, message = good()
-    err = refusal(set_field(message, "PID", 3, "123^^^X^SS"))
-    assert (err.code, str(err.location)) == (103, "PID^1^3^1^5")
+    err = refusal(set_field(message, segment, field, value))
+    assert (err.code, str(err.location), err.reject) == (code, location, reject)
 
 
 def test_bad_resident_id_check_digit__located_at_its_pid_3_repetition() -> None:
@@ -239,12 +257,6 @@ def test_profile_maps_an_assigning_authority_to_our_system() -> None:
     assert ids == {"urn:goldenhour:mrn:clinic-baiyang": "A-3", RESIDENT_ID: RESIDENT}
 
 
-def test_missing_sending_facility__101_at_msh_4() -> None:
-    _, message = good()
-    err = refusal(set_field(message, "MSH", 4, ""))
-    assert (err.code, str(err.location)) == (101, "MSH^1^4")
-
-
 def test_first_error_in_message_order_is_reported() -> None:
     _, message = good()
     broken = set_field(drop_lead(message, "V1"), "PID", 3, "")
@@ -259,17 +271,6 @@ def test_observation_time_without_offset_is_local_time_of_the_peer() -> None:
     berlin = PeerProfile(time_zone="Europe/Berlin")  # CET (UTC+1) in November
     expected = dt.datetime(2026, 11, 23, 17, 2, 11, tzinfo=dt.UTC)
     assert parse_oru_ecg(local, berlin).acquired_at == expected
-
-
-def test_missing_observation_time__101_at_obr_7() -> None:
-    _, message = good()
-    assert str(refusal(set_field(message, "OBR", 7, "")).location) == "OBR^1^7"
-
-
-def test_missing_order_numbers__101_at_obr_3() -> None:
-    _, message = good()
-    err = refusal(set_field(message, "OBR", 3, ""))
-    assert (err.code, str(err.location)) == (101, "OBR^1^3")
 
 
 def test_unknown_priority__103() -> None:
@@ -412,18 +413,9 @@ def test_log_unavailable__ae_207_never_aa() -> None:
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 
 
-def _without_obx(message: str, keep: Any) -> list[str]:
-    return [s for s in message.split("\r") if s and (not s.startswith("OBX|") or keep(s))]
-
-
-def _eight_lead(message: str) -> str:
-    limb = {"131389", "131390", "131391", "131392"}  # MDC III, aVR, aVL, aVF (11073-10101)
-    return "\r".join(_without_obx(message, lambda s: s.split("|")[3].split("^")[0] not in limb))
-
-
 def test_eight_leads__limb_leads_derived_by_einthoven_and_goldberger() -> None:
     body, message = good()
-    ecg = parse_oru_ecg(_eight_lead(message).encode())
+    ecg = parse_oru_ecg(eight_lead(message).encode())
     i, ii = body["leads"]["I"], body["leads"]["II"]
     assert ecg.leads["III"] == [b - a for a, b in zip(i, ii, strict=True)]
     for lead, expected in (
@@ -448,15 +440,10 @@ def test_sample_rate_units_by_mdc_code_or_name(unit: str) -> None:
     assert parse_oru_ecg(message.encode()).sampling_rate_hz == body["sampling_rate_hz"]
 
 
-def _report_only(message: str, value: str) -> str:
-    kept = _without_obx(message, lambda s: s.split("|")[2] not in ("NA",) and "SAMP_RATE" not in s)
-    return "\r".join([*kept, f"OBX|99|ED|11524-6^EKG study^LN||{value}||||||F"]) + "\r"
-
-
 def test_report_only__measurements_and_pdf_without_waveform() -> None:
     _, message = good()
     ed = "^AP^PDF^Base64^" + base64.b64encode(PDF).decode()
-    ecg = parse_oru_ecg(_report_only(message, ed).encode())
+    ecg = parse_oru_ecg(report_only(message, ed).encode())
     assert ecg.leads == {} and ecg.sampling_rate_hz is None
     assert ecg.document is not None and ecg.document.data == PDF
     assert ecg.document.content_type == "application/pdf"
@@ -465,21 +452,21 @@ def test_report_only__measurements_and_pdf_without_waveform() -> None:
 
 def test_report_only__hex_encoded_data_is_read() -> None:
     _, message = good()
-    ecg = parse_oru_ecg(_report_only(message, "^AP^PDF^Hex^" + PDF.hex()).encode())
+    ecg = parse_oru_ecg(report_only(message, "^AP^PDF^Hex^" + PDF.hex()).encode())
     assert ecg.document is not None and ecg.document.data == PDF
 
 
 def test_report_only__unknown_subtype_103_at_obx_5_3() -> None:
     _, message = good()
-    err = refusal(_report_only(message, "^AP^DOCX^Base64^AAAA"))
-    obx = len([s for s in _report_only(message, "x").split("\r") if s.startswith("OBX|")])
+    err = refusal(report_only(message, "^AP^DOCX^Base64^AAAA"))
+    obx = len([s for s in report_only(message, "x").split("\r") if s.startswith("OBX|")])
     assert (err.code, str(err.location)) == (103, f"OBX^{obx}^5^1^3")
 
 
 def test_no_waveform_no_measurement_no_report__100_at_obx() -> None:
     _, message = good()
-    kept = _without_obx(message, lambda s: False)
-    err = refusal("\r".join([*kept, "OBX|1|FT|||free text only||||||F"]) + "\r")
+    kept = without_obx(message, lambda fields: True)
+    err = refusal(kept + "OBX|1|FT|||free text only||||||F\r")
     assert (err.code, str(err.location)) == (100, "OBX")
 
 
