@@ -40,7 +40,6 @@ Logs name the subscription and event numbers; never a payload (it holds patient 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -54,6 +53,7 @@ import httpx
 
 from avro_schemas.catalogue import SUBSCRIPTIONS
 from avro_schemas.events import NOTIFICATION_DELIVERED, SUBSCRIPTION_STATUS_CHANGED
+from kernel.event_meta import system_meta
 from kernel.jsontypes import Json
 from services.ingest.submit import append_event
 from services.subscriptions.bundle import notification_bundle
@@ -221,22 +221,7 @@ class _Worker:
         self.attempts = 0
 
     def _append(self, name: str, event_id: str, fields: Json) -> None:
-        at = dt.datetime.now(dt.UTC)
-        event = {
-            "meta": {
-                "event_id": event_id,
-                "occurred_at": at,
-                "recorded_at": at,
-                "source": {
-                    "channel": "system",
-                    "device_id": None,
-                    "user_id": None,
-                    "site_id": None,
-                },
-            },
-            "subscription_id": self.sid,
-            **fields,
-        }
+        event = {"meta": system_meta(event_id), "subscription_id": self.sid, **fields}
         try:
             append_event(self.sender.system, SUBSCRIPTIONS, self.sid, name, event)
         except Exception:  # the delivery happened; the next success records past it
