@@ -2,12 +2,14 @@
 POST /ingest/ecg-file -> the same EcgSubmitted as POST /ingest/ecg -> the FHIR Observation
 with one SampledData per lead (MDC codes from tests/standard_codes.py, written from the
 standard), the right sample count and period. Files: pydicom's real 12-lead test file and
-the standards-following writers of tests/ecg_file_writers.py."""
+the standards-following writers of tests/ecg_file_writers.py, and a real Philips XLI file
+(tests/data/ecg)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +22,7 @@ from services.server import Server
 from tests import ecg_file_writers as w
 from tests.integration.test_ecg_slice import wait_for
 from tests.standard_codes import LEAD_ORDER, MDC_LEADS
+from tests.unit.test_ecg_cart_files import SIERRAECG_JS_MIDDLE
 
 RATE = 500
 SITE = "clinic-baiyang"
@@ -118,6 +121,21 @@ def test_muse_file_with_eight_leads_gets_the_limb_leads_derived(
     assert len(leads) == 12
     i, ii = leads[MDC_LEADS["I"][0]][2], leads[MDC_LEADS["II"][0]][2]
     assert leads[MDC_LEADS["III"][0]][2] == [b - a for a, b in zip(i, ii, strict=True)]
+
+
+def test_real_philips_xli_file_from_a_heartstart_mrx(client: httpx.Client) -> None:
+    """tests/data/ecg/philips_129DYPRG.xml; the middle samples are sierraecg-js's own
+    expectation for this file (tests/unit/test_ecg_cart_files.py), in units of 5 µV."""
+    data = (
+        Path(__file__).resolve().parents[1] / "data" / "ecg" / "philips_129DYPRG.xml"
+    ).read_bytes()
+    obs = observation_of(client, post_file(client, data, "application/xml"))
+    leads = lead_data(obs)
+    assert {(unit, period, len(s)) for unit, period, s in leads.values()} == {("uV", 2.0, 5264)}
+    middle = [leads[MDC_LEADS[name][0]][2][2750] for name in LEAD_ORDER]
+    assert middle == [5 * v for v in SIERRAECG_JS_MIDDLE]
+    # local time without an offset: the site's (Asia/Shanghai, +08:00)
+    assert obs.effectiveDateTime == dt.datetime(2011, 11, 30, 23, 27, 34, tzinfo=dt.UTC)
 
 
 def test_resending_the_same_file_is_answered_as_the_first(

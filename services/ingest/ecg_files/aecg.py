@@ -10,7 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from services.ingest.ecg_files import EcgFileError, ParsedEcg, check_samples
+from services.ingest.ecg_files import EcgFileError, ParsedEcg, check_samples, xml_root
 from services.ingest.ecg_files.leads import complete, lead_of_name
 
 FMT = "aECG"
@@ -23,10 +23,7 @@ TS = re.compile(r"^(\d{4})(\d\d)?(\d\d)?(\d\d)?(\d\d)?(\d\d)?(?:\.\d+)?([+-]\d{4
 
 def parse(data: bytes) -> ParsedEcg:
     """The ECG in an aECG document; `EcgFileError` naming what is missing."""
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise EcgFileError(f"{FMT}: not well-formed XML: {exc}") from exc
+    root = xml_root(FMT, data)
     sequence_set = _rhythm_sequence_set(root)
     rate, leads = _sequences(sequence_set)
     derived = complete(FMT, leads)

@@ -8,13 +8,14 @@ import xml.etree.ElementTree as ET
 from services.ingest.ecg_files import EcgFileError
 
 HL7_V3 = "urn:hl7-org:v3"
+PHILIPS = "http://www3.medical.philips.com"
 DICOM_MAGIC_AT = 128  # PS3.10 7.1: a 128-byte preamble, then "DICM"
 SCP_POINTER_SECTION_AT = 6  # EN 1064 5.3: CRC (2) + record length (4), then section 0
 XML_SNIFF_BYTES = 4096  # the root element of an XML ECG is within its first few KB
 
 
 def detect(data: bytes) -> str:
-    """ "dicom", "aecg", "muse" or "scp"; `EcgFileError` when it is none of them."""
+    """ "dicom", "aecg", "muse", "philips" or "scp"; `EcgFileError` when it is none of them."""
     if data[DICOM_MAGIC_AT : DICOM_MAGIC_AT + 4] == b"DICM":
         return "dicom"
     if _looks_like_xml(data):
@@ -22,8 +23,8 @@ def detect(data: bytes) -> str:
     if _looks_like_scp(data):
         return "scp"
     raise EcgFileError(
-        "not a recognised ECG file: expected DICOM ('DICM' at byte 128), HL7 aECG or GE MUSE "
-        "XML, or SCP-ECG (record length and section 0 at byte 6)"
+        "not a recognised ECG file: expected DICOM ('DICM' at byte 128), HL7 aECG, GE MUSE or "
+        "Philips XML, or SCP-ECG (record length and section 0 at byte 6)"
     )
 
 
@@ -38,9 +39,11 @@ def _xml_kind(data: bytes) -> str:
         return "aecg"
     if root == "RestingECG":
         return "muse"
+    if root == f"{{{PHILIPS}}}restingecgdata":
+        return "philips"
     raise EcgFileError(
         f"XML root {root!r} is not an ECG we read: expected AnnotatedECG in {HL7_V3} "
-        "(HL7 aECG) or RestingECG (GE MUSE)"
+        f"(HL7 aECG), RestingECG (GE MUSE) or restingecgdata in {PHILIPS} (Philips)"
     )
 
 

@@ -12,20 +12,26 @@ from typing import Any
 
 import numpy as np
 
-from services.ingest.ecg_files import EcgFileError, ParsedEcg, check_samples
+from services.ingest.ecg_files import (
+    CartReading,
+    EcgFileError,
+    ParsedEcg,
+    cart_measures,
+    check_samples,
+    xml_root,
+)
 from services.ingest.ecg_files.leads import complete, lead_of_name
 
 FMT = "MUSE"
 SEX = {"MALE": "male", "FEMALE": "female"}
 TO_UV = {"MICROVOLTS": 1.0, "MILLIVOLTS": 1000.0}
+# RestingECGMeasurements elements for CART_MEASURES (12SL writes 0 for "not measured")
+CART_TAGS = ("VentricularRate", "PRInterval", "QRSDuration", "QTInterval", "QTCorrected")
 
 
 def parse(data: bytes) -> ParsedEcg:
     """The ECG in a MUSE XML export; `EcgFileError` naming what is missing."""
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise EcgFileError(f"{FMT}: not well-formed XML: {exc}") from exc
+    root = xml_root(FMT, data)
     waveform = _rhythm(root)
     leads = {}
     for lead_data in waveform.findall("LeadData"):
@@ -38,9 +44,34 @@ def parse(data: bytes) -> ParsedEcg:
         sampling_rate_hz=_rate(waveform),
         leads=leads,
         derived_leads=derived,
+        cart=cart_reading(root),
         **_patient(root),
         **_test(root),
     )
+
+
+def cart_reading(root: ET.Element) -> CartReading | None:
+    """The cart's reading as MUSE stores it: <RestingECGMeasurements> (VentricularRate,
+    PRInterval, QRSDuration, QTInterval, QTCorrected) and the <Diagnosis> statements, whose
+    pieces flagged ENDSLINE close a line ("Anterior infarct" + ", age undetermined")."""
+    values = root.find("RestingECGMeasurements")
+    if values is None:
+        return None
+    version = (root.findtext("TestDemographics/AnalysisSoftwareVersion") or "").strip()
+    return CartReading(
+        **cart_measures([values.findtext(tag) for tag in CART_TAGS]),
+        statements=_statements(root.find("Diagnosis")),
+        program=f"GE 12SL {version}".strip(),
+    )
+
+
+def _statements(diagnosis: ET.Element | None) -> tuple[str, ...]:
+    lines: list[list[str]] = [[]]
+    for statement in [] if diagnosis is None else diagnosis.findall("DiagnosisStatement"):
+        lines[-1].append((statement.findtext("StmtText") or "").strip())
+        if (statement.findtext("StmtFlag") or "").strip() == "ENDSLINE":
+            lines.append([])
+    return tuple(" ".join(line).replace(" ,", ",") for line in lines if line)
 
 
 def _rhythm(root: ET.Element) -> ET.Element:
@@ -79,7 +110,10 @@ def _patient(root: ET.Element) -> dict[str, Any]:
     demo = root.find("PatientDemographics")
     if demo is None:
         return {}
+    age = (demo.findtext("PatientAge") or "").strip()
+    years = (demo.findtext("AgeUnits") or "YEARS").strip().upper() == "YEARS"
     return {
+        "age_years": float(age) if age.isdigit() and years else None,
         "patient_id": (demo.findtext("PatientID") or "").strip() or None,
         "family": (demo.findtext("PatientLastName") or "").strip() or None,
         "given": (demo.findtext("PatientFirstName") or "").strip() or None,

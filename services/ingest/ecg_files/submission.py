@@ -121,4 +121,11 @@ def _device(parsed: ParsedEcg, fields: FileFields) -> dict[str, Any]:
 
 
 def _fmt(parsed: ParsedEcg) -> str:
-    return {"dicom": "DICOM", "aecg": "aECG", "scp": "SCP-ECG", "muse": "MUSE"}[parsed.format]
+    names = {
+        "dicom": "DICOM",
+        "aecg": "aECG",
+        "scp": "SCP-ECG",
+        "muse": "MUSE",
+        "philips": "Philips",
+    }
+    return names[parsed.format]
