@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -66,6 +68,20 @@ def start_serve(
         f"goldenhour serve did not come up (exit {proc.poll()})"
         + (f"; see {output}" if output else "")
     )
+
+
+@contextmanager
+def serving(
+    settings: Settings, processors: bool = True, output: Path | None = None
+) -> Iterator[str]:
+    """`start_serve` for the length of a `with` block, which gets its base URL; the process
+    is stopped (SIGTERM, as an operator would) when the block ends, however it ends."""
+    proc, base = start_serve(settings, processors=processors, output=output)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
 
 
 def _popen_serve(

@@ -10,6 +10,8 @@ import datetime as dt
 import json
 from collections.abc import Callable
 
+import pytest
+
 from kernel.jsontypes import Json
 from kernel.jurisdiction import COMPARTMENT, GRANT_INDEX, SYSTEM, Viewer
 from services.subscriptions.views import Holds, as_owner_sees
@@ -35,7 +37,10 @@ def grant(code: str, org: str) -> IndexEntry:
 
 
 class GuardedStoreContract:
-    def _seeded(self, make_store: Callable[[], ViewStore]) -> GuardedViewStore:
+    @pytest.fixture
+    def guarded(self, make_store: Callable[[], ViewStore]) -> GuardedViewStore:
+        """A store holding an incident's patient (2 versions) granted to hospital 1, a
+        patient labelled hospital 2's, a public Organization and an unlabelled patient."""
         store = make_store()
         store.apply(
             [
@@ -56,73 +61,65 @@ class GuardedStoreContract:
         return GuardedViewStore(store)
 
     def test_guard__granted_incident_is_visible_to_its_hospital_only(
-        self, make_store: Callable[[], ViewStore]
+        self, guarded: GuardedViewStore
     ) -> None:
-        store = self._seeded(make_store)
         with viewing(H1):
-            assert store.read("Patient", "inc-pat") is not None
-            assert store.vread("Patient", "inc-pat", 1) is not None
-            assert [r.version for r in store.history("Patient", "inc-pat")] == [2, 1]
+            assert guarded.read("Patient", "inc-pat") is not None
+            assert guarded.vread("Patient", "inc-pat", 1) is not None
+            assert [r.version for r in guarded.history("Patient", "inc-pat")] == [2, 1]
         with viewing(H2) as seen:
-            assert store.read("Patient", "inc-pat") is None
-            assert store.vread("Patient", "inc-pat", 1) is None
-            assert store.history("Patient", "inc-pat") == []
+            assert guarded.read("Patient", "inc-pat") is None
+            assert guarded.vread("Patient", "inc-pat", 1) is None
+            assert guarded.history("Patient", "inc-pat") == []
             assert ("Patient", "inc-pat") in seen.withheld
 
-    def test_guard__org_label_and_public_need_no_grant(
-        self, make_store: Callable[[], ViewStore]
-    ) -> None:
-        store = self._seeded(make_store)
+    def test_guard__org_label_and_public_need_no_grant(self, guarded: GuardedViewStore) -> None:
         with viewing(H2):
-            assert store.read("Patient", "adt-pat") is not None
-            assert store.read("Organization", "reg") is not None
+            assert guarded.read("Patient", "adt-pat") is not None
+            assert guarded.read("Organization", "reg") is not None
         with viewing(CLINIC):
-            assert store.read("Patient", "adt-pat") is None
-            assert store.read("Organization", "reg") is not None
+            assert guarded.read("Patient", "adt-pat") is None
+            assert guarded.read("Organization", "reg") is not None
 
     def test_guard__searches_and_history_lists_leave_out_the_invisible(
-        self, make_store: Callable[[], ViewStore]
+        self, guarded: GuardedViewStore
     ) -> None:
-        store = self._seeded(make_store)
         with viewing(H1):
-            assert store.lookup("Patient.gender", "male") == [("Patient", "inc-pat")]
-            assert {c.id for c in store.changes(["Patient"])} == {"inc-pat"}
-            assert {r.id for r in store.scan()} == {"inc-pat", "reg"}
+            assert guarded.lookup("Patient.gender", "male") == [("Patient", "inc-pat")]
+            assert {c.id for c in guarded.changes(["Patient"])} == {"inc-pat"}
+            assert {r.id for r in guarded.scan()} == {"inc-pat", "reg"}
         with viewing(H2):
-            assert store.lookup("Patient.gender", "male") == [("Patient", "adt-pat")]
-            assert {c.id for c in store.changes(["Patient"])} == {"adt-pat"}
+            assert guarded.lookup("Patient.gender", "male") == [("Patient", "adt-pat")]
+            assert {c.id for c in guarded.changes(["Patient"])} == {"adt-pat"}
 
     def test_guard__unlabelled_resources_are_the_systems_only(
-        self, make_store: Callable[[], ViewStore]
+        self, guarded: GuardedViewStore
     ) -> None:
-        store = self._seeded(make_store)
         with viewing(H1):
-            assert store.read("Patient", "nolabel") is None
+            assert guarded.read("Patient", "nolabel") is None
         with viewing(SYSTEM):
-            assert store.read("Patient", "nolabel") is not None
+            assert guarded.read("Patient", "nolabel") is not None
         # outside any request (processors, workers): the system's view
-        assert store.read("Patient", "nolabel") is not None
+        assert guarded.read("Patient", "nolabel") is not None
 
     def test_guard__a_new_grant_opens_what_was_written_before(
-        self, make_store: Callable[[], ViewStore]
+        self, guarded: GuardedViewStore
     ) -> None:
-        store = self._seeded(make_store)
         with viewing(H2):
-            assert store.read("Patient", "inc-pat") is None
-        store.apply(
+            assert guarded.read("Patient", "inc-pat") is None
+        guarded.apply(
             [], [grant("incident/I1", "hospital-2")], Checkpoint("fhir", "ems.incident", 0, 2)
         )
         with viewing(H2):  # a new request: grants are looked up again
-            assert store.read("Patient", "inc-pat") is not None
+            assert guarded.read("Patient", "inc-pat") is not None
 
     def test_guard__a_subscriber_is_sent_a_focus_only_once_it_may_see_it(
-        self, make_store: Callable[[], ViewStore]
+        self, guarded: GuardedViewStore
     ) -> None:
         """The race of a live region: the notification is numbered before the focus is in
         the views, or before the grant that opens it. Hospital 2 must never get hospital 1's
         resource or its id; while young, such an event holds the Bundle back (in order);
         once old it goes without focus. Hospital 1 gets the version it was judged on."""
-        store = self._seeded(make_store)
         now = dt.datetime(2026, 12, 1, 8, 0, 10, tzinfo=dt.UTC)
         young, old = "2026-12-01T08:00:08+00:00", "2026-12-01T07:59:00+00:00"
         holds = Holds(missing_s=30.0, hidden_s=5.0)
@@ -134,19 +131,19 @@ class GuardedStoreContract:
         late = event(2, "Patient/not-yet", young)
         foreign_young = event(2, "Patient/inc-pat", young)
         for owner in ("hospital-1", "hospital-2"):
-            ready, _ = as_owner_sees(store, [event(1, "", old), late], owner, True, holds, now)
+            ready, _ = as_owner_sees(guarded, [event(1, "", old), late], owner, True, holds, now)
             assert [e["event_number"] for e in ready] == [1], owner  # missing + young: held
             ready, found = as_owner_sees(
-                store, [{**late, "timestamp": old}], owner, True, holds, now
+                guarded, [{**late, "timestamp": old}], owner, True, holds, now
             )
             assert ready == [{**late, "timestamp": old, "focus": ""}] and found == {}
-        ready, found = as_owner_sees(store, [own, foreign_young], "hospital-1", True, holds, now)
+        ready, found = as_owner_sees(guarded, [own, foreign_young], "hospital-1", True, holds, now)
         assert [e["focus"] for e in ready] == ["Patient/inc-pat"] * 2
         assert found["Patient/inc-pat"]["meta"]["versionId"] == "2"
-        ready, found = as_owner_sees(store, [foreign_young], "hospital-2", True, holds, now)
+        ready, found = as_owner_sees(guarded, [foreign_young], "hospital-2", True, holds, now)
         assert ready == [] and found == {}  # hidden + young: held (its grant may lag)
-        ready, found = as_owner_sees(store, [own], "hospital-2", True, holds, now)
+        ready, found = as_owner_sees(guarded, [own], "hospital-2", True, holds, now)
         assert ready == [{**own, "focus": ""}] and found == {}
         assert "inc-pat" not in json.dumps(ready)
-        ready, found = as_owner_sees(store.inner, [own], "", True, holds, now)  # auth off
+        ready, found = as_owner_sees(guarded.inner, [own], "", True, holds, now)  # auth off
         assert ready == [own] and list(found) == ["Patient/inc-pat"]

@@ -10,6 +10,7 @@ import pytest
 from eventlog.kafka import KafkaEventLog
 from tests import servers
 from tests.contract.event_log_contract import EventLogContract
+from tests.contract.factories import closed_after
 
 pytestmark = pytest.mark.kafka
 
@@ -21,13 +22,4 @@ class TestKafkaEventLog(EventLogContract):
         # One namespace per test: its topics and groups are invisible to every other test,
         # and every log the factory builds sees the same ones (reopen is part of the contract).
         namespace = f"t{uuid.uuid4().hex[:8]}."
-        created: list[KafkaEventLog] = []
-
-        def make() -> KafkaEventLog:
-            log = KafkaEventLog(bootstrap, namespace=namespace)
-            created.append(log)
-            return log
-
-        yield make
-        for log in created:
-            log.close()
+        yield from closed_after(lambda: KafkaEventLog(bootstrap, namespace=namespace))

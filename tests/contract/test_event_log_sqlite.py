@@ -8,17 +8,10 @@ import pytest
 from eventlog.base import EventLog
 from eventlog.sqlite import SqliteEventLog
 from tests.contract.event_log_contract import EventLogContract
+from tests.contract.factories import closed_after
 
 
 class TestSqliteEventLog(EventLogContract):
     @pytest.fixture
     def make_log(self, tmp_path: Path) -> Iterator[Callable[[], EventLog]]:
-        made: list[SqliteEventLog] = []
-
-        def make() -> EventLog:
-            made.append(SqliteEventLog(tmp_path / "log.sqlite"))
-            return made[-1]
-
-        yield make
-        for log in made:
-            log.close()
+        yield from closed_after(lambda: SqliteEventLog(tmp_path / "log.sqlite"))

@@ -7,6 +7,7 @@ import pytest
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import DCAwareRoundRobinPolicy
 
+from tests.contract.factories import closed_after
 from tests.contract.guarded_store_contract import GuardedStoreContract
 from tests.contract.view_store_contract import ViewStoreContract
 from tests.servers import cassandra_contact
@@ -21,15 +22,7 @@ class TestCassandraViewStore(ViewStoreContract, GuardedStoreContract):
     def make_store(self) -> Iterator[Callable[[], ViewStore]]:
         host, port = cassandra_contact()
         keyspace = f"t_{uuid.uuid4().hex[:12]}"  # fresh, empty storage for each test
-        made: list[CassandraViewStore] = []
-
-        def make() -> ViewStore:
-            made.append(CassandraViewStore((host,), port=port, keyspace=keyspace))
-            return made[-1]
-
-        yield make
-        for store in made:
-            store.close()
+        yield from closed_after(lambda: CassandraViewStore((host,), port=port, keyspace=keyspace))
         profile = ExecutionProfile(load_balancing_policy=DCAwareRoundRobinPolicy("datacenter1"))
         cluster = Cluster([host], port=port, execution_profiles={EXEC_PROFILE_DEFAULT: profile})
         try:

@@ -4,8 +4,8 @@ after the page loaded), with the ECG strip and its automatic class; the clinicia
 their name and accepts the handover; the card moves to "handed over" and the log holds one
 HandoverAccepted for the board's hospital. Then the region view shows the unit.
 
-Needs Chromium, chromedriver and selenium, like tests/e2e/test_workstation_chromium.py
-(whose fixtures and helpers are reused). Screenshots go to test-artifacts/.
+Needs Chromium, chromedriver and selenium (tests/e2e/chromium.py, fixtures in conftest.py).
+Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -19,14 +19,7 @@ import pytest
 
 from services.server import Server
 from stream_processors.fhir_projector.incident.encounter import encounter_id
-from tests.e2e.test_workstation_chromium import (  # noqa: F401 (pytest fixtures)
-    browser,
-    browser_errors,
-    client,
-    screenshot,
-    server,
-    until,
-)
+from tests.e2e.chromium import browser_errors, screenshot, until
 from tests.integration.test_hospital_board import HOSPITAL, logged_acceptances, stemi_incident
 from tests.integration.test_incident_ecg import append, ecg_acquired
 
@@ -37,9 +30,9 @@ STEMI_RED = "rgba(198, 40, 40, 1)"
 
 
 def test_stemi_appears_live_and_the_handover_is_accepted_on_the_board(
-    server: Server,  # noqa: F811 (first: torn down after the browser)
-    client: httpx.Client,  # noqa: F811
-    browser: Any,  # noqa: F811
+    server: Server,  # first: torn down after the browser
+    client: httpx.Client,
+    browser: Any,
 ) -> None:
     from selenium.webdriver.common.by import By
 

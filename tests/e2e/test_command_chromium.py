@@ -13,15 +13,8 @@ import httpx
 import pytest
 
 from services.server import Server
-from tests.e2e.test_workstation_chromium import (  # noqa: F401 (pytest fixtures)
-    browser,
-    browser_errors,
-    client,
-    screenshot,
-    server,
-    until,
-)
-from tests.integration.test_command_centre import _incident_event
+from tests.e2e.chromium import browser_errors, screenshot, until
+from tests.integration.test_command_centre import _incident_event, declare_bus_crash
 
 pytestmark = pytest.mark.e2e
 
@@ -29,9 +22,9 @@ RED = "rgba(198, 40, 40, 1)"  # the red tag's tile (written from the page's pale
 
 
 def test_the_command_page_shows_a_bus_crash_live(
-    server: Server,  # noqa: F811
-    client: httpx.Client,  # noqa: F811
-    browser: Any,  # noqa: F811
+    server: Server,
+    client: httpx.Client,
+    browser: Any,
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -51,18 +44,7 @@ def test_the_command_page_shows_a_bus_crash_live(
             "reported_by": "护士长",
         },
     ).raise_for_status()
-    client.post(
-        "/command/incidents",
-        json={
-            "mci_id": mci,
-            "kind": "road-traffic",
-            "title": "客车侧翻",
-            "scene": {"latitude": 30.1, "longitude": 120.2, "address": "G60 K123"},
-            "estimated_casualties": 12,
-            "station_ids": ["station-a"],
-            "declared_by": "调度员王",
-        },
-    ).raise_for_status()
+    declare_bus_crash(client, mci, estimated_casualties=12).raise_for_status()
     for n, tag in enumerate(["RED", "RED", "YELLOW", "GREEN", "BLACK"]):
         client.post(
             f"/command/incidents/{mci}/casualties",

@@ -10,13 +10,12 @@ Chrome DevTools (`Network.emulateNetworkConditions`) and restored:
   events, shows them, re-bases its outbox and ends with the log holding everything once
   (the status both tablets recorded, once).
 
-Needs Chromium, chromedriver and selenium, like tests/e2e/test_workstation_chromium.py.
+Needs Chromium, chromedriver and selenium (tests/e2e/chromium.py).
 Screenshots (Chinese UI) go to test-artifacts/.
 """
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,16 +26,7 @@ import pytest
 
 from services.registry import seed
 from services.server import Server
-from tests.e2e.test_workstation_chromium import (  # noqa: F401 (pytest fixtures)
-    CHROME_FLAGS,
-    CHROMIUM,
-    _missing,
-    browser_errors,
-    client,
-    screenshot,
-    server,
-    until,
-)
+from tests.e2e.chromium import browser_errors, screenshot, start_chromium, until
 
 pytestmark = pytest.mark.e2e
 
@@ -49,26 +39,9 @@ NETWORK_NOISE = ("ERR_INTERNET_DISCONNECTED", "status of 409", "Failed to fetch"
 
 @pytest.fixture
 def tablet(tmp_path: Path) -> Iterator[Any]:
-    """Headless Chromium set up as a Chinese tablet (Accept-Language zh-CN)."""
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _missing("the selenium package is not installed")
-    binary = next((p for p in map(shutil.which, CHROMIUM) if p), None)
-    driver_path = shutil.which("chromedriver")
-    if binary is None or driver_path is None:
-        _missing(f"Chromium ({binary}) or chromedriver ({driver_path}) not found")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(binary)
-    flags = [f for f in CHROME_FLAGS if not f.startswith(("--lang", "--window-size"))]
-    for flag in (*flags, "--lang=zh-CN", "--window-size=1280,900"):
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'tablet-profile'}")
-    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(driver_path)), options=options)
-    driver.set_page_load_timeout(30)
+    """Headless Chromium set up as a Chinese tablet (Accept-Language zh-CN), its network
+    under DevTools' control."""
+    driver = start_chromium(tmp_path / "tablet-profile", window_size="1280,900")
     driver.execute_cdp_cmd("Network.enable", {})
     yield driver
     driver.quit()
@@ -213,8 +186,8 @@ def script_errors(driver: Any) -> list[str]:
 
 
 def test_an_incident_recorded_offline_reaches_the_log_once_and_in_order(
-    server: Server,  # noqa: F811 (first: torn down after the browser)
-    client: httpx.Client,  # noqa: F811
+    server: Server,  # first: torn down after the browser
+    client: httpx.Client,
     tablet: Any,
 ) -> None:
     from selenium.webdriver.common.by import By
@@ -329,8 +302,8 @@ def test_an_incident_recorded_offline_reaches_the_log_once_and_in_order(
 
 
 def test_a_partners_writes_are_shown_and_merged_nothing_lost_or_doubled(
-    server: Server,  # noqa: F811
-    client: httpx.Client,  # noqa: F811
+    server: Server,
+    client: httpx.Client,
     tablet: Any,
 ) -> None:
     from selenium.webdriver.common.by import By

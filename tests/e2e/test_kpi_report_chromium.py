@@ -6,31 +6,18 @@ to test-artifacts/ at the repository root."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from services.server import Server
-from services.settings import Settings
 from services.simulate.region import plan, play
 from stream_processors.quality_kpis.definitions import INTERVAL, KPIS
-from tests.conftest import free_port
-from tests.e2e.test_workstation_chromium import browser, browser_errors, screenshot, until
+from tests.e2e.chromium import browser_errors, screenshot, until
 from tests.integration.test_kpi_asof import CONFIG
 
 pytestmark = pytest.mark.e2e
-__all__ = ["browser"]  # the fixture, shared with the workstation test
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    running = Server(Settings(data_dir=tmp_path / "data", http_port=free_port(), mllp_port=-1))
-    running.start()
-    yield running
-    running.stop()
 
 
 def test_report_page_draws_the_plots_against_their_targets(browser: Any, server: Server) -> None:

@@ -19,14 +19,7 @@ import httpx
 import pytest
 
 from services.server import Server
-from tests.e2e.test_workstation_chromium import (  # noqa: F401 (pytest fixtures)
-    browser,
-    browser_errors,
-    client,
-    screenshot,
-    server,
-    until,
-)
+from tests.e2e.chromium import browser_errors, screenshot, until
 from tests.integration.test_hospital_board import HOSPITAL, stemi_incident
 from tests.integration.test_incident_ecg import append
 
@@ -68,8 +61,8 @@ def only_this_server(driver: Any, base_url: str) -> list[str]:
 
 
 def test_landing_page_links_every_page_by_role_in_chinese(
-    server: Server,  # noqa: F811
-    browser: Any,  # noqa: F811
+    server: Server,
+    browser: Any,
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -92,9 +85,9 @@ def test_landing_page_links_every_page_by_role_in_chinese(
 
 
 def test_board_index_ages_out_stale_cards_and_collapses_handed_over_ones(
-    server: Server,  # noqa: F811
-    client: httpx.Client,  # noqa: F811
-    browser: Any,  # noqa: F811
+    server: Server,
+    client: httpx.Client,
+    browser: Any,
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -150,9 +143,9 @@ def test_board_index_ages_out_stale_cards_and_collapses_handed_over_ones(
 
 
 def test_region_map_shows_the_county_and_units_with_heading_and_minutes(
-    server: Server,  # noqa: F811
-    client: httpx.Client,  # noqa: F811
-    browser: Any,  # noqa: F811
+    server: Server,
+    client: httpx.Client,
+    browser: Any,
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -190,9 +183,9 @@ def test_region_map_shows_the_county_and_units_with_heading_and_minutes(
 
 
 def test_kpi_report_in_chinese_with_date_only_as_of_and_a_readable_error(
-    server: Server,  # noqa: F811
-    client: httpx.Client,  # noqa: F811
-    browser: Any,  # noqa: F811
+    server: Server,
+    client: httpx.Client,
+    browser: Any,
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -224,8 +217,8 @@ def test_kpi_report_in_chinese_with_date_only_as_of_and_a_readable_error(
 
 
 def test_docs_and_redoc_render_from_packaged_assets(
-    server: Server,  # noqa: F811
-    browser: Any,  # noqa: F811
+    server: Server,
+    browser: Any,
 ) -> None:
     from selenium.webdriver.common.by import By
 

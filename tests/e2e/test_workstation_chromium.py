@@ -10,12 +10,6 @@ Needs Chromium, its matching chromedriver (Debian: `chromium chromium-driver`) a
 
 from __future__ import annotations
 
-import base64
-import os
-import shutil
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,96 +17,15 @@ import pytest
 
 from kernel.codes import STANDARD_LEAD_ORDER
 from services.server import Server
-from services.settings import Settings
-from tests.conftest import free_port
+from tests.e2e.chromium import browser_errors, screenshot, until
 from tests.ecg_payloads import ecg_payload
 from tests.integration.test_ecg_slice import wait_for
 
 pytestmark = pytest.mark.e2e
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
-CHROME_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--window-size=1600,1200",
-    "--lang=zh-CN",  # the users' language: pages answer in Chinese (services/i18n)
-)
-WAIT_S = 15.0  # any one thing the page must show; the whole test takes a few seconds
 READER = "dr-li"
 STEMI_SNOMED = "401303003"
 CSS_PX_PER_MM = 96 / 25.4  # CSS reference pixel: the SVG is sized in mm
-
-
-def _missing(what: str) -> None:
-    message = (
-        f"{what}; install with: apt-get install -y chromium chromium-driver && pip install selenium"
-    )
-    if os.environ.get("GOLDENHOUR_REQUIRE_SERVERS") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    """The whole system on the embedded backend, serving HTTP on a free port."""
-    running = Server(Settings(data_dir=tmp_path / "data", http_port=free_port(), mllp_port=-1))
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base_url, timeout=30) as c:
-        yield c
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Any]:
-    """Headless Chromium driven by Debian's chromedriver: nothing is downloaded."""
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _missing("the selenium package is not installed")
-    binary = next((p for p in map(shutil.which, CHROMIUM) if p), None)
-    driver_path = shutil.which("chromedriver")
-    if binary is None or driver_path is None:
-        _missing(
-            f"Chromium ({binary or 'missing'}) or chromedriver ({driver_path or 'missing'}) not found"
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(binary)
-    for flag in (*CHROME_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    # Headless Chromium ignores --lang for Accept-Language: the preference sets it.
-    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(driver_path)), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-
-
-def until(predicate: Callable[[], Any], what: str) -> Any:
-    """Poll `predicate` until it returns something truthy (the page updates asynchronously)."""
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except Exception:  # element not there yet, or replaced by a refresh
-            value = None
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def submit(client: httpx.Client, **changes: Any) -> str:
@@ -123,32 +36,18 @@ def submit(client: httpx.Client, **changes: Any) -> str:
     return str(body["ecg_id"])
 
 
-def screenshot(driver: Any, name: str) -> Path:
-    """The whole page, not only the window, as test-artifacts/<name>.png."""
-    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    shot = driver.execute_cdp_cmd(
-        "Page.captureScreenshot",
-        {
-            "format": "png",
-            "captureBeyondViewport": True,
-            "clip": {
-                "x": 0,
-                "y": 0,
-                "width": metrics["width"],
-                "height": metrics["height"],
-                "scale": 1,
-            },
-        },
-    )
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    path.write_bytes(base64.b64decode(shot["data"]))
-    return path
+def routine_then_stemi(client: httpx.Client, routine_at: str) -> tuple[str, str]:
+    """A routine ECG acquired at `routine_at`, then a STEMI; returns their ids once both are
+    queued and measured by the ecg-measurer processor."""
+    routine = submit(client, urgency="routine", acquired_at=routine_at)
+    stemi = submit(client, urgency="stat", st_uv=250)
 
+    def measured() -> bool:
+        queue = client.get("/reading/queue").json()
+        return len(queue) == 2 and all(i["measurements"] for i in queue)
 
-def browser_errors(driver: Any) -> list[str]:
-    """Console errors: a script error or a Content-Security-Policy refusal shows up here."""
-    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    until(measured, "both ECGs, measured by the ecg-measurer processor")
+    return routine, stemi
 
 
 def test_reader_claims_the_stemi_first_and_signs_a_coded_report(
@@ -156,15 +55,7 @@ def test_reader_claims_the_stemi_first_and_signs_a_coded_report(
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    older = submit(client, urgency="routine", acquired_at="2025-05-01T09:00:00+08:00")
-    stemi = submit(client, urgency="stat", st_uv=250)
-    until(
-        lambda: (
-            len(client.get("/reading/queue").json()) == 2
-            and client.get("/reading/queue").json()[0]["measurements"]
-        ),
-        "both ECGs, measured by the ecg-measurer processor",
-    )
+    older, stemi = routine_then_stemi(client, "2025-05-01T09:00:00+08:00")
 
     # The queue: the STEMI first, in red.
     browser.get(f"{server.base_url}/reading/")

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from the workstation test are parameters here)
 """The reader's measuring tools in a real headless Chromium: calipers read a known R-R
 interval (a 60/min synthetic ECG: about 1000 ms, known from its samples) within 5 ms at 25 and 50 mm/s and any zoom,
 the gain switch redraws the 1 mV calibration pulse at 5/10/20 mm, and calipers read its
@@ -16,15 +15,8 @@ import pytest
 
 from services.server import Server
 from services.simulate.ecg_synth import synth_ecg
-from tests.e2e.test_workstation_chromium import (  # noqa: F401 (fixtures)
-    browser,
-    browser_errors,
-    client,
-    screenshot,
-    server,
-    submit,
-    until,
-)
+from tests.e2e.chromium import browser_errors, screenshot, until
+from tests.e2e.test_workstation_chromium import routine_then_stemi, submit
 
 pytestmark = pytest.mark.e2e
 
@@ -230,15 +222,7 @@ def test_serial_comparison_shows_the_previous_ecg_at_the_same_scale_with_what_ch
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    older = submit(client, urgency="routine", acquired_at="2026-11-20T09:00:00+08:00")
-    newer = submit(client, urgency="stat", st_uv=250)
-    until(
-        lambda: (
-            all(i["measurements"] for i in client.get("/reading/queue").json())
-            and len(client.get("/reading/queue").json()) == 2
-        ),
-        "both ECGs measured",
-    )
+    older, newer = routine_then_stemi(client, "2026-11-20T09:00:00+08:00")
     browser.get(f"{server.base_url}/reading/ecg/{newer}")
     current = until(lambda: browser.find_element(By.ID, "ecg-current"), "the print-out")
     previous = browser.find_element(By.ID, "ecg-previous")

@@ -145,6 +145,40 @@ def view_differences(
     return out[:10] + ([f"... {len(out)} in all"] if len(out) > 10 else [])
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a fault test found once the log stood still: the log's check, the accepted ECGs
+    with no Observation in the live views, and where those views differ from a rebuild."""
+
+    logged: LogCheck
+    unfolded: list[str]
+    differences: list[str]
+
+    @property
+    def lost(self) -> int:
+        """Accepted events not in the log, plus accepted ECGs never folded."""
+        return len(self.logged.lost) + len(self.unfolded)
+
+
+def outcome(
+    logged: LogCheck,
+    live: dict[tuple[str, str], bytes],
+    rebuilt: dict[tuple[str, str], bytes],
+    tally: Tally,
+) -> Outcome:
+    """The live views judged against the accepted traffic and a clean rebuild."""
+    return Outcome(logged, missing_observations(live, tally), view_differences(live, rebuilt))
+
+
+def stop_ingest(traffic: Traffic, api: subprocess.Popen[bytes]) -> Tally:
+    """Stop the traffic, then the API process: its access audit appends too, and the log
+    must stand still before it is checked. What was accepted."""
+    tally = traffic.stop()
+    api.terminate()
+    api.wait(timeout=60)
+    return tally
+
+
 def letters_of(system: System, topic: str) -> list[Json]:
     """The dead letters of `topic`, decoded."""
     out = []

@@ -23,10 +23,10 @@ from tests.faults.checks import (
     all_dead_letters,
     check_log,
     current_views,
-    missing_observations,
+    outcome,
     rebuilt_views,
+    stop_ingest,
     system_of,
-    view_differences,
     wait_caught_up,
     wait_folding,
 )
@@ -70,9 +70,7 @@ def test_cassandra_down_mid_stream__processors_pause_resume_and_views_equal_a_re
         start_s = cassandra.start()
         with system_of(regional) as system:
             resumed_s = wait_folding(system, traffic, proc)
-            tally = traffic.stop()
-            api.terminate()  # its access audit appends too: the log must stand still now
-            api.wait(timeout=60)
+            tally = stop_ingest(traffic, api)
             caught_up_s = wait_caught_up(system)
             assert proc.poll() is None, f"the processor process died ({proc.returncode})"
             proc.terminate()
@@ -86,23 +84,20 @@ def test_cassandra_down_mid_stream__processors_pause_resume_and_views_equal_a_re
         for p in (proc, api):
             p.kill()
             p.wait()
-    rebuilt = rebuilt_views(regional)
-
-    unfolded = missing_observations(live, tally)
-    differences = view_differences(live, rebuilt)
-    lost = len(logged.lost) + len(unfolded)
+    result = outcome(logged, live, rebuilt_views(regional), tally)
     fault_summary(
         f"faults: 1 Cassandra outage (stop {stop_s:.0f}s, down {DOWN_S}s, start {start_s:.0f}s; "
         f"lag {lag_before} before, {appended_while_down} records appended while down), "
         f"processors resumed {resumed_s:.0f}s after Cassandra was ready and caught up "
         f"{caught_up_s:.0f}s later, {logged.checked} events checked ({len(tally.ecgs)} ECGs, "
-        f"{len(tally.incidents)} incidents), lost {lost}, doubled {len(logged.doubled)}, "
-        f"{len(letters)} dead letters, {len(live)} resources equal to a rebuild: {not differences} "
+        f"{len(tally.incidents)} incidents), lost {result.lost}, doubled {len(logged.doubled)}, "
+        f"{len(letters)} dead letters, {len(live)} resources equal to a rebuild: "
+        f"{not result.differences} "
         f"[{time.monotonic() - t0:.0f}s in all]"
     )
     assert appended_while_down > 0, "no event arrived while Cassandra was down"
-    logged.assert_each_once(unfolded)
-    assert not differences, f"views differ from a rebuild: {differences}"
+    logged.assert_each_once(result.unfolded)
+    assert not result.differences, f"views differ from a rebuild: {result.differences}"
     # A store that is down is not poison: the runner must pause, not dead-letter the record
     # (a letter moves the checkpoint past its record once the store answers again).
     assert not letters, f"{len(letters)} records dead-lettered for an outage: {letters[:5]}"

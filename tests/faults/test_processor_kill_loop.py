@@ -31,15 +31,15 @@ from tests.faults.checks import (
     check_log,
     current_views,
     dead_letters,
-    missing_observations,
+    outcome,
     rebuilt_views,
+    stop_ingest,
     system_of,
-    view_differences,
     wait_caught_up,
     wait_folding,
 )
 from tests.faults.traffic import Traffic
-from tests.processes import start_serve
+from tests.processes import serving, start_serve
 
 pytestmark = FAULT_MARKS
 
@@ -88,12 +88,8 @@ def kill_loop(
 
 def catch_up(settings: Settings, system: System, output: Path) -> float:
     """A last processor process folds what is left; stopped once caught up."""
-    proc, _ = start_serve(settings, processors=True, output=output)
-    try:
+    with serving(settings, processors=True, output=output):
         return wait_caught_up(system)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 def test_processor_sigkilled_20_times_mid_stream__nothing_lost_and_views_equal_a_rebuild(
@@ -107,9 +103,7 @@ def test_processor_sigkilled_20_times_mid_stream__nothing_lost_and_views_equal_a
         with system_of(settings) as system:
             traffic.start()
             starting, mid_stream = kill_loop(settings, system, traffic, tmp_path / "proc.log")
-            tally = traffic.stop()
-            api.terminate()  # its access audit appends too: the log must stand still now
-            api.wait(timeout=60)
+            tally = stop_ingest(traffic, api)
             caught_up_s = catch_up(settings, system, tmp_path / "proc.log")
             logged = check_log(system.log, tally)
             live = current_views(system)
@@ -123,20 +117,18 @@ def test_processor_sigkilled_20_times_mid_stream__nothing_lost_and_views_equal_a
         api.kill()
         api.wait()
 
-    unfolded = missing_observations(live, tally)
-    differences = view_differences(live, rebuilt)
-    lost = len(logged.lost) + len(unfolded)
+    result = outcome(logged, live, rebuilt, tally)
     fault_summary(
         f"faults: {starting + mid_stream} processor kills ({mid_stream} mid-stream, "
         f"{starting} while starting), 2 poison records, {logged.checked} events checked "
-        f"({len(tally.ecgs)} ECGs, {len(tally.incidents)} incidents), lost {lost}, "
+        f"({len(tally.ecgs)} ECGs, {len(tally.incidents)} incidents), lost {result.lost}, "
         f"doubled {len(logged.doubled)}, {len(live)} resources equal to a rebuild: "
-        f"{not differences} [caught up in {caught_up_s:.0f}s, "
+        f"{not result.differences} [caught up in {caught_up_s:.0f}s, "
         f"{time.monotonic() - t0:.0f}s in all]"
     )
-    logged.assert_each_once(unfolded)
+    logged.assert_each_once(result.unfolded)
     for topic, wanted in wanted_letters.items():
         assert set(letters[topic]) == wanted, f"{topic}: dead letters {letters[topic]}"
         assert all(n == 1 for n in letters[topic].values()), letters[topic]
         assert letters_after[topic] == letters[topic], f"{topic}: after the rebuild"
-    assert not differences, f"views differ from a rebuild: {differences}"
+    assert not result.differences, f"views differ from a rebuild: {result.differences}"

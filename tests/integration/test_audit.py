@@ -17,30 +17,18 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
-import pytest
 from fhir.resources.R4B.auditevent import AuditEvent
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from avro_schemas.catalogue import AUDIT
 from eventlog.base import MAX_RECORD_BYTES, EventLog
 from kernel.jsontypes import Json
-from services.auth.principal import DEFAULT_SCOPES
-from services.auth.tokens import mint_dev
 from services.server import Server
 from tests.ecg_payloads import ecg_payload
+from tests.tokens import bearer
 
 HOSPITAL = "county-hospital"
 WAIT_S = 30.0
-
-
-def bearer(server: Server, role: str, site: str, subject: str) -> dict[str, str]:
-    value = mint_dev(server.settings, subject, role, site, DEFAULT_SCOPES[role])
-    return {"Authorization": f"Bearer {value}"}
-
-
-@pytest.fixture
-def secured(make_server: Callable[..., Server]) -> Server:
-    return make_server(auth_required=True, auth_dev_issuer=True)
 
 
 def audit_events(client: httpx.Client, headers: dict[str, str], query: str) -> list[Json]:

@@ -22,7 +22,7 @@ from services.settings import Settings
 from stream_processors.topology import projections
 from tests.conftest import free_port
 from tests.ecg_payloads import ecg_payload
-from tests.processes import start_serve
+from tests.processes import serving
 
 TIMEOUT_S = 300
 
@@ -67,24 +67,16 @@ def post_ecgs(base: str) -> list[dict[str, object]]:
 def served(tmp_path: Path) -> Iterator[tuple[Settings, str, list[dict[str, object]]]]:
     """`goldenhour serve` on an embedded data dir holding three ECGs (the bodies sent)."""
     settings = Settings(data_dir=tmp_path / "county")
-    proc, base = start_serve(settings)
-    try:
+    with serving(settings) as base:
         yield settings, base, post_ecgs(base)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 @pytest.fixture
 def stopped(tmp_path: Path) -> Settings:
     """An embedded data dir with three ECGs, its server stopped."""
     settings = Settings(data_dir=tmp_path / "county")
-    proc, base = start_serve(settings)
-    try:
+    with serving(settings) as base:
         post_ecgs(base)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
     return settings
 
 

@@ -48,6 +48,22 @@ def _report_capacity(http: httpx.Client) -> None:
         _json(http.put(f"/command/capacity/{hospital}", json=body), 202)
 
 
+def declare_bus_crash(http: httpx.Client, mci: str, estimated_casualties: int) -> httpx.Response:
+    """The duty officer declares an overturned coach on the G60, station-a responding."""
+    return http.post(
+        "/command/incidents",
+        json={
+            "mci_id": mci,
+            "kind": "road-traffic",
+            "title": "客车侧翻",
+            "scene": {"latitude": 30.1, "longitude": 120.2, "address": "G60 K123"},
+            "estimated_casualties": estimated_casualties,
+            "station_ids": ["station-a"],
+            "declared_by": "调度员王",
+        },
+    )
+
+
 def _tag(
     http: httpx.Client, mci: str, casualty: str, tag: str, station: str = "station-a"
 ) -> httpx.Response:
@@ -72,21 +88,7 @@ def test_mci_life_cycle__tags_retriage_history_and_distribution_within_capacity(
     mci = f"MCI-{uuid.uuid4().hex[:6]}"
     with httpx.Client(base_url=server.base_url, timeout=30) as http:
         _report_capacity(http)
-        _json(
-            http.post(
-                "/command/incidents",
-                json={
-                    "mci_id": mci,
-                    "kind": "road-traffic",
-                    "title": "客车侧翻",
-                    "scene": {"latitude": 30.1, "longitude": 120.2, "address": "G60 K123"},
-                    "estimated_casualties": 15,
-                    "station_ids": ["station-a"],
-                    "declared_by": "调度员王",
-                },
-            ),
-            202,
-        )
+        _json(declare_bus_crash(http, mci, estimated_casualties=15), 202)
         for i, tag in enumerate(TAGS):
             _json(_tag(http, mci, f"T{i:02}", tag), 202)
         _json(_tag(http, mci, "T03", "RED"), 202)  # a YELLOW got worse: re-triage

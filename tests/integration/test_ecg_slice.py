@@ -38,15 +38,6 @@ def log_size(server: Server) -> int:
     return sum(server.system.log.end_offsets(CLINIC_ECG).values())
 
 
-@pytest.fixture
-def client(server: Server) -> httpx.Client:
-    # Diagnostics are asserted in English: the client asks for it (the default is Chinese).
-    with httpx.Client(
-        base_url=server.base_url, timeout=30, headers={"Accept-Language": "en"}
-    ) as c:
-        yield c  # type: ignore[misc]
-
-
 def test_posted_ecg_becomes_valid_fhir_observation_and_patient(client: httpx.Client) -> None:
     body = ecg_payload()
     resp = client.post("/ingest/ecg", json=body)

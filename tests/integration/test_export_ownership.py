@@ -15,14 +15,10 @@ from typing import Any
 
 import httpx
 
-from services.auth.tokens import mint_dev
 from services.server import Server
+from tests.tokens import bearer
 
 WAIT_S = 60.0
-
-
-def bearer(server: Server, subject: str, role: str, site: str, scopes: list[str]) -> dict[str, str]:
-    return {"Authorization": "Bearer " + mint_dev(server.settings, subject, role, site, scopes)}
 
 
 def wait_for(condition: Callable[[], Any], what: str) -> Any:
@@ -38,8 +34,8 @@ def test_another_hospital_gets_404_for_the_job_and_its_files_and_is_audited(
 ) -> None:
     server = make_server(auth_required=True, auth_dev_issuer=True, rate_limit_per_s=0)
     client = httpx.Client(base_url=server.base_url, timeout=30)
-    b = bearer(server, "emr-b", "hospital", "hospital-b", ["user/*.read"])
-    admin = bearer(server, "ops", "admin", "county", ["system/*.*"])
+    b = bearer(server, "hospital", "hospital-b", "emr-b", ["user/*.read"])
+    admin = bearer(server, "admin", "county", "ops", ["system/*.*"])
     kicked = client.get("/fhir/$export", headers={**admin, "Prefer": "respond-async"})
     assert kicked.status_code == 202, kicked.text
     status_path = httpx.URL(kicked.headers["Content-Location"]).path

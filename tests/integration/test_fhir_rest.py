@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
@@ -26,15 +24,6 @@ from tests.ecg_payloads import ecg_payload
 from tests.integration.test_ecg_slice import outcome_of, wait_for
 
 EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
-
-
-@pytest.fixture
-def client(server: Server) -> Iterator[httpx.Client]:
-    # Diagnostics are asserted in English: the client asks for it (the default is Chinese).
-    with httpx.Client(
-        base_url=server.base_url, timeout=30, headers={"Accept-Language": "en"}
-    ) as c:
-        yield c
 
 
 def post_ecgs(client: httpx.Client, n: int) -> str:

@@ -28,13 +28,11 @@ from fhirclient.server import FHIRServer
 from fhirpy import SyncFHIRClient
 
 from kernel.jsontypes import Json
-from services.auth.principal import DEFAULT_SCOPES
-from services.auth.tokens import mint_dev
 from services.server import Server
-from services.simulate.stemi_incident import stemi_incident
 from tests.adt_messages import adt
-from tests.integration.test_jurisdiction_matrix import resident
+from tests.integration.test_jurisdiction_matrix import resident, send_stemi
 from tests.integration.test_mllp_intake import exchange, msa
+from tests.tokens import bearer
 
 WAIT_S = 60.0
 SNOMED = "http://snomed.info/sct"
@@ -48,11 +46,6 @@ VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 HOSPITAL_A, HOSPITAL_B = "hospital-a", "hospital-b"
 RESIDENTS = {"A": resident("51012219600101123"), "B": resident("51012219610202234")}
 DEVICE_AT = "2026-11-23T11:02:00+08:00"  # 47 min after AT_DESTINATION (10:15 CST)
-
-
-def bearer(server: Server, role: str, site: str) -> dict[str, str]:
-    token = mint_dev(server.settings, f"{role}-{site}", role, site, DEFAULT_SCOPES[role])
-    return {"Authorization": f"Bearer {token}"}
 
 
 def wait_for(what: str, found: Callable[[], object]) -> object:
@@ -78,18 +71,8 @@ def scenario(make_server: Callable[..., Server]) -> Iterator[tuple[Server, dict[
     seen: dict[str, Json] = {}
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         for key, hospital in (("A", HOSPITAL_A), ("B", HOSPITAL_B)):
-            incident = f"inc-{key}-{tag}"
-            station = f"station-{key.lower()}"
-            events = stemi_incident(
-                incident, resident_id=RESIDENTS[key], station_id=station, destination_id=hospital
-            )
-            batch = {"expected_version": 0, "device_id": f"tab-{key}", "events": events}
-            answer = client.post(
-                f"/ingest/incidents/{incident}/events",
-                json=batch,
-                headers=bearer(server, "crew", station),
-            )
-            assert answer.status_code == 202, answer.text
+            route = (f"station-{key.lower()}", hospital)
+            send_stemi(client, server, f"inc-{key}-{tag}", RESIDENTS[key], route)
         for key, hospital in (("A", HOSPITAL_A), ("B", HOSPITAL_B)):
             seen[key] = wait_seen(client, bearer(server, "hospital", hospital), key)
     yield server, seen

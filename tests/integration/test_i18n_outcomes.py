@@ -9,10 +9,7 @@ found, 令牌 = token, 必填 = required), not imported from the catalogue.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import httpx
-import pytest
 
 from services.auth.principal import DEFAULT_SCOPES
 from services.auth.tokens import mint_dev
@@ -62,11 +59,6 @@ def test_not_found_conflict_and_invalid_are_chinese_by_default(server: Server) -
         # ?lang= wins over the header, and is remembered in a cookie
         chosen = client.get("/fhir/Patient/x?lang=en")
         assert "not found" in outcome(chosen)[1] and "lang=en" in chosen.headers["set-cookie"]
-
-
-@pytest.fixture
-def secured(make_server: Callable[..., Server]) -> Server:
-    return make_server(auth_required=True, auth_dev_issuer=True)
 
 
 def test_auth_refusals_are_chinese_by_default(secured: Server) -> None:

@@ -27,13 +27,13 @@ import pytest
 from avro_schemas.catalogue import IDENTITY
 from kernel.jsontypes import Json
 from services.auth.policy import RULES
-from services.auth.principal import DEFAULT_SCOPES
-from services.auth.tokens import mint_dev
 from services.server import Server
 from services.simulate.stemi_incident import stemi_incident
 from tests.adt_messages import adt
+from tests.bulk_export import finished_export
 from tests.ecg_payloads import ecg_payload
 from tests.integration.test_mllp_intake import exchange, msa
+from tests.tokens import bearer
 
 WAIT_S = 60.0
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643-1999
@@ -91,19 +91,7 @@ def scenario(make_server: Callable[..., Server]) -> Iterator[tuple[Server, dict[
     tag = uuid.uuid4().hex[:6]
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         for key, station, hospital in (("A", STATION_A, HOSPITAL_A), ("B", STATION_B, HOSPITAL_B)):
-            events = stemi_incident(
-                f"inc-{key}-{tag}",
-                resident_id=RESIDENTS[key],
-                station_id=station,
-                destination_id=hospital,
-            )
-            batch = {"expected_version": 0, "device_id": f"tab-{key}", "events": events}
-            answer = client.post(
-                f"/ingest/incidents/inc-{key}-{tag}/events",
-                json=batch,
-                headers=bearer(server, "crew", station),
-            )
-            assert answer.status_code == 202, answer.text
+            send_stemi(client, server, f"inc-{key}-{tag}", RESIDENTS[key], (station, hospital))
         for key, clinic in (("CA", CLINIC_A), ("CB", CLINIC_B)):
             body = ecg_payload(ecg_id=f"ecg-{key}-{tag}", resident=RESIDENTS[key])
             body["site"] = {"id": clinic, "name": clinic, "kind": "clinic"}
@@ -113,9 +101,22 @@ def scenario(make_server: Callable[..., Server]) -> Iterator[tuple[Server, dict[
     yield server, patient_ids(server)
 
 
-def bearer(server: Server, role: str, site: str) -> dict[str, str]:
-    token = mint_dev(server.settings, f"{role}-{site}", role, site, DEFAULT_SCOPES[role])
-    return {"Authorization": f"Bearer {token}"}
+def send_stemi(
+    client: httpx.Client, server: Server, incident: str, resident_id: str, route: tuple[str, str]
+) -> None:
+    """The crew of station `route[0]` sends, with a token of that station, a whole STEMI
+    incident of `resident_id` bound for hospital `route[1]`."""
+    station, hospital = route
+    events = stemi_incident(
+        incident, resident_id=resident_id, station_id=station, destination_id=hospital
+    )
+    batch = {"expected_version": 0, "device_id": f"tab-{incident}", "events": events}
+    answer = client.post(
+        f"/ingest/incidents/{incident}/events",
+        json=batch,
+        headers=bearer(server, "crew", station),
+    )
+    assert answer.status_code == 202, answer.text
 
 
 def wait_folded(server: Server) -> None:
@@ -328,16 +329,7 @@ def test_an_export_holds_only_the_exporters_patients(
     headers = bearer(server, "hospital", HOSPITAL_A)
     foreign = markers(patients, set(RESIDENTS) - {"A"})
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        kickoff = client.get(
-            f"/fhir/Group/{HOSPITAL_A}/$export", headers={**headers, "Prefer": "respond-async"}
-        )
-        assert kickoff.status_code == 202, kickoff.text
-        status_url = kickoff.headers["Content-Location"]
-        deadline = time.monotonic() + WAIT_S
-        while (status := client.get(status_url, headers=headers)).status_code == 202:
-            assert time.monotonic() < deadline, "the export job never finished"
-            time.sleep(0.2)
-        assert status.status_code == 200, status.text
+        status = finished_export(client, f"/fhir/Group/{HOSPITAL_A}/$export", headers, WAIT_S)
         lines = []
         for output in status.json()["output"]:
             lines += client.get(output["url"], headers=headers).text.splitlines()

@@ -14,7 +14,7 @@ from avro_schemas.catalogue import CLINIC_ECG
 from services.settings import Settings
 from services.system import bootstrap
 from tests.ecg_payloads import ecg_payload
-from tests.processes import run_rebuild, start_serve
+from tests.processes import run_rebuild, serving, start_serve
 
 KILLS = 5
 ECGS_PER_ROUND = 4
@@ -69,12 +69,8 @@ def test_sigkill_mid_stream_loses_nothing_and_views_equal_a_rebuild(settings: Se
         post_round(base, accepted)
         os.kill(proc.pid, signal.SIGKILL)  # mid-fold: processors are still working the round
         proc.wait()
-    proc, base = start_serve(settings)
-    try:
+    with serving(settings):
         wait_caught_up(settings)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     assert accepted <= logged_event_ids(settings)
     live = current_views(settings)
 

@@ -11,28 +11,16 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 
-from services.auth.principal import DEFAULT_SCOPES
-from services.auth.tokens import mint_dev
 from services.server import Server
 from tests.ecg_payloads import ecg_payload
+from tests.tokens import bearer
 
 CENTRE = "county-ecg-centre"
 WAIT_S = 30.0  # a ceiling for the processors to fold what was sent, not a timing assertion
 QT_LOINC = "8634-8"  # LOINC Q-T interval
 AUTOMATIC = "https://goldenhour.health/fhir/StructureDefinition/automatic-value"
-
-
-def bearer(server: Server, role: str, site: str, subject: str) -> dict[str, str]:
-    value = mint_dev(server.settings, subject, role, site, DEFAULT_SCOPES[role])
-    return {"Authorization": f"Bearer {value}"}
-
-
-@pytest.fixture
-def secured(make_server: Callable[..., Server]) -> Server:
-    return make_server(auth_required=True, auth_dev_issuer=True)
 
 
 def wait(what: str, probe: Callable[[], Any]) -> Any:

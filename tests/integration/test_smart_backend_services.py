@@ -34,6 +34,7 @@ from services.auth.tokens import mint_dev
 from services.server import Server
 from services.simulate.stemi_incident import DESTINATION, stemi_incident, valid_resident_id
 from stream_processors.fhir_projector.incident.encounter import encounter_id
+from tests.bulk_export import finished_export
 
 CLIENT_ID = "emr-county-hospital"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"  # RFC 7523
@@ -142,17 +143,7 @@ def post_incident(server: Server, client: httpx.Client) -> str:
 def bulk_export(client: httpx.Client, token: str, kickoff: str) -> dict[str, list[dict[str, Any]]]:
     """Kick-off, poll, download (export.html), the bearer token on every request."""
     auth = {"Authorization": f"Bearer {token}"}
-    kicked = client.get(
-        kickoff, headers={**auth, "Prefer": "respond-async", "Accept": "application/fhir+json"}
-    )
-    assert kicked.status_code == 202, kicked.text
-    status_url = kicked.headers["Content-Location"]
-    deadline = time.monotonic() + WAIT_S
-    while (status := client.get(status_url, headers=auth)).status_code == 202:
-        assert time.monotonic() < deadline, "the export never finished"
-        time.sleep(0.2)
-    assert status.status_code == 200, status.text
-    manifest = status.json()
+    manifest = finished_export(client, kickoff, auth, WAIT_S).json()
     assert manifest["requiresAccessToken"] is True  # the files below need the token
     files: dict[str, list[dict[str, Any]]] = {}
     for output in manifest["output"]:

@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from services.auth.tokens import mint_dev
 from services.server import Server
 from services.simulate.stemi_incident import stemi_incident
 from tests.receivers import HookReceiver
+from tests.tokens import bearer
 from tests.waits import wait_until
 
 Json = dict[str, Any]
@@ -49,14 +49,9 @@ def receiver() -> Iterator[HookReceiver]:
         yield r
 
 
-def bearer(server: Server, subject: str, role: str, site: str, scopes: list[str]) -> dict[str, str]:
-    token = mint_dev(server.settings, subject, role, site, scopes)
-    return {"Authorization": f"Bearer {token}"}
-
-
 def hospital(server: Server, site: str) -> dict[str, str]:
     scopes = ["user/Subscription.read", "user/Subscription.write"]
-    return bearer(server, f"emr-{site}", "hospital", site, scopes)
+    return bearer(server, "hospital", site, f"emr-{site}", scopes)
 
 
 def subscription(channel: Json) -> Json:
@@ -102,7 +97,7 @@ def test_another_hospital_gets_404_for_every_operation_and_the_refusal_is_audite
 ) -> None:
     client = httpx.Client(base_url=secured.base_url, timeout=30)
     a, b = hospital(secured, "hospital-a"), hospital(secured, "hospital-b")
-    admin = bearer(secured, "ops-1", "admin", "county", ["system/*.*"])
+    admin = bearer(secured, "admin", "county", "ops-1", ["system/*.*"])
     sid = create(client, a, subscription({"type": "websocket"}))
     never = "00000000-0000-4000-8000-000000000000"
     calls = [
@@ -163,7 +158,7 @@ def test_header_values_and_hmac_secret_are_never_served_but_are_sent(
 ) -> None:
     client = httpx.Client(base_url=secured.base_url, timeout=30)
     a = hospital(secured, "hospital-a")
-    admin = bearer(secured, "ops-1", "admin", "county", ["system/*.*"])
+    admin = bearer(secured, "admin", "county", "ops-1", ["system/*.*"])
     channel = {
         "type": "rest-hook",
         "endpoint": receiver.url,
@@ -209,7 +204,7 @@ def test_a_subscriber_is_never_sent_another_hospitals_handover(
             "extension": [{"url": CONTENT_URL, "valueCode": "full-resource"}]
         }
         create(client, headers, doc)
-    crew = bearer(secured, "crew-1", "crew", "station-a", ["user/Encounter.write"])
+    crew = bearer(secured, "crew", "station-a", "crew-1", ["user/Encounter.write"])
     events = stemi_incident("inc-sub-1", station_id="station-a", destination_id="hospital-a")
     batch = {"expected_version": 0, "device_id": "tab-1", "events": events}
     answer = client.post("/ingest/incidents/inc-sub-1/events", json=batch, headers=crew)

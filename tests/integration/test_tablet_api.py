@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import pytest
 
 from avro_schemas.catalogue import INCIDENT, POSITION
 from kernel.jsontypes import Json
@@ -17,15 +16,6 @@ from services.simulate.stemi_incident import stemi_incident
 
 MISSED = "https://goldenhour.health/fhir/StructureDefinition/missed-events"
 VERSION = "https://goldenhour.health/fhir/StructureDefinition/incident-version"
-
-
-@pytest.fixture
-def client(server: Server) -> httpx.Client:
-    # Diagnostics are asserted in English: the client asks for it (the default is Chinese).
-    with httpx.Client(
-        base_url=server.base_url, timeout=30, headers={"Accept-Language": "en"}
-    ) as c:
-        yield c  # type: ignore[misc]
 
 
 def post(client: httpx.Client, incident: str, expected: int, events: list[Json]) -> httpx.Response:

@@ -9,6 +9,7 @@ from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
 from services.hl7_gateway.oru_report import build_oru, control_id
+from stream_processors.report_outbox.fold import OutboxItem
 from tests.unit.test_oru_report import NOW, PATIENT
 from tests.unit.test_report_outbox import T0, claim, delivered, ev, report, requested, run
 
@@ -29,16 +30,21 @@ def amended(minutes: float, reader: str, text: str, event_id: str = "amend-1") -
     )
 
 
-def test_outbox__addendum_after_delivery_is_owed_again_as_a_correction() -> None:
-    sent = run(requested(), claim(1, "dr-li"), report(2, "dr-li"), delivered(3))
-    assert not sent.pending
-    item = run(
+def amended_after_delivery() -> OutboxItem:
+    """dr-li's report, delivered to the clinic; 30 minutes later dr-zhang's addendum."""
+    return run(
         requested(),
         claim(1, "dr-li"),
         report(2, "dr-li"),
         delivered(3),
         amended(30, "dr-zhang", "QTc 470 ms"),
     )
+
+
+def test_outbox__addendum_after_delivery_is_owed_again_as_a_correction() -> None:
+    sent = run(requested(), claim(1, "dr-li"), report(2, "dr-li"), delivered(3))
+    assert not sent.pending
+    item = amended_after_delivery()
     assert item.pending
     assert item.report["result_status"] == CORRECTED and item.report["event_id"] == "amend-1"
     assert item.report["interpretation"].startswith("Sinus rhythm")
@@ -62,13 +68,7 @@ def test_outbox__acknowledgement_of_the_replaced_report_does_not_settle_the_corr
 
 
 def test_oru__corrected_report_says_c_in_obr_25_and_obx_11_with_a_new_control_id() -> None:
-    item = run(
-        requested(),
-        claim(1, "dr-li"),
-        report(2, "dr-li"),
-        delivered(3),
-        amended(30, "dr-zhang", "QTc 470 ms"),
-    )
+    item = amended_after_delivery()
     message = parse_message(
         build_oru(item, PATIENT, NOW), validation_level=VALIDATION_LEVEL.STRICT, find_groups=True
     )

@@ -94,9 +94,15 @@ class Store:
         return [d for (t, _), d in self.docs.items() if t == rtype]
 
 
-def test_fold__retriage_keeps_every_tag_in_the_history_and_counts_the_current_one() -> None:
+def declared_mci() -> Store:
+    """The MCI processor's store once the incident is declared (no casualty yet)."""
     s = Store(MCI)
     s.feed(ev.MCI_DECLARED, declared())
+    return s
+
+
+def test_fold__retriage_keeps_every_tag_in_the_history_and_counts_the_current_one() -> None:
+    s = declared_mci()
     s.feed(ev.CASUALTY_TRIAGED, triaged(1, "T01", "YELLOW"))
     s.feed(ev.CASUALTY_TRIAGED, triaged(2, "T02", "GREEN"))
     s.feed(ev.CASUALTY_TRIAGED, triaged(3, "T01", "RED", minutes=9))  # got worse
@@ -112,8 +118,7 @@ def test_fold__retriage_keeps_every_tag_in_the_history_and_counts_the_current_on
 
 
 def test_fold__casualty_resources_are_valid_fhir_and_one_patient_per_tag() -> None:
-    s = Store(MCI)
-    s.feed(ev.MCI_DECLARED, declared())
+    s = declared_mci()
     s.feed(ev.CASUALTY_TRIAGED, triaged(1, "T01", "RED"))
     s.feed(ev.CASUALTY_TRIAGED, triaged(2, "T01", "BLACK"))
     s.feed(ev.CASUALTY_ASSIGNED, assigned(3, "T01", "hospital-a"))
@@ -127,8 +132,7 @@ def test_fold__casualty_resources_are_valid_fhir_and_one_patient_per_tag() -> No
 
 
 def test_index__a_casualty_is_granted_to_its_station_and_current_destination_only() -> None:
-    s = Store(MCI)
-    s.feed(ev.MCI_DECLARED, declared())
+    s = declared_mci()
     s.feed(ev.CASUALTY_TRIAGED, triaged(1, "T01", "RED"))
     s.feed(ev.CASUALTY_ASSIGNED, assigned(2, "T01", "hospital-a"))
     s.feed(ev.CASUALTY_ASSIGNED, assigned(3, "T01", "hospital-b"))

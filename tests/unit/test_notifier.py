@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -223,44 +224,44 @@ def reading(name: str, reader: str, minute: int, **fields: Any) -> tuple[str, Js
     return name, {"meta": meta(f"{name}-{reader}-{minute}", minute), "ecg_id": "ecg-1", **fields}
 
 
-def test_emit__only_the_report_the_lease_rule_accepts_is_final() -> None:
+READ_REPORT = {"interpretation": "STEMI", "codes": [], "signed_at": T0, "patient_ref": "Patient/p"}
+
+
+def claimed_read() -> Callable[[str, Json], list[Any]]:
+    """sub-1 subscribes to final ECG reports; ecg-1's read is requested, then claimed by
+    dr-a (a 30 min lease). What the processor emits for each next event, folded after."""
     doc = subscription_doc(ECG_REPORT_FINAL.url)
     doc["_criteria"]["extension"] = []
     views = registered(("sub-1", doc))
     lease = T0 + dt.timedelta(minutes=30)
-    report = {"interpretation": "STEMI", "codes": [], "signed_at": T0, "patient_ref": "Patient/p"}
-    history = [
-        reading(
-            "goldenhour.ecg.ReadRequested",
-            "x",
-            0,
-            reading_centre_id="c",
-            site={"id": "clinic-a"},
-            patient_ref="Patient/p",
-        ),
-        reading("goldenhour.reading.ReadClaimed", "dr-a", 1, reader_id="dr-a", lease_until=lease),
-    ]
-    views.update(fold_all(history))
-    projection = PROCESSOR
+    requested_read = reading(
+        "goldenhour.ecg.ReadRequested",
+        "x",
+        0,
+        reading_centre_id="c",
+        site={"id": "clinic-a"},
+        patient_ref="Patient/p",
+    )
+    claimed = reading(
+        "goldenhour.reading.ReadClaimed", "dr-a", 1, reader_id="dr-a", lease_until=lease
+    )
+    views.update(fold_all([requested_read, claimed]))
 
-    def emitted(name: str, event: Json) -> int:
-        state = {ref: views[ref] for ref in projection.refs(name, event) if ref in views}
-        count = len(projection.emit(state, name, event))
-        views.update(projection.fold(state, name, event))
-        return count
+    def emitted(name: str, event: Json) -> list[Any]:
+        state = {ref: views[ref] for ref in PROCESSOR.refs(name, event) if ref in views}
+        out = PROCESSOR.emit(state, name, event)
+        views.update(PROCESSOR.fold(state, name, event))
+        return out
 
-    assert (
-        emitted(*reading("goldenhour.reading.ReadReported", "dr-b", 2, reader_id="dr-b", **report))
-        == 0
-    )
-    assert (
-        emitted(*reading("goldenhour.reading.ReadReported", "dr-a", 3, reader_id="dr-a", **report))
-        == 1
-    )
-    assert (
-        emitted(*reading("goldenhour.reading.ReadReported", "dr-a", 4, reader_id="dr-a", **report))
-        == 0
-    )
+    return emitted
+
+
+def test_emit__only_the_report_the_lease_rule_accepts_is_final() -> None:
+    emitted = claimed_read()
+    signed = "goldenhour.reading.ReadReported"
+    assert emitted(*reading(signed, "dr-b", 2, reader_id="dr-b", **READ_REPORT)) == []
+    assert len(emitted(*reading(signed, "dr-a", 3, reader_id="dr-a", **READ_REPORT))) == 1
+    assert emitted(*reading(signed, "dr-a", 4, reader_id="dr-a", **READ_REPORT)) == []
 
 
 # -- Bundles and resources ------------------------------------------------------------------
@@ -373,40 +374,12 @@ def test_binding_token__binds_its_subscription_until_it_expires_and_resists_forg
 
 
 def test_emit__an_addendum_to_a_signed_read_triggers_again_and_before_signing_not() -> None:
-    doc = subscription_doc(ECG_REPORT_FINAL.url)
-    doc["_criteria"]["extension"] = []
-    views = registered(("sub-1", doc))
-    lease = T0 + dt.timedelta(minutes=30)
-    report = {"interpretation": "STEMI", "codes": [], "signed_at": T0, "patient_ref": "Patient/p"}
+    emitted = claimed_read()
     addendum = {"addendum": "QTc 470 ms", "codes": [], "signed_at": T0}
-    views.update(
-        fold_all(
-            [
-                reading(
-                    "goldenhour.ecg.ReadRequested",
-                    "x",
-                    0,
-                    reading_centre_id="c",
-                    site={"id": "clinic-a"},
-                    patient_ref="Patient/p",
-                ),
-                reading(
-                    "goldenhour.reading.ReadClaimed", "dr-a", 1, reader_id="dr-a", lease_until=lease
-                ),
-            ]
-        )
-    )
-
-    def emitted(name: str, event: Json) -> list[Any]:
-        state = {ref: views[ref] for ref in PROCESSOR.refs(name, event) if ref in views}
-        out = PROCESSOR.emit(state, name, event)
-        views.update(PROCESSOR.fold(state, name, event))
-        return out
-
     amended = "goldenhour.reading.ReadAmended"
     assert emitted(*reading(amended, "early", 2, reader_id="dr-a", **addendum)) == []
     signed = "goldenhour.reading.ReadReported"
-    assert len(emitted(*reading(signed, "dr-a", 3, reader_id="dr-a", **report))) == 1
+    assert len(emitted(*reading(signed, "dr-a", 3, reader_id="dr-a", **READ_REPORT))) == 1
     (again,) = emitted(*reading(amended, "late", 4, reader_id="dr-b", **addendum))
     assert again.event["topic"] == ECG_REPORT_FINAL.url
     assert again.event["focus"].startswith("DiagnosticReport/")

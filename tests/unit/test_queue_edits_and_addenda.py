@@ -114,14 +114,21 @@ def test_fhir__amended_report_keeps_the_signed_conclusion_and_adds_the_addendum(
     )
 
 
-def test_fhir__edited_measurement_shows_the_reader_value_and_the_automatic_one() -> None:
-    item = run(
+def qt_edited_then_signed(*after: tuple[str, dict[str, Any]]) -> QueueItem:
+    """dr-li claims an ECG measured at QT 412 ms, corrects QT to 440 ms and signs; then
+    `after`."""
+    return run(
         measured(0),
         requested(0.1),
         claim(1, "dr-li"),
         edit(2, "dr-li", "qt_ms", 440),
         report(3, "dr-li"),
+        *after,
     )
+
+
+def test_fhir__edited_measurement_shows_the_reader_value_and_the_automatic_one() -> None:
+    item = qt_edited_then_signed()
     doc = diagnostic_report(item)
     DiagnosticReport.model_validate(doc)
     (contained,) = doc["contained"]
@@ -144,14 +151,7 @@ def test_fhir__edited_measurement_shows_the_reader_value_and_the_automatic_one()
 
 
 def test_item__edits_and_addenda_survive_the_view_round_trip() -> None:
-    item = run(
-        measured(0),
-        requested(0.1),
-        claim(1, "dr-li"),
-        edit(2, "dr-li", "qt_ms", 440),
-        report(3, "dr-li"),
-        amend(4, "dr-li", "add"),
-    )
+    item = qt_edited_then_signed(amend(4, "dr-li", "add"))
     assert QueueItem.from_json(item.to_json()) == item
     old_doc = {k: v for k, v in item.to_json().items() if k not in ("edits", "addenda")}
     assert QueueItem.from_json(old_doc).addenda == ()  # views written before these fields

@@ -52,15 +52,16 @@ def test_c2__alert_on_a_planted_cluster() -> None:
     assert c2(counts, DAY).alert
 
 
+def _meta(event_id: str, at: dt.datetime) -> dict:
+    """Event metadata: occurred and recorded at `at`, from a test source."""
+    source = {"channel": "t", "device_id": None, "user_id": None, "site_id": None}
+    return {"event_id": event_id, "occurred_at": at, "recorded_at": at, "source": source}
+
+
 def _opened(n: int, day: dt.date, reason: str = "chest pain") -> dict:
     at = dt.datetime.combine(day, dt.time(10, 0), tzinfo=dt.timezone(dt.timedelta(hours=8)))
     return {
-        "meta": {
-            "event_id": f"e{n}",
-            "occurred_at": at,
-            "recorded_at": at,
-            "source": {"channel": "t", "device_id": None, "user_id": None, "site_id": None},
-        },
+        "meta": _meta(f"e{n}", at),
         "incident_id": f"i{n}",
         "dispatch_reason": reason,
         "priority": "P1",
@@ -98,12 +99,7 @@ def test_processor__one_alert_when_the_cluster_crosses_and_none_before() -> None
 def _measured(n: int, day: dt.date) -> dict:
     at = dt.datetime.combine(day, dt.time(9, 0), tzinfo=dt.UTC)
     return {
-        "meta": {
-            "event_id": f"m{n}",
-            "occurred_at": at,
-            "recorded_at": at,
-            "source": {"channel": "t", "device_id": None, "user_id": None, "site_id": None},
-        },
+        "meta": _meta(f"m{n}", at),
         "ecg_id": f"ecg{n}",
         "triage_class": "urgent",
     }
