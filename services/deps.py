@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
+from avro_schemas.codec import Codec
+from eventlog.base import EventLog
 from services.system import System
+
+T = TypeVar("T")
 
 
 def _system(request: Request) -> System:
@@ -14,3 +19,19 @@ def _system(request: Request) -> System:
 
 
 SystemDep = Annotated[System, Depends(_system)]
+
+
+def app_writer(name: str, make: Callable[[EventLog, Codec], T]) -> Callable[[Request], T]:
+    """A dependency giving the app's one writer `make(log, codec)`, made at its first use
+    and kept in `app.state.<name>` for the app's life: requests share what a writer caches
+    of the log (e.g. each incident's version) and the lock guarding it."""
+
+    def writer(request: Request) -> T:
+        made: T | None = getattr(request.app.state, name, None)
+        if made is None:
+            system = _system(request)
+            made = make(system.log, system.codec)
+            setattr(request.app.state, name, made)
+        return made
+
+    return writer

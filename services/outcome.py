@@ -37,6 +37,9 @@ FHIR_JSON = "application/fhir+json"
 # the volume, which takes minutes, not milliseconds.
 STORAGE_FULL_RETRY_S = 60
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+# Seconds a writer waits after the log did not acknowledge its write: the log is usually
+# back within seconds (a broker restart, a partition leader moving).
+LOG_RETRY_S = 5
 
 
 class FhirError(Exception):
@@ -60,6 +63,17 @@ class FhirError(Exception):
         self.headers = headers or {}
         self.more_issues = more_issues or []  # e.g. one issue per refused event of a batch
         self.extension = extension or []  # machine-readable detail, e.g. a current version
+
+
+def log_unavailable(exc: LogUnavailable, retry: str = "retry") -> FhirError:
+    """503 `transient` for a write the log did not acknowledge, saying how to `retry` (after
+    LOG_RETRY_S): a retry with the same event id is safe, the log keeps one record of it."""
+    return FhirError(
+        503,
+        f"event log unavailable, {retry}: {exc}",
+        "transient",
+        headers={"Retry-After": str(LOG_RETRY_S)},
+    )
 
 
 def operation_outcome(

@@ -21,6 +21,7 @@ For each request, in order:
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -69,14 +70,15 @@ class AccessControl:
         matched = policy.match(scope["method"], scope["path"])
         principal, refusal = await self._check(scope, matched)
         scope.setdefault("state", {})["principal"] = principal
+        exchange = Exchange(scope, receive, send, matched, principal)
         if refusal and self.required:
-            await self._refuse(scope, receive, send, matched, principal, refusal)
+            await self._refuse(exchange, refusal)
             return
         tokens = (current_principal.set(principal), enforced.set(self.required))
         try:
             with viewing(viewer_of(principal, self.required)):
                 if matched.rule.audited:
-                    await self._audited(scope, receive, send, matched, principal)
+                    await self._audited(exchange)
                 else:
                     await self.app(scope, receive, send)
         finally:
@@ -117,34 +119,19 @@ class AccessControl:
             error = f'{REALM}, error="invalid_token", error_description="{exc}"'
             raise Refusal(401, f"invalid bearer token: {exc}", error) from exc
 
-    async def _refuse(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        matched: policy.Matched,
-        principal: Principal | None,
-        refusal: Refusal,
-    ) -> None:
+    async def _refuse(self, exchange: Exchange, refusal: Refusal) -> None:
         code = "login" if refusal.status == 401 else "forbidden"
         if "expired" in refusal.reason:
             code = "expired"
         headers = {"WWW-Authenticate": refusal.www_authenticate} if refusal.www_authenticate else {}
         response = _outcome(refusal.status, code, refusal.reason, headers)
-        if matched.rule.audited:
-            access = _access(scope, matched, principal, refusal.status, refusal.reason)
-            if not await self._record(access):
-                response = _audit_failed()
-        await response(scope, receive, send)
+        audited = exchange.matched.rule.audited
+        if audited and not await self._record(exchange.access(refusal.status, refusal.reason)):
+            response = _audit_failed()
+        await response(exchange.scope, exchange.receive, exchange.send)
 
-    async def _audited(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        matched: policy.Matched,
-        principal: Principal | None,
-    ) -> None:
+    async def _audited(self, exchange: Exchange) -> None:
+        scope, receive, send = exchange.scope, exchange.receive, exchange.send
         state: dict[str, Any] = {"started": False, "dropped": False}
 
         async def audited_send(message: Message) -> None:
@@ -154,8 +141,7 @@ class AccessControl:
                 state["started"] = True
                 reason = str(scope.get("state", {}).get(audit.REASON_KEY) or "")
                 reason = "; ".join(r for r in (reason, _withheld()) if r)
-                access = _access(scope, matched, principal, message["status"], reason)
-                if not await self._record(access):
+                if not await self._record(exchange.access(message["status"], reason)):
                     state["dropped"] = True
                     await _audit_failed()(scope, receive, send)
                     return
@@ -165,7 +151,7 @@ class AccessControl:
             await self.app(scope, receive, audited_send)
         except Exception:
             if not state["started"]:  # the outer error handler answers 500: audit that
-                await self._record(_access(scope, matched, principal, 500, "internal error"))
+                await self._record(exchange.access(500, "internal error"))
             raise
 
     async def _record(self, access: audit.Access) -> bool:
@@ -211,27 +197,33 @@ def _refusal_of(decision: policy.Decision) -> Refusal:
     return Refusal(403, decision.reason)
 
 
-def _access(
-    scope: Scope,
-    matched: policy.Matched,
-    principal: Principal | None,
-    status: int,
-    reason: str = "",
-) -> audit.Access:
-    client: Any = scope.get("client")
-    return audit.Access(
-        principal=principal,
-        client_address=str(client[0]) if client else None,
-        channel="http",
-        method=scope["method"],
-        route=matched.rule.template or scope["path"],
-        path=scope["path"],
-        status=status,
-        params=matched.params,
-        query=scope.get("query_string", b"").decode("latin-1"),
-        reason=reason,
-        patients_shown=_patients_shown(),
-    )
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request on its way through: its ASGI triple, the route it matched and who
+    asks (None: no token)."""
+
+    scope: Scope
+    receive: Receive
+    send: Send
+    matched: policy.Matched
+    principal: Principal | None
+
+    def access(self, status: int, reason: str = "") -> audit.Access:
+        """The audit record of this request answered with `status`."""
+        client: Any = self.scope.get("client")
+        return audit.Access(
+            principal=self.principal,
+            client_address=str(client[0]) if client else None,
+            channel="http",
+            method=self.scope["method"],
+            route=self.matched.rule.template or self.scope["path"],
+            path=self.scope["path"],
+            status=status,
+            params=self.matched.params,
+            query=self.scope.get("query_string", b"").decode("latin-1"),
+            reason=reason,
+            patients_shown=_patients_shown(),
+        )
 
 
 def _patients_shown() -> tuple[str, ...]:

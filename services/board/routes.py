@@ -47,10 +47,10 @@ from services.auth.context import acting_subject
 from services.board import board as queries
 from services.board import render
 from services.deps import SystemDep
-from services.i18n import Msg
+from services.i18n import Msg, _
 from services.outcome import FhirError
 from services.system import System
-from services.web_assets import CSP_SELF, WebAssets
+from services.web_assets import CSP_SELF, Head, WebAssets, titled
 from stream_processors.registry.published import of_kind
 
 board_router = APIRouter(prefix="/board", tags=["hospital board"])
@@ -61,7 +61,9 @@ ASSETS = WebAssets(
     Path(__file__).parent,
     {"board.js": "text/javascript; charset=utf-8", "board.css": "text/css; charset=utf-8"},
     CSP_SELF + "; form-action 'self'",
+    Head("/board/static/board.css", "/board/static/board.js", render.SCRIPT_MESSAGES),
 )
+INDEX_HEAD = Head("/static/home.css")  # the hospital chooser looks like the landing page
 POLL_S = 1.0  # how often a stream looks at the views: an ambulance's minute is long
 STREAM_MAX_S = 5.0  # then the browser reconnects (see the module docstring)
 RETRY_MS = 500  # EventSource reconnection delay after a stream ends
@@ -120,9 +122,8 @@ def static(name: str) -> Response:
 
 
 def _page_context() -> dict[str, str]:
-    """What every board and region page carries: the script's messages, the user's zone."""
+    """What every board and region page carries: the user's zone."""
     return {
-        "messages": i18n.js_messages(render.SCRIPT_MESSAGES),
         "tz": render._e(i18n.current_zone.get()),
         "zone": render._e(i18n.zone_label()),
     }
@@ -141,7 +142,12 @@ def board_index(
     plain GET form, no script) opens the board of a typed id."""
     if hospital_id.strip():
         return RedirectResponse(f"/board/{quote(hospital_id.strip(), safe='')}", status_code=303)
-    return ASSETS.page("board_index.html", {"hospitals": render.hospitals_html(_hospitals(system))})
+    return ASSETS.page(
+        "board_index.html",
+        {"hospitals": render.hospitals_html(_hospitals(system))},
+        title=titled(_("Incoming ambulances board: choose your hospital")),
+        head=INDEX_HEAD,
+    )
 
 
 # --- the hospital board ---------------------------------------------------------------------
@@ -161,15 +167,17 @@ def board_json(hospital_id: str, system: SystemDep) -> JSONResponse:
 @board_router.get("/{hospital_id}", response_class=HTMLResponse, include_in_schema=False)
 def board_page(hospital_id: str, system: SystemDep) -> HTMLResponse:
     e = render._e
+    name = render.name_of(system, hospital_id)
     return ASSETS.page(
         "board.html",
         {
             **_page_context(),
             "hospital": e(hospital_id),
-            "hospital_name": e(render.name_of(system, hospital_id)),
+            "hospital_name": e(name),
             "digest": e(queries.board_digest(system, hospital_id)),
             "cards": _cards(system, hospital_id),
         },
+        title=titled(_("Incoming ambulances"), name),
     )
 
 
@@ -273,6 +281,7 @@ def region_page(system: SystemDep) -> HTMLResponse:
             "digest": render._e(queries.units_digest(units)),
             "region": render.region_html(system, units, now()),
         },
+        title=titled(_("Units in the region")),
     )
 
 

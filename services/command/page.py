@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from kernel.jsontypes import Json
@@ -195,77 +197,111 @@ def _beds(h: Json) -> str:
     return "<br>".join(cells)
 
 
+def _label(labels: dict[str, str], code: str) -> str:
+    """A status code's label (a catalogue id) in the request's language; else the code."""
+    return _e(_(labels.get(code, code)))
+
+
+def _signals_cleared(escort: Json) -> str:
+    updates = escort["updates"]
+    return _e((updates[-1].get("signals_cleared") if updates else "") or "")
+
+
+def _alert_status(a: Json) -> str:
+    if a["acknowledged_by"]:
+        return _e(_("acknowledged by {who}", who=a["acknowledged_by"]))
+    return _e(_("not acknowledged")) + _ack_form(a)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table's column: its head (a catalogue id), its cell's HTML from the row's item, and
+    the cell's class."""
+
+    head: str
+    cell: Callable[[Json], str]
+    css: str = ""
+
+    def td(self, item: Json) -> str:
+        cls = f' class="{self.css}"' if self.css else ""
+        return f"<td{cls}>{self.cell(item)}</td>"
+
+
+HOSPITAL_COLUMNS = (
+    Column(N_("Hospital"), lambda h: _e(h["name"])),
+    Column(N_("ED"), lambda h: _label(ED_STATUS, h["ed_status"])),
+    Column(N_("Beds (reported / assigned / left)"), _beds),
+    Column(N_("Surgical teams"), lambda h: str(h["surgical_teams"])),
+    Column(
+        N_("Cath lab"), lambda h: _e(_("Open for cases") if h["cath_lab_open"] else _("closed"))
+    ),
+)
+UNIT_COLUMNS = (
+    Column(N_("Unit"), lambda u: _e(u["unit_id"])),
+    Column(N_("Status"), lambda u: _e(u.get("status"))),
+    Column(N_("Incident"), lambda u: _e(u.get("incident_id"))),
+)
+ESCORT_COLUMNS = (
+    Column(N_("Unit"), lambda e: _e(e["unit_id"])),
+    Column(N_("Reason"), lambda e: _e(e["reason"])),
+    Column(N_("Destination"), lambda e: _e(e["destination_id"])),
+    Column(N_("Status"), lambda e: _label(ESCORT_STATUS, e["status"]), "status"),
+    Column(N_("ETA"), lambda e: _e(e.get("eta") or "")),
+    Column(N_("Signals cleared"), _signals_cleared),
+)
+ALERT_COLUMNS = (
+    Column(N_("Signal"), lambda a: _e(a["signal"])),
+    Column(N_("Area"), lambda a: _e(a["area"])),
+    Column(N_("Day"), lambda a: _e(a["day"])),
+    Column(N_("Observed / baseline"), lambda a: f"{a['observed']} / {a['baseline_mean']:.1f}"),
+    Column("EARS C2", lambda a: f"C2 {a['statistic']:.1f}"),
+    Column(N_("Status"), _alert_status),
+)
+
+
 def _hospitals(hospitals: list[Json]) -> str:
-    heads = (
-        N_("Hospital"),
-        N_("ED"),
-        N_("Beds (reported / assigned / left)"),
-        N_("Surgical teams"),
-        N_("Cath lab"),
-    )
-    rows = "".join(
-        f'<tr data-hospital="{_e(h["hospital_id"])}"><td>{_e(h["name"])}</td>'
-        f"<td>{_e(_(ED_STATUS.get(h['ed_status'], h['ed_status'])))}</td><td>{_beds(h)}</td><td>{h['surgical_teams']}</td>"
-        f"<td>{_e(_('Open for cases') if h['cath_lab_open'] else _('closed'))}</td></tr>"
-        for h in hospitals
-    )
-    return _table(
-        "hospitals",
-        N_("Hospitals: capacity and assigned"),
-        heads,
-        rows,
-        N_("No hospital has reported capacity."),
-    )
+    title = N_("Hospitals: capacity and assigned")
+    empty = N_("No hospital has reported capacity.")
+    row = _row_attrs("data-hospital", "hospital_id")
+    return _table("hospitals", title, HOSPITAL_COLUMNS, hospitals, empty, row)
 
 
 def _units(busy: list[Json]) -> str:
-    rows = "".join(
-        f"<tr><td>{_e(u['unit_id'])}</td><td>{_e(u.get('status'))}</td>"
-        f"<td>{_e(u.get('incident_id'))}</td></tr>"
-        for u in busy
-    )
-    heads = (N_("Unit"), N_("Status"), N_("Incident"))
-    return _table("units", N_("Ambulances committed"), heads, rows, "-")
+    return _table("units", N_("Ambulances committed"), UNIT_COLUMNS, busy, "-")
 
 
 def _escorts(escorts: list[Json]) -> str:
-    rows = "".join(
-        f'<tr data-escort="{_e(e["escort_id"])}"><td>{_e(e["unit_id"])}</td>'
-        f"<td>{_e(e['reason'])}</td><td>{_e(e['destination_id'])}</td>"
-        f'<td class="status">{_e(_(ESCORT_STATUS.get(e["status"], e["status"])))}</td><td>{_e(e.get("eta") or "")}</td>'
-        f"<td>{_e((e['updates'][-1].get('signals_cleared') if e['updates'] else '') or '')}</td>"
-        "</tr>"
-        for e in escorts
-    )
-    heads = (N_("Unit"), N_("Reason"), N_("Destination"), N_("Status"), N_("ETA"))
-    heads += (N_("Signals cleared"),)
     title, empty = N_("Escorts (traffic platform)"), N_("No escort requested.")
-    return _table("escorts", title, heads, rows, empty)
+    row = _row_attrs("data-escort", "escort_id")
+    return _table("escorts", title, ESCORT_COLUMNS, escorts, empty, row)
 
 
 def _alerts(alerts: list[Json]) -> str:
-    rows = "".join(
-        f'<tr class="alert {"done" if a["acknowledged_by"] else "open"}"'
-        f' data-alert="{_e(a["alert_id"])}"><td>{_e(a["signal"])}</td><td>{_e(a["area"])}</td>'
-        f"<td>{_e(a['day'])}</td><td>{a['observed']} / {a['baseline_mean']:.1f}</td>"
-        f"<td>C2 {a['statistic']:.1f}</td><td>"
-        + (
-            _e(_("acknowledged by {who}", who=a["acknowledged_by"]))
-            if a["acknowledged_by"]
-            else _e(_("not acknowledged")) + _ack_form(a)
-        )
-        + "</td></tr>"
-        for a in alerts
-    )
-    heads = (N_("Signal"), N_("Area"), N_("Day"), N_("Observed / baseline"), "EARS C2")
-    heads += (N_("Status"),)
-    return _table("alerts", N_("Early warning"), heads, rows, N_("No alert."))
+    def row(a: Json) -> str:
+        state = "done" if a["acknowledged_by"] else "open"
+        return f' class="alert {state}" data-alert="{_e(a["alert_id"])}"'
+
+    return _table("alerts", N_("Early warning"), ALERT_COLUMNS, alerts, N_("No alert."), row)
 
 
-def _table(sid: str, title: str, heads: tuple[str, ...], rows: str, empty: str) -> str:
-    """A section with a table; `title`, `heads` and `empty` are catalogue ids."""
-    head = "".join(f"<th>{_e(_(h))}</th>" for h in heads)
-    body = rows or f'<tr class="empty"><td colspan="{len(heads)}">{_e(_(empty))}</td></tr>'
+def _row_attrs(attribute: str, key: str) -> Callable[[Json], str]:
+    """A row naming its item's `key` in `attribute` (what the page script finds it by)."""
+    return lambda item: f' {attribute}="{_e(item[key])}"'
+
+
+def _table(
+    sid: str,
+    title: str,
+    columns: tuple[Column, ...],
+    items: list[Json],
+    empty: str,
+    row: Callable[[Json], str] = lambda _item: "",
+) -> str:
+    """A section with a table, a row per item (`row`: the row's attributes); `title`, the
+    heads and `empty` are catalogue ids."""
+    head = "".join(f"<th>{_e(_(c.head))}</th>" for c in columns)
+    rows = "".join(f"<tr{row(i)}>{''.join(c.td(i) for c in columns)}</tr>" for i in items)
+    body = rows or f'<tr class="empty"><td colspan="{len(columns)}">{_e(_(empty))}</td></tr>'
     return (
         f'<section id="{sid}"><h2>{_e(_(title))}</h2><table><thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table></section>"

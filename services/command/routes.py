@@ -59,8 +59,9 @@ from services.command.models import (
 )
 from services.command.writes import Written
 from services.deps import SystemDep
+from services.i18n import _
 from services.outcome import FhirError
-from services.web_assets import CSP_SELF, WebAssets
+from services.web_assets import CSP_SELF, Head, WebAssets, titled
 
 router = APIRouter(prefix="/command", tags=["command centre"])
 M = TypeVar("M", bound=BaseModel)
@@ -68,6 +69,7 @@ ASSETS = WebAssets(
     Path(__file__).parent,
     {"command.js": "text/javascript; charset=utf-8", "command.css": "text/css; charset=utf-8"},
     CSP_SELF + "; form-action 'self'",  # the page's buttons are forms posting here
+    Head("/command/static/command.css", "/command/static/command.js"),
 )
 
 
@@ -133,7 +135,7 @@ def static(name: str) -> Response:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def command_page(system: SystemDep) -> HTMLResponse:
-    return ASSETS.page("command.html", page.page_context(system))
+    return ASSETS.page("command.html", page.page_context(system), title=titled(_("Command centre")))
 
 
 @router.get("/panel", response_class=HTMLResponse, include_in_schema=False)

@@ -54,6 +54,7 @@ from services.auth.context import current_principal, enforced
 from services.deps import SystemDep
 from services.fhir_api.instants import parse_instant
 from services.fhir_api.negotiate import negotiate
+from services.fhir_api.params import once, refuse_unknown
 from services.outcome import FhirError
 from services.system import System
 from stream_processors.registry.published import organization, registry_in_force
@@ -280,11 +281,7 @@ def _exports(system: System) -> Exports:
 def _kickoff_params(
     params: Sequence[tuple[str, str]], allowed: Sequence[str]
 ) -> tuple[list[str], str | None]:
-    unknown = sorted({p for p, _ in params} - KICKOFF_PARAMS)
-    if unknown:
-        raise FhirError(
-            400, f"unsupported $export parameter(s): {', '.join(unknown)}", "not-supported", unknown
-        )
+    refuse_unknown(params, KICKOFF_PARAMS, "$export")
     formats = [v for p, v in params if p == "_outputFormat"]
     if any(f not in OUTPUT_FORMATS for f in formats):
         raise FhirError(400, f"_outputFormat must be {NDJSON}", "not-supported", ["_outputFormat"])
@@ -297,10 +294,8 @@ def _kickoff_params(
             "not-supported",
             ["_type"],
         )
-    since = [v for p, v in params if p == "_since"]
-    if len(since) > 1:
-        raise FhirError(400, "_since may be given once", "invalid", ["_since"])
-    low = change_instant(parse_instant(since[0], "_since").isoformat()) if since else None
+    since = once(params, "_since")
+    low = None if since is None else change_instant(parse_instant(since, "_since").isoformat())
     return [t for t in allowed if not types or t in types], low
 
 

@@ -15,27 +15,16 @@ not supported).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from kernel.jsontypes import Json
+from services.fhir_api.params import Params, refuse_unknown
 from services.outcome import FhirError
 from viewstore.base import StoredResource, ViewStore
 
 DEFINITION = "http://hl7.org/fhir/OperationDefinition/Composition-document"
 DOCUMENT_PARAMS = {"_format"}
 FOLLOWED = ("subject", "encounter", "context", "patient", "hasMember")
-
-
-def _check_names(params: Sequence[tuple[str, str]]) -> None:
-    unknown = sorted({p for p, _ in params} - DOCUMENT_PARAMS)
-    if unknown:
-        raise FhirError(
-            400,
-            f"unsupported parameter(s) for Composition/$document: {', '.join(unknown)}",
-            "not-supported",
-            unknown,
-        )
 
 
 def _refs_in(value: Any) -> list[str]:
@@ -89,10 +78,10 @@ def _entry(base: str, stored: StoredResource) -> Json:
 
 
 def document(
-    store: ViewStore, composition_id: str, base: str, params: Sequence[tuple[str, str]]
+    store: ViewStore, composition_id: str, base: str, params: Params
 ) -> tuple[Json, StoredResource]:
     """(document Bundle, the Composition version it was made from); 404 if no Composition."""
-    _check_names(params)
+    refuse_unknown(params, DOCUMENT_PARAMS, "Composition/$document")
     stored = store.read("Composition", composition_id)
     if stored is None:
         raise FhirError(404, f"Composition/{composition_id} not found", "not-found")

@@ -17,10 +17,10 @@ unmerge removes the links, and with them the reach.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
 from kernel.search_params import SEARCH_PARAMS
 from services.fhir_api.instants import parse_instant, parse_stored
+from services.fhir_api.params import Params, once, refuse_unknown
 from services.fhir_api.time_travel import Reader, parse_at, reader, refers_to
 from services.outcome import FhirError
 from viewstore.base import StoredResource, ViewStore
@@ -36,20 +36,6 @@ MAX_LINKED = 20  # Patients of one person followed through links; a longer chain
 EVERYTHING_TYPES = ("Patient", *PATIENT_LINKS)
 EVERYTHING_PARAMS = {"_type", "_since", "_at", "_count", "_offset", "_format"}
 DEFINITION = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
-
-Params = Sequence[tuple[str, str]]
-
-
-def _check_names(params: Params) -> None:
-    unknown = sorted({p for p, _ in params} - EVERYTHING_PARAMS)
-    if unknown:
-        raise FhirError(
-            400,
-            f"unsupported parameter(s) for Patient/$everything: {', '.join(unknown)} "
-            f"(supported: {', '.join(sorted(EVERYTHING_PARAMS))})",
-            "not-supported",
-            unknown,
-        )
 
 
 def parse_types(params: Params) -> set[str]:
@@ -69,18 +55,11 @@ def parse_types(params: Params) -> set[str]:
     return set(raw)
 
 
-def _since(params: Params) -> str | None:
-    values = [v for p, v in params if p == "_since"]
-    if len(values) > 1:
-        raise FhirError(400, "_since may be given once", "invalid", ["_since"])
-    return values[0] if values else None
-
-
 def everything(store: ViewStore, patient_id: str, params: Params) -> list[StoredResource]:
     """The Patient and its referencing resources, filtered, in Bundle order; 404 if no Patient."""
-    _check_names(params)
+    refuse_unknown(params, EVERYTHING_PARAMS, "Patient/$everything")
     types = parse_types(params)
-    raw_since = _since(params)
+    raw_since = once(params, "_since")
     since = parse_instant(raw_since, "_since") if raw_since is not None else None
     at = parse_at(params)
     read = reader(store, at)

@@ -31,44 +31,24 @@ from fastapi import Request
 
 from services.fhir_api.instants import parse_instant, parse_stored, value_range
 from services.fhir_api.paging import page_links, parse_page
+from services.fhir_api.params import Params, once, refuse_unknown
 from services.fhir_api.time_travel import current_during
 from services.outcome import FhirError
 from viewstore.base import Change, StoredResource, ViewStore, change_instant
 
 HISTORY_PARAMS = {"_since", "_at", "_count", "_offset", "_page", "_format"}
 PAGE_KEY_SEPARATOR = "~"
-
-Params = Sequence[tuple[str, str]]
 Period = tuple[dt.datetime, dt.datetime]
 
 
-def _one(params: Params, name: str) -> str | None:
-    values = [v for p, v in params if p == name]
-    if len(values) > 1:
-        raise FhirError(400, f"{name} may be given once", "invalid", [name])
-    return values[0] if values else None
-
-
-def _check_names(params: Params) -> None:
-    unknown = sorted({p for p, _ in params} - HISTORY_PARAMS)
-    if unknown:
-        raise FhirError(
-            400,
-            f"unsupported _history parameter(s): {', '.join(unknown)} "
-            f"(supported: {', '.join(sorted(HISTORY_PARAMS))})",
-            "not-supported",
-            unknown,
-        )
-
-
 def parse_since(params: Params) -> dt.datetime | None:
-    raw = _one(params, "_since")
+    raw = once(params, "_since")
     return None if raw is None else parse_instant(raw, "_since")
 
 
 def parse_at_period(params: Params) -> Period | None:
     """`_at` as the half-open UTC period its value names (search.html#date)."""
-    raw = _one(params, "_at")
+    raw = once(params, "_at")
     return None if raw is None else value_range(raw, "_at")
 
 
@@ -112,7 +92,7 @@ def instance_history(
 ) -> dict[str, Any]:
     """`{type}/{id}/_history`: 404 if the resource was never written."""
     params = list(request.query_params.multi_items())
-    _check_names(params)
+    refuse_unknown(params, HISTORY_PARAMS, "_history")
     page = parse_page(params)
     since, period = parse_since(params), parse_at_period(params)
     versions = store.history(rtype, rid)
@@ -135,8 +115,8 @@ def changes_history(
 ) -> dict[str, Any]:
     """`{type}/_history` (one type) or `/_history` (every type served): one page."""
     params = list(request.query_params.multi_items())
-    _check_names(params)
-    if _one(params, "_offset") is not None:
+    refuse_unknown(params, HISTORY_PARAMS, "_history")
+    if once(params, "_offset") is not None:
         raise FhirError(
             400,
             "type and system _history page with their next links (_page)",
@@ -144,7 +124,7 @@ def changes_history(
             ["_offset"],
         )
     count = parse_page(params).count
-    after = _parse_page_key(_one(params, "_page"))
+    after = _parse_page_key(once(params, "_page"))
     listed = _listed(store, types, parse_since(params), parse_at_period(params))
     if after is not None:
         listed = (c for c in listed if _key(c) < after)

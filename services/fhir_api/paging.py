@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request, Response
 
+from services.fhir_api.params import once
 from services.outcome import FHIR_JSON, FhirError
 
 DEFAULT_COUNT = 50
@@ -32,19 +33,14 @@ class Page:
 
 
 def _non_negative(params: Sequence[tuple[str, str]], name: str, default: int) -> int:
-    values = [v for k, v in params if k == name]
-    if not values:
+    given = once(params, name)
+    if given is None:
         return default
-    if len(values) > 1:
+    if not given.strip().isdigit():
         raise FhirError(
-            400, f"{name} may be given once, got {len(values)} values", "invalid", [name]
+            400, f"{name} must be a non-negative integer, got {given!r}", "invalid", [name]
         )
-    value = values[0].strip()
-    if not value.isdigit():
-        raise FhirError(
-            400, f"{name} must be a non-negative integer, got {values[0]!r}", "invalid", [name]
-        )
-    return int(value)
+    return int(given)
 
 
 def parse_page(params: Sequence[tuple[str, str]]) -> Page:

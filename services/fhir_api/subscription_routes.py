@@ -45,6 +45,7 @@ from services.auth.context import current_principal, enforced
 from services.auth.principal import Principal
 from services.deps import SystemDep
 from services.fhir_api.negotiate import negotiate
+from services.fhir_api.paging import entry
 from services.ingest.submit import append_event
 from services.outcome import FHIR_JSON, FhirError
 from services.subscriptions.bundle import notification_bundle, status_bundle
@@ -138,23 +139,8 @@ def _append(system: System, sid: str, name: str, event: Json) -> None:
 
 @router.get("/SubscriptionTopic", dependencies=fhir)
 def topics(request: Request, url: str | None = None) -> Response:
-    chosen = [t for t in TOPICS.values() if url in (None, t.url)]
-    base = _base(request)
-    return _json(
-        {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "total": len(chosen),
-            "entry": [
-                {
-                    "fullUrl": f"{base}/SubscriptionTopic/{t.slug}",
-                    "resource": to_fhir(t),
-                    "search": {"mode": "match"},
-                }
-                for t in chosen
-            ],
-        }
-    )
+    chosen = [to_fhir(t) for t in TOPICS.values() if url in (None, t.url)]
+    return _searchset(request, "SubscriptionTopic", chosen)
 
 
 @router.get("/SubscriptionTopic/{tid}", dependencies=fhir)
@@ -195,22 +181,14 @@ def search(request: Request, system: SystemDep, status: str | None = None) -> Re
     key = ALL_OWNERS if _sees_all(caller) else owner_key(caller.site if caller else "")
     states = [load_state(system.store, sid) for _, sid in system.store.lookup(OWNER_INDEX, key)]
     found = [subscription_resource(s) for s in states if s and status in (None, s["status"])]
-    base = _base(request)
-    return _json(
-        {
-            "resourceType": "Bundle",
-            "type": "searchset",
-            "total": len(found),
-            "entry": [
-                {
-                    "fullUrl": f"{base}/Subscription/{r['id']}",
-                    "resource": r,
-                    "search": {"mode": "match"},
-                }
-                for r in found
-            ],
-        }
-    )
+    return _searchset(request, "Subscription", found)
+
+
+def _searchset(request: Request, rtype: str, resources: list[Json]) -> Response:
+    """A searchset of every match, unpaged: an organization has a handful of these."""
+    entries = [entry(_base(request), rtype, r) for r in resources]
+    bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(resources)}
+    return _json({**bundle, "entry": entries})
 
 
 @router.get("/Subscription/{sid}", dependencies=fhir)

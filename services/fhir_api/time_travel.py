@@ -31,19 +31,16 @@ import json
 from collections.abc import Callable, Collection, Sequence
 
 from services.fhir_api.instants import parse_instant, parse_stored
-from services.outcome import FhirError
+from services.fhir_api.params import Params, once
 from viewstore.base import StoredResource, ViewStore
 
-Params = Sequence[tuple[str, str]]
 Reader = Callable[[str, str], StoredResource | None]
 
 
 def parse_at(params: Params) -> dt.datetime | None:
     """`_at` given once as a FHIR instant, or None; 400 otherwise."""
-    values = [v for p, v in params if p == "_at"]
-    if len(values) > 1:
-        raise FhirError(400, "_at may be given once", "invalid", ["_at"])
-    return parse_instant(values[0], "_at") if values else None
+    raw = once(params, "_at")
+    return None if raw is None else parse_instant(raw, "_at")
 
 
 def version_at(versions: Sequence[StoredResource], at: dt.datetime) -> StoredResource | None:

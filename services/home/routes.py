@@ -31,11 +31,17 @@ from fastapi.openapi.docs import (
 from fastapi.responses import HTMLResponse, Response
 
 from services import i18n
-from services.web_assets import CSP_SELF, STATIC_HEADERS, WebAssets
+from services.i18n import _
+from services.web_assets import CSP_SELF, STATIC_HEADERS, Head, WebAssets
 
 router = APIRouter(include_in_schema=False)
 
-ASSETS = WebAssets(Path(__file__).parent, {"home.css": "text/css; charset=utf-8"}, CSP_SELF)
+ASSETS = WebAssets(
+    Path(__file__).parent,
+    {"home.css": "text/css; charset=utf-8"},
+    CSP_SELF,
+    Head("/static/home.css"),
+)
 DOCS_DIR = Path(__file__).parent.parent / "static" / "docs"
 DOCS_FILES = {
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
@@ -58,7 +64,8 @@ OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
 def landing_page() -> HTMLResponse:
     """Every page, by role; the language switch keeps the choice in a cookie."""
     other = "en" if i18n.locale() == "zh-CN" else "zh-CN"
-    return ASSETS.page("home.html", {"other_lang": other})
+    title = _("goldenhour · regional 120 and remote ECG")
+    return ASSETS.page("home.html", {"other_lang": other}, title=title)
 
 
 @router.get("/static/{name}")

@@ -17,12 +17,10 @@ from services.ingest.ecg_files.submission import FileFields, validated
 from services.ingest.ecg_models import EcgAccepted, EcgIn
 from services.ingest.fast_body import json_body, openapi_body
 from services.ingest.submit import EventIdReused, submit_ecg
-from services.outcome import FhirError
+from services.outcome import FhirError, log_unavailable
 from services.registry.checks import ecg_site_named, refuse_unknown
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
-
-RETRY_AFTER_S = "5"  # the log is usually back within seconds (broker restart, leader move)
 
 
 @router.post("/ecg", status_code=202, response_model=EcgAccepted, openapi_extra=openapi_body(EcgIn))
@@ -42,12 +40,7 @@ def _submit(system: SystemDep, body: EcgIn, response: Response) -> EcgAccepted:
     try:
         done = submit_ecg(system, body, "http")
     except LogUnavailable as exc:
-        raise FhirError(
-            503,
-            f"event log unavailable, retry: {exc}",
-            "transient",
-            headers={"Retry-After": RETRY_AFTER_S},
-        ) from exc
+        raise log_unavailable(exc) from exc
     except EventIdReused as exc:
         raise FhirError(409, str(exc), "conflict", ["event_id"]) from exc
     response.headers["Location"] = f"/fhir/{done.answer.observation}"

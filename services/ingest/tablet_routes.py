@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from avro_schemas.catalogue import POSITION
 from avro_schemas.events import UNIT_POSITION_REPORTED
 from eventlog.base import LogUnavailable, NewRecord
 from kernel.time import now
 from services.auth.context import acting_site
-from services.deps import SystemDep
+from services.deps import SystemDep, app_writer
 from services.ingest.fast_body import json_body, openapi_body
-from services.ingest.routes import RETRY_AFTER_S
 from services.ingest.tablet import (
     BatchRefused,
     EventIdOfAnotherIncident,
@@ -25,7 +24,7 @@ from services.ingest.tablet import (
 )
 from services.ingest.tablet_examples import BATCH_EXAMPLES
 from services.ingest.tablet_models import BatchAccepted, IncidentBatch, PositionBatch
-from services.outcome import FhirError, issue
+from services.outcome import FhirError, issue, log_unavailable
 from services.registry.checks import refuse_unknown, tablet_named
 
 router = APIRouter(prefix="/ingest", tags=["tablet"])
@@ -34,23 +33,11 @@ EXTENSION = "https://goldenhour.health/fhir/StructureDefinition/"
 IncidentId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 
 
-def _writer(request: Request, system: SystemDep) -> IncidentWriter:
-    writer: IncidentWriter | None = getattr(request.app.state, "incidents", None)
-    if writer is None:
-        writer = request.app.state.incidents = IncidentWriter(system.log, system.codec)
-    return writer
-
-
-WriterDep = Annotated[IncidentWriter, Depends(_writer)]
+WriterDep = Annotated[IncidentWriter, Depends(app_writer("incidents", IncidentWriter))]
 
 
 def _unavailable(exc: LogUnavailable) -> FhirError:
-    return FhirError(
-        503,
-        f"event log unavailable, retry the same batch: {exc}",
-        "transient",
-        headers={"Retry-After": RETRY_AFTER_S},
-    )
+    return log_unavailable(exc, "retry the same batch")
 
 
 @router.post(

@@ -21,11 +21,13 @@ from urllib.parse import urlencode
 
 from services import i18n
 from services.i18n import N_, _
+from services.web_assets import Head, head_html
 from stream_processors.quality_kpis import published as d
 from stream_processors.quality_kpis.published import ALL, Figure, KpiReport, aggregate
 from stream_processors.registry.published import display_name
 from viewstore.base import ViewStore
 
+HEAD = Head("/kpi/report.css")  # no script on the report (its CSP allows none)
 MAX_BINS = 30
 W, H = 560, 200  # plot size in CSS px
 PAD_L, PAD_B, PAD_T = 40, 40, 22
@@ -366,10 +368,7 @@ def _form(query: Query, bad: str = "") -> str:
 
 
 def _page(title: str, body: str) -> str:
-    return f"""<!doctype html>
-<html lang="{_e(i18n.locale())}"><head><meta charset="utf-8"><title>{_e(title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,"><link rel="stylesheet" href="/kpi/report.css"></head>
+    return f"""{head_html(HEAD, title)}
 <body>
 <p><a href="/">{_e(_("Home"))}</a></p>
 <h1>{_e(_("Chest-pain centre and 120 quality indicators"))}</h1>

@@ -22,13 +22,12 @@ import datetime as dt
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 
 from eventlog.base import LogUnavailable
 from services import i18n
 from services.deps import SystemDep
-from services.i18n import Msg
 from services.kpi import export, render
 from services.kpi.compute import (
     BadKpiQuery,
@@ -38,7 +37,7 @@ from services.kpi.compute import (
     parse_by,
     parse_period,
 )
-from services.outcome import FHIR_JSON, FhirError
+from services.outcome import FHIR_JSON, FhirError, log_unavailable
 from services.web_assets import security_headers
 from stream_processors.quality_kpis.published import KpiReport
 
@@ -65,69 +64,52 @@ PAGE_HEADERS = security_headers(
 )
 
 
-def _computed(
-    system: SystemDep, as_of: str | None, by: str | None, start: str | None, end: str | None
-) -> KpiReport:
+def _asked(
+    as_of: AsOf = None, by: By = None, period_from: From = None, to: To = None
+) -> render.Query:
+    """The report's parameters as the request gives them (absent ones empty)."""
+    return render.Query(as_of or "", by or "", period_from or "", to or "")
+
+
+Asked = Annotated[render.Query, Depends(_asked)]
+
+
+def _computed(system: SystemDep, asked: render.Query) -> KpiReport:
     """The report, or BadKpiQuery for a bad parameter (the caller says it its own way)."""
     zone = i18n.current_zone.get()
-    at, grouping = parse_as_of(as_of, zone), parse_by(by)
-    period = parse_period(start, end, zone)
+    at, grouping = parse_as_of(asked.as_of, zone), parse_by(asked.by)
+    period = parse_period(asked.start, asked.end, zone)
     try:
         report = kpi_report(system.log, system.codec, at, grouping)
     except LogUnavailable as exc:
-        raise FhirError(
-            503,
-            Msg("event log unavailable, retry: {error}", error=exc),
-            "transient",
-            headers={"Retry-After": "5"},
-        ) from exc
+        raise log_unavailable(exc) from exc
     return in_period(report, *period)
 
 
-def _report(
-    system: SystemDep,
-    as_of: str | None,
-    by: str | None,
-    start: str | None = None,
-    end: str | None = None,
-) -> KpiReport:
+def _report(system: SystemDep, asked: render.Query) -> KpiReport:
     try:
-        return _computed(system, as_of, by, start, end)
+        return _computed(system, asked)
     except BadKpiQuery as exc:
         raise FhirError(400, exc.message, "invalid", [exc.parameter]) from exc
 
 
 @router.get("")
-def get_kpis(
-    system: SystemDep,
-    as_of: AsOf = None,
-    by: By = None,
-    cases: bool = False,
-    period_from: From = None,
-    to: To = None,
-) -> dict[str, Any]:
+def get_kpis(system: SystemDep, asked: Asked, cases: bool = False) -> dict[str, Any]:
     """Every indicator's figures (all, and per group of `by`) as of `as_of`, over the cases
     that started between `from` and `to` (dates, included)."""
-    return _report(system, as_of, by, period_from, to).to_json(with_cases=cases)
+    return _report(system, asked).to_json(with_cases=cases)
 
 
 @router.get("/report", response_class=HTMLResponse)
-def get_report_page(
-    system: SystemDep,
-    as_of: AsOf = None,
-    by: By = None,
-    period_from: From = None,
-    to: To = None,
-) -> HTMLResponse:
+def get_report_page(system: SystemDep, asked: Asked) -> HTMLResponse:
     """The report page; a bad parameter gives the page's form with what is wrong (400)."""
-    query = render.Query(as_of or "", by or "", period_from or "", to or "")
     try:
-        report = _computed(system, as_of, by, period_from, to)
+        report = _computed(system, asked)
     except BadKpiQuery as exc:
-        page = render.error_page(query, exc.message.text(), exc.parameter)
+        page = render.error_page(asked, exc.message.text(), exc.parameter)
         return HTMLResponse(page, status_code=400, headers=PAGE_HEADERS)
     names = render.group_names(system.store, report)
-    return HTMLResponse(render.report_page(report, query, names), headers=PAGE_HEADERS)
+    return HTMLResponse(render.report_page(report, asked, names), headers=PAGE_HEADERS)
 
 
 @router.get("/report.css", include_in_schema=False)
@@ -136,12 +118,9 @@ def get_report_css() -> Response:
 
 
 @router.get("/export.csv", response_class=Response)
-def get_csv(
-    system: SystemDep, as_of: AsOf = None, by: By = None, period_from: From = None, to: To = None
-) -> Response:
-    body = export.to_csv(_report(system, as_of, by, period_from, to))
+def get_csv(system: SystemDep, asked: Asked) -> Response:
     return Response(
-        body,
+        export.to_csv(_report(system, asked)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="kpi.csv"'},
     )
@@ -149,6 +128,6 @@ def get_csv(
 
 @router.get("/MeasureReport")
 def get_measure_reports(system: SystemDep, as_of: AsOf = None, by: By = None) -> Response:
-    report = _report(system, as_of, by)
+    report = _report(system, render.Query(as_of or "", by or ""))
     bundle = export.measure_reports(report, dt.datetime.now(dt.UTC))
     return Response(json.dumps(bundle, ensure_ascii=False), media_type=FHIR_JSON)

@@ -65,7 +65,6 @@ def ecg_fragments(
     patient_ref = (item.patient_ref if item else "") or obs.get("subject", {}).get("reference", "")
     patient = read_view(system, *patient_ref.split("/", 1)) if "/" in patient_ref else None
     return {
-        "title": esc(f"ECG {ecg_id}"),
         "ecg_id": esc(ecg_id),
         "observation_id": esc(obs.get("id", "")),
         "summary": _summary(item, obs),

@@ -14,17 +14,7 @@ from kernel.time import now
 from services import i18n
 from services.i18n import _
 from services.system import System
-from services.web_assets import CSP_SELF, WebAssets
-
-# The page posts through its script (fetch), never a form: CSP_SELF as it is.
-ASSETS = WebAssets(
-    Path(__file__).parent,
-    {
-        "workstation.js": "text/javascript; charset=utf-8",
-        "workstation.css": "text/css; charset=utf-8",
-    },
-    CSP_SELF,
-)
+from services.web_assets import CSP_SELF, Head, WebAssets
 
 
 def esc(value: object) -> str:
@@ -51,13 +41,22 @@ SCRIPT_MESSAGES = (
     "Write the addendum first.",
 )
 
+HEAD = Head("/reading/static/workstation.css", "/reading/static/workstation.js", SCRIPT_MESSAGES)
+# The page posts through its script (fetch), never a form: CSP_SELF as it is.
+ASSETS = WebAssets(
+    Path(__file__).parent,
+    {
+        "workstation.js": "text/javascript; charset=utf-8",
+        "workstation.css": "text/css; charset=utf-8",
+    },
+    CSP_SELF,
+    HEAD,
+)
+
 
 def page_context() -> dict[str, str]:
-    """What every workstation page carries: the script's messages and the reader's zone."""
-    return {
-        "messages": i18n.js_messages(SCRIPT_MESSAGES),
-        "tz": esc(i18n.current_zone.get()),
-    }
+    """What every workstation page carries: the reader's zone."""
+    return {"tz": esc(i18n.current_zone.get())}
 
 
 def time_html(instant: str, full: bool = False) -> str:

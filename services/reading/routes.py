@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from eventlog.base import LogUnavailable
 from kernel.ids import ecg_observation_id
@@ -15,7 +16,7 @@ from kernel.time import instant, now
 from services.auth.context import acting_subject
 from services.deps import SystemDep
 from services.ingest.ecg_models import PersonId
-from services.outcome import FhirError
+from services.outcome import FhirError, log_unavailable
 from services.reading import queue
 from services.registry.checks import reader_named, refuse_unknown
 from stream_processors.diagnosis_queue.published import QueueItem, diagnostic_report_id
@@ -82,6 +83,8 @@ class AddendumIn(BaseModel):
 
 
 class QueueItemPublic(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # built from the whole QueueItem: see `public`
+
     ecg_id: str
     triage_class: str
     reasons: list[str]
@@ -107,29 +110,20 @@ class QueueItemPublic(BaseModel):
 
 
 def public(item: QueueItem, at: str) -> QueueItemPublic:
-    return QueueItemPublic(
-        ecg_id=item.ecg_id,
-        triage_class=item.triage_class,
-        reasons=list(item.reasons),
-        status=item.status,
-        available=item.available(at),
-        overdue=item.overdue(at),
-        escalated=item.escalated,
-        site_id=item.site_id,
-        site_name=item.site_name,
-        patient_ref=item.patient_ref,
-        patient_name=item.patient_name,
-        clinical_question=item.clinical_question,
-        submitted_at=item.submitted_at,
-        due_at=item.due_at,
-        holder=item.holder,
-        lease_until=item.lease_until,
-        measurements=item.measurements,
-        observation=f"Observation/{ecg_observation_id(item.ecg_id)}",
-        task=f"Task/{task_id_of(item.ecg_id)}",
-        report=f"DiagnosticReport/{diagnostic_report_id(item.ecg_id)}" if item.report else None,
-        edits=item.edits,
-        addenda=list(item.addenda),
+    """The item as the API shows it: the fold's fields the model names (it ignores the
+    others), what holds at instant `at`, and the FHIR resources the read makes."""
+    return QueueItemPublic.model_validate(
+        {
+            **asdict(item),
+            "due_at": item.due_at,
+            "available": item.available(at),
+            "overdue": item.overdue(at),
+            "observation": f"Observation/{ecg_observation_id(item.ecg_id)}",
+            "task": f"Task/{task_id_of(item.ecg_id)}",
+            "report": (
+                f"DiagnosticReport/{diagnostic_report_id(item.ecg_id)}" if item.report else None
+            ),
+        }
     )
 
 
@@ -145,9 +139,7 @@ def _run(action: Any) -> Any:
             503, f"{exc}; retry shortly", "transient", headers={"Retry-After": "2"}
         ) from exc
     except LogUnavailable as exc:
-        raise FhirError(
-            503, f"event log unavailable, retry: {exc}", "transient", headers={"Retry-After": "5"}
-        ) from exc
+        raise log_unavailable(exc) from exc
 
 
 def _reader(claimed: str | None) -> str:

@@ -29,8 +29,17 @@ from services.deps import SystemDep
 from services.i18n import N_, _
 from services.reading import queue, worklist
 from services.reading.ecg_page import ecg_fragments
-from services.reading.html_parts import ASSETS, esc, marks, page_context, read_view, time_html
+from services.reading.html_parts import (
+    ASSETS,
+    HEAD,
+    esc,
+    marks,
+    page_context,
+    read_view,
+    time_html,
+)
 from services.system import System
+from services.web_assets import Head, titled
 from stream_processors.diagnosis_queue.published import QueueItem
 
 router = APIRouter(prefix="/reading", tags=["reading workstation"], include_in_schema=False)
@@ -52,13 +61,13 @@ def queue_page(request: Request, system: SystemDep) -> HTMLResponse:
         "queue.html",
         {
             **page_context(),
-            "title": esc(_("Reading queue")),
             "refresh_note": esc(_("Refreshes every {n} s.", n=QUEUE_POLL_S)),
             "rows": rows,
             "poll_s": str(QUEUE_POLL_S),
             "centre": esc(system.settings.reading_centre_id),
             **_filter_fields(system, chosen),
         },
+        title=titled(_("Reading queue")),
     )
 
 
@@ -76,7 +85,9 @@ def ecg_page(ecg_id: str, system: SystemDep) -> HTMLResponse:
     if obs is None:
         return _not_yet(ecg_id, known=item is not None)
     return ASSETS.page(
-        "ecg.html", {**page_context(), **ecg_fragments(system, ecg_id, item, obs, now())}
+        "ecg.html",
+        {**page_context(), **ecg_fragments(system, ecg_id, item, obs, now())},
+        title=titled(f"ECG {ecg_id}"),
     )
 
 
@@ -90,27 +101,22 @@ def static(name: str) -> Response:
 
 def _not_yet(ecg_id: str, known: bool) -> HTMLResponse:
     if not known:
-        return ASSETS.page(
-            "message.html",
-            {
-                "title": esc(_("Unknown ECG")),
-                "refresh": "",
-                "message": esc(_("No ECG {ecg_id} here.", ecg_id=ecg_id)),
-            },
-            status=404,
-        )
+        return _message(_("Unknown ECG"), _("No ECG {ecg_id} here.", ecg_id=ecg_id), 404)
+    text = _(
+        "ECG {ecg_id} is queued; its waveform is still being stored. This page reloads by itself.",
+        ecg_id=ecg_id,
+    )
+    return _message(_("ECG arriving"), text, 200, NOT_YET_REFRESH_S)
+
+
+def _message(title: str, text: str, status: int, refresh_s: int | None = None) -> HTMLResponse:
+    """The workstation's page of one message (no script), reloading after `refresh_s`."""
     return ASSETS.page(
         "message.html",
-        {
-            "title": esc(_("ECG arriving")),
-            "refresh": str(NOT_YET_REFRESH_S),
-            "message": esc(
-                _(
-                    "ECG {ecg_id} is queued; its waveform is still being stored. This page reloads by itself.",
-                    ecg_id=ecg_id,
-                )
-            ),
-        },
+        {"title": esc(title), "message": esc(text)},
+        title=titled(title),
+        status=status,
+        head=Head(HEAD.stylesheet, refresh_s=refresh_s),
     )
 
 

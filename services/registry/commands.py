@@ -98,66 +98,57 @@ class Registry:
 
     # -- the writes ------------------------------------------------------------------------
 
+    def _change(self, party: str, party_id: str, event_id: str | None, user: str | None) -> Change:
+        return Change(party, party_id, event_id, user, self.stream(party, party_id))
+
     def upsert(
         self, party: str, party_id: str, details: Json, event_id: str | None, user: str | None
     ) -> Answer:
         """Register the party, or update it if its details differ; nothing if they do not."""
-        stream = self.stream(party, party_id)
-        if event_id and event_id in stream.event_ids:
-            return self._replay(party, party_id, event_id, stream)
-        before = stream.entry
+        change = self._change(party, party_id, event_id, user)
+        if first := change.first_answer():
+            return first
+        before = change.stream.entry
         if before is not None and before["active"] and before["details"] == details:
-            return Answer(party, party_id, "unchanged", None, fhir_reference(party, party_id))
+            return change.unchanged()
         self.check_references(party, details)
         what = "updated" if before is not None else "registered"
-        return self._append(party, party_id, what, {"details": details}, event_id, user, stream)
+        return self._commit(change, [change.event(what, {"details": details})])
 
     def register(
         self, party: str, party_id: str, details: Json, event_id: str | None, user: str | None
     ) -> Answer:
         """Register a new party; the same details again are `unchanged`; other details for a
         registered id are a 409 (update it instead)."""
-        stream = self.stream(party, party_id)
-        if event_id and event_id in stream.event_ids:
-            return self._replay(party, party_id, event_id, stream)
-        if stream.entry is not None:
-            if stream.entry["active"] and stream.entry["details"] == details:
-                return Answer(party, party_id, "unchanged", None, fhir_reference(party, party_id))
+        change = self._change(party, party_id, event_id, user)
+        if first := change.first_answer():
+            return first
+        if change.stream.entry is not None:
+            if change.stream.entry["active"] and change.stream.entry["details"] == details:
+                return change.unchanged()
             raise RegistryRefused(
                 409, f"{party} {party_id} is already registered: PUT to update it", "id"
             )
         self.check_references(party, details)
-        return self._append(
-            party, party_id, "registered", {"details": details}, event_id, user, stream
-        )
+        return self._commit(change, [change.event("registered", {"details": details})])
 
     def retire(
         self, party: str, party_id: str, reason: str | None, event_id: str | None, user: str | None
     ) -> Answer:
         """Retire a party; a practitioner's roles end with it (one append, in order)."""
-        stream = self.stream(party, party_id)
-        if event_id and event_id in stream.event_ids:
-            return self._replay(party, party_id, event_id, stream)
-        entry = self._existing(party, party_id, stream)
+        change = self._change(party, party_id, event_id, user)
+        if first := change.first_answer():
+            return first
+        entry = change.existing()
         if not entry["active"]:
-            return Answer(party, party_id, "unchanged", None, fhir_reference(party, party_id))
+            return change.unchanged()
         active = [r for r in entry["roles"] if r["active"]]
         ended = [
-            self._event(
-                party, party_id, "role-ended", {**_role(r), "reason": reason}, None, user, v
-            )
-            for v, r in enumerate(active, start=stream.version)
+            change.event("role-ended", {**_role(r), "reason": reason}, n, derived=True)
+            for n, r in enumerate(active)
         ]
-        retired = self._event(
-            party,
-            party_id,
-            "retired",
-            {"reason": reason},
-            event_id,
-            user,
-            stream.version + len(ended),
-        )
-        return self._commit(party, party_id, "retired", [*ended, retired], stream)
+        retired = change.event("retired", {"reason": reason}, len(ended))
+        return self._commit(change, [*ended, retired])
 
     def role(
         self,
@@ -169,26 +160,23 @@ class Registry:
         user: str | None,
     ) -> Answer:
         """Assign (or end) a practitioner's role at a registered organization."""
-        party = c.PRACTITIONER
-        stream = self.stream(party, practitioner_id)
-        if event_id and event_id in stream.event_ids:
-            return self._replay(party, practitioner_id, event_id, stream)
-        entry = self._existing(party, practitioner_id, stream)
+        change = self._change(c.PRACTITIONER, practitioner_id, event_id, user)
+        if first := change.first_answer():
+            return first
         held = any(
             r["active"] and (r["organization_id"], r["role"]) == (org_id, role)
-            for r in entry["roles"]
+            for r in change.existing()["roles"]
         )
-        what = "role-assigned" if assign else "role-ended"
         if held == assign:
-            return Answer(
-                party, practitioner_id, "unchanged", None, fhir_reference(party, practitioner_id)
-            )
+            return change.unchanged()
         if assign:
             self.require(c.ORGANIZATION, org_id, "organization_id")
         fields: Json = {"organization_id": org_id, "role": role}
         if not assign:
             fields["reason"] = None
-        return self._append(party, practitioner_id, what, fields, event_id, user, stream)
+        return self._commit(
+            change, [change.event("role-assigned" if assign else "role-ended", fields)]
+        )
 
     # -- checks ----------------------------------------------------------------------------
 
@@ -214,71 +202,80 @@ class Registry:
             )
         return entry
 
-    @staticmethod
-    def _existing(party: str, party_id: str, stream: Stream) -> Json:
-        if stream.entry is None:
-            raise RegistryRefused(404, f"{party} {party_id} is not registered")
-        return stream.entry
-
     # -- appending -------------------------------------------------------------------------
 
-    def _event(
-        self,
-        party: str,
-        party_id: str,
-        what: str,
-        fields: Json,
-        event_id: str | None,
-        user: str | None,
-        version: int,
-    ) -> tuple[str, Json]:
-        """The event, its id the caller's or derived from `version` (the party's count of
-        records before it) and the content."""
-        name = NAMES[(party, what)]
-        now = dt.datetime.now(dt.UTC)
-        event = {
-            "meta": {
-                "event_id": event_id or _derived(what, party, party_id, version, fields),
-                "occurred_at": now,
-                "recorded_at": now,
-                "source": {"channel": "admin", "device_id": None, "user_id": user, "site_id": None},
-            },
-            KEY_FIELDS[party]: party_id,
-            **fields,
-        }
-        return name, event
-
-    def _append(
-        self,
-        party: str,
-        party_id: str,
-        what: str,
-        fields: Json,
-        event_id: str | None,
-        user: str | None,
-        stream: Stream,
-    ) -> Answer:
-        event = self._event(party, party_id, what, fields, event_id, user, stream.version)
-        return self._commit(party, party_id, what, [event], stream)
-
-    def _commit(
-        self, party: str, party_id: str, what: str, events: list[tuple[str, Json]], stream: Stream
-    ) -> Answer:
+    def _commit(self, change: Change, events: list[tuple[str, Json]]) -> Answer:
+        """Append the events at the party's version; the answer names the last one."""
         records = [
-            NewRecord(party_id, self._codec.encode(name, e), e["meta"]["event_id"])
+            NewRecord(change.party_id, self._codec.encode(name, e), e["meta"]["event_id"])
             for name, e in events
         ]
         try:
-            result = self._log.append_at_version(REGISTRY, party_id, stream.version, records)
+            result = self._log.append_at_version(
+                REGISTRY, change.party_id, change.stream.version, records
+            )
         except StaleVersion as exc:
-            raise RegistryRefused(409, f"{party} {party_id} changed meanwhile; retry") from exc
-        last = records[-1].event_id
+            raise RegistryRefused(
+                409, f"{change.party} {change.party_id} changed meanwhile; retry"
+            ) from exc
+        what = EVENTS[events[-1][0]][1]
         replayed = all(a.duplicate for a in result.appended)
-        return Answer(party, party_id, what, last, fhir_reference(party, party_id), replayed)
+        return change.answer(what, records[-1].event_id, replayed)
 
-    def _replay(self, party: str, party_id: str, event_id: str, stream: Stream) -> Answer:
-        what = stream.event_ids[event_id]
-        return Answer(party, party_id, what, event_id, fhir_reference(party, party_id), True)
+
+@dataclass(frozen=True)
+class Change:
+    """One request to change one party: who sends it (`user`), its event id (None: derived
+    from the content), and the party's events as the log held them when it was decided."""
+
+    party: str
+    party_id: str
+    event_id: str | None
+    user: str | None
+    stream: Stream
+
+    def first_answer(self) -> Answer | None:
+        """When the log already holds this event id (a retry), the answer it had then."""
+        if not self.event_id or self.event_id not in self.stream.event_ids:
+            return None
+        return self.answer(self.stream.event_ids[self.event_id], self.event_id, True)
+
+    def existing(self) -> Json:
+        """The party's entry (404 if it was never registered)."""
+        if self.stream.entry is None:
+            raise RegistryRefused(404, f"{self.party} {self.party_id} is not registered")
+        return self.stream.entry
+
+    def answer(self, what: str, event_id: str | None, replayed: bool = False) -> Answer:
+        reference = fhir_reference(self.party, self.party_id)
+        return Answer(self.party, self.party_id, what, event_id, reference, replayed)
+
+    def unchanged(self) -> Answer:
+        return self.answer("unchanged", None)
+
+    def event(self, what: str, fields: Json, n: int = 0, derived: bool = False) -> tuple[str, Json]:
+        """The request's `n`-th event (0: the first appended): its id the request's, unless
+        `derived` or none was given, then derived from the party's version before it and
+        the content."""
+        version = self.stream.version + n
+        given = None if derived else self.event_id
+        now = dt.datetime.now(dt.UTC)
+        event = {
+            "meta": {
+                "event_id": given or _derived(what, self.party, self.party_id, version, fields),
+                "occurred_at": now,
+                "recorded_at": now,
+                "source": {
+                    "channel": "admin",
+                    "device_id": None,
+                    "user_id": self.user,
+                    "site_id": None,
+                },
+            },
+            KEY_FIELDS[self.party]: self.party_id,
+            **fields,
+        }
+        return NAMES[(self.party, what)], event
 
 
 def references(party: str, d: Json) -> list[tuple[str, str, str, str | None]]:

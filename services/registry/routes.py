@@ -29,27 +29,19 @@ from starlette.concurrency import run_in_threadpool
 
 from eventlog.base import LogUnavailable
 from services.auth.context import current_principal
-from services.deps import SystemDep
-from services.outcome import FhirError, issue
+from services.deps import app_writer
+from services.outcome import FhirError, issue, log_unavailable
 from services.registry.commands import Answer, Registry, RegistryRefused
 from services.registry.models import COLLECTIONS, MODELS, RetireIn, RoleIn
 from stream_processors.registry.published import codes
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 
-RETRY_AFTER_S = "5"
 Collection = Annotated[str, Path(description=", ".join(COLLECTIONS))]
 PartyIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-def _registry(request: Request, system: SystemDep) -> Registry:
-    registry: Registry | None = getattr(request.app.state, "registry", None)
-    if registry is None:
-        registry = request.app.state.registry = Registry(system.log, system.codec)
-    return registry
-
-
-RegistryDep = Annotated[Registry, Depends(_registry)]
+RegistryDep = Annotated[Registry, Depends(app_writer("registry", Registry))]
 
 
 def _party(collection: str) -> str:
@@ -60,14 +52,6 @@ def _party(collection: str) -> str:
             "not-found",
         )
     return COLLECTIONS[collection]
-
-
-async def _body(request: Request, model: type[BaseModel]) -> Any:
-    raw = await request.body()
-    try:
-        return model.model_validate_json(raw or b"{}")
-    except ValidationError as exc:
-        raise _invalid(exc) from exc
 
 
 def _invalid(exc: ValidationError) -> FhirError:
@@ -99,12 +83,7 @@ async def _run(action: Callable[[], Answer], response: Response) -> dict[str, An
         code = {404: "not-found", 409: "conflict"}.get(exc.status, "invalid")
         raise FhirError(exc.status, str(exc), code, [exc.field] if exc.field else None) from exc
     except LogUnavailable as exc:
-        raise FhirError(
-            503,
-            f"event log unavailable, retry: {exc}",
-            "transient",
-            headers={"Retry-After": RETRY_AFTER_S},
-        ) from exc
+        raise log_unavailable(exc) from exc
     appended = answer.outcome != "unchanged" and not answer.replayed
     response.status_code = 202 if appended else 200
     response.headers["Content-Location"] = f"/fhir/{answer.reference}"
@@ -113,40 +92,57 @@ async def _run(action: Callable[[], Answer], response: Response) -> dict[str, An
     return answer.to_json()
 
 
+class Write:
+    """What every route here needs: the request (its JSON body), the app's registry, and
+    the response its answer sets the status and headers of."""
+
+    def __init__(self, request: Request, registry: RegistryDep, response: Response) -> None:
+        self.request = request
+        self.registry = registry
+        self.response = response
+
+    async def body(self, model: type[BaseModel]) -> Any:
+        """The body as `model` (400 not JSON, 422 invalid, naming the field)."""
+        raw = await self.request.body()
+        try:
+            return model.model_validate_json(raw or b"{}")
+        except ValidationError as exc:
+            raise _invalid(exc) from exc
+
+    async def run(self, action: Callable[[Registry], Answer]) -> dict[str, Any]:
+        return await _run(partial(action, self.registry), self.response)
+
+
+WriteDep = Annotated[Write, Depends()]
+
+
 @router.post("/{collection}", status_code=202)
-async def register(
-    collection: Collection, request: Request, registry: RegistryDep, response: Response
-) -> dict[str, Any]:
+async def register(collection: Collection, write: WriteDep) -> dict[str, Any]:
     """Register a party (the body's `id` names it)."""
     party = _party(collection)
-    body = await _body(request, MODELS[party])
-    return await _run(
-        lambda: registry.register(party, body.id, body.details(), body.event_id, _user()), response
+    body = await write.body(MODELS[party])
+    return await write.run(
+        lambda r: r.register(party, body.id, body.details(), body.event_id, _user())
     )
 
 
 @router.put("/{collection}/{party_id}", status_code=202)
-async def upsert(
-    collection: Collection,
-    party_id: PartyIdPath,
-    request: Request,
-    registry: RegistryDep,
-    response: Response,
-) -> dict[str, Any]:
+async def upsert(collection: Collection, party_id: PartyIdPath, write: WriteDep) -> dict[str, Any]:
     """Register the party or replace its details; the same details again append nothing."""
     party = _party(collection)
-    body = await _body(request, MODELS[party])
+    body = await write.body(MODELS[party])
     if body.id != party_id:
         raise FhirError(
             422, f"id {body.id!r} differs from the path's {party_id!r}", "invalid", ["id"]
         )
-    answer = await _run(
-        lambda: registry.upsert(party, party_id, body.details(), body.event_id, _user()), response
+    answer = await write.run(
+        lambda r: r.upsert(party, party_id, body.details(), body.event_id, _user())
     )
     if party == codes.PRACTITIONER:
         user = _user()
         for i, role in enumerate(body.roles):
-            await _run(partial(_assign, registry, party_id, role, f"roles[{i}]", user), Response())
+            assign = partial(_assign, write.registry, party_id, role, f"roles[{i}]", user)
+            await _run(assign, Response())  # the party's answer is the route's
     return answer
 
 
@@ -161,46 +157,29 @@ def _assign(
 
 
 @router.post("/{collection}/{party_id}/retire", status_code=202)
-async def retire(
-    collection: Collection,
-    party_id: PartyIdPath,
-    request: Request,
-    registry: RegistryDep,
-    response: Response,
-) -> dict[str, Any]:
+async def retire(collection: Collection, party_id: PartyIdPath, write: WriteDep) -> dict[str, Any]:
     """Retire a party: ids naming it are refused from now on; its FHIR resources stay,
     inactive."""
     party = _party(collection)
-    body: RetireIn = await _body(request, RetireIn)
-    return await _run(
-        lambda: registry.retire(party, party_id, body.reason, body.event_id, _user()), response
-    )
+    body: RetireIn = await write.body(RetireIn)
+    return await write.run(lambda r: r.retire(party, party_id, body.reason, body.event_id, _user()))
 
 
-async def _role(
-    party_id: str, request: Request, registry: Registry, response: Response, held: bool
-) -> dict[str, Any]:
+async def _role(party_id: str, write: Write, held: bool) -> dict[str, Any]:
     """Give (`held`) or end a practitioner's role at an organization, as the body says."""
-    body: RoleIn = await _body(request, RoleIn)
-    return await _run(
-        lambda: registry.role(
-            party_id, body.organization_id, body.role, held, body.event_id, _user()
-        ),
-        response,
+    body: RoleIn = await write.body(RoleIn)
+    return await write.run(
+        lambda r: r.role(party_id, body.organization_id, body.role, held, body.event_id, _user())
     )
 
 
 @router.post("/practitioners/{party_id}/roles", status_code=202)
-async def assign_role(
-    party_id: PartyIdPath, request: Request, registry: RegistryDep, response: Response
-) -> dict[str, Any]:
+async def assign_role(party_id: PartyIdPath, write: WriteDep) -> dict[str, Any]:
     """Give a practitioner a role at an organization (crew, reader, ed-clinician, ...)."""
-    return await _role(party_id, request, registry, response, held=True)
+    return await _role(party_id, write, held=True)
 
 
 @router.post("/practitioners/{party_id}/roles/end", status_code=202)
-async def end_role(
-    party_id: PartyIdPath, request: Request, registry: RegistryDep, response: Response
-) -> dict[str, Any]:
+async def end_role(party_id: PartyIdPath, write: WriteDep) -> dict[str, Any]:
     """End a practitioner's role at an organization."""
-    return await _role(party_id, request, registry, response, held=False)
+    return await _role(party_id, write, held=False)

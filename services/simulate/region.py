@@ -227,11 +227,17 @@ class _Planner:
         def ev(at: dt.datetime, event_type: str, **fields: Any) -> None:
             eid = self.event_id(incident_id, len(timeline))
             timeline.append(
-                (at, {"type": short(event_type), "event_id": eid, "occurred_at": _iso(at), **fields})
+                (
+                    at,
+                    {"type": short(event_type), "event_id": eid, "occurred_at": _iso(at), **fields},
+                )
             )
 
         def status(at: dt.datetime, name: str) -> None:
             ev(at, UNIT_STATUS_CHANGED, unit_id=unit, status=name)
+
+        def stemi_alert(at: dt.datetime, note: str) -> None:
+            ev(at, PRE_ALERT_RAISED, kind="STEMI", destination_id=PCI_HOSPITAL, note=note)
 
         ev(
             call,
@@ -278,21 +284,10 @@ class _Planner:
             reads.append((ecg_id, acquired, stemi))
             left = max(left, acquired + dt.timedelta(minutes=1))
             if stemi:
-                ev(
-                    acquired + self.minutes(0.5, 3),
-                    PRE_ALERT_RAISED,
-                    kind="STEMI",
-                    destination_id=PCI_HOSPITAL,
-                    note="STEMI on the 12-lead; activate cath lab",
-                )
+                note = "STEMI on the 12-lead; activate cath lab"
+                stemi_alert(acquired + self.minutes(0.5, 3), note)
         elif stemi:  # STEMI recognised without a transmitted ECG (monitor only)
-            ev(
-                at_patient + self.minutes(3, 8),
-                PRE_ALERT_RAISED,
-                kind="STEMI",
-                destination_id=PCI_HOSPITAL,
-                note="Suspected STEMI, no 12-lead transmitted",
-            )
+            stemi_alert(at_patient + self.minutes(3, 8), "Suspected STEMI, no 12-lead transmitted")
         status(left, "LEFT_SCENE")
         ev(
             left + dt.timedelta(minutes=2),
