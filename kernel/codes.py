@@ -50,3 +50,8 @@ ECG_MEASUREMENTS: dict[str, tuple[str, str, str]] = {
     "qrs_axis_deg": ("8632-2", "QRS axis", "deg"),
     "t_axis_deg": ("8638-9", "T wave axis", "deg"),
 }
+
+# Unit statuses the folds act on (values of the goldenhour.ems.UnitStatus enum).
+AT_DESTINATION = "AT_DESTINATION"
+TRANSFER_OF_CARE = "TRANSFER_OF_CARE"
+BACK_IN_SERVICE = "BACK_IN_SERVICE"

@@ -3,7 +3,6 @@ same events always give the same ids: upserts are idempotent and rebuilds identi
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import uuid
 from collections.abc import Iterable, Mapping
@@ -17,12 +16,6 @@ NAMESPACE = uuid.UUID("6b1f6f3e-8d0a-5c56-9a53-1f0c9b0e7a11")
 @functools.lru_cache(maxsize=65536)  # a rebuild asks for the same ids once per event
 def resource_id(resource_type: str, *parts: str) -> str:
     return str(uuid.uuid5(NAMESPACE, "/".join((resource_type, *parts))))
-
-
-def shallow_fields(state: Any) -> dict[str, Any]:
-    """A dataclass's fields as a dict without `asdict`'s deep copy: fold states hold JSON
-    values only and are serialised at once, so sharing them is safe (and 10x cheaper)."""
-    return {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
 
 
 def primary_identifier(identifiers: Iterable[Mapping[str, Any]]) -> Mapping[str, Any]:

@@ -211,11 +211,14 @@ def _p(
     return SearchParam(resource, name, kind, reader, doc or DOCS[kind], **extra)
 
 
-def _subject_params(rtype: str, element: str = "subject") -> list[SearchParam]:
-    """`subject` (any type; a bare id: a Patient) and `patient` (a Patient), one index."""
+def _subject_params(
+    rtype: str, element: str = "subject", targets: tuple[str, ...] = ("Patient", "Group")
+) -> list[SearchParam]:
+    """The parameter named after `element` (a reference to one of `targets`; a bare id: a
+    Patient) and `patient` (a Patient) on the same element, in one index."""
     index = f"{rtype}.{element}"
     return [
-        _p(rtype, "subject", "reference", element, targets=("Patient", "Group"), index_name=index),
+        _p(rtype, element, "reference", element, targets=targets, index_name=index),
         _p(rtype, "patient", "reference", element, targets=("Patient",), index_name=index),
     ]
 
@@ -229,22 +232,41 @@ def _encounter(rtype: str, element: str = "encounter", name: str = "encounter") 
     return _p(rtype, name, "reference", element, targets=("Encounter",), index_name=index)
 
 
+def _identifier(rtype: str) -> SearchParam:
+    return _p(rtype, "identifier", "token", "identifier", DOCS["identifier"])
+
+
+def _clinical(
+    rtype: str,
+    status_system: str,
+    date: str,
+    *,
+    code: str | None = "code",
+    identifier: bool = True,
+    encounter: bool = True,
+) -> list[SearchParam]:
+    """What FHIR's clinical resources share (the registry's clinical-identifier, -patient,
+    -encounter, -code and -date, with `subject` and `status`), in this order: identifier,
+    subject, patient, encounter, `code` (a token parameter named after the element it
+    reads: code, class, type), status, and `date` (the element the `date` parameter reads)."""
+    out = [_identifier(rtype)] if identifier else []
+    out += _subject_params(rtype)
+    out += [_encounter(rtype)] if encounter else []
+    out += [_p(rtype, code, "token", code)] if code else []
+    return [*out, _status(rtype, status_system), _p(rtype, "date", "date", date)]
+
+
 FHIR = "http://hl7.org/fhir/"
 DECLARED: list[SearchParam] = [
-    _p("Patient", "identifier", "token", "identifier", DOCS["identifier"]),
+    _identifier("Patient"),
     _p("Patient", "name", "string", _human_names, "starts any name part, or the whole name"),
     _p("Patient", "family", "string", "name.family"),
     _p("Patient", "given", "string", "name.given"),
     _p("Patient", "gender", "token", "gender", system=FHIR + "administrative-gender"),
     _p("Patient", "birthdate", "date", "birthDate"),
     _p("Patient", "active", "token", "active", "true | false"),
-    _p("Observation", "identifier", "token", "identifier", DOCS["identifier"]),
-    *_subject_params("Observation"),
-    _encounter("Observation"),
-    _p("Observation", "code", "token", "code"),
+    *_clinical("Observation", FHIR + "observation-status", "effective[x]"),
     _p("Observation", "category", "token", _categories),
-    _status("Observation", FHIR + "observation-status"),
-    _p("Observation", "date", "date", "effective[x]"),
     _p("Observation", "value-quantity", "quantity", "valueQuantity"),
     _p("Observation", "component-code", "token", "component.code"),
     _p("Observation", "component-value-quantity", "quantity", "component.valueQuantity"),
@@ -252,32 +274,26 @@ DECLARED: list[SearchParam] = [
     _status("ServiceRequest", FHIR + "request-status"),
     _p("ServiceRequest", "authored", "date", "authoredOn"),
     _p("ServiceRequest", "priority", "token", "priority", system=FHIR + "request-priority"),
-    *_subject_params("DiagnosticReport"),
-    # An ECG device's own report (report-only results; stream_processors/fhir_projector)
-    _p("DocumentReference", "identifier", "token", "identifier", DOCS["identifier"]),
-    *_subject_params("DocumentReference"),
-    _p("DiagnosticReport", "code", "token", "code"),
-    _status("DiagnosticReport", FHIR + "diagnostic-report-status"),
-    _p("DiagnosticReport", "date", "date", "effective[x]"),
+    *_clinical(
+        "DiagnosticReport",
+        FHIR + "diagnostic-report-status",
+        "effective[x]",
+        identifier=False,
+        encounter=False,
+    ),
     _p("DiagnosticReport", "issued", "date", "issued"),
     _p("DiagnosticReport", "result", "reference", "result", targets=("Observation",)),
     _p("DiagnosticReport", "based-on", "reference", "basedOn", targets=("ServiceRequest",)),
+    # An ECG device's own report (report-only results; stream_processors/fhir_projector)
+    _identifier("DocumentReference"),
+    *_subject_params("DocumentReference"),
     _p("Task", "patient", "reference", "for", targets=("Patient",), index_name="Task.for"),
     _status("Task", FHIR + "task-status"),
     _p("Task", "focus", "reference", "focus", targets=("Observation",)),  # the ECG to read
-    _p("Encounter", "identifier", "token", "identifier", DOCS["identifier"]),
-    *_subject_params("Encounter"),
-    _status("Encounter", FHIR + "encounter-status"),
-    _p("Encounter", "class", "token", "class"),
-    _p("Encounter", "date", "date", "period"),
-    _p("Procedure", "identifier", "token", "identifier", DOCS["identifier"]),
-    *_subject_params("Procedure"),
-    _encounter("Procedure"),
-    _p("Procedure", "code", "token", "code"),
-    _status("Procedure", FHIR + "event-status"),
-    _p("Procedure", "date", "date", "performed[x]"),
+    *_clinical("Encounter", FHIR + "encounter-status", "period", code="class", encounter=False),
+    *_clinical("Procedure", FHIR + "event-status", "performed[x]"),
     # A hospital's final diagnosis (hospital.outcome: services/fhir_api/outcome_routes.py)
-    _p("Condition", "identifier", "token", "identifier", DOCS["identifier"]),
+    _identifier("Condition"),
     *_subject_params("Condition"),
     _encounter("Condition"),
     _p("Condition", "code", "token", "code"),
@@ -293,33 +309,9 @@ DECLARED: list[SearchParam] = [
     ),
     _p("MedicationAdministration", "code", "token", "medicationCodeableConcept"),
     _p("MedicationAdministration", "effective-time", "date", "effective[x]"),
-    *_subject_params("Flag"),
-    _encounter("Flag"),
-    _status("Flag", FHIR + "flag-status"),
-    _p("Flag", "code", "token", "code"),
-    _p("Flag", "date", "date", "period"),
-    _p("Composition", "identifier", "token", "identifier", DOCS["identifier"]),
-    *_subject_params("Composition"),
-    _encounter("Composition"),
-    _p("Composition", "type", "token", "type"),
-    _status("Composition", FHIR + "composition-status"),
-    _p("Composition", "date", "date", "date"),
-    _p(
-        "Provenance",
-        "target",
-        "reference",
-        "target",
-        targets=("Patient",),
-        index_name="Provenance.target",
-    ),
-    _p(
-        "Provenance",
-        "patient",
-        "reference",
-        "target",
-        targets=("Patient",),
-        index_name="Provenance.target",
-    ),
+    *_clinical("Flag", FHIR + "flag-status", "period", identifier=False),
+    *_clinical("Composition", FHIR + "composition-status", "date", code="type"),
+    *_subject_params("Provenance", "target", targets=("Patient",)),
     _p("Provenance", "recorded", "date", "recorded"),
     # The access audit (stream_processors/audit/), admin only (services/auth/policy.py).
     # No `patient` parameter on purpose: types with one are in a patient's compartment
@@ -342,7 +334,7 @@ DECLARED: list[SearchParam] = [
     ),
     _p("AuditEvent", "date", "date", "recorded"),
     # The registry (stream_processors/registry/): who is who, readable by every role.
-    _p("Organization", "identifier", "token", "identifier", DOCS["identifier"]),
+    _identifier("Organization"),
     _p(
         "Organization",
         "name",
@@ -353,21 +345,21 @@ DECLARED: list[SearchParam] = [
     _p("Organization", "type", "token", "type", "kind: hospital, station, clinic, ... or HL7 prov"),
     _p("Organization", "partof", "reference", "partOf", targets=("Organization",)),
     _p("Organization", "active", "token", "active", "true | false"),
-    _p("Location", "identifier", "token", "identifier", DOCS["identifier"]),
+    _identifier("Location"),
     _p("Location", "name", "string", "name"),
     _p("Location", "type", "token", "type"),
     _p("Location", "organization", "reference", "managingOrganization", targets=("Organization",)),
-    _p("Practitioner", "identifier", "token", "identifier", DOCS["identifier"]),
+    _identifier("Practitioner"),
     _p("Practitioner", "name", "string", _human_names, "starts any name part, or the whole name"),
     _p("Practitioner", "active", "token", "active", "true | false"),
     _p("PractitionerRole", "practitioner", "reference", "practitioner", targets=("Practitioner",)),
     _p("PractitionerRole", "organization", "reference", "organization", targets=("Organization",)),
     _p("PractitionerRole", "role", "token", "code"),
     _p("PractitionerRole", "active", "token", "active", "true | false"),
-    _p("Device", "identifier", "token", "identifier", DOCS["identifier"]),
+    _identifier("Device"),
     _p("Device", "organization", "reference", "owner", targets=("Organization",)),
     _p("Device", "type", "token", "type"),
-    _p("Endpoint", "identifier", "token", "identifier", DOCS["identifier"]),
+    _identifier("Endpoint"),
     _p("Endpoint", "organization", "reference", "managingOrganization", targets=("Organization",)),
     _p("Endpoint", "connection-type", "token", "connectionType"),
     _p("Endpoint", "name", "string", "name"),

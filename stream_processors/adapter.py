@@ -26,6 +26,7 @@ Ref = tuple[str, str]
 State = Mapping[Ref, Json]
 Changes = dict[Ref, Json]
 Refs = Callable[[Json], list[Ref]]
+Fold = Callable[[State, Json], Changes]
 Index = Callable[[Json], list[IndexEntry]]
 Emit = Callable[[State, str, Json], list[Emitted]]
 
@@ -35,7 +36,7 @@ class Step:
     """What one event name does: the documents it touches, and how it changes them."""
 
     refs: Refs
-    fold: Callable[[State, Json], Changes]
+    fold: Fold
 
 
 def no_index(resource: Json) -> list[IndexEntry]:

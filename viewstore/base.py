@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from kernel.time import instant
@@ -72,6 +72,43 @@ class VersionConflict(RuntimeError):
     """A new version does not follow the stored latest version of its resource."""
 
 
+@dataclass(frozen=True)
+class ViewWrite:
+    """What one `ViewStore.apply` writes as one unit: new resource versions, lookups added
+    and removed, and the position they bring their processor to."""
+
+    resources: Sequence[StoredResource]
+    index: Sequence[IndexEntry]
+    checkpoint: Checkpoint
+    unindex: Sequence[IndexEntry] = ()
+
+    def refs(self) -> list[tuple[str, str]]:
+        """The distinct (resource_type, id) written, in the order first written."""
+        return list(dict.fromkeys((r.resource_type, r.id) for r in self.resources))
+
+    def check(
+        self,
+        checkpoint_of: Callable[[str, str, int], int | None],
+        latest_of: Callable[[list[tuple[str, str]]], list[int]],
+    ) -> None:
+        """Refuses a write that `apply`'s contract forbids, before anything is written:
+        first the position (`checkpoint_of` is the store's `checkpoint`), then each version
+        (`latest_of` gives the latest stored version of each of `refs()`, 0 for none)."""
+        cp = self.checkpoint
+        stored = checkpoint_of(cp.processor, cp.topic, cp.partition)
+        if stored is not None and cp.next_offset <= stored:
+            raise PositionAlreadyApplied(f"{cp} is not beyond stored next offset {stored}")
+        refs = self.refs()
+        latest = dict(zip(refs, latest_of(refs), strict=True))
+        for r in self.resources:
+            expected = latest[r.resource_type, r.id] + 1
+            if r.version != expected:
+                raise VersionConflict(
+                    f"{r.resource_type}/{r.id}: got v{r.version}, next is v{expected}"
+                )
+            latest[r.resource_type, r.id] = r.version
+
+
 class ViewStore(ABC):
     """Versioned resources, lookups and checkpoints."""
 
@@ -105,7 +142,6 @@ class ViewStore(ABC):
     def checkpoint(self, processor: str, topic: str, partition: int) -> int | None:
         """The processor's next offset to read, or None if it never applied anything."""
 
-    @abstractmethod
     def apply(
         self,
         resources: Sequence[StoredResource],
@@ -118,9 +154,15 @@ class ViewStore(ABC):
 
         Each resource must be version 1 of a new resource or latest+1 of an existing one,
         where "latest" counts earlier entries of the same call: one call may carry several
-        consecutive versions of a resource, in order (`VersionConflict` otherwise). A checkpoint not beyond the stored one raises
-        `PositionAlreadyApplied` and writes nothing: each position is folded once.
+        consecutive versions of a resource, in order (`VersionConflict` otherwise). A
+        checkpoint not beyond the stored one raises `PositionAlreadyApplied` and writes
+        nothing: each position is folded once. (Backends implement `apply_write`.)
         """
+        self.apply_write(ViewWrite(resources, index, checkpoint, unindex))
+
+    @abstractmethod
+    def apply_write(self, write: ViewWrite) -> None:
+        """`apply`, its arguments taken as one value; refuses what `ViewWrite.check` refuses."""
 
     @abstractmethod
     def scan(self) -> Iterator[StoredResource]:

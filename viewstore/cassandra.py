@@ -40,16 +40,7 @@ from cassandra.policies import (
 )
 from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, PreparedStatement
 
-from viewstore.base import (
-    Change,
-    Checkpoint,
-    IndexEntry,
-    PositionAlreadyApplied,
-    StoredResource,
-    VersionConflict,
-    ViewStore,
-    change_instant,
-)
+from viewstore.base import Change, StoredResource, ViewStore, ViewWrite, change_instant
 
 # Bodies up to this size, in bytes, ride inline in the apply batch and are read in one round
 # trip (FHIR resources are mostly 1-5 KB). Larger ones (a 12-lead ECG Observation is ~500 KB
@@ -243,34 +234,10 @@ class CassandraViewStore(ViewStore):
     # be fencing: keep the consumer group generation beside the checkpoint and make its write
     # conditional on it (an LWT before the batch), at the price of a Paxos round per apply.
 
-    def apply(
-        self,
-        resources: Sequence[StoredResource],
-        index: Sequence[IndexEntry],
-        checkpoint: Checkpoint,
-        unindex: Sequence[IndexEntry] = (),
-    ) -> None:
-        self._check_position(checkpoint)
-        self._check_versions(resources)
-        body_refs = self._write_large_bodies(resources)
-        batch = self._batch(resources, body_refs, index, unindex, checkpoint)
-        self._session.execute(batch)
-
-    def _check_position(self, cp: Checkpoint) -> None:
-        stored = self.checkpoint(cp.processor, cp.topic, cp.partition)
-        if stored is not None and cp.next_offset <= stored:
-            raise PositionAlreadyApplied(f"{cp} is not beyond stored next offset {stored}")
-
-    def _check_versions(self, resources: Sequence[StoredResource]) -> None:
-        keys = list(dict.fromkeys((r.resource_type, r.id) for r in resources))
-        latest = dict(zip(keys, self._latest_versions(keys), strict=False))
-        for r in resources:
-            expected = latest[r.resource_type, r.id] + 1
-            if r.version != expected:
-                raise VersionConflict(
-                    f"{r.resource_type}/{r.id}: got v{r.version}, next is v{expected}"
-                )
-            latest[r.resource_type, r.id] = r.version
+    def apply_write(self, write: ViewWrite) -> None:
+        write.check(self.checkpoint, self._latest_versions)  # steps 1 and 2
+        body_refs = self._write_large_bodies(write.resources)
+        self._session.execute(self._batch(write, body_refs))
 
     def _latest_versions(self, keys: list[tuple[str, str]]) -> list[int]:
         """The latest stored version of each (resource_type, id), 0 for none."""
@@ -300,21 +267,14 @@ class CassandraViewStore(ViewStore):
             )
         return refs
 
-    def _batch(
-        self,
-        resources: Sequence[StoredResource],
-        body_refs: Sequence[bytes | None],
-        index: Sequence[IndexEntry],
-        unindex: Sequence[IndexEntry],
-        cp: Checkpoint,
-    ) -> BatchStatement:
+    def _batch(self, write: ViewWrite, body_refs: Sequence[bytes | None]) -> BatchStatement:
         batch = BatchStatement(batch_type=BatchType.LOGGED, consistency_level=self._consistency)
         # The statements of a batch share one timestamp, and at equal timestamps a deletion
         # wins: an entry both removed and added in one call is left alone (it stays, as when
         # the removal runs first).
-        for e in set(unindex).difference(index):
+        for e in set(write.unindex).difference(write.index):
             batch.add(self._q.delete_lookup, (e.index, e.key, e.resource_type, e.id))
-        for r, ref in zip(resources, body_refs, strict=False):
+        for r, ref in zip(write.resources, body_refs, strict=False):
             # UNSET, not None: a null would write a tombstone into the unused column.
             body = r.body if ref is None else UNSET_VALUE
             batch.add(
@@ -326,8 +286,9 @@ class CassandraViewStore(ViewStore):
             day = changed_at[:10]
             batch.add(self._q.insert_change, (r.resource_type, day, changed_at, r.id, r.version))
             batch.add(self._q.insert_change_day, (r.resource_type, day))
-        for e in index:
+        for e in write.index:
             batch.add(self._q.insert_lookup, (e.index, e.key, e.resource_type, e.id))
+        cp = write.checkpoint
         batch.add(self._q.insert_checkpoint, (cp.processor, cp.topic, cp.partition, cp.next_offset))
         return batch
 
@@ -382,82 +343,117 @@ def _change_order(change: Change) -> tuple[str, str, str, int]:
     return (change.changed_at, change.resource_type, change.id, change.version)
 
 
+_COLS = "version, last_updated, body, body_sha256"
+_BY_ID = "WHERE resource_type = ? AND id = ?"
+# Every statement the store runs: name -> (CQL, `{ks}` standing for the keyspace; rows per
+# page where the driver's default of 5000 does not suit, else None).
+STATEMENTS: dict[str, tuple[str, int | None]] = {
+    "latest": (f"SELECT {_COLS} FROM {{ks}}.resources {_BY_ID} LIMIT 1", None),
+    "latest_version": (f"SELECT version FROM {{ks}}.resources {_BY_ID} LIMIT 1", None),
+    "one_version": (f"SELECT {_COLS} FROM {{ks}}.resources {_BY_ID} AND version = ?", None),
+    "versions_desc": (f"SELECT {_COLS} FROM {{ks}}.resources {_BY_ID}", BODY_PAGE_ROWS),
+    "versions_asc": (
+        f"SELECT {_COLS} FROM {{ks}}.resources {_BY_ID} ORDER BY version ASC",
+        BODY_PAGE_ROWS,
+    ),
+    # 4 chunks of BLOB_CHUNK_BYTES a page
+    "blob": ("SELECT byte_offset, data FROM {ks}.resource_blobs WHERE sha256 = ?", 4),
+    "lookup": ("SELECT resource_type, id FROM {ks}.lookups WHERE index_name = ? AND key = ?", None),
+    "checkpoint": (
+        "SELECT next_offset FROM {ks}.checkpoints"
+        " WHERE processor = ? AND topic = ? AND topic_partition = ?",
+        None,
+    ),
+    "id_partitions": ("SELECT DISTINCT resource_type, bucket FROM {ks}.resource_ids", None),
+    "ids": ("SELECT id FROM {ks}.resource_ids WHERE resource_type = ? AND bucket = ?", None),
+    "insert_resource": (
+        "INSERT INTO {ks}.resources (resource_type, id, version, last_updated, body, body_sha256)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        None,
+    ),
+    "insert_blob": (
+        "INSERT INTO {ks}.resource_blobs (sha256, byte_offset, data) VALUES (?, ?, ?)",
+        None,
+    ),
+    "insert_id": (
+        "INSERT INTO {ks}.resource_ids (resource_type, bucket, id) VALUES (?, ?, ?)",
+        None,
+    ),
+    "insert_lookup": (
+        "INSERT INTO {ks}.lookups (index_name, key, resource_type, id) VALUES (?, ?, ?, ?)",
+        None,
+    ),
+    "delete_lookup": (
+        "DELETE FROM {ks}.lookups"
+        " WHERE index_name = ? AND key = ? AND resource_type = ? AND id = ?",
+        None,
+    ),
+    "change_days": (
+        "SELECT day FROM {ks}.resource_change_days"
+        " WHERE resource_type = ? AND day >= ? AND day <= ?",
+        None,
+    ),
+    "changes": (
+        "SELECT changed_at, id, version FROM {ks}.resource_changes"
+        " WHERE resource_type = ? AND day = ? AND changed_at >= ? AND changed_at <= ?",
+        CHANGES_PAGE_ROWS,
+    ),
+    "insert_change": (
+        "INSERT INTO {ks}.resource_changes (resource_type, day, changed_at, id, version)"
+        " VALUES (?, ?, ?, ?, ?)",
+        None,
+    ),
+    "insert_change_day": (
+        "INSERT INTO {ks}.resource_change_days (resource_type, day) VALUES (?, ?)",
+        None,
+    ),
+    "insert_checkpoint": (
+        "INSERT INTO {ks}.checkpoints (processor, topic, topic_partition, next_offset)"
+        " VALUES (?, ?, ?, ?)",
+        None,
+    ),
+}
+
+
+def _prepare(session: Session, keyspace: str, name: str) -> PreparedStatement:
+    """STATEMENTS[name], prepared with its tables in `keyspace` and its page size."""
+    cql, page_rows = STATEMENTS[name]
+    statement = session.prepare(cql.format(ks=keyspace))
+    if page_rows is not None:
+        statement.fetch_size = page_rows
+    return statement
+
+
 class _Statements:
-    """Every statement the store runs, prepared once per store, tables named with keyspace."""
+    """Every statement of STATEMENTS, prepared once per store, as a typed attribute."""
+
+    latest: PreparedStatement
+    latest_version: PreparedStatement
+    one_version: PreparedStatement
+    versions_desc: PreparedStatement
+    versions_asc: PreparedStatement
+    blob: PreparedStatement
+    lookup: PreparedStatement
+    checkpoint: PreparedStatement
+    id_partitions: PreparedStatement
+    ids: PreparedStatement
+    insert_resource: PreparedStatement
+    insert_blob: PreparedStatement
+    insert_id: PreparedStatement
+    insert_lookup: PreparedStatement
+    delete_lookup: PreparedStatement
+    change_days: PreparedStatement
+    changes: PreparedStatement
+    insert_change: PreparedStatement
+    insert_change_day: PreparedStatement
+    insert_checkpoint: PreparedStatement
 
     def __init__(self, session: Session, keyspace: str) -> None:
-        p = session.prepare
-        ks = keyspace
-        cols = "version, last_updated, body, body_sha256"
-        by_id = "WHERE resource_type = ? AND id = ?"
-        self.latest: PreparedStatement = p(f"SELECT {cols} FROM {ks}.resources {by_id} LIMIT 1")
-        self.latest_version: PreparedStatement = p(
-            f"SELECT version FROM {ks}.resources {by_id} LIMIT 1"
-        )
-        self.one_version: PreparedStatement = p(
-            f"SELECT {cols} FROM {ks}.resources {by_id} AND version = ?"
-        )
-        self.versions_desc: PreparedStatement = p(f"SELECT {cols} FROM {ks}.resources {by_id}")
-        self.versions_desc.fetch_size = BODY_PAGE_ROWS
-        self.versions_asc: PreparedStatement = p(
-            f"SELECT {cols} FROM {ks}.resources {by_id} ORDER BY version ASC"
-        )
-        self.versions_asc.fetch_size = BODY_PAGE_ROWS
-        self.blob: PreparedStatement = p(
-            f"SELECT byte_offset, data FROM {ks}.resource_blobs WHERE sha256 = ?"
-        )
-        self.blob.fetch_size = 4  # chunks of BLOB_CHUNK_BYTES
-        self.lookup: PreparedStatement = p(
-            f"SELECT resource_type, id FROM {ks}.lookups WHERE index_name = ? AND key = ?"
-        )
-        self.checkpoint: PreparedStatement = p(
-            f"SELECT next_offset FROM {ks}.checkpoints"
-            " WHERE processor = ? AND topic = ? AND topic_partition = ?"
-        )
-        self.id_partitions: PreparedStatement = p(
-            f"SELECT DISTINCT resource_type, bucket FROM {ks}.resource_ids"
-        )
-        self.ids: PreparedStatement = p(
-            f"SELECT id FROM {ks}.resource_ids WHERE resource_type = ? AND bucket = ?"
-        )
-        self.insert_resource: PreparedStatement = p(
-            f"INSERT INTO {ks}.resources"
-            " (resource_type, id, version, last_updated, body, body_sha256)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-        )
-        self.insert_blob: PreparedStatement = p(
-            f"INSERT INTO {ks}.resource_blobs (sha256, byte_offset, data) VALUES (?, ?, ?)"
-        )
-        self.insert_id: PreparedStatement = p(
-            f"INSERT INTO {ks}.resource_ids (resource_type, bucket, id) VALUES (?, ?, ?)"
-        )
-        self.insert_lookup: PreparedStatement = p(
-            f"INSERT INTO {ks}.lookups (index_name, key, resource_type, id) VALUES (?, ?, ?, ?)"
-        )
-        self.delete_lookup: PreparedStatement = p(
-            f"DELETE FROM {ks}.lookups"
-            " WHERE index_name = ? AND key = ? AND resource_type = ? AND id = ?"
-        )
-        self.change_days: PreparedStatement = p(
-            f"SELECT day FROM {ks}.resource_change_days"
-            " WHERE resource_type = ? AND day >= ? AND day <= ?"
-        )
-        self.changes: PreparedStatement = p(
-            f"SELECT changed_at, id, version FROM {ks}.resource_changes"
-            " WHERE resource_type = ? AND day = ? AND changed_at >= ? AND changed_at <= ?"
-        )
-        self.changes.fetch_size = CHANGES_PAGE_ROWS
-        self.insert_change: PreparedStatement = p(
-            f"INSERT INTO {ks}.resource_changes (resource_type, day, changed_at, id, version)"
-            " VALUES (?, ?, ?, ?, ?)"
-        )
-        self.insert_change_day: PreparedStatement = p(
-            f"INSERT INTO {ks}.resource_change_days (resource_type, day) VALUES (?, ?)"
-        )
-        self.insert_checkpoint: PreparedStatement = p(
-            f"INSERT INTO {ks}.checkpoints (processor, topic, topic_partition, next_offset)"
-            " VALUES (?, ?, ?, ?)"
-        )
+        # The attributes above and STATEMENTS name the same statements; fail at open, not
+        # at the first use of a missing one.
+        assert STATEMENTS.keys() == _Statements.__annotations__.keys()
+        for name in STATEMENTS:
+            setattr(self, name, _prepare(session, keyspace, name))
 
 
 # -- schema ----------------------------------------------------------------------------------
@@ -498,24 +494,19 @@ def _migrate_in(session: Session, keyspace: str, replication_factor: int) -> Non
         for statement in statements:
             _ddl(session, statement)
         if version in BACKFILLS:
-            BACKFILLS[version](session)
+            BACKFILLS[version](session, keyspace)
         session.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
             (version, name, datetime.now(UTC)),
         )
 
 
-def _backfill_changes(session: Session) -> None:
+def _backfill_changes(session: Session, keyspace: str) -> None:
     """Migration 0002 on a keyspace that already holds resources: list their versions in
     resource_changes (a paged read of the resources' keys; idempotent, so a rerun is safe)."""
     rows = session.execute("SELECT resource_type, id, version, last_updated FROM resources")
-    insert = session.prepare(
-        "INSERT INTO resource_changes (resource_type, day, changed_at, id, version)"
-        " VALUES (?, ?, ?, ?, ?)"
-    )
-    insert_day = session.prepare(
-        "INSERT INTO resource_change_days (resource_type, day) VALUES (?, ?)"
-    )
+    insert = _prepare(session, keyspace, "insert_change")
+    insert_day = _prepare(session, keyspace, "insert_change_day")
     changes, days = [], set()
     for row in rows:
         at = change_instant(row.last_updated)

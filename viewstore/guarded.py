@@ -34,7 +34,7 @@ from kernel.jurisdiction import (
     Viewer,
     compartments_of_body,
 )
-from viewstore.base import Change, Checkpoint, IndexEntry, StoredResource, ViewStore
+from viewstore.base import Change, StoredResource, ViewStore, ViewWrite
 
 PATIENT_REF = re.compile(rb'"reference":"Patient/([A-Za-z0-9.\-]{1,64})"')
 SHOWN_MAX = 1000  # patients noted per request; a bigger answer is audited by its first ones
@@ -160,14 +160,8 @@ class GuardedViewStore(ViewStore):
     def checkpoint(self, processor: str, topic: str, partition: int) -> int | None:
         return self.inner.checkpoint(processor, topic, partition)
 
-    def apply(
-        self,
-        resources: Sequence[StoredResource],
-        index: Sequence[IndexEntry],
-        checkpoint: Checkpoint,
-        unindex: Sequence[IndexEntry] = (),
-    ) -> None:
-        self.inner.apply(resources, index, checkpoint, unindex)
+    def apply_write(self, write: ViewWrite) -> None:
+        self.inner.apply_write(write)
 
     def truncate(self) -> None:
         self.inner.truncate()

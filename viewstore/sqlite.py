@@ -8,16 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from embedded.sqlite import ThreadConnections
-from viewstore.base import (
-    Change,
-    Checkpoint,
-    IndexEntry,
-    PositionAlreadyApplied,
-    StoredResource,
-    VersionConflict,
-    ViewStore,
-    change_instant,
-)
+from viewstore.base import Change, StoredResource, ViewStore, ViewWrite, change_instant
 
 # Rows fetched per round of `changes` (keys only, ~100 bytes each).
 CHANGES_PAGE_ROWS = 500
@@ -143,54 +134,23 @@ class SqliteViewStore(ViewStore):
         )
         return None if row is None else int(row[0])
 
-    def apply(
-        self,
-        resources: Sequence[StoredResource],
-        index: Sequence[IndexEntry],
-        checkpoint: Checkpoint,
-        unindex: Sequence[IndexEntry] = (),
-    ) -> None:
+    def apply_write(self, write: ViewWrite) -> None:
         with self._db.transaction() as conn:
-            self._check_position(checkpoint)
-            pending: dict[tuple[str, str], int] = {}
-            for r in resources:
-                self._check_version(r, pending)
-            self._write(conn, resources, index, checkpoint, unindex)
+            write.check(self.checkpoint, self._latest_versions)
+            self._write(conn, write)
 
-    def _check_position(self, cp: Checkpoint) -> None:
-        stored = self.checkpoint(cp.processor, cp.topic, cp.partition)
-        if stored is not None and cp.next_offset <= stored:
-            raise PositionAlreadyApplied(f"{cp} is not beyond stored next offset {stored}")
-
-    def _check_version(self, r: StoredResource, pending: dict[tuple[str, str], int]) -> None:
-        ref = (r.resource_type, r.id)
-        if ref not in pending:  # the version only: the body (up to MBs) is not needed
-            row = (
-                self._conn()
-                .execute(
-                    "SELECT MAX(version) FROM resources WHERE resource_type = ? AND id = ?", ref
-                )
-                .fetchone()
-            )
-            pending[ref] = int(row[0] or 0)
-        expected = pending[ref] + 1
-        pending[ref] = r.version
-        if r.version != expected:
-            raise VersionConflict(
-                f"{r.resource_type}/{r.id}: got v{r.version}, next is v{expected}"
-            )
+    def _latest_versions(self, refs: list[tuple[str, str]]) -> list[int]:
+        """The latest stored version of each (resource_type, id), 0 for none; reads the
+        version only: the body (up to MBs) is not needed."""
+        sql = "SELECT MAX(version) FROM resources WHERE resource_type = ? AND id = ?"
+        return [int(self._conn().execute(sql, ref).fetchone()[0] or 0) for ref in refs]
 
     @staticmethod
-    def _write(
-        conn: sqlite3.Connection,
-        resources: Sequence[StoredResource],
-        index: Sequence[IndexEntry],
-        cp: Checkpoint,
-        unindex: Sequence[IndexEntry],
-    ) -> None:
+    def _write(conn: sqlite3.Connection, write: ViewWrite) -> None:
+        resources, cp = write.resources, write.checkpoint
         conn.executemany(
             "DELETE FROM lookups WHERE idx = ? AND key = ? AND resource_type = ? AND id = ?",
-            [(e.index, e.key, e.resource_type, e.id) for e in unindex],
+            [(e.index, e.key, e.resource_type, e.id) for e in write.unindex],
         )
         conn.executemany(
             "INSERT INTO resources VALUES (?, ?, ?, ?, ?)",
@@ -202,7 +162,7 @@ class SqliteViewStore(ViewStore):
         )
         conn.executemany(
             "INSERT OR IGNORE INTO lookups VALUES (?, ?, ?, ?)",
-            [(e.index, e.key, e.resource_type, e.id) for e in index],
+            [(e.index, e.key, e.resource_type, e.id) for e in write.index],
         )
         conn.execute(
             "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",

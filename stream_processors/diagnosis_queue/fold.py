@@ -20,7 +20,7 @@ from avro_schemas.events import (
     READ_REPORTED,
     READ_REQUESTED,
 )
-from kernel.jsontypes import Json
+from kernel.jsontypes import Json, pick
 from kernel.time import instant
 from stream_processors.diagnosis_queue.item import SENDER_CLASS, QueueItem, more_urgent
 
@@ -102,23 +102,31 @@ def _claimed(item: QueueItem, e: Json) -> QueueItem:
     )
 
 
+def _held_by_reader(item: QueueItem, e: Json) -> bool:
+    """Does the event's reader hold the ECG? Releases, reports and corrections count only then."""
+    return item.status == "claimed" and item.holder == e["reader_id"]
+
+
+def _signed(e: Json, text: str) -> Json:
+    """A reader's signed text (a read's `interpretation`, an `addendum`) as the item keeps it."""
+    return {
+        **pick(e, "reader_id", text),
+        "codes": e.get("codes", []),
+        "signed_at": instant(e["signed_at"]),
+        "event_id": e["meta"]["event_id"],
+    }
+
+
 def _released(item: QueueItem, e: Json) -> QueueItem:
-    if item.status != "claimed" or item.holder != e["reader_id"]:
+    if not _held_by_reader(item, e):
         return item
     return item.evolve(status="queued", holder="", lease_until="", claim_event_id="")
 
 
 def _reported(item: QueueItem, e: Json) -> QueueItem:
-    if item.status != "claimed" or item.holder != e["reader_id"]:
+    if not _held_by_reader(item, e):
         return item
-    report = {
-        "reader_id": e["reader_id"],
-        "interpretation": e["interpretation"],
-        "codes": e.get("codes", []),
-        "signed_at": instant(e["signed_at"]),
-        "event_id": e["meta"]["event_id"],
-    }
-    return item.evolve(status="reported", report=report, lease_until="")
+    return item.evolve(status="reported", report=_signed(e, "interpretation"), lease_until="")
 
 
 def _escalated(item: QueueItem, e: Json) -> QueueItem:
@@ -128,7 +136,7 @@ def _escalated(item: QueueItem, e: Json) -> QueueItem:
 def _edited(item: QueueItem, e: Json) -> QueueItem:
     """A correction counts while its reader holds the ECG (as a report would): the
     automatic value stays beside it, from the first correction of that measurement."""
-    if item.status != "claimed" or item.holder != e["reader_id"]:
+    if not _held_by_reader(item, e):
         return item
     field_ = e["measurement"]
     earlier = item.edits.get(field_, {})
@@ -153,14 +161,7 @@ def _amended(item: QueueItem, e: Json) -> QueueItem:
         a["event_id"] == e["meta"]["event_id"] for a in item.addenda
     ):
         return item
-    addendum = {
-        "reader_id": e["reader_id"],
-        "addendum": e["addendum"],
-        "codes": e.get("codes", []),
-        "signed_at": instant(e["signed_at"]),
-        "event_id": e["meta"]["event_id"],
-    }
-    return item.evolve(addenda=(*item.addenda, addendum))
+    return item.evolve(addenda=(*item.addenda, _signed(e, "addendum")))
 
 
 FOLDS: dict[str, Callable[[QueueItem, Json], QueueItem]] = {

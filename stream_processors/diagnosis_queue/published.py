@@ -1,8 +1,5 @@
 """What services may use of the ECG reading queue: its items, their ids and index, and the FHIR ids
 it writes.
-
-Services import from this module only, never from the processor's other modules
-(tests/unit/test_architecture.py); what is not here is the processor's own business.
 """
 
 from __future__ import annotations

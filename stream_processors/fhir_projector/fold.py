@@ -7,14 +7,13 @@ as its next version. One small function per event type, found through `FOLDS`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
 from avro_schemas.events import ECG_MEASURED, ECG_SUBMITTED, PATIENT_LINKED, PATIENT_UNLINKED
 from kernel.ids import ecg_observation_id, patient_id
 from kernel.jsontypes import Json
 from kernel.jurisdiction import incident
 from kernel.search_params import NAME_PREFIX_MAX  # noqa: F401 (stream_processors/registry)
 from kernel.search_params import index_entries as search_index_entries
+from stream_processors.adapter import Ref, State, Step
 from stream_processors.fhir_projector.ecg_to_fhir import (
     ecg_document,
     ecg_document_id,
@@ -36,9 +35,6 @@ from stream_processors.fhir_projector.outcome_to_fhir import OUTCOME_FOLDS
 from stream_processors.fhir_projector.patient_to_fhir import merge_patient
 from stream_processors.jurisdiction import grant_entries
 from viewstore.base import IndexEntry
-
-Ref = tuple[str, str]
-State = Mapping[Ref, Json]
 
 
 def _ecg_refs(event: Json) -> list[Ref]:
@@ -73,17 +69,17 @@ def _fold_ecg_measured(state: State, event: Json) -> dict[Ref, Json]:
     return {refs[0]: measurement_observation(event)} if refs else {}
 
 
-FOLDS: dict[str, tuple[Callable[[Json], list[Ref]], Callable[[State, Json], dict[Ref, Json]]]] = {
-    ECG_SUBMITTED: (_ecg_refs, _fold_ecg_submitted),
-    ECG_MEASURED: (_measured_refs, _fold_ecg_measured),
+FOLDS: dict[str, Step] = {
+    ECG_SUBMITTED: Step(_ecg_refs, _fold_ecg_submitted),
+    ECG_MEASURED: Step(_measured_refs, _fold_ecg_measured),
     # ems.incident: Encounter, Patient, vital signs, Procedure, MedicationAdministration,
     # Flag, handover Composition (stream_processors/fhir_projector/incident/fold.py)
     **INCIDENT_FOLDS,
     # hospital.adt: the hospital's Patient (MRN) and Encounter (hospital_to_fhir.py)
     **ADT_FOLDS,
     # identity.links: Patient.link / active and a Provenance (identity_to_fhir.py)
-    PATIENT_LINKED: (link_refs, fold_linked),
-    PATIENT_UNLINKED: (link_refs, fold_unlinked),
+    PATIENT_LINKED: Step(link_refs, fold_linked),
+    PATIENT_UNLINKED: Step(link_refs, fold_unlinked),
     # hospital.outcome: the hospital's Procedure, Condition, Encounter disposition
     # (outcome_to_fhir.py)
     **OUTCOME_FOLDS,
@@ -92,14 +88,14 @@ FOLDS: dict[str, tuple[Callable[[Json], list[Ref]], Callable[[State, Json], dict
 
 def refs(event_name: str, event: Json) -> list[Ref]:
     """The resources an event touches (empty for events this projection ignores)."""
-    entry = FOLDS.get(event_name)
-    return entry[0](event) if entry else []
+    step = FOLDS.get(event_name)
+    return step.refs(event) if step else []
 
 
 def fold(state: State, event_name: str, event: Json) -> dict[Ref, Json]:
     """New content of every resource the event changes."""
-    entry = FOLDS.get(event_name)
-    return entry[1](state, event) if entry else {}
+    step = FOLDS.get(event_name)
+    return step.fold(state, event) if step else {}
 
 
 def index_entries(resource: Json) -> list[IndexEntry]:

@@ -18,7 +18,6 @@ An event without a visit number changes the Patient only.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
 
 from avro_schemas.events import (
     PATIENT_ADMITTED,
@@ -31,11 +30,8 @@ from kernel.codes import SITE_ID
 from kernel.ids import patient_id, resource_id
 from kernel.jsontypes import Json
 from kernel.time import instant
+from stream_processors.adapter import Fold, Ref, State, Step
 from stream_processors.fhir_projector.patient_to_fhir import merge_patient
-
-Ref = tuple[str, str]
-State = Mapping[Ref, Json]
-Fold = Callable[[State, Json], dict[Ref, Json]]
 
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 ENCOUNTER_CLASSES = {
@@ -133,8 +129,8 @@ def _location_text(current: Json) -> str:
     return str(locations[0].get("location", {}).get("display", ""))
 
 
-ADT_FOLDS: dict[str, tuple[Callable[[Json], list[Ref]], Fold]] = {
-    kind: (adt_refs, adt_fold(kind))
+ADT_FOLDS: dict[str, Step] = {
+    kind: Step(adt_refs, adt_fold(kind))
     for kind in (
         PATIENT_REGISTERED,
         PATIENT_ADMITTED,

@@ -25,16 +25,12 @@ Order: what the folds here commute with, and what they do not.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from kernel.codes import DEVICE_ID, SITE_ID
 from kernel.ids import patient_id, resource_id
 from kernel.jsontypes import Json
 from kernel.time import instant
+from stream_processors.adapter import Ref, State
 from stream_processors.fhir_projector.patient_to_fhir import add_link, remove_link, stub_patient
-
-Ref = tuple[str, str]
-State = Mapping[Ref, Json]
 
 LIFECYCLE = "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle"
 ACTIVITY = {"merge": "Merge Record Lifecycle Event", "unmerge": "Unmerge Record Lifecycle Event"}

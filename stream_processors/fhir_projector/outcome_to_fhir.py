@@ -12,17 +12,13 @@ made it (hospital_to_fhir.py keeps the disposition on later ADT events).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
 
 from avro_schemas.events import CONDITION_REPORTED, DISPOSITION_REPORTED, PROCEDURE_REPORTED
 from kernel.jsontypes import Json
-
-Ref = tuple[str, str]
-State = Mapping[Ref, Json]
-Fold = Callable[[State, Json], dict[Ref, Json]]
+from stream_processors.adapter import Fold, Ref, Refs, State, Step
 
 
-def _posted_refs(rtype: str) -> Callable[[Json], list[Ref]]:
+def _posted_refs(rtype: str) -> Refs:
     return lambda event: [(rtype, event["resource_id"])]
 
 
@@ -49,8 +45,8 @@ def _fold_disposition(state: State, event: Json) -> dict[Ref, Json]:
     return {ref: {**current, "hospitalization": hospitalization}}
 
 
-OUTCOME_FOLDS: dict[str, tuple[Callable[[Json], list[Ref]], Fold]] = {
-    PROCEDURE_REPORTED: (_posted_refs("Procedure"), _fold_posted("Procedure")),
-    CONDITION_REPORTED: (_posted_refs("Condition"), _fold_posted("Condition")),
-    DISPOSITION_REPORTED: (_posted_refs("Encounter"), _fold_disposition),
+OUTCOME_FOLDS: dict[str, Step] = {
+    PROCEDURE_REPORTED: Step(_posted_refs("Procedure"), _fold_posted("Procedure")),
+    CONDITION_REPORTED: Step(_posted_refs("Condition"), _fold_posted("Condition")),
+    DISPOSITION_REPORTED: Step(_posted_refs("Encounter"), _fold_disposition),
 }

@@ -1,15 +1,15 @@
 """The FHIR projector as the runner sees it: its group name, its topics, its fold table
-(`fold.FOLDS`: event name -> (refs, fold)) and its lookups (`fold.index_entries`)."""
+(`fold.FOLDS`: event name -> `Step(refs, fold)`) and its lookups (`fold.index_entries`)."""
 
 from __future__ import annotations
 
 from avro_schemas.catalogue import ADT, CLINIC_ECG, IDENTITY, INCIDENT, OUTCOME, READING
-from stream_processors.adapter import Processor, Step
+from stream_processors.adapter import Processor
 from stream_processors.fhir_projector.fold import FOLDS, index_entries
 
 PROCESSOR = Processor(
     name="fhir-projector",
     topics=[CLINIC_ECG, READING, INCIDENT, ADT, IDENTITY, OUTCOME],
-    folds={name: Step(refs, fold) for name, (refs, fold) in FOLDS.items()},
+    folds=FOLDS,
     index=index_entries,
 )

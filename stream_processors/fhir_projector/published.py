@@ -1,8 +1,5 @@
 """What services may use of the FHIR projection: the ids of the incident's Encounter, Composition
 and record, and the identity folds the $link operations preview.
-
-Services import from this module only, never from the processor's other modules
-(tests/unit/test_architecture.py); what is not here is the processor's own business.
 """
 
 from __future__ import annotations

@@ -24,15 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from avro_schemas import events
-from kernel.codes import EMS_TEMPORARY_ID
-from kernel.ids import resource_id, shallow_fields
-from kernel.jsontypes import Json
+from kernel.codes import AT_DESTINATION, BACK_IN_SERVICE, EMS_TEMPORARY_ID, TRANSFER_OF_CARE
+from kernel.ids import resource_id
+from kernel.jsontypes import Json, state_document, state_fields
 from kernel.time import instant
 
 RESOURCE_TYPE = "IncomingAmbulance"
 TREND_POINTS = 6  # values kept per vital sign: ~the last half hour at 5-min intervals
-ARRIVED_STATUSES = frozenset({"AT_DESTINATION", "TRANSFER_OF_CARE"})
-BACK_IN_SERVICE = "BACK_IN_SERVICE"
+ARRIVED_STATUSES = frozenset({AT_DESTINATION, TRANSFER_OF_CARE})
 
 
 def incoming_id(incident_id: str) -> str:
@@ -76,17 +75,13 @@ class IncomingAmbulance:
         )
 
     def to_json(self) -> Json:
-        return {
-            "resourceType": RESOURCE_TYPE,
-            "id": incoming_id(self.incident_id),
-            **shallow_fields(self),
-            "status": self.status,
-        }
+        return state_document(
+            RESOURCE_TYPE, incoming_id(self.incident_id), self, status=self.status
+        )
 
     @staticmethod
     def from_json(doc: Json) -> IncomingAmbulance:
-        derived = ("resourceType", "id", "meta", "status")
-        return IncomingAmbulance(**{k: v for k, v in doc.items() if k not in derived})
+        return IncomingAmbulance(**state_fields(doc, "status"))
 
 
 def _at(e: Json) -> str:

@@ -1,8 +1,4 @@
-"""What services may use of the hospital board: incoming-ambulance view name, ids and index.
-
-Services import from this module only, never from the processor's other modules
-(tests/unit/test_architecture.py); what is not here is the processor's own business.
-"""
+"""What services may use of the hospital board: incoming-ambulance view name, ids and index."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from avro_schemas.events import CASUALTY_ASSIGNED, CASUALTY_TRIAGED, MCI_CLOSED, MCI_DECLARED
 from kernel.ids import resource_id
-from kernel.jsontypes import Json
+from kernel.jsontypes import Json, pick
 from kernel.time import instant
 
 STATE = "MciState"
@@ -63,11 +63,9 @@ def _closed(s: Json, e: Json) -> Json:
 def _triaged(s: Json, e: Json) -> Json:
     before = s["casualties"].get(e["casualty_id"], {})
     step = {
-        "tag": e["tag"],
-        "method": e["method"],
+        **pick(e, "tag", "method", "station_id"),
         "at": _at(e["meta"]["occurred_at"]),
         "by": e["triaged_by"],
-        "station_id": e["station_id"],
     }
     casualty = {
         **before,

@@ -28,12 +28,19 @@ from kernel.ids import resource_id
 from kernel.jsontypes import Json
 from kernel.jurisdiction import compartments_of
 from kernel.time import instant
+from stream_processors.adapter import Ref
 from stream_processors.diagnosis_queue.fold import fold_item as fold_queue_item
 from stream_processors.diagnosis_queue.item import QueueItem
 
-Ref = tuple[str, str]
-
-SUBSCRIPTION_EVENTS = frozenset({SUBSCRIPTION_REQUESTED, SUBSCRIPTION_DELETED, NOTIFICATION_TRIGGERED, NOTIFICATION_DELIVERED, SUBSCRIPTION_STATUS_CHANGED})
+SUBSCRIPTION_EVENTS = frozenset(
+    {
+        SUBSCRIPTION_REQUESTED,
+        SUBSCRIPTION_DELETED,
+        NOTIFICATION_TRIGGERED,
+        NOTIFICATION_DELIVERED,
+        SUBSCRIPTION_STATUS_CHANGED,
+    }
+)
 
 STATE = "SubscriptionState"
 EVENT = "SubscriptionEvent"

@@ -1,8 +1,5 @@
 """What services may use of the subscription notifier: topics, the registry's view and indexes, the
 Subscription resource as stored.
-
-Services import from this module only, never from the processor's other modules
-(tests/unit/test_architecture.py); what is not here is the processor's own business.
 """
 
 from __future__ import annotations

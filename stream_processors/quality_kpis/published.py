@@ -1,8 +1,5 @@
 """What services may use of the quality KPIs: definitions, aggregation and the log source the KPI
 report reads.
-
-Services import from this module only, never from the processor's other modules
-(tests/unit/test_architecture.py); what is not here is the processor's own business.
 """
 
 from __future__ import annotations

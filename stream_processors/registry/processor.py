@@ -19,7 +19,7 @@ from __future__ import annotations
 from avro_schemas.catalogue import REGISTRY
 from kernel.jsontypes import Json
 from kernel.search_params import index_entries
-from stream_processors.adapter import Processor, State, Step
+from stream_processors.adapter import Changes, Processor, Ref, State, Step
 from stream_processors.registry import codes as c
 from stream_processors.registry import to_fhir
 from stream_processors.registry.entry import (
@@ -32,9 +32,6 @@ from stream_processors.registry.entry import (
     party_of,
 )
 from viewstore.base import IndexEntry
-
-Ref = tuple[str, str]
-Changes = dict[Ref, Json]
 
 # Lookups of RegistryEntry (published.py reads them).
 PARTY_INDEX = "RegistryEntry.party"  # key: party type; every party ever registered

@@ -10,7 +10,7 @@ a second report after the accepted one does not replace it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from avro_schemas.events import (
@@ -22,7 +22,7 @@ from avro_schemas.events import (
     REPORT_DELIVERED,
 )
 from kernel.ids import resource_id
-from kernel.jsontypes import Json
+from kernel.jsontypes import Json, pick, state_document, state_fields
 from kernel.time import instant
 from stream_processors.diagnosis_queue.fold import fold_item as fold_queue_item
 from stream_processors.diagnosis_queue.item import QueueItem
@@ -65,13 +65,11 @@ class OutboxItem:
         return self.tracked and self.status == "reported" and not self.delivered
 
     def to_json(self) -> Json:
-        return {"resourceType": "OutboxItem", "id": outbox_item_id(self.ecg_id), **asdict(self)}
+        return state_document("OutboxItem", outbox_item_id(self.ecg_id), self)
 
     @staticmethod
     def from_json(doc: Json) -> OutboxItem:
-        return OutboxItem(
-            **{k: v for k, v in doc.items() if k not in ("resourceType", "id", "meta")}
-        )
+        return OutboxItem(**state_fields(doc))
 
     def evolve(self, **changes: Any) -> OutboxItem:
         return replace(self, **changes)
@@ -137,11 +135,8 @@ def _delivered(item: OutboxItem, e: Json) -> OutboxItem:
     if e.get("report_event_id") and e["report_event_id"] != item.report.get("event_id"):
         return item
     delivery = {
-        "ack_control_id": e["ack_control_id"],
-        "attempts": e["attempts"],
+        **pick(e, "ack_control_id", "attempts", "destination", "channel"),
         "delivered_at": instant(e["meta"]["occurred_at"]),
-        "destination": e["destination"],
-        "channel": e["channel"],
     }
     return item.evolve(delivered=True, delivery=delivery)
 

@@ -1,8 +1,5 @@
-"""What services may use of the HL7 report outbox: its item and the index of reports still owed.
-
-Services import from this module only, never from the processor's other modules
-(tests/unit/test_architecture.py); what is not here is the processor's own business.
-"""
+"""What services may use of the HL7 report outbox: its item and the index of reports still
+owed."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ from stream_processors.unit_tracker.unit import (
 )
 from viewstore.base import IndexEntry
 
-Ref = tuple[str, str]
 STATION_INDEX = "UnitState.station"  # key: station id
 REGION_INDEX = "UnitState.region"  # key: REGION_KEY; every unit ever seen
 REGION_KEY = "all"

@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from avro_schemas.events import INCIDENT_OPENED, UNIT_POSITION_REPORTED, UNIT_STATUS_CHANGED
-from kernel.ids import resource_id, shallow_fields
-from kernel.jsontypes import Json
+from kernel.codes import BACK_IN_SERVICE
+from kernel.ids import resource_id
+from kernel.jsontypes import Json, state_document, state_fields
 from kernel.time import instant
 
 RESOURCE_TYPE = "UnitState"
-BACK_IN_SERVICE = "BACK_IN_SERVICE"
 
 
 def unit_state_id(unit_id: str) -> str:
@@ -56,17 +56,12 @@ class UnitState:
         return self.status_incident
 
     def to_json(self) -> Json:
-        return {
-            "resourceType": RESOURCE_TYPE,
-            "id": unit_state_id(self.unit_id),
-            **shallow_fields(self),
-            "incident_id": self.incident_id,
-        }
+        rid = unit_state_id(self.unit_id)
+        return state_document(RESOURCE_TYPE, rid, self, incident_id=self.incident_id)
 
     @staticmethod
     def from_json(doc: Json) -> UnitState:
-        derived = ("resourceType", "id", "meta", "incident_id")
-        return UnitState(**{k: v for k, v in doc.items() if k not in derived})
+        return UnitState(**state_fields(doc, "incident_id"))
 
 
 def _stamp(e: Json) -> tuple[str, str]:
@@ -115,11 +110,15 @@ def _fix(s: UnitState, e: Json) -> UnitState:
 
 def _status(s: UnitState, e: Json) -> UnitState:
     stamp = _stamp(e)
+    incident = "" if e["status"] == BACK_IN_SERVICE else e["incident_id"]
     # A status fix carries no speed or heading: the last known ones would be stale, so clear.
-    s = _position(s, e.get("position"), stamp, speed_kmh=None, heading_deg=None)
+    # Its incident is the fix's, as a GPS fix's is: the newest fix then sets every position
+    # field, whatever order the two topics arrive in.
+    s = _position(
+        s, e.get("position"), stamp, speed_kmh=None, heading_deg=None, position_incident=incident
+    )
     if stamp <= (s.status_at, s.status_event):
         return s
-    incident = "" if e["status"] == BACK_IN_SERVICE else e["incident_id"]
     return replace(
         s,
         status=e["status"],

@@ -189,6 +189,23 @@ def test_fold__any_arrival_order_gives_the_same_current_state() -> None:
     )
 
 
+def test_fold__a_status_with_the_newest_position_wins_in_any_arrival_order() -> None:
+    # The hospital board's rebuild test: fixes of the incident, then the arrival status with
+    # the unit's position; a rebuild may fold the status before or after the fixes.
+    here = {"latitude": 31.25, "longitude": 121.45, "address": None}
+    events = [
+        fix(1500, 31.20, 121.40, incident="INC-1"),
+        fix(1530, 31.21, 121.40, incident="INC-1"),
+        status(1800, "AT_DESTINATION", position=here),
+    ]
+    finals = {
+        canonical_json(fold_all(list(order))[0] or {}) for order in itertools.permutations(events)
+    }
+    assert len(finals) == 1
+    s = UnitState.from_json(json.loads(finals.pop()))
+    assert (s.latitude, s.position_incident, s.incident_id) == (31.25, "INC-1", "INC-1")
+
+
 def test_fold__events_without_a_unit_are_not_ours() -> None:
     projection = PROCESSOR
     name, event = "goldenhour.ems.VitalsRecorded", {"incident_id": "INC-1", "vitals": []}

@@ -9,7 +9,6 @@ The transfer-of-care time is the hospital's HandoverAccepted when there is one.
 
 from __future__ import annotations
 
-from kernel.ids import resource_id
 from kernel.jsontypes import Json
 from stream_processors.fhir_projector.incident.codes import (
     ACT_PRIORITIES,
@@ -28,15 +27,14 @@ from stream_processors.fhir_projector.incident.codes import (
     UNIT_STATUSES,
     VEHICLE,
 )
-from stream_processors.fhir_projector.incident.record import care_ended, destination, first_time
+from stream_processors.fhir_projector.incident.record import (
+    ENCOUNTER,
+    care_ended,
+    destination,
+    first_time,
+)
 
-
-def encounter_id(incident_id: str) -> str:
-    return resource_id("Encounter", "ems", incident_id)
-
-
-def encounter_ref(incident_id: str) -> tuple[str, str]:
-    return "Encounter", encounter_id(incident_id)
+encounter_id = ENCOUNTER.id
 
 
 def _period(start: str, end: str) -> Json:

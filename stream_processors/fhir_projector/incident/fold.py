@@ -1,4 +1,4 @@
-"""The incident's events as FHIR projector folds: `INCIDENT_FOLDS[event name] = (refs, fold)`.
+"""The incident's events as FHIR projector folds: `INCIDENT_FOLDS[event name] = Step(refs, fold)`.
 
 Every event loads and may rewrite the incident's record, Encounter and Composition (ids from
 the incident id), plus what it names itself: its new Observations, Procedure or
@@ -12,19 +12,16 @@ incident id as temporary id) is written first so every `subject` resolves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from avro_schemas import events
 from kernel.ids import ecg_observation_id, patient_id, resource_id
 from kernel.jsontypes import Json
 from kernel.time import instant
+from stream_processors.adapter import Ref, Refs, State, Step
 from stream_processors.fhir_projector.incident.codes import AGE, LOINC, UCUM
-from stream_processors.fhir_projector.incident.encounter import (
-    encounter,
-    encounter_id,
-    encounter_ref,
-)
-from stream_processors.fhir_projector.incident.handover import composition, composition_ref
+from stream_processors.fhir_projector.incident.encounter import encounter, encounter_id
+from stream_processors.fhir_projector.incident.handover import composition
 from stream_processors.fhir_projector.incident.identity import (
     patient_details,
     recorded_patient,
@@ -32,6 +29,7 @@ from stream_processors.fhir_projector.incident.identity import (
 )
 from stream_processors.fhir_projector.incident.prealerts import flag, flag_id, flag_refs
 from stream_processors.fhir_projector.incident.record import (
+    OWN_RESOURCES,
     as_resource,
     at,
     load,
@@ -52,8 +50,6 @@ from stream_processors.fhir_projector.incident.vitals import (
 )
 from stream_processors.fhir_projector.patient_to_fhir import merge_patient
 
-Ref = tuple[str, str]
-State = Mapping[Ref, Json]
 Update = Callable[[Json, Json], tuple[Json, list[Json]]]
 
 
@@ -189,8 +185,7 @@ def _accepted(record: Json, e: Json) -> tuple[Json, list[Json]]:
 
 
 def _common_refs(e: Json) -> list[Ref]:
-    incident = e["incident_id"]
-    return [record_ref(incident), encounter_ref(incident), composition_ref(incident)]
+    return [own.ref(e["incident_id"]) for own in OWN_RESOURCES]
 
 
 def _no_refs(e: Json) -> list[Ref]:
@@ -252,12 +247,8 @@ def _derived(record: Json) -> list[Json]:
     return out
 
 
-Refs = Callable[[Json], list[Ref]]
-Fold = Callable[[State, Json], dict[Ref, Json]]
-
-
-def _entry(update: Update, prepare: Prepare = _nothing, own: Refs = _no_refs) -> tuple[Refs, Fold]:
-    """(refs, fold) of one event type: `prepare` (Patient writes), `update`, then derive."""
+def _entry(update: Update, prepare: Prepare = _nothing, own: Refs = _no_refs) -> Step:
+    """The step of one event type: `prepare` (Patient writes), `update`, then derive."""
 
     def refs(e: Json) -> list[Ref]:
         return list(dict.fromkeys([*_common_refs(e), *own(e)]))
@@ -281,7 +272,7 @@ def _entry(update: Update, prepare: Prepare = _nothing, own: Refs = _no_refs) ->
                 out[_ref(resource)] = resource
         return out
 
-    return refs, fold
+    return Step(refs, fold)
 
 
 def _one(make_id: Callable[[str], str], resource_type: str) -> Refs:
@@ -299,7 +290,7 @@ def _all_flags(e: Json) -> list[Ref]:
     return flag_refs(e["incident_id"])
 
 
-INCIDENT_FOLDS: dict[str, tuple[Refs, Fold]] = {
+INCIDENT_FOLDS: dict[str, Step] = {
     events.INCIDENT_OPENED: _entry(_opened),
     events.UNIT_STATUS_CHANGED: _entry(_status),
     events.PATIENT_RECORDED: _entry(_patient, _write_patient, _patient_refs),

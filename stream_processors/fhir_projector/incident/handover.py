@@ -11,7 +11,6 @@ resources (so `Composition/$document` can bundle them). IHE Paramedicine Care Su
 
 from __future__ import annotations
 
-from kernel.ids import resource_id
 from kernel.jsontypes import Json
 from stream_processors.fhir_projector.incident.codes import (
     CREW_USER_ID,
@@ -25,14 +24,9 @@ from stream_processors.fhir_projector.incident.codes import (
 )
 from stream_processors.fhir_projector.incident.encounter import encounter_id
 from stream_processors.fhir_projector.incident.narrative import narrative
+from stream_processors.fhir_projector.incident.record import COMPOSITION
 
-
-def composition_id(incident_id: str) -> str:
-    return resource_id("Composition", "handover", incident_id)
-
-
-def composition_ref(incident_id: str) -> tuple[str, str]:
-    return "Composition", composition_id(incident_id)
+composition_id = COMPOSITION.id
 
 
 def _ref(ref: str) -> Json:

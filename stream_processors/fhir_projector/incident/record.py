@@ -8,6 +8,8 @@ incident is derived from it. Lists keep event order; times are FHIR instants (UT
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from kernel.ids import resource_id
 from kernel.jsontypes import Json
 from kernel.time import instant
@@ -15,8 +17,27 @@ from kernel.time import instant
 RECORD = "IncidentRecord"
 
 
-def record_ref(incident_id: str) -> tuple[str, str]:
-    return RECORD, resource_id(RECORD, incident_id)
+@dataclass(frozen=True)
+class IncidentResource:
+    """A resource an incident has exactly one of (its record, Encounter, Composition): its
+    id is the uuid5 of the type, `kind` and the incident id, so every event finds it."""
+
+    resource_type: str
+    kind: tuple[str, ...] = ()
+
+    def id(self, incident_id: str) -> str:
+        return resource_id(self.resource_type, *self.kind, incident_id)
+
+    def ref(self, incident_id: str) -> tuple[str, str]:
+        return self.resource_type, self.id(incident_id)
+
+
+INCIDENT_RECORD = IncidentResource(RECORD)
+ENCOUNTER = IncidentResource("Encounter", ("ems",))  # encounter.py
+COMPOSITION = IncidentResource("Composition", ("handover",))  # the handover: handover.py
+# Every event of the incident may rewrite these (and loads them: fold.py).
+OWN_RESOURCES = (INCIDENT_RECORD, ENCOUNTER, COMPOSITION)
+record_ref = INCIDENT_RECORD.ref
 
 
 def new_record(incident_id: str) -> Json:

@@ -33,34 +33,42 @@ def concept(c: Json) -> Json:
     return {"coding": [coding(c)], **({"text": c["display"]} if c.get("display") else {})}
 
 
-def procedure(event: Json, subject: str, encounter: str) -> Json:
-    proc: Json = {
-        "resourceType": "Procedure",
-        "id": procedure_id(event["meta"]["event_id"]),
+# Where the two resources name the encounter and the time of the act (FHIR R4 elements).
+ELEMENTS = {
+    "Procedure": ("encounter", "performedDateTime"),
+    "MedicationAdministration": ("context", "effectiveDateTime"),
+}
+
+
+def _crew_act(resource_type: str, rid: str, event: Json, subject: str, encounter: str) -> Json:
+    """What a Procedure and a MedicationAdministration from the crew share: `completed` (the
+    crew records what was done), the patient, the EMS Encounter and when it was done."""
+    encounter_element, time_element = ELEMENTS[resource_type]
+    return {
+        "resourceType": resource_type,
+        "id": rid,
         "status": "completed",
-        "code": concept(event["code"]),
         "subject": {"reference": f"Patient/{subject}"},
-        "encounter": {"reference": f"Encounter/{encounter}"},
-        "performedDateTime": instant(event["meta"]["occurred_at"]),
+        encounter_element: {"reference": f"Encounter/{encounter}"},
+        time_element: instant(event["meta"]["occurred_at"]),
     }
+
+
+def procedure(event: Json, subject: str, encounter: str) -> Json:
+    rid = procedure_id(event["meta"]["event_id"])
+    proc = _crew_act("Procedure", rid, event, subject, encounter)
+    proc["code"] = concept(event["code"])
     if event.get("note"):
         proc["note"] = [{"text": event["note"]}]
     return proc
 
 
 def medication_administration(event: Json, subject: str, encounter: str) -> Json:
+    rid = medication_administration_id(event["meta"]["event_id"])
     return {
-        "resourceType": "MedicationAdministration",
-        "id": medication_administration_id(event["meta"]["event_id"]),
-        "status": "completed",
+        **_crew_act("MedicationAdministration", rid, event, subject, encounter),
         "medicationCodeableConcept": concept(event["medication"]),
-        "subject": {"reference": f"Patient/{subject}"},
-        "context": {"reference": f"Encounter/{encounter}"},
-        "effectiveDateTime": instant(event["meta"]["occurred_at"]),
-        "dosage": {
-            "route": concept(event["route"]),
-            "dose": quantity(event["dose"]),
-        },
+        "dosage": {"route": concept(event["route"]), "dose": quantity(event["dose"])},
     }
 
 
