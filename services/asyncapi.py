@@ -230,7 +230,18 @@ def with_namespaces(schema: Any) -> Any:
     out = {k: with_namespaces(v) for k, v in schema.items()}
     if out.get("type") in NAMED_TYPES and "." in out.get("name", ""):
         out["namespace"], out["name"] = out["name"].rsplit(".", 1)
-    return out
+    # fastavro's loader does not keep the attributes' order from one process to the next
+    # (it varies with the hash seed): write them in one order so the document is stable.
+    return {k: out[k] for k in sorted(out, key=_attribute_rank)}
+
+
+AVRO_ATTRIBUTES = ("type", "name", "namespace", "aliases", "doc", "logicalType", "fields")
+
+
+def _attribute_rank(key: str) -> tuple[int, str]:
+    return (
+        (AVRO_ATTRIBUTES.index(key), "") if key in AVRO_ATTRIBUTES else (len(AVRO_ATTRIBUTES), key)
+    )
 
 
 def _fingerprint(schema: Schema) -> str:
