@@ -68,6 +68,8 @@ from services.kpi.routes import router as kpi_router
 from services.ops.routes import router as ops_router
 from services.reading.routes import router as reading_router
 from services.reading.web import router as web_router
+from services.registry.models import MODELS as PARTY_MODELS
+from services.registry.models import RetireIn, RoleIn
 from services.registry.routes import router as registry_router
 from services.system import System
 
@@ -109,5 +111,7 @@ def create_app(system: System) -> FastAPI:
     app.include_router(crew_router)
     app.include_router(kpi_router)
     app.include_router(registry_router)
-    register_schemas(app, EcgIn, IncidentBatch, PositionBatch)
+    register_schemas(
+        app, EcgIn, IncidentBatch, PositionBatch, *PARTY_MODELS.values(), RetireIn, RoleIn
+    )
     return app

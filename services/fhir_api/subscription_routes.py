@@ -277,8 +277,12 @@ def events(
     return _json(notification_bundle(shown, "query-event", _base(request), found, resources))
 
 
-@router.api_route(
-    "/Subscription/{sid}/$get-ws-binding-token", methods=["GET", "POST"], dependencies=fhir
+# GET and POST, as FHIR operations allow; one operationId each (OpenAPI wants them unique)
+@router.get(
+    "/Subscription/{sid}/$get-ws-binding-token", dependencies=fhir, operation_id="ws_token_get"
+)
+@router.post(
+    "/Subscription/{sid}/$get-ws-binding-token", dependencies=fhir, operation_id="ws_token_post"
 )
 def ws_binding_token(sid: str, request: Request, system: SystemDep) -> Response:
     state = _live_state(system, sid, request)

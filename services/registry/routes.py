@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from eventlog.base import LogUnavailable
 from services.auth.context import current_principal
 from services.deps import app_writer
+from services.ingest.fast_body import REF, openapi_body
 from services.outcome import FhirError, issue, log_unavailable
 from services.registry.commands import Answer, Registry, RegistryRefused
 from services.registry.models import COLLECTIONS, MODELS, RetireIn, RoleIn
@@ -37,7 +38,23 @@ from stream_processors.registry.published import codes
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 
-Collection = Annotated[str, Path(description=", ".join(COLLECTIONS))]
+Collection = Annotated[
+    str, Path(description=", ".join(COLLECTIONS), json_schema_extra={"enum": list(COLLECTIONS)})
+]
+# The body is read by the route (its model depends on the collection), so OpenAPI is told:
+# one of the party models (services/app.py registers them as components).
+PARTY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [{"$ref": REF.format(model=m.__name__)} for m in MODELS.values()]
+                }
+            }
+        },
+    }
+}
 PartyIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 
 
@@ -116,7 +133,7 @@ class Write:
 WriteDep = Annotated[Write, Depends()]
 
 
-@router.post("/{collection}", status_code=202)
+@router.post("/{collection}", status_code=202, openapi_extra=PARTY_BODY)
 async def register(collection: Collection, write: WriteDep) -> dict[str, Any]:
     """Register a party (the body's `id` names it)."""
     party = _party(collection)
@@ -126,7 +143,7 @@ async def register(collection: Collection, write: WriteDep) -> dict[str, Any]:
     )
 
 
-@router.put("/{collection}/{party_id}", status_code=202)
+@router.put("/{collection}/{party_id}", status_code=202, openapi_extra=PARTY_BODY)
 async def upsert(collection: Collection, party_id: PartyIdPath, write: WriteDep) -> dict[str, Any]:
     """Register the party or replace its details; the same details again append nothing."""
     party = _party(collection)
@@ -156,7 +173,9 @@ def _assign(
         raise
 
 
-@router.post("/{collection}/{party_id}/retire", status_code=202)
+@router.post(
+    "/{collection}/{party_id}/retire", status_code=202, openapi_extra=openapi_body(RetireIn)
+)
 async def retire(collection: Collection, party_id: PartyIdPath, write: WriteDep) -> dict[str, Any]:
     """Retire a party: ids naming it are refused from now on; its FHIR resources stay,
     inactive."""
@@ -173,13 +192,15 @@ async def _role(party_id: str, write: Write, held: bool) -> dict[str, Any]:
     )
 
 
-@router.post("/practitioners/{party_id}/roles", status_code=202)
+@router.post("/practitioners/{party_id}/roles", status_code=202, openapi_extra=openapi_body(RoleIn))
 async def assign_role(party_id: PartyIdPath, write: WriteDep) -> dict[str, Any]:
     """Give a practitioner a role at an organization (crew, reader, ed-clinician, ...)."""
     return await _role(party_id, write, held=True)
 
 
-@router.post("/practitioners/{party_id}/roles/end", status_code=202)
+@router.post(
+    "/practitioners/{party_id}/roles/end", status_code=202, openapi_extra=openapi_body(RoleIn)
+)
 async def end_role(party_id: PartyIdPath, write: WriteDep) -> dict[str, Any]:
     """End a practitioner's role at an organization."""
     return await _role(party_id, write, held=False)
