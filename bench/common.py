@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 
-from bench.raw_append import Batch, raw_append
+from bench.raw_append import Batch, raw_append, timed
 
 if TYPE_CHECKING:
     from services.settings import Settings
@@ -125,15 +125,9 @@ def timed_posts(
         with httpx.Client(
             base_url=base, timeout=60, headers={"content-type": content_type}
         ) as client:
-            for url, body in posts[:warmup]:
-                client.post(url, content=body).raise_for_status()
-            lat = []
-            start = time.perf_counter()
-            for url, body in posts[warmup:]:
-                t0 = time.perf_counter()
-                client.post(url, content=body).raise_for_status()
-                lat.append(time.perf_counter() - t0)
-            elapsed = time.perf_counter() - start
+            elapsed, lat = timed(
+                lambda post: client.post(post[0], content=post[1]).raise_for_status(), posts, warmup
+            )
         return elapsed, lat, peak_rss_mib(proc.pid)
     finally:
         proc.terminate()
@@ -159,12 +153,46 @@ def ingest_vs_raw(
 ) -> IngestRun:
     """`posts` through a served system on a fresh namespace of `backend` (`timed_posts`), then
     the same records, as `batches`, appended with the bare client at the same durability."""
+    return ours_vs_raw(
+        backend,
+        lambda settings: timed_posts(settings, posts, warmup, content_type),
+        batches,
+        warmup,
+    )
+
+
+Timed = Callable[["Settings"], tuple[float, list[float], float]]  # (seconds, latencies, RSS)
+
+
+def ours_vs_raw(backend: str, ours: Timed, batches: list[Batch], warmup: int) -> IngestRun:
+    """`ours(settings)` on a fresh namespace of `backend` (it serves and times the requests),
+    then `batches` appended with the bare client at the same durability."""
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
-        settings = bench_settings(backend, data_dir)
-        seconds, lat, rss = timed_posts(settings, posts, warmup, content_type)
+        seconds, lat, rss = ours(bench_settings(backend, data_dir))
         raw_rate, raw_lat = raw_append(backend, batches, warmup, data_dir)
     return IngestRun(seconds, lat, rss, raw_rate, raw_lat)
+
+
+def bytes_ingest_figure(
+    name: str, capability: str, backend: str, unit: str, run: IngestRun
+) -> Figure:
+    """An ingest row whose raw limit appended each request's bytes as one record (`unit`:
+    what a request carries, "file", "message"), printed at once as the run's own line."""
+    rate = len(run.lat) / run.seconds
+    print(
+        f"{name} [{backend}]: ours {rate:.1f} {unit}s/s ({latency_summary(run.lat)}, "
+        f"server peak RSS {run.rss:.0f} MiB); raw {run.raw_rate:.1f} {unit}s/s "
+        f"({latency_summary(run.raw_lat)}); ratio {rate / run.raw_rate:.2f}x",
+        flush=True,
+    )
+    return Figure(
+        capability,
+        backend,
+        f"{rate:.1f} {unit}s/s, {latency_summary(run.lat)}, RSS {run.rss:.0f} MiB",
+        f"{run.raw_rate:.1f} {unit}s/s ({unit} bytes appended), {latency_summary(run.raw_lat)}",
+        rate / run.raw_rate,
+    )
 
 
 def round_trips(

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from bench.common import Figure, ingest_vs_raw, latency_summary, main
+from bench.common import Figure, bytes_ingest_figure, ingest_vs_raw, main
 from tests import ecg_file_writers as w
 
 N = int(os.environ.get("BENCH_ECG_FILE_N", "100"))
@@ -41,21 +41,14 @@ def _one(backend: str, name: str) -> Figure:
     files = _files(writer, N + WARMUP)
     posts = [(_url(name, n), data) for n, data in enumerate(files)]
     batches = [[(f"raw-{n}", data)] for n, data in enumerate(files)]
-    seconds, lat, rss, raw_rate, raw_lat = ingest_vs_raw(backend, posts, batches, WARMUP, kind)
-    rate = len(lat) / seconds
+    run = ingest_vs_raw(backend, posts, batches, WARMUP, kind)
     size_kb = sum(map(len, files)) / len(files) / 1024
-    print(
-        f"ecg file ingest {name} [{backend}]: ours {rate:.1f} files/s ({latency_summary(lat)}, "
-        f"server peak RSS {rss:.0f} MiB); raw {raw_rate:.1f} files/s "
-        f"({latency_summary(raw_lat)}); ratio {rate / raw_rate:.2f}x",
-        flush=True,
-    )
-    return Figure(
+    return bytes_ingest_figure(
+        f"ecg file ingest {name}",
         f"ECG file ingest ({name}, {size_kb:.0f} KB), 1 client, 202 after durable append",
         backend,
-        f"{rate:.1f} files/s, {latency_summary(lat)}, RSS {rss:.0f} MiB",
-        f"{raw_rate:.1f} files/s (file bytes appended), {latency_summary(raw_lat)}",
-        rate / raw_rate,
+        "file",
+        run,
     )
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from eventlog.base import MAX_RECORD_BYTES
 
 Batch = list[tuple[str, bytes]]  # (key, value) records appended together
+T = TypeVar("T")
 
 
 def raw_sqlite(batches: list[Batch], data_dir: Path) -> tuple[float, list[float]]:
@@ -82,14 +84,22 @@ def raw_kafka(batches: list[Batch], warmup: int) -> tuple[float, list[float]]:
         for future in futures:
             future.get(timeout=30)
 
-    for batch in batches[:warmup]:
-        append(batch)
-    lat = []
-    start = time.perf_counter()
-    for batch in batches[warmup:]:
-        t0 = time.perf_counter()
-        append(batch)
-        lat.append(time.perf_counter() - t0)
-    elapsed = time.perf_counter() - start
+    elapsed, lat = timed(append, batches, warmup)
     producer.close()
     return sum(len(b) for b in batches[warmup:]) / elapsed, lat
+
+
+def timed(
+    send: Callable[[T], object], items: Sequence[T], warmup: int
+) -> tuple[float, list[float]]:
+    """`send` each item one after the other, the first `warmup` untimed. Returns (seconds
+    of the timed ones, latency of each)."""
+    for item in items[:warmup]:
+        send(item)
+    lat = []
+    start = time.perf_counter()
+    for item in items[warmup:]:
+        t0 = time.perf_counter()
+        send(item)
+        lat.append(time.perf_counter() - t0)
+    return time.perf_counter() - start, lat

@@ -14,6 +14,7 @@ from bench import (
     fhir_search,
     ingest,
     measurement,
+    mllp_ingest,
     projector,
     queue_latency,
     rebuild,
@@ -40,6 +41,7 @@ def main() -> None:
         for bench in (
             ingest,
             ecg_file_ingest,
+            mllp_ingest,
             tablet_ingest,
             projector,
             rebuild,

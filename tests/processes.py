@@ -35,10 +35,12 @@ def start_serve(
     processors: bool = True,
     env: dict[str, str] | None = None,
     output: Path | None = None,
+    mllp_port: int = -1,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """`goldenhour serve` on a free HTTP port (no MLLP); returns it once /fhir/metadata answers.
-    `env`: more GOLDENHOUR_* settings (e.g. GOLDENHOUR_PROCESSORS); `output`: a file that gets
-    the process's stdout and stderr (appended, so restarts of one role share a file)."""
+    """`goldenhour serve` on a free HTTP port (MLLP on `mllp_port`; -1: none); returns it once
+    /fhir/metadata answers. `env`: more GOLDENHOUR_* settings (e.g. GOLDENHOUR_PROCESSORS);
+    `output`: a file that gets the process's stdout and stderr (appended, so restarts of one
+    role share a file)."""
     port = free_port()
     env = {
         **os.environ,
@@ -49,7 +51,7 @@ def start_serve(
     }
     sink = open(output, "ab") if output else None  # noqa: SIM115 (closed once the child has it)
     try:
-        proc = _popen_serve(settings, port, env, sink)
+        proc = _popen_serve(settings, (port, mllp_port), env, sink)
     finally:
         if sink:
             sink.close()
@@ -85,7 +87,7 @@ def serving(
 
 
 def _popen_serve(
-    settings: Settings, port: int, env: dict[str, str], sink: IO[bytes] | None
+    settings: Settings, ports: tuple[int, int], env: dict[str, str], sink: IO[bytes] | None
 ) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
@@ -95,9 +97,9 @@ def _popen_serve(
             "serve",
             *_backend_args(settings),
             "--http-port",
-            str(port),
+            str(ports[0]),
             "--mllp-port",
-            "-1",
+            str(ports[1]),
         ],
         env=env,
         stdout=sink or subprocess.DEVNULL,

@@ -6,11 +6,14 @@ Expected values are computed from what was written (counts x the stated scale)."
 from __future__ import annotations
 
 import datetime as dt
+import io
 import struct
+from collections.abc import Callable
 
 import pytest
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
+from pydicom.dataset import Dataset
 from pydicom.waveforms import multiplex_array
 
 from services.ingest import ecg_files
@@ -70,6 +73,41 @@ def test_dicom__pydicom_built_12_lead_iod_with_mdc_codes(raw: dict[str, list[int
     assert parsed.acquired_at == dt.datetime(2026, 11, 23, 10, 2, 11, tzinfo=dt.UTC)
     assert (parsed.patient_id, parsed.family, parsed.given) == ("MRN-0042", "Wang", "Jianguo")
     assert parsed.device_id == "SN-7781" and parsed.file_id == "1.2.826.0.1.3680043.8.498.1001"
+
+
+def _rewritten(data: bytes, change: Callable[[list[Dataset]], None]) -> bytes:
+    """A DICOM file with its rhythm group's channel definitions changed by pydicom."""
+    ds = dcmread(io.BytesIO(data))
+    change(list(ds.WaveformSequence[0].ChannelDefinitionSequence))
+    out = io.BytesIO()
+    ds.save_as(out)
+    return out.getvalue()
+
+
+def test_dicom__each_channel_by_its_own_unit_correction_and_baseline(
+    raw: dict[str, list[int]],
+) -> None:
+    def change(channels: list[Dataset]) -> None:
+        channels[0].ChannelSensitivityCorrectionFactor = "0.5"  # lead I: 2.5 x 0.5 uV
+        channels[0].ChannelBaseline = "-3"  # uV, the sensitivity's unit
+        channels[1].ChannelSensitivity = "0.5"  # lead II: 0.5 mV per count
+        channels[1].ChannelSensitivityUnitsSequence[0].CodeValue = "mV"
+        channels[1].ChannelBaseline = "0.25"  # mV
+
+    parsed = ecg_files.parse(_rewritten(w.dicom_12lead(raw, RATE, sensitivity_uv=2.5), change))
+    assert parsed.leads["I"] == [round(s * 1.25 - 3) for s in raw["I"]]
+    assert parsed.leads["II"] == [s * 500 + 250 for s in raw["II"]]
+    assert parsed.leads["V6"] == scaled(raw["V6"], 2.5)
+
+
+def test_dicom__channels_of_no_standard_lead_are_named(raw: dict[str, list[int]]) -> None:
+    def change(channels: list[Dataset]) -> None:
+        for channel in channels:  # MDC 2:0 is no lead, and neither is the meaning
+            channel.ChannelSourceSequence[0].CodeValue = "2:0"
+            channel.ChannelSourceSequence[0].CodeMeaning = "Unspecified lead"
+
+    with pytest.raises(EcgFileError, match="DICOM: no standard ECG lead found"):
+        ecg_files.parse(_rewritten(w.dicom_12lead(raw, RATE), change))
 
 
 def test_dicom__without_a_12_lead_group_names_it(raw: dict[str, list[int]]) -> None:

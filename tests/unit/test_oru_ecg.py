@@ -204,6 +204,34 @@ def test_non_numeric_sample__102_at_its_obx_5() -> None:
     assert "sample 4" in err.message
 
 
+@pytest.mark.parametrize(
+    ("written", "microvolts"),
+    [
+        (["-0", "12", "-7"], [0, 12, -7]),  # plain integers
+        (["+12", "007", " -7 "], [12, 7, -7]),  # a sign, leading zeros, padding
+        (["12.4", "-7.6", "3."], [12, -8, 3]),  # decimals: rounded to whole microvolts
+    ],
+)
+def test_integer_and_decimal_sample_spellings_read_as_microvolts(
+    written: list[str], microvolts: list[int]
+) -> None:
+    body, message = good()
+    seq = obx_sequence_of(message, "V2")
+    samples = written + [str(s) for s in body["leads"]["V2"][len(written) :]]
+    ecg = parse_oru_ecg(set_field(message, "OBX", 5, "^".join(samples), occurrence=seq).encode())
+    assert ecg.leads["V2"] == microvolts + body["leads"]["V2"][len(written) :]
+
+
+@pytest.mark.parametrize("sample", ["", "1,2", "1e3", "[1]"])
+def test_sample_that_is_no_number__102_at_its_obx_5(sample: str) -> None:
+    body, message = good()
+    seq = obx_sequence_of(message, "V2")
+    samples = [str(s) for s in body["leads"]["V2"]]
+    samples[1] = sample
+    err = refusal(set_field(message, "OBX", 5, "^".join(samples), occurrence=seq))
+    assert (err.code, str(err.location)) == (102, f"OBX^{seq}^5")
+
+
 def test_unknown_lead_unit__103_at_obx_6() -> None:
     _, message = good()
     seq = obx_sequence_of(message, "I")
