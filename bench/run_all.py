@@ -18,6 +18,7 @@ from bench import (
     projector,
     queue_latency,
     rebuild,
+    scale_out,
     subscription_delivery,
     tablet_ingest,
 )
@@ -45,6 +46,7 @@ def main() -> None:
             tablet_ingest,
             projector,
             rebuild,
+            scale_out,
             queue_latency,
             fhir_reads,
             fhir_search,

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import socket
 
     from services.progress import Progress, Step
+    from services.system import System
     from stream_processors.quality_kpis.published import KpiReport
 
 
@@ -144,6 +145,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     with locked(settings.data_dir, exclusive=True), Progress(marks=()) as progress:
         system = bootstrap(settings)
         try:
+            _restart_groups(system)
             progress.say("rebuild: dropping views and checkpoints")
             system.store.truncate()
             # Every processor at once (stream_processors/runner.py `replay`), one bar for all.
@@ -158,6 +160,22 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         finally:
             system.close()
     return 0
+
+
+def _restart_groups(system: System) -> None:
+    """On Kafka, set every processor's group offsets to 0 before the replay, which commits
+    them as it goes: `kafka-consumer-groups.sh --describe` then shows what the rebuild has
+    left. Kafka refuses while a group has members, so a rebuild under running processors
+    stops here, before anything is dropped."""
+    from eventlog.kafka import KafkaEventLog
+
+    if not isinstance(system.log, KafkaEventLog):
+        return  # the embedded log's groups are the data dir's, locked against `serve`
+    for runner in system.runners:
+        runner.remember_emitted()  # where derivations stopped, read before the reset
+        topics = runner.projection.topics
+        offsets = {tp: 0 for t in topics for tp in system.log.end_offsets(t)}
+        system.log.reset_group(runner.projection.name, offsets)
 
 
 REBUILD_RATE_EVERY_S = 10.0  # a rate and ETA line this often during a rebuild

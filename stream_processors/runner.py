@@ -20,7 +20,15 @@ Delivery reasoning (read this before changing the loop):
    before `apply`, `apply` before `commit`): replaying it (a rebuild after `truncate`, a
    refold after a crash) folds it again but does not derive again; the log already has
    what it would emit (same ids). So a rebuild reuses the ECG measurements in the log
-   instead of recomputing them. Whoever resets group offsets must do it after a replay.
+   instead of recomputing them. Whoever resets group offsets must first have the runner
+   read them (`remember_emitted`), as `goldenhour rebuild` does.
+7. Several processes of one processor split the partitions, but a resource fed by several
+   partitions (a Patient seen in ECGs of many partitions) has several writers. The store
+   refuses a version that does not follow the stored one (`VersionConflict`, nothing
+   written); the runner then refolds that partition's batch from freshly read versions and
+   applies again, keeping its consumer: closing it would rebalance the whole group and
+   stall every member (the "conflict storm": each conflict a rebalance, none faster than
+   one process). Only after CONFLICT_RETRIES does a conflict count as a failure (4).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import random
 import threading
 import time
 from collections import defaultdict
@@ -48,7 +57,7 @@ from kernel.jurisdiction import (
 )
 from kernel.time import instant
 from stream_processors.jurisdiction import event_compartments
-from viewstore.base import Checkpoint, IndexEntry, StoredResource, ViewStore
+from viewstore.base import Checkpoint, IndexEntry, StoredResource, VersionConflict, ViewStore
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +74,11 @@ GROUP_COMMIT_EVERY_S = 1.0
 # catching up: large, so a replay pays a commit per thousands of records, and resources
 # read once stay in the batch for the records after.
 REPLAY_BATCH = 2000
+# A batch refused for a version conflict (7) is refolded at once, then after a short pause
+# that grows (another member is writing the same resources) and is jittered (so two members
+# do not collide again in step); past the last retry the conflict is a failure (4).
+CONFLICT_RETRIES = 8
+CONFLICT_PAUSE_S = 0.02  # doubled per retry, up to ~2.5 s before the last
 
 
 class Unavailable(RuntimeError):
@@ -177,6 +191,8 @@ class Stats:
     dead_lettered: int = 0
     versions_written: int = 0
     failures: int = 0
+    batches_applied: int = 0
+    conflicts_refolded: int = 0  # batches refolded after a version conflict (7)
 
 
 @dataclass
@@ -225,10 +241,13 @@ class Runner:
         """Process until `stop()`; survives store and log failures (see 4 above)."""
         failures = 0
         while not self._stop.is_set():
+            applied = self.stats.batches_applied
             try:
                 self._run_consumer(on_batch)
                 return
             except Exception:
+                if self.stats.batches_applied > applied:
+                    failures = 0  # it worked since the last failure: start small again
                 self.stats.failures += 1
                 pause = BACKOFF_S[min(failures, len(BACKOFF_S) - 1)]
                 failures += 1
@@ -298,22 +317,63 @@ class Runner:
         return {tp: recs[-1].offset + 1 for tp, recs in by_tp.items()}
 
     def _process_partition(self, tp: TopicPartition, records: list[Record]) -> None:
+        """Fold one partition's records and apply them; refolded on a version conflict (7)."""
+        checkpoint = Checkpoint(
+            self.projection.name, tp.topic, tp.partition, records[-1].offset + 1
+        )
+        for attempt in range(CONFLICT_RETRIES + 1):
+            batch, poisoned = self._fold_partition(tp, records)
+            try:
+                self._store.apply(batch.writes, batch.added(), checkpoint, unindex=batch.removed())
+                break
+            except VersionConflict as exc:
+                if attempt == CONFLICT_RETRIES:
+                    raise  # still conflicting: a failure after all (4)
+                self._await_refold(tp, attempt, exc)
+        self.stats.folded += len(records) - poisoned
+        self.stats.dead_lettered += poisoned
+        self.stats.versions_written += len(batch.writes)
+        self.stats.batches_applied += 1
+        VIEWS_APPLIED.applied(self.projection.name)
+
+    def _fold_partition(self, tp: TopicPartition, records: list[Record]) -> tuple[_Batch, int]:
+        """The batch of one partition's records, read from the store's current versions, and
+        how many records were poison (dead-lettered; again on a refold, which the log
+        deduplicates by the letter's id)."""
         batch = _Batch()
         emitted_below = self._emitted_offset(tp)
+        poisoned = 0
         for record in records:
             try:
                 self._fold_record(batch, record, derive=record.offset >= emitted_below)
-                self.stats.folded += 1
             except Unavailable:
                 raise  # the store or log, not the record: pause (see 4 above)
             except Exception as exc:  # poison: any decode, fold, index or encode error
                 self._dead_letter(record, exc)
-        checkpoint = Checkpoint(
-            self.projection.name, tp.topic, tp.partition, records[-1].offset + 1
+                poisoned += 1
+        return batch, poisoned
+
+    def _await_refold(self, tp: TopicPartition, attempt: int, exc: VersionConflict) -> None:
+        """Before refolding a conflicting batch: at once the first time, then a jittered
+        pause growing per attempt (7)."""
+        self.stats.conflicts_refolded += 1
+        log.info(
+            "%s refolds %s/%d after a version conflict (attempt %d): %s",
+            self.projection.name,
+            tp.topic,
+            tp.partition,
+            attempt + 1,
+            exc,
         )
-        self._store.apply(batch.writes, batch.added(), checkpoint, unindex=batch.removed())
-        self.stats.versions_written += len(batch.writes)
-        VIEWS_APPLIED.applied(self.projection.name)
+        if attempt:
+            self._stop.wait(CONFLICT_PAUSE_S * 2**attempt * random.uniform(0.5, 1.5))
+
+    def remember_emitted(self) -> None:
+        """Read now, for every partition, where derivations stopped (6): before a rebuild
+        sets the group's committed offsets back to 0, which they are read from."""
+        for topic in self.projection.topics:
+            for tp in self._log.end_offsets(topic):
+                self._emitted_offset(tp)
 
     def _emitted_offset(self, tp: TopicPartition) -> int:
         """The group's committed offset of `tp` when first seen (see 6): below it, every
@@ -426,7 +486,6 @@ class Runner:
             dlq_topic(record.topic),
             [NewRecord(record.key, self._codec.encode(DEAD_LETTER, letter), dlq_id)],
         )
-        self.stats.dead_lettered += 1
 
 
 REPLAY_THREADS = 4  # runners caught up at once by `replay` (I/O overlaps; folds share the GIL)

@@ -110,13 +110,18 @@ def _group(projection: Projection) -> Worker:
 def workers(reading_centre_id: str, region_id: str) -> list[Worker]:
     """Every worker; the routing of ambulance ECGs to a reading centre is configuration."""
     return [
-        _group(FHIR_PROJECTOR),
+        # One writer: a Patient is fed by ECGs and incidents on several partitions, and two
+        # processes can each check and write the same next version of it on Cassandra (a
+        # lost update; tests/integration/test_scale_out.py). It scales once such resources
+        # are re-keyed to one partition (issue 18).
+        Worker(FHIR_PROJECTOR.name, 1, False, FHIR_PROJECTOR),
         _group(QUEUE),
         _group(MEASURER),
         _group(OUTBOX),
         _group(incident_ecg_router(reading_centre_id, region_id)),
         _group(HOSPITAL_BOARD),
-        _group(UNIT_TRACKER),
+        # One writer: a unit's state is fed by incidents and by its positions (two topics).
+        Worker(UNIT_TRACKER.name, 1, False, UNIT_TRACKER),
         # One consumer: the subscription registry is one document that every partition
         # read triggers on (stream_processors/notifier/processor.py).
         Worker(NOTIFIER.name, 1, False, NOTIFIER),

@@ -9,9 +9,11 @@ added to an event topic, since that would move keys between partitions.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from kafka.errors import NoError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 from kafka.errors import for_code as kafka_error_for_code
+from kafka.structs import OffsetAndMetadata
 
 from eventlog.base import (
     MAX_RECORD_BYTES,
@@ -116,3 +118,48 @@ class TopicAdmin:
         if meta is None or meta.offset is None or meta.offset < 0:
             return None
         return int(meta.offset)
+
+    def members(self, group: str) -> dict[str, list[TopicPartition]]:
+        """Kafka's own view of a consumer group (DescribeGroups, what
+        `kafka-consumer-groups.sh --describe --members` prints): each member's id and the
+        partitions the group's last assignment gave it, logical names, sorted."""
+        admin = self._clients.admin()
+        physical_group = self._clients.physical(group)
+        with unavailable_on_kafka_error("describe_groups"):
+            described = retry_retriable(
+                lambda: admin.describe_groups([physical_group]), self._clients.timeout_s
+            )
+        members = described.get(physical_group, {}).get("members") or []
+        return {m["member_id"]: self._assigned(m.get("member_assignment")) for m in members}
+
+    def _assigned(self, assignment: Any) -> list[TopicPartition]:
+        """The partitions of a member's assignment, as kafka-python decodes it into a dict
+        (empty before the group's first assignment)."""
+        pairs = (assignment or {}).get("assigned_partitions") or []
+        return sorted(
+            TopicPartition(self._clients.logical(pair["topic"]), p)
+            for pair in pairs
+            for p in pair["partitions"]
+        )
+
+    def reset(self, group: str, offsets: dict[TopicPartition, int]) -> None:
+        """Set the group's committed offsets (e.g. to 0 before a rebuild). Kafka refuses it
+        while the group has members: `LogUnavailable` naming the group then."""
+        if not offsets:
+            return
+        admin = self._clients.admin()
+        physical_group = self._clients.physical(group)
+        wanted = {
+            self._clients.ktp(tp.topic, tp.partition): OffsetAndMetadata(offset, "", -1)
+            for tp, offset in offsets.items()
+        }
+        with unavailable_on_kafka_error("alter_group_offsets"):
+            errors = retry_retriable(
+                lambda: admin.alter_group_offsets(physical_group, wanted), self._clients.timeout_s
+            )
+        refused = sorted({e.__name__ for e in errors.values() if e is not NoError})
+        if refused:
+            raise LogUnavailable(
+                f"kafka: group {group} refused its offset reset ({', '.join(refused)}): "
+                "is a processor of it still running?"
+            )

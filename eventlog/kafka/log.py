@@ -118,6 +118,16 @@ class KafkaEventLog(EventLog):
     def committed(self, group: str, tp: TopicPartition) -> int | None:
         return self._topics.committed(group, tp)
 
+    def group_members(self, group: str) -> dict[str, list[TopicPartition]]:
+        """Each member of `group` and the partitions Kafka assigned it (not on the port:
+        the embedded log has one consumer per group)."""
+        return self._topics.members(group)
+
+    def reset_group(self, group: str, offsets: dict[TopicPartition, int]) -> None:
+        """Set `group`'s committed offsets (refused while it has members): `rebuild` sets
+        them to 0, so Kafka's lag tools count what the replay has left."""
+        self._topics.reset(group, offsets)
+
     # -- lifecycle ------------------------------------------------------------------------
 
     def close(self) -> None:
