@@ -14,7 +14,9 @@ from services.system import System
 T = TypeVar("T")
 
 
-def _system(request: Request) -> System:
+async def _system(request: Request) -> System:
+    # Async: FastAPI would run a plain `def` dependency in its thread pool (a thread hop
+    # per request for one attribute read).
     return request.app.state.system  # type: ignore[no-any-return]
 
 
@@ -29,7 +31,7 @@ def app_writer(name: str, make: Callable[[EventLog, Codec], T]) -> Callable[[Req
     def writer(request: Request) -> T:
         made: T | None = getattr(request.app.state, name, None)
         if made is None:
-            system = _system(request)
+            system: System = request.app.state.system
             made = make(system.log, system.codec)
             setattr(request.app.state, name, made)
         return made

@@ -20,7 +20,11 @@ def bind_http(settings: Settings) -> socket.socket:
     """The HTTP socket, bound and listening: the command line binds it before it touches
     the data dir, so a busy port is refused with nothing changed (OSError EADDRINUSE)."""
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on accepted sockets whose proto says
+    # TCP (base_events._set_nodelay), and uvicorn writes the status line and the body
+    # separately; with Nagle on, the body waited for the client's delayed ACK (~40 ms on
+    # Linux), which was most of every small answer's latency.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         # As uvicorn does; listening at once, so no second process can bind it meanwhile.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -61,8 +61,10 @@ def _check_accept(header: str) -> None:
     )
 
 
-def negotiate(request: Request) -> None:
-    """Router dependency: `_format` wins over `Accept`; absent both, JSON."""
+async def negotiate(request: Request) -> None:
+    """Router dependency: `_format` wins over `Accept`; absent both, JSON. Async though it
+    awaits nothing: FastAPI runs a plain `def` dependency in its thread pool, a hop to a
+    worker thread and back on every FHIR request for a few string checks."""
     fmt = request.query_params.get("_format")
     if fmt is not None:
         _check_format(fmt)
