@@ -114,4 +114,3 @@ class Settings(BaseSettings):
 def chosen_processors(settings: Settings) -> set[str]:
     """The workers named in `settings.processors` (empty: all)."""
     return {n.strip() for n in settings.processors.split(",") if n.strip()}
-

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
 # The 12 leads in cart order, each with its MDC lead term (ISO/IEEE 11073-10101 partition 2:
 # MDC_ECG_LEAD_I = 1, II = 2, V1..V6 = 3..8, III = 61, aVR = 62, aVL = 63, aVF = 64), which
@@ -48,8 +48,8 @@ def dicom_12lead(raw: dict[str, list[int]], rate: int, sensitivity_uv: float = 2
     """A 12-Lead ECG object: one RHYTHM multiplex group, MDC lead codes, int16 samples."""
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = TWELVE_LEAD_ECG_SOP_CLASS
-    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.3680043.8.498.1001"
+    ds.file_meta.MediaStorageSOPClassUID = UID(TWELVE_LEAD_ECG_SOP_CLASS)
+    ds.file_meta.MediaStorageSOPInstanceUID = UID("1.2.826.0.1.3680043.8.498.1001")
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.SOPClassUID = TWELVE_LEAD_ECG_SOP_CLASS
     ds.SOPInstanceUID = "1.2.826.0.1.3680043.8.498.1001"
@@ -150,7 +150,7 @@ def aecg(raw: dict[str, list[int]], rate: int, scale_uv: float = 5.0) -> bytes:
         el(value, "origin", value="0", unit="uV")
         el(value, "scale", value=f"{scale_uv:g}", unit="uV")
         el(value, "digits").text = " ".join(map(str, samples))
-    return ET.tostring(root, xml_declaration=True, encoding="utf-8")
+    return bytes(ET.tostring(root, xml_declaration=True, encoding="utf-8"))
 
 
 def ccitt(data: bytes) -> int:
@@ -280,4 +280,4 @@ def muse(raw: dict[str, list[int]], rate: int, uv_per_bit: float = 4.88) -> byte
         ET.SubElement(data, "LeadID").text = lead
         packed = struct.pack(f"<{len(raw[lead])}h", *raw[lead])
         ET.SubElement(data, "WaveFormData").text = base64.b64encode(packed).decode()
-    return ET.tostring(root, xml_declaration=True, encoding="utf-8")
+    return bytes(ET.tostring(root, xml_declaration=True, encoding="utf-8"))

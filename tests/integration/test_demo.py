@@ -39,7 +39,7 @@ def test_demo_plays_every_chapter_and_exits(tmp_path: Path) -> None:
     # the hospital reports back (issue 13 item 4): PCI and diagnosis, then door-to-balloon
     assert "['201 Created', '201 Created']" in out
     assert "door-to-balloon now measured: 1 case(s), median 52.0 min" in out
-    assert "If-Match W/\"1\": 200; with a stale ETag: 412" in out
+    assert 'If-Match W/"1": 200; with a stale ETag: 412' in out
     # the command centre (issue 15): a bus crash distributed, an escort, an alert
     assert "dispatch declares MCI" in out and "T00 -> county-hospital" in out
     assert "escort TP-" in out and "signals held green" in out

@@ -83,9 +83,7 @@ def test_oru_r01_is_acknowledged_and_becomes_a_fhir_observation(
     ).json()
     leads = [c for c in obs["component"] if c["code"]["coding"][0]["system"] == MDC]
     # the cart's lead codes (written from ISO/IEEE 11073-10101) come out as they went in
-    assert [c["code"]["coding"][0]["code"] for c in leads] == [
-        MDC_LEADS[n][0] for n in LEAD_ORDER
-    ]
+    assert [c["code"]["coding"][0]["code"] for c in leads] == [MDC_LEADS[n][0] for n in LEAD_ORDER]
     assert [int(x) for x in leads[1]["valueSampledData"]["data"].split()] == body["leads"]["II"]
     effective = dt.datetime.fromisoformat(obs["effectiveDateTime"])
     assert effective == dt.datetime.fromisoformat(body["acquired_at"])

@@ -133,7 +133,10 @@ EXPECTED: dict[tuple[str, str], AbstractSet[str | None]] = {
     ("POST", "/command/incidents/{mci_id}/casualties"): {"crew", "admin"},
     ("GET", "/command/incidents/{mci_id}/plan"): {"dispatch", "admin"},
     ("POST", "/command/incidents/{mci_id}/distribution"): {"dispatch", "admin"},
-    ("POST", "/command/incidents/{mci_id}/casualties/{casualty_id}/assignment"): {"dispatch", "admin"},
+    ("POST", "/command/incidents/{mci_id}/casualties/{casualty_id}/assignment"): {
+        "dispatch",
+        "admin",
+    },
     ("GET", "/command/capacity"): {"dispatch", "admin"},
     ("PUT", "/command/capacity/{hospital_id}"): {"hospital", "admin"},
     ("GET", "/command/expected/{hospital_id}"): {"hospital", "admin"},
