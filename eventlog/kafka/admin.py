@@ -8,6 +8,7 @@ added to an event topic, since that would move keys between partitions.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,6 +24,9 @@ from eventlog.base import (
     UnknownTopic,
 )
 from eventlog.kafka.clients import Clients, retry_retriable, unavailable_on_kafka_error
+from eventlog.kafka.consumer import SESSION_TIMEOUT_MS
+
+RESET_MARGIN_S = 5.0  # beyond two sessions, for the coordinator to notice a dead member
 
 
 def topic_configs(spec: TopicSpec, min_insync_replicas: int | None = None) -> dict[str, str]:
@@ -153,13 +157,22 @@ class TopicAdmin:
             self._clients.ktp(tp.topic, tp.partition): OffsetAndMetadata(offset, "", -1)
             for tp, offset in offsets.items()
         }
-        with unavailable_on_kafka_error("alter_group_offsets"):
-            errors = retry_retriable(
-                lambda: admin.alter_group_offsets(physical_group, wanted), self._clients.timeout_s
-            )
-        refused = sorted({e.__name__ for e in errors.values() if e is not NoError})
-        if refused:
-            raise LogUnavailable(
-                f"kafka: group {group} refused its offset reset ({', '.join(refused)}): "
-                "is a processor of it still running?"
-            )
+        # A member killed a moment ago is still in the group until its session expires
+        # (SESSION_TIMEOUT_MS), and Kafka refuses the reset until then: wait that out; a
+        # member still there afterwards is alive.
+        deadline = time.monotonic() + 2 * SESSION_TIMEOUT_MS / 1000 + RESET_MARGIN_S
+        while True:
+            with unavailable_on_kafka_error("alter_group_offsets"):
+                errors = retry_retriable(
+                    lambda: admin.alter_group_offsets(physical_group, wanted),
+                    self._clients.timeout_s,
+                )
+            refused = sorted({e.__name__ for e in errors.values() if e is not NoError})
+            if not refused:
+                return
+            if time.monotonic() >= deadline:
+                raise LogUnavailable(
+                    f"kafka: group {group} refused its offset reset ({', '.join(refused)}): "
+                    "is a processor of it still running?"
+                )
+            time.sleep(1.0)
