@@ -82,7 +82,12 @@ def play_ambulance(client: httpx.Client) -> dict[str, str]:
         "fhir",
         f"handover document (LOINC 67796-3, {bundle['entry'][0]['resource']['status']}): Bundle of {len(bundle['entry'])} resources, {sorted({e['resource']['resourceType'] for e in bundle['entry']})}",
     )
-    _until(client, f"/board/{DESTINATION}.json", lambda b: incident in json.dumps(b))
+    # The pre-alert already lists the ambulance; the accept button comes with the handover.
+    _until(
+        client,
+        f"/board/{DESTINATION}.json",
+        lambda b: any(c["incident_id"] == incident and c["handover"] for c in b["incoming"]),
+    )
     _say(
         "board",
         "the county hospital's board shows amb-07: STEMI, ETA, ATMIST, vitals, ECG with its automatic class",
@@ -90,6 +95,8 @@ def play_ambulance(client: httpx.Client) -> dict[str, str]:
     accepted = client.post(
         f"/board/{DESTINATION}/incidents/{incident}/accept", json={"accepted_by": "Dr Zhao (ED)"}
     )
+    if accepted.status_code != 202:
+        raise RuntimeError(f"the board refused the accept: {accepted.status_code} {accepted.text}")
     encounter = _until(
         client, f"/fhir/Encounter/{encounter_id(incident)}", lambda e: e["status"] == "finished"
     )
