@@ -48,7 +48,7 @@ from services.board import board as queries
 from services.board import render
 from services.deps import SystemDep
 from services.i18n import Msg, _
-from services.outcome import FhirError
+from services.outcome import FhirError, log_unavailable
 from services.system import System
 from services.web_assets import CSP_SELF, Head, WebAssets, titled
 from stream_processors.registry.published import of_kind
@@ -246,7 +246,7 @@ async def accept_handover(
     except queries.HandoverRefused as exc:
         raise FhirError(409, str(exc), "conflict") from exc
     except LogUnavailable as exc:
-        raise FhirError(503, Msg("event log unavailable: {error}", error=exc), "transient") from exc
+        raise log_unavailable(exc) from exc
     headers = {"Idempotent-Replayed": "true"} if duplicate else {}
     if from_form:
         return RedirectResponse(f"/board/{hospital_id}", status_code=303, headers=headers)

@@ -60,7 +60,7 @@ from services.command.models import (
 from services.command.writes import Written
 from services.deps import SystemDep
 from services.i18n import _
-from services.outcome import FhirError
+from services.outcome import FhirError, log_unavailable
 from services.web_assets import CSP_SELF, Head, WebAssets, titled
 
 router = APIRouter(prefix="/command", tags=["command centre"])
@@ -95,7 +95,7 @@ async def _write(fn: Any, *args: Any, **kw: Any) -> Any:
     try:
         return await run_in_threadpool(fn, *args, **kw)
     except LogUnavailable as exc:
-        raise FhirError(503, f"event log unavailable: {exc}", "transient") from exc
+        raise log_unavailable(exc) from exc
 
 
 def _body_schema(model: type[BaseModel]) -> Json:

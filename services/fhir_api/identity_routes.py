@@ -43,7 +43,7 @@ from kernel.jsontypes import Json
 from services.deps import SystemDep
 from services.fhir_api.negotiate import negotiate
 from services.ingest import patient_links as links
-from services.outcome import FHIR_JSON, FhirError, issue, operation_outcome
+from services.outcome import FHIR_JSON, FhirError, issue, log_unavailable, operation_outcome
 from services.system import System
 from stream_processors.fhir_projector.published import fold_linked, fold_unlinked
 
@@ -117,7 +117,7 @@ def _write(append: Callable[[System, Json], bool], system: System, event: Json) 
     try:
         append(system, event)
     except LogUnavailable as exc:
-        raise FhirError(503, f"event log unavailable, retry: {exc}", "transient") from exc
+        raise log_unavailable(exc) from exc
 
 
 # -- Parameters in ---------------------------------------------------------------------

@@ -47,7 +47,7 @@ from services.fhir_api.outcome_write import (
 from services.fhir_api.outcome_write import (
     WriteRequest as Write,
 )
-from services.outcome import FHIR_JSON, FhirError
+from services.outcome import FHIR_JSON, FhirError, log_unavailable
 from services.system import System
 
 router = APIRouter(prefix="/fhir", tags=["fhir writes"], dependencies=[Depends(negotiate)])
@@ -146,7 +146,7 @@ def _append(system: System, writes: list[Prepared]) -> list[tuple[Json, bool]]:
     try:
         appended = system.log.append(OUTCOME, records)
     except LogUnavailable as exc:
-        raise FhirError(503, f"the log did not acknowledge: {exc}; retry", "transient") from exc
+        raise log_unavailable(exc) from exc
     out: list[tuple[Json, bool]] = []
     for p, a in zip(writes, appended, strict=True):
         event = p.event

@@ -47,7 +47,7 @@ from services.deps import SystemDep
 from services.fhir_api.negotiate import negotiate
 from services.fhir_api.paging import entry
 from services.ingest.submit import append_event
-from services.outcome import FHIR_JSON, FhirError
+from services.outcome import FHIR_JSON, FhirError, log_unavailable
 from services.subscriptions.bundle import notification_bundle, status_bundle
 from services.subscriptions.endpoints import EndpointGuard, EndpointRefused
 from services.subscriptions.request import CONTENTS, subscription_requested
@@ -131,7 +131,7 @@ def _append(system: System, sid: str, name: str, event: Json) -> None:
     try:
         append_event(system, SUBSCRIPTIONS, sid, name, event)
     except LogUnavailable as exc:
-        raise FhirError(503, f"the log did not acknowledge: {exc}; retry", "transient") from exc
+        raise log_unavailable(exc) from exc
 
 
 # -- SubscriptionTopic ------------------------------------------------------------------
