@@ -51,6 +51,9 @@ class Access:
     query: str = ""
     reason: str = ""
     patients_shown: tuple[str, ...] = ()  # "Patient/<id>": whose data the answer showed
+    # Derived when the fact must be recorded once across instances (a SMART jti, spent);
+    # empty: a fresh uuid, every access its own record.
+    event_id: str = ""
 
 
 def record(system: System, access: Access) -> None:
@@ -75,7 +78,7 @@ def access_event(access: Access) -> dict[str, Any]:
     rtype, rid = _resource(access)
     return {
         "meta": {
-            "event_id": str(uuid.uuid4()),
+            "event_id": access.event_id or str(uuid.uuid4()),
             "occurred_at": at,
             "recorded_at": at,
             "source": {

@@ -7,9 +7,8 @@ A registered client (services/auth/clients.py) gets an access token by
 `client_assertion` it signed with its private key, and the `scope` it wants. The assertion
 must be signed RS384 or ES384 by a key of the client's JWKS (the header's `kid` picks it),
 carry `iss` = `sub` = the client id, `aud` = this token endpoint's URL, an `exp` at most
-five minutes ahead, and a `jti` never seen before from that client (replays are refused
-until the assertion has expired: after that its `exp` refuses it anyway). Any failure of
-client authentication is `invalid_client` (the spec's one answer for it).
+five minutes ahead, and a `jti` no token was issued for before (a replay, refused). Any
+failure of client authentication is `invalid_client` (the spec's one answer for it).
 
 The client gets the requested scopes narrowed to what it is registered for (v1
 `system/*.read` or v2 `system/*.rs` forms, mixed freely): nothing in common is
@@ -20,15 +19,19 @@ the policy and the store's jurisdiction treat it like any other caller's
 (services/auth/tokens.py verifies it). It lives five minutes (the spec's recommendation):
 a client asks again, as Bulk Data clients do while they poll.
 
-The replay memory is this process's: several API instances behind one token URL would each
-accept a jti once. A region routes `/auth/token` to one instance (deploy/region), or lives
-with a replay window of one assertion lifetime per instance.
+The replay memory is the log, so every API instance of a region shares it: a grant is
+audited (an `AccessRecorded` on `audit.access`, folded into an AuditEvent typed DICOM
+"User Authentication / Login") under an event id derived from the client and the jti, and
+the log keeps one record per event id; an append answered `duplicate` is a replay. The jti
+is spent when a token is issued, durably, before the token is sent. On Kafka two instances
+appending the same id at the same instant can both miss the other's record
+(eventlog/kafka/producer.py says why): a window of one round trip, not of the assertion's
+lifetime.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -37,15 +40,17 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from kernel.ids import resource_id
 from services.auth.clients import ASSERTION_ALGORITHMS, ClientRegistry, SmartClient
 from services.auth.principal import SCOPE
 from services.auth.tokens import SMART_ISSUER, SMART_KEY_FILE, SMART_KID, ec_key, mint
 from services.settings import Settings
+from stream_processors.audit.to_fhir import LOGIN_ROUTE
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_MAX_AHEAD_S = 300.0  # the spec: exp no more than five minutes in the future
 ACCESS_TOKEN_LIFETIME_S = 300  # the spec's recommended lifetime
-TOKEN_PATH = "/auth/token"
+TOKEN_PATH = LOGIN_ROUTE  # its grants are audited as logins
 JWKS_PATH = "/auth/jwks"
 # v1 permission words and the v2 letters each means; v2 letters are written in this order.
 V1_LETTERS = {"read": "rs", "write": "cud", "*": "cruds"}
@@ -149,32 +154,23 @@ def _intersect(want: Scope, have: Scope) -> str | None:
 # -- client authentication --------------------------------------------------------------------
 
 
-class ReplayGuard:
-    """The jtis seen per client, each kept until its assertion's exp (then forgotten: an
-    expired assertion is refused by its exp)."""
+def assertion_event_id(client_id: str, jti: str) -> str:
+    """The id of the audit record that spends a client's jti (the log keeps one per id)."""
+    return resource_id("smart-assertion", client_id, jti)
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seen: dict[tuple[str, str], float] = {}
 
-    def first_use(self, client_id: str, jti: str, exp: float, now: float) -> bool:
-        with self._lock:
-            self._seen = {k: e for k, e in self._seen.items() if e >= now}
-            if (client_id, jti) in self._seen:
-                return False
-            self._seen[(client_id, jti)] = exp
-            return True
+@dataclass(frozen=True)
+class Authenticated:
+    client: SmartClient
+    jti: str  # spent by the caller when it issues the token (see the module docstring)
 
 
 def authenticate(
-    assertion: str,
-    registry: ClientRegistry,
-    token_url: str,
-    replay: ReplayGuard,
-    leeway_s: float,
-) -> SmartClient:
+    assertion: str, registry: ClientRegistry, token_url: str, leeway_s: float
+) -> Authenticated:
     """The registered client that signed `assertion` for `token_url`; OAuthError
-    (invalid_client) otherwise."""
+    (invalid_client) otherwise. Whether the jti was used before is the caller's question
+    to the log."""
     header, claims = _unverified(assertion)
     client = registry.get(str(claims.get("iss", "")))
     if client is None:
@@ -182,12 +178,12 @@ def authenticate(
     if claims.get("sub") != client.client_id:
         raise client_error("the assertion's sub must be its iss, the client id")
     verified = _verify(assertion, client, header, token_url, leeway_s)
-    now = time.time()
-    if float(verified["exp"]) - now > ASSERTION_MAX_AHEAD_S + leeway_s:
+    if float(verified["exp"]) - time.time() > ASSERTION_MAX_AHEAD_S + leeway_s:
         raise client_error("the assertion's exp is more than five minutes ahead")
-    if not replay.first_use(client.client_id, str(verified["jti"]), float(verified["exp"]), now):
-        raise client_error("the assertion's jti was already used")
-    return client
+    return Authenticated(client, str(verified["jti"]))
+
+
+REPLAYED = "the assertion's jti was already used"
 
 
 def _unverified(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:

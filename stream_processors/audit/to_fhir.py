@@ -1,7 +1,8 @@
 """One `AccessRecorded` event -> one FHIR R4 AuditEvent (auditevent.html), pure.
 
 Coded with the FHIR code systems for the purpose: type `rest` (audit-event-type) for HTTP,
-DICOM 110100 "Application Activity" for HL7 v2 over MLLP; subtype from restful-interaction
+DICOM 110100 "Application Activity" for HL7 v2 over MLLP, DICOM 110114 "User Authentication"
+(subtype 110122 "Login") for a SMART client's token grant; subtype from restful-interaction
 (read, vread, history-*, search-type, create, operation, ...); action C/R/U/D/E; outcome
 0 (success) / 4 (minor failure: a refusal or a client error) / 8 (serious: 5xx). The agent
 is the token's subject (`who.identifier`), with its role and site, and its network address;
@@ -33,6 +34,8 @@ NETWORK_IP = "2"  # AuditEventAgentNetworkType: IP address
 SUBJECT_SYSTEM = "https://goldenhour.health/sid/token-subject"
 ROLE_SYSTEM = "https://goldenhour.health/CodeSystem/role"
 SITE_SYSTEM = "https://goldenhour.health/sid/site-id"
+# The SMART token endpoint (services/auth/smart.py): its grants are logins, not REST reads.
+LOGIN_ROUTE = "/auth/token"
 
 
 def audit_event_id(event_id: str) -> str:
@@ -47,6 +50,7 @@ def audit_event(event: Json) -> Json:
         "id": audit_event_id(event["meta"]["event_id"]),
         "type": _type(event["channel"]),
         "subtype": [_coding(RESTFUL_INTERACTION, _interaction(event))],
+        **_login(event),
         "action": _action(event),
         "recorded": _instant(event["meta"]["recorded_at"]),
         "outcome": "0" if status < 400 else ("4" if status < 500 else "8"),
@@ -66,6 +70,16 @@ def _coding(system: str, code: str, display: str | None = None) -> Json:
 
 def _instant(value: Any) -> str:
     return instant(value) if isinstance(value, dt.datetime) else str(value)
+
+
+def _login(event: Json) -> Json:
+    """A token grant's type and subtype (DICOM), replacing the REST ones."""
+    if event["route"] != LOGIN_ROUTE:
+        return {}
+    return {
+        "type": _coding(DCM, "110114", "User Authentication"),
+        "subtype": [_coding(DCM, "110122", "Login")],
+    }
 
 
 def _type(channel: str) -> Json:

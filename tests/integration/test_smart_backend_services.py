@@ -35,6 +35,7 @@ from services.server import Server
 from services.simulate.stemi_incident import DESTINATION, stemi_incident, valid_resident_id
 from stream_processors.fhir_projector.incident.encounter import encounter_id
 from tests.bulk_export import finished_export
+from tests.conftest import free_port
 
 CLIENT_ID = "emr-county-hospital"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"  # RFC 7523
@@ -268,6 +269,58 @@ def test_a_token_request_is_refused_as_oauth_says(smart_server: Server) -> None:
         assert refusal(wrong_grant) == "unsupported_grant_type"
         as_json = client.post(token_url, json={"grant_type": "client_credentials"})
         assert refusal(as_json) == "invalid_request"  # RFC 6749: form-encoded only
+
+
+def test_an_assertion_spent_at_one_instance_is_a_replay_at_another_and_the_grant_is_audited(
+    smart_server: Server, make_server: Callable[..., Server]
+) -> None:
+    """Two API instances of one region behind one token URL (same log, same store): an
+    assertion that got a token from the first is refused by the second (RFC 7523 section 3:
+    a jti is used once), and the grant is an AuditEvent an operator can find, typed as
+    DICOM "User Authentication" / "Login" (DCM 110114 / 110122)."""
+    other = make_server(
+        http_port=free_port(),
+        auth_required=True,
+        auth_dev_issuer=True,
+        rate_limit_per_s=0,
+        smart_clients_file=smart_server.settings.smart_clients_file,
+        run_processors=False,
+        public_url=smart_server.base_url,  # the region's one URL, as a load balancer gives it
+    )
+    with (
+        httpx.Client(base_url=smart_server.base_url, timeout=30) as first,
+        httpx.Client(base_url=other.base_url, timeout=30) as second,
+    ):
+        token_url = discover(first)["token_endpoint"]
+        assert discover(second)["token_endpoint"] == token_url  # one region, one token URL
+        once = assertion(token_url)
+        assert token_request(first, token_url, once, "system/*.read").status_code == 200
+        replayed = token_request(second, "/auth/token", once, "system/*.read")
+        assert refusal(replayed) == "invalid_client", replayed.text
+        assert "already used" in replayed.json()["error_description"]
+
+        admin = {
+            "Authorization": "Bearer "
+            + mint_dev(smart_server.settings, "ops", "admin", "county", ["system/*.*"])
+        }
+        deadline = time.monotonic() + WAIT_S
+        logins: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not logins:
+            found = first.get(f"/fhir/AuditEvent?agent={CLIENT_ID}&_count=100", headers=admin)
+            assert found.status_code == 200, found.text
+            logins = [
+                e["resource"]
+                for e in found.json().get("entry", [])
+                if e["resource"]["type"]["code"] == "110114"
+            ]
+            time.sleep(0.2)
+    assert len(logins) == 1, logins  # the grant once; the refused replay was not a grant
+    login = logins[0]
+    get_fhir_model_class("AuditEvent").model_validate(login)
+    assert login["type"]["system"] == "http://dicom.nema.org/resources/ontology/DCM"
+    assert login["subtype"][0]["code"] == "110122"
+    assert login["outcome"] == "0"
+    assert login["agent"][0]["who"]["identifier"]["value"] == CLIENT_ID
 
 
 def test_smart_fetch_a_third_party_bulk_client_exports_with_backend_services(
