@@ -52,6 +52,8 @@ class Server:
             host=settings.host,
             port=settings.http_port,
             log_level="warning",
+            http="httptools",  # a dependency: compiled parsing (h11 is pure Python)
+            loop="asyncio",  # not uvloop even if installed: one event loop everywhere
             ssl_certfile=tls[0] if tls else None,
             ssl_keyfile=tls[1] if tls else None,
             # X-Forwarded-For names the client only when the peer is a configured proxy
