@@ -42,7 +42,9 @@ def url_problem(url: str, kind: str) -> str | None:
 
 def open_log(url: str, data_dir: Path) -> EventLog:
     """`sqlite:` (embedded, in data_dir) or
-    `kafka://h:p[,h:p]?namespace=&replication=&min_isr=` (region: replication=3&min_isr=2)."""
+    `kafka://h:p[,h:p]?namespace=&replication=&min_isr=&id_horizon_days=` (region:
+    replication=3&min_isr=2; id_horizon_days: how long an event id's retry is deduplicated
+    across restarts, default 7, `all` for the whole topic, see eventlog/kafka/producer.py)."""
     if url.startswith("sqlite:"):
         from eventlog.sqlite import SqliteEventLog
 
@@ -56,8 +58,18 @@ def open_log(url: str, data_dir: Path) -> EventLog:
             namespace=q.get("namespace", ""),
             replication_factor=int(q.get("replication", "1")),
             min_insync_replicas=int(q["min_isr"]) if "min_isr" in q else None,
+            id_horizon_s=_id_horizon_s(q.get("id_horizon_days")),
         )
     raise ValueError(f"unknown event log URL {url!r}: use sqlite: or kafka://host:port")
+
+
+def _id_horizon_s(days: str | None) -> float | None:
+    """The Kafka log's `id_horizon_s` from the URL's `id_horizon_days` (`all`: None)."""
+    from eventlog.kafka.producer import DEFAULT_ID_HORIZON_S
+
+    if days is None:
+        return DEFAULT_ID_HORIZON_S
+    return None if days == "all" else float(days) * 24 * 3600
 
 
 def open_store(url: str, data_dir: Path) -> ViewStore:

@@ -10,7 +10,7 @@ carries the logical name); consumer group ids get the same prefix.
 | `clients.py`  | connection settings, namespaced names, the lazily built admin/producer/reader |
 | `admin.py`    | topics (created explicitly, infinite retention, never auto-created), offsets |
 | `producer.py` | durable appends, idempotent by event id, per-key versions (delivery notes)   |
-| `index.py`    | the in-process event-id index the producer keeps                             |
+| `index.py`    | the in-process event-id index the producer keeps (from the retry horizon on) |
 | `reader.py`   | ranged reads of one partition up to a known end offset                       |
 | `consumer.py` | consumer group members: seek to the checkpoint, never stall silently         |
 

@@ -1,5 +1,7 @@
 """The in-process event-id index that gives the Kafka log idempotent appends (see
-`eventlog.kafka.producer` for how it is kept up to date)."""
+`eventlog.kafka.producer` for how it is kept up to date, and what part of the topic it
+holds: from each partition's `floor` on, the horizon's records, until a key operation
+deepens the partition to offset 0)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,24 @@ from dataclasses import dataclass, field
 
 @dataclass
 class PartitionState:
-    """Per partition: the append lock and how far the index has read."""
+    """Per partition: the append lock and which offsets the index holds."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    indexed_to: int = 0  # every record below this offset is in the index
+    floor: int = 0  # the records at offsets [floor, indexed_to) are in the index
+    indexed_to: int = 0
+
+
+@dataclass
+class IndexStats:
+    """What building and keeping one topic's index cost, for logs and tests: records read
+    at the first use (`load_records`, in `load_s` seconds), by later catch-ups, and by
+    deepening partitions below the horizon for key operations."""
+
+    load_records: int = 0
+    load_s: float = 0.0
+    catch_up_records: int = 0
+    deepened_partitions: int = 0
+    deepen_records: int = 0
 
 
 @dataclass
@@ -28,6 +44,7 @@ class TopicIndex:
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards the two dicts
     load_lock: threading.Lock = field(default_factory=threading.Lock)
     loaded: bool = False
+    stats: IndexStats = field(default_factory=IndexStats)
 
     def find(self, event_id: str) -> tuple[int, int] | None:
         """Where the event id was first appended, if it was."""

@@ -27,7 +27,8 @@ from eventlog.kafka.clients import (
     unavailable_on_kafka_error,
 )
 from eventlog.kafka.consumer import KafkaConsumerGroupMember
-from eventlog.kafka.producer import Appender
+from eventlog.kafka.index import IndexStats
+from eventlog.kafka.producer import DEFAULT_ID_HORIZON_S, Appender
 
 
 class KafkaEventLog(EventLog):
@@ -43,10 +44,14 @@ class KafkaEventLog(EventLog):
         replication_factor: int = 1,
         min_insync_replicas: int | None = None,
         request_timeout_s: float = 30.0,
+        id_horizon_s: float | None = DEFAULT_ID_HORIZON_S,
     ) -> None:
+        """`id_horizon_s`: retries of an event id within it are deduplicated after a
+        restart, and start-up reads only that much of a topic (None: all of it); see
+        `eventlog.kafka.producer`."""
         self._clients = Clients(bootstrap, namespace, request_timeout_s)
         self._topics = TopicAdmin(self._clients, replication_factor, min_insync_replicas)
-        self._appender = Appender(self._clients, self._topics.partition_count)
+        self._appender = Appender(self._clients, self._topics.partition_count, id_horizon_s)
         self._lock = threading.Lock()  # guards the member list and the closed flag
         self._closed = False
         self._consumers: list[KafkaConsumerGroupMember] = []
@@ -71,6 +76,11 @@ class KafkaEventLog(EventLog):
 
     def key_records(self, topic: str, key: str, start: int = 0) -> list[Record]:
         return self._appender.key_records(topic, key, start)
+
+    def index_stats(self, topic: str) -> IndexStats | None:
+        """What this process's event-id index of `topic` has read (records at start-up,
+        since, and below the horizon for key operations); None before its first use."""
+        return self._appender.stats(topic)
 
     # -- reading --------------------------------------------------------------------------
 

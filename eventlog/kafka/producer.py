@@ -15,10 +15,10 @@ client retrying after a timeout must not append twice). It is built here:
 
 * The event id travels as the record header `event_id`.
 * Each log keeps an in-process index `event_id -> (partition, offset)` per topic
-  (`eventlog.kafka.index`), plus, per partition, the offset below which every record has
-  been indexed.
-* On the first append to a topic the index is loaded by reading every partition from offset 0
-  to its end offset (the cost of a restart: proportional to the topic's size).
+  (`eventlog.kafka.index`), plus, per partition, the offsets it has indexed: every record
+  from the partition's floor up to a position.
+* On the first use of a topic the index is loaded, each partition read from its *floor* (see
+  "Start-up" below) to its end offset.
 * Every append serializes on a lock per (topic, partition) it writes to (taken in partition
   order, so batches spanning partitions cannot deadlock), then catches those partitions up:
   one ListOffsets round trip, and a read only when the end offset moved past the indexed
@@ -37,16 +37,49 @@ views. Only the raw log shows the extra record. Closing it needs a single writer
 partition (route writes by partition) or a transactional fence, not more reads. Likewise a
 record whose acknowledgement timed out may still land later; a retry catches up first, but if
 the late record arrives after that catch-up it is appended twice, with the same outcome.
+
+Start-up, bounded by a retry horizon. Retention is infinite, so an index loaded from offset
+0 costs a restart the whole topic (1 s per 20k small records, growing every day). Instead
+the guarantee is kept for retries within `id_horizon_s` (default DEFAULT_ID_HORIZON_S, 7 days;
+`kafka://...?id_horizon_days=`): a partition's floor is its first record stamped at or after
+`now - horizon` (Kafka's ListOffsets by timestamp, `offsets_for_times`), so the first append
+reads the horizon's traffic, whatever the topic's age. `index_stats` reports what was read.
+Timestamps are the producers' (CreateTime; ours stamps its wall clock): every record after
+the floor is read whatever its stamp, and every record before it is stamped earlier.
+
+* A retry within the horizon is answered `duplicate` across any restart, as before.
+* An id first appended before the horizon is unknown to a process started since, and a plain
+  `append` writes it again: an ECG device or HIS resending after longer than the horizon,
+  `goldenhour dlq replay` of a letter already replayed before it, an old event re-derived
+  after a group reset without `remember_emitted`. Views keyed by
+  resource fold the copy to the same content (an extra identical version); sums count it
+  twice: the surveillance daily counts would, for that record's day. So the horizon must
+  exceed the longest time any client retries one id; raise it for store-and-forward devices.
+* Key operations (`append_at_version`, `key_records`) need a key's whole history (a version
+  is a record count, and a registry party lives for years). Their first use of a partition
+  with a floor above 0 *deepens* it: reads [0, floor) once and sets the floor to 0. That is
+  the old cost, paid only by a process using key operations on that topic (the API: incident,
+  registry, MCI, escort, outcome), per partition touched, and never by plain appenders
+  (processors, audit, ECG ingest). A deepened partition knows every id: dedupe there is exact
+  at any age, so a tablet's late retry (`append_at_version`) is never doubled.
+
+Why not persist the index (a compacted `<topic>.ids` topic, a checkpoint)? Event ids are
+unique, so a compacted id topic keeps one record per event ever appended: smaller records,
+but still proportional to the topic, and a second produce on every append. A bounded window
+is also how Kafka Streams deduplicates (a windowed store with a retention). Persisting the
+key -> offsets state (one record per key) is the next step if deepening shows in a profile.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import Any
 
+from kafka import TopicPartition as KafkaTopicPartition
 from kafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError
 
 from eventlog.base import (
@@ -67,16 +100,26 @@ from eventlog.kafka.clients import (
     to_record,
     unavailable_on_kafka_error,
 )
-from eventlog.kafka.index import PartitionState, TopicIndex
+from eventlog.kafka.index import IndexStats, PartitionState, TopicIndex
 from eventlog.kafka.reader import READ_CHUNK
+
+DEFAULT_ID_HORIZON_S = 7 * 24 * 3600.0
+_log = logging.getLogger("eventlog.kafka")
 
 
 class Appender:
     """Appends through the shared producer, deduplicated by the per-topic event-id index."""
 
-    def __init__(self, clients: Clients, partition_count: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        clients: Clients,
+        partition_count: Callable[[str], int],
+        id_horizon_s: float | None = DEFAULT_ID_HORIZON_S,
+    ) -> None:
+        """`id_horizon_s`: how far back the index reads at start-up (None: the whole topic)."""
         self._clients = clients
         self._partition_count = partition_count
+        self._id_horizon_s = id_horizon_s
         self._lock = threading.Lock()  # guards the index map
         self._indexes: dict[str, TopicIndex] = {}
 
@@ -106,6 +149,7 @@ class Appender:
         index = self._loaded_index(topic, count)
         partition = partition_for(key, count)
         with index.partitions[partition].lock:
+            self._deepen(topic, index, partition)
             self._catch_up(topic, index, partition)
             retry = any(index.find(r.event_id) is not None for r in records)
             current = index.key_version(key)
@@ -124,6 +168,7 @@ class Appender:
         index = self._loaded_index(topic, count)
         partition = partition_for(key, count)
         with index.partitions[partition].lock:
+            self._deepen(topic, index, partition)
             self._catch_up(topic, index, partition)
         wanted = index.offsets_of(key, start)
         if not wanted:
@@ -233,8 +278,14 @@ class Appender:
             offsets.append(meta.offset)
         return offsets, None
 
+    def stats(self, topic: str) -> IndexStats | None:
+        """What the topic's index read so far (None: not used yet in this process)."""
+        with self._lock:
+            index = self._indexes.get(topic)
+        return index.stats if index is not None else None
+
     def _loaded_index(self, topic: str, count: int) -> TopicIndex:
-        """The topic's event-id index, loaded from the whole topic on first use."""
+        """The topic's event-id index, loaded from each partition's floor on first use."""
         with self._lock:
             index = self._indexes.get(topic)
             if index is None:
@@ -243,26 +294,75 @@ class Appender:
         if not index.loaded:
             with index.load_lock:
                 if not index.loaded:
-                    for p in range(count):
-                        with index.partitions[p].lock:
-                            self._catch_up(topic, index, p)
+                    self._load(topic, index)
                     index.loaded = True
         return index
 
-    def _catch_up(self, topic: str, index: TopicIndex, partition: int) -> None:
+    def _load(self, topic: str, index: TopicIndex) -> None:
+        """Read every partition from its floor (the horizon's first record) to its end."""
+        started = time.monotonic()
+        horizon_ms = None
+        if self._id_horizon_s is not None:
+            horizon_ms = int((time.time() - self._id_horizon_s) * 1000)
+        for p, state in enumerate(index.partitions):
+            with state.lock:
+                if horizon_ms is not None:
+                    tp = self._clients.ktp(topic, p)
+                    with unavailable_on_kafka_error("finding the horizon's first offset"):
+                        state.floor = self._clients.reader().offset_at_time(tp, horizon_ms)
+                    state.indexed_to = state.floor
+                index.stats.load_records += self._catch_up(topic, index, p)
+        index.stats.load_s = time.monotonic() - started
+        _log.info(
+            "kafka: event-id index of %s: %d records read in %.2f s (from offsets %s)",
+            topic,
+            index.stats.load_records,
+            index.stats.load_s,
+            [state.floor for state in index.partitions],
+        )
+
+    def _deepen(self, topic: str, index: TopicIndex, partition: int) -> None:
+        """Index the partition's records below its floor, once (a key operation needs the
+        key's whole history). Caller holds the partition's lock."""
+        state = index.partitions[partition]
+        if state.floor == 0:
+            return
+        read = self._index_range(topic, index, partition, 0, state.floor)
+        state.floor = 0
+        with index.lock:  # partitions deepen concurrently
+            index.stats.deepened_partitions += 1
+            index.stats.deepen_records += read
+
+    def _catch_up(self, topic: str, index: TopicIndex, partition: int) -> int:
         """Index the records appended to `partition` since the indexed position (by other
-        processes, or acknowledged after a timeout). Caller holds the partition's lock.
+        processes, or acknowledged after a timeout); how many were read. Caller holds the
+        partition's lock.
 
         Cheap when nothing is new: one ListOffsets round trip, no fetch."""
         state = index.partitions[partition]
-        reader = self._clients.reader()
-        tp = self._clients.ktp(topic, partition)
         with unavailable_on_kafka_error("catching up the event-id index"):
-            end = reader.end_offset(tp)
-            while state.indexed_to < end:
-                chunk = reader.read(tp, state.indexed_to, end, READ_CHUNK)
+            end = self._clients.reader().end_offset(self._clients.ktp(topic, partition))
+        read = self._index_range(topic, index, partition, state.indexed_to, end)
+        state.indexed_to = max(state.indexed_to, end)
+        if index.loaded:  # the load counts its own reads
+            with index.lock:  # partitions catch up concurrently
+                index.stats.catch_up_records += read
+        return read
+
+    def _index_range(
+        self, topic: str, index: TopicIndex, partition: int, start: int, stop: int
+    ) -> int:
+        """Add the partition's records at offsets [start, stop) to the index; how many."""
+        reader = self._clients.reader()
+        tp: KafkaTopicPartition = self._clients.ktp(topic, partition)
+        read, position = 0, start
+        with unavailable_on_kafka_error("reading into the event-id index"):
+            while position < stop:
+                chunk = reader.read(tp, position, stop, READ_CHUNK)
                 for raw in chunk:
                     key = raw.key.decode("utf-8") if raw.key is not None else ""
                     index.add(event_id_of(raw.headers), key, partition, raw.offset)
-                # An empty chunk below `end` means only offsets without records remained.
-                state.indexed_to = chunk[-1].offset + 1 if chunk else end
+                read += len(chunk)
+                # An empty chunk below `stop` means only offsets without records remained.
+                position = chunk[-1].offset + 1 if chunk else stop
+        return read

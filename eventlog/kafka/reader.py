@@ -40,6 +40,17 @@ class PartitionReader:
             offsets = self._consumer.end_offsets([tp], timeout_ms=int(self._timeout_s * 1000))
         return int(offsets[tp])
 
+    def offset_at_time(self, tp: KafkaTopicPartition, timestamp_ms: int) -> int:
+        """The first offset of `tp` whose record timestamp is at or after `timestamp_ms`
+        (Kafka's ListOffsets by time); the end offset when every record is older."""
+        timeout_ms = int(self._timeout_s * 1000)
+        with self._lock:
+            # The end first: a record landing between the two calls is then at or after it.
+            end = self._consumer.end_offsets([tp], timeout_ms=timeout_ms)[tp]
+            found = self._consumer.offsets_for_times({tp: timestamp_ms}, timeout_ms=timeout_ms)
+        at = found.get(tp)
+        return int(end) if at is None else min(int(at.offset), int(end))
+
     def read(self, tp: KafkaTopicPartition, start: int, stop: int, limit: int) -> list[Any]:
         """Records of `tp` with `start <= offset < stop`, at most `limit`, in offset order.
 

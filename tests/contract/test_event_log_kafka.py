@@ -6,10 +6,14 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from kafka import KafkaAdminClient
+from kafka import TopicPartition as KafkaTopicPartition
 
+from eventlog.base import TopicPartition, TopicSpec
 from eventlog.kafka import KafkaEventLog
 from tests import servers
-from tests.contract.event_log_contract import EventLogContract
+from tests.conftest import delete_topics
+from tests.contract.event_log_contract import EventLogContract, poll_until, rec
 from tests.contract.factories import closed_after
 
 pytestmark = pytest.mark.kafka
@@ -23,3 +27,39 @@ class TestKafkaEventLog(EventLogContract):
         # and every log the factory builds sees the same ones (reopen is part of the contract).
         namespace = f"t{uuid.uuid4().hex[:8]}."
         yield from closed_after(lambda: KafkaEventLog(bootstrap, namespace=namespace))
+
+
+def test_groups__carry_the_namespace_and_a_reset_shows_in_kafkas_own_offsets() -> None:
+    """What `kafka-consumer-groups.sh --describe` reads (OffsetFetch through the bare admin
+    client): the group under `namespace + name`, at the committed offset, and at 0 after
+    `reset_group` (what `goldenhour rebuild` does): Kafka's lag then counts the replay's work."""
+    bootstrap = servers.kafka_bootstrap()
+    namespace = f"t{uuid.uuid4().hex[:8]}."
+    topic, group = "ems.groups", "fhir-projector"
+    log = KafkaEventLog(bootstrap, namespace=namespace)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        log.ensure_topics([TopicSpec(topic, 1)])
+        log.append(topic, [rec("k", i) for i in range(3)])
+        consumer = log.consumer(group, [topic], lambda tp: 0)
+        try:
+            poll_until(consumer, 3)
+            consumer.commit({TopicPartition(topic, 0): 3})
+        finally:
+            consumer.close()
+        physical = KafkaTopicPartition(namespace + topic, 0)
+        names = {g["group_id"] for g in admin.list_groups()}
+        assert namespace + group in names
+
+        def kafkas_offset() -> int:
+            offsets = admin.list_group_offsets({namespace + group: None})
+            return int(offsets[namespace + group][physical].offset)
+
+        assert kafkas_offset() == 3
+        log.reset_group(group, {TopicPartition(topic, 0): 0})
+        assert kafkas_offset() == 0
+    finally:
+        log.close()
+        admin.delete_groups([namespace + group])
+        admin.close()
+        delete_topics(f"kafka://{bootstrap}?namespace={namespace}")

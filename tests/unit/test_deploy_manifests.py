@@ -186,6 +186,9 @@ def test_region_durability_settings() -> None:
         assert (q["replication"], q["min_isr"]) == (["3"], ["2"]) and len(
             urlparse(url).netloc.split(",")
         ) == 3
+        # Topics and consumer groups carry the region's name on a shared cluster, so
+        # Kafka's own tools (kafka-consumer-groups.sh) tell the regions' groups apart.
+        assert q["namespace"] == [config["GOLDENHOUR_REGION_ID"] + "."]
     for url in (
         config["GOLDENHOUR_STORE_URL"],
         compose()["x-goldenhour"]["environment"]["GOLDENHOUR_STORE_URL"],
