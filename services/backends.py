@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from eventlog.base import EventLog
+from kernel.text import ascii_digits
 from viewstore.base import ViewStore
 
 
@@ -22,7 +23,7 @@ def _hosts_problem(netloc: str, default_port: int | None) -> str | None:
             return f"names no host in {hostport!r}"
         if port == "" and default_port is None:
             return f"{hostport!r} has no port"
-        if port and not (port.isdigit() and 0 < int(port) < 65536):
+        if port and not (ascii_digits(port) and 0 < int(port) < 65536):
             return f"port {port!r} is not a port number"
     return None
 

@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
+from kernel.text import ascii_digits
 from services.fhir_api.instants import parse_instant, parse_stored, value_range
 from services.fhir_api.paging import page_links, parse_page
 from services.fhir_api.params import Params, once, refuse_unknown
@@ -176,7 +177,7 @@ def _parse_page_key(raw: str | None) -> tuple[str, str, str, int] | None:
     if raw is None:
         return None
     parts = raw.split(PAGE_KEY_SEPARATOR)
-    if len(parts) != 4 or not parts[3].isdigit():
+    if len(parts) != 4 or not ascii_digits(parts[3]):
         raise FhirError(
             400, f"_page {raw!r} is not a page key from a next link", "invalid", ["_page"]
         )

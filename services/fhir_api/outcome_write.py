@@ -39,6 +39,7 @@ from kernel.ids import resource_id
 from kernel.jsontypes import Json
 from kernel.jurisdiction import compartments_of
 from kernel.search_params import SEARCH_PARAMS
+from kernel.text import ascii_digits
 from kernel.time import instant
 from services.outcome import FhirError
 from services.system import System
@@ -228,7 +229,7 @@ def parse_etag(value: str) -> int:
     text = value.strip()
     text = text[2:] if text.startswith("W/") else text
     text = text.strip('"')
-    if not text.isdigit():
+    if not ascii_digits(text):
         raise FhirError(400, f'If-Match {value!r} is not an ETag (W/"<version>")', "invalid")
     return int(text)
 

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request, Response
 
+from kernel.text import ascii_digits
 from services.fhir_api.params import once
 from services.outcome import FHIR_JSON, FhirError
 
@@ -36,7 +37,7 @@ def _non_negative(params: Sequence[tuple[str, str]], name: str, default: int) ->
     given = once(params, name)
     if given is None:
         return default
-    if not given.strip().isdigit():
+    if not ascii_digits(given.strip()):
         raise FhirError(
             400, f"{name} must be a non-negative integer, got {given!r}", "invalid", [name]
         )

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request, Response
 
 from kernel.search_params import SEARCH_PARAMS
+from kernel.text import ascii_digits
 from services.deps import SystemDep
 from services.fhir_api.capability import capability_statement
 from services.fhir_api.document import document
@@ -112,7 +113,7 @@ def read(rtype: str, rid: str, request: Request, system: SystemDep) -> Response:
 @router.get("/{rtype}/{rid}/_history/{vid}")
 def vread(rtype: str, rid: str, vid: str, request: Request, system: SystemDep) -> Response:
     _check(rtype, rid)
-    if not vid.isdigit():
+    if not ascii_digits(vid):
         raise FhirError(400, f"version id {vid!r} must be a positive integer", "invalid")
     stored = system.store.vread(rtype, rid, int(vid))
     if stored is None:

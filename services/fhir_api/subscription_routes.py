@@ -40,6 +40,7 @@ from avro_schemas.catalogue import SUBSCRIPTIONS
 from avro_schemas.events import SUBSCRIPTION_DELETED, SUBSCRIPTION_REQUESTED
 from eventlog.base import LogUnavailable
 from kernel.jsontypes import Json
+from kernel.text import ascii_digits
 from services.auth.audit import REASON_KEY
 from services.auth.context import current_principal, enforced
 from services.auth.principal import Principal
@@ -205,7 +206,7 @@ def read(sid: str, request: Request, system: SystemDep) -> Response:
 def vread(sid: str, vid: str, request: Request, system: SystemDep) -> Response:
     """http.html#vread: version N is the subscription's state after its Nth change."""
     _live_state(system, sid, request)  # ownership
-    stored = system.store.vread(STATE, sid, int(vid)) if vid.isdigit() else None
+    stored = system.store.vread(STATE, sid, int(vid)) if ascii_digits(vid) else None
     if stored is None:
         raise FhirError(404, f"Subscription/{sid}/_history/{vid} not found", "not-found")
     state = json.loads(stored.body)
@@ -245,7 +246,7 @@ def status(sid: str, request: Request, system: SystemDep) -> Response:
 def _number(raw: str | None, name: str, default: int) -> int:
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
+    if not ascii_digits(raw):
         raise FhirError(400, f"{name} must be a whole number", "invalid", [name])
     return int(raw)
 

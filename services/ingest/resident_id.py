@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
+
+from kernel.text import ascii_digits
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
@@ -14,8 +17,9 @@ def check_char(first17: str) -> str:
 
 def normalised(value: str) -> str:
     """The ID as stored: the check character X in capitals (GB 11643 writes X; some HIS and
-    card readers send x)."""
-    return value.strip().upper()
+    card readers send x), full-width digits as ASCII (typed with a Chinese IME in full-width
+    mode: "１１０１…Ｘ" is the same ID)."""
+    return unicodedata.normalize("NFKC", value).strip().upper()
 
 
 def problem(value: str) -> str | None:
@@ -24,7 +28,7 @@ def problem(value: str) -> str | None:
     value = normalised(value)
     if len(value) != 18:
         return f"must have 18 characters, has {len(value)}"
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not ascii_digits(value[:17]) or not (ascii_digits(value[17]) or value[17] == "X"):
         return "must be 17 digits followed by a digit or X"
     try:
         dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))

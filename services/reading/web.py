@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import QueryParams
 
 from kernel.ids import ecg_observation_id
+from kernel.text import ascii_digits
 from kernel.time import instant, now, parse_instant
 from services.deps import SystemDep
 from services.i18n import N_, _
@@ -171,7 +172,7 @@ def filters_of(system: System, query: QueryParams) -> worklist.Filters:
 
 
 def _minutes(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and len(raw) <= 6 else None
+    return int(raw) if raw and ascii_digits(raw) and len(raw) <= 6 else None
 
 
 def _patients_identified(system: System, text: str) -> frozenset[str]:

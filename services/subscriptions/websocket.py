@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from kernel.jsontypes import Json
+from kernel.text import ascii_digits
 from services.subscriptions.bundle import notification_bundle
 from services.subscriptions.views import Holds, as_owner_sees, load_events, load_state
 from viewstore.base import ViewStore
@@ -58,7 +59,7 @@ class TokenSigner:
         """The subscription id the token binds, or None (forged, malformed, expired)."""
         sid, _, rest = token.strip().partition(".")
         expires, _, mac = rest.partition(".")
-        if not (sid and expires.isdigit() and mac):
+        if not (sid and ascii_digits(expires) and mac):
             return None
         if not hmac.compare_digest(mac, self._mac(f"{sid}.{expires}")):
             return None

@@ -95,14 +95,22 @@ def test_search_pages_follow_next_links_and_see_every_id_once(
 
 def test_count_is_validated_capped_and_zero_gives_the_total(client: httpx.Client) -> None:
     patient = post_ecgs(client, 1)
-    for bad in ("abc", "-1", "2.5"):
+    for bad in ("abc", "-1", "2.5", "²", "１"):  # a superscript; a full-width digit
         resp = client.get("/fhir/Observation", params={"patient": patient, "_count": bad})
         assert resp.status_code == 400
         issue = outcome_of(resp)["issue"][0]
         assert issue["expression"] == ["_count"]
         assert issue["diagnostics"] == f"_count must be a non-negative integer, got {bad!r}"
-    resp = client.get("/fhir/Observation", params={"patient": patient, "_offset": "x"})
-    assert resp.status_code == 400 and outcome_of(resp)["issue"][0]["expression"] == ["_offset"]
+    for bad in ("x", "²"):
+        resp = client.get("/fhir/Observation", params={"patient": patient, "_offset": bad})
+        assert resp.status_code == 400, resp.text
+        assert outcome_of(resp)["issue"][0]["expression"] == ["_offset"]
+    for vid in ("²", "x"):  # not a version id: 404 as FHIR answers an unknown version
+        resp = client.get(f"/fhir/Patient/{patient}/_history/{vid}")
+        assert (
+            resp.status_code in (400, 404)
+            and outcome_of(resp)["resourceType"] == "OperationOutcome"
+        )
     capped = bundle_of(
         client.get("/fhir/Observation", params={"patient": patient, "_count": "9999"})
     )

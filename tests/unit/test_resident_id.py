@@ -2,11 +2,20 @@ from __future__ import annotations
 
 import pytest
 
-from services.ingest.resident_id import check_char, problem
+from services.ingest.resident_id import check_char, normalised, problem
 
 
 def test_standard_example_is_valid() -> None:
     assert problem("11010519491231002X") is None
+
+
+def test_full_width_digits_typed_with_a_chinese_ime_are_the_same_id() -> None:
+    assert normalised("１１０１０５１９４９１２３１００２ｘ") == "11010519491231002X"
+    assert problem("１１０１０５１９４９１２３１００２Ｘ") is None
+
+
+def test_digits_of_other_scripts_are_not_digits() -> None:
+    assert "17 digits" in (problem("١١٠١٠٥١٩٤٩١٢٣١٠٠٢X") or "")  # Arabic-Indic
 
 
 @pytest.mark.parametrize(
