@@ -273,7 +273,7 @@ def events(
         system.store,
         load_events(system.store, sid, first, last),
         state.get("owner", ""),
-        shown["payload_content"] == "full-resource",
+        shown["payload_content"],
     )
     return _json(notification_bundle(shown, "query-event", _base(request), found, resources))
 

@@ -31,8 +31,8 @@ an endpoint that is down delays no other subscriber. Delivery reasoning:
    the create (DNS rebinding) is a failed delivery (status `error`), never a request.
 7. full-resource payloads carry the focus's *current* version from the view, judged for the
    owner in the same read (services/subscriptions/views.py: deny by default). A focus not
-   in the view yet (its projector lags) holds the Bundle back up to `focus_wait_s`; one the
-   owner may not see (yet: its grant may lag) up to `grant_wait_s`; then the event is sent
+   in the view yet (its projector lags) holds the Bundle back up to `holds.missing_s`; one the
+   owner may not see (yet: its grant may lag) up to `holds.hidden_s`; then the event is sent
    without focus (with auth off, with a reference only).
 
 Logs name the subscription and event numbers; never a payload (it holds patient data).
@@ -58,7 +58,7 @@ from kernel.jsontypes import Json
 from services.ingest.submit import append_event
 from services.subscriptions.bundle import notification_bundle
 from services.subscriptions.endpoints import EndpointGuard, EndpointRefused
-from services.subscriptions.views import Holds, as_owner_sees, load_events, load_state
+from services.subscriptions.views import LIVE_HOLDS, Holds, as_owner_sees, load_events, load_state
 from services.system import System
 from stream_processors.notifier.published import CHANNEL_INDEX
 from stream_processors.notifier.published import NAME as NOTIFIER
@@ -78,8 +78,7 @@ class SenderConfig:
     poll_s: float = 0.2  # how often a subscription's view is looked at
     timeout_s: float = 10.0  # connect + answer, per POST
     max_count: int = 20  # notifications per Bundle
-    focus_wait_s: float = 30.0  # a focus not in the views yet holds the Bundle this long
-    grant_wait_s: float = 5.0  # a focus the owner may not see (yet) holds it this long
+    holds: Holds = LIVE_HOLDS  # a focus not in the views yet / hidden holds the Bundle so long
 
 
 class DeliveryFailed(Exception):
@@ -141,8 +140,8 @@ class _Worker:
             store,
             load_events(store, self.sid, self.delivered + 1, last),
             state.get("owner", ""),
-            state["payload_content"] == "full-resource",
-            Holds(config.focus_wait_s, config.grant_wait_s),
+            state["payload_content"],
+            config.holds,
         )
         if not events:
             return

@@ -47,16 +47,22 @@ class Holds:
     hidden_s: float = 0.0
 
 
+# What a live channel (rest-hook sender, websocket) holds back: a projector's lag is seconds,
+# a grant's fold a moment; a query (`$events`) holds nothing.
+LIVE_HOLDS = Holds(missing_s=30.0, hidden_s=5.0)
+
+
 def as_owner_sees(
     store: ViewStore,
     events: Sequence[Json],
     owner: str,
-    full_resource: bool,
+    content: str,
     holds: Holds = Holds(),
     now: dt.datetime | None = None,
 ) -> tuple[list[Json], dict[str, Json]]:
     """The events ready to be sent to the subscription's owner, as the owner may see them,
-    and (`full_resource`) the focus resources themselves, by reference.
+    and (payload `content` full-resource) the focus resources themselves, by reference.
+    An `empty` payload names no focus, so nothing is looked at or held: it goes at once.
 
     Deny by default: an event keeps its focus only if the focus is in the views and the
     owner may see it at this moment; the resource sent is the very version judged. An
@@ -72,8 +78,8 @@ def as_owner_sees(
     with viewing(Viewer(frozenset({owner}), f"subscription@{owner}")):
         for event in events:
             rtype, _, rid = event["focus"].partition("/")
-            if not rid:
-                ready.append(event)
+            if content == "empty" or not rid:
+                ready.append({**event, "focus": ""})
                 continue
             age = (now - dt.datetime.fromisoformat(event["timestamp"])).total_seconds()
             stored = raw.read(rtype, rid)
@@ -88,6 +94,6 @@ def as_owner_sees(
                 ready.append({**event, "focus": ""})
                 continue
             ready.append(event)
-            if full_resource:
+            if content == "full-resource":
                 resources[event["focus"]] = json.loads(stored.body)
     return ready, resources

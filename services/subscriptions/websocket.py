@@ -32,13 +32,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from kernel.jsontypes import Json
 from kernel.text import ascii_digits
 from services.subscriptions.bundle import notification_bundle
-from services.subscriptions.views import Holds, as_owner_sees, load_events, load_state
+from services.subscriptions.views import LIVE_HOLDS, as_owner_sees, load_events, load_state
 from viewstore.base import ViewStore
 
 TOKEN_TTL_S = 3600  # a token binds within the hour
 BIND_PREFIX = "bind-with-token:"
 BATCH = 20  # notifications per pushed Bundle
-HOLDS = Holds(missing_s=30.0, hidden_s=5.0)  # as the rest-hook sender (sender.py, 7.)
 _PROCESS_KEY = secrets.token_bytes(32)
 
 
@@ -143,8 +142,8 @@ class WebsocketFeed:
                 self.store,
                 events,
                 state.get("owner", ""),
-                state["payload_content"] == "full-resource",
-                HOLDS,
+                state["payload_content"],
+                LIVE_HOLDS,
             )
             if not events:
                 return

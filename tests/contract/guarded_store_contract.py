@@ -131,19 +131,31 @@ class GuardedStoreContract:
         late = event(2, "Patient/not-yet", young)
         foreign_young = event(2, "Patient/inc-pat", young)
         for owner in ("hospital-1", "hospital-2"):
-            ready, _ = as_owner_sees(guarded, [event(1, "", old), late], owner, True, holds, now)
+            ready, _ = as_owner_sees(
+                guarded, [event(1, "", old), late], owner, "full-resource", holds, now
+            )
             assert [e["event_number"] for e in ready] == [1], owner  # missing + young: held
             ready, found = as_owner_sees(
-                guarded, [{**late, "timestamp": old}], owner, True, holds, now
+                guarded, [{**late, "timestamp": old}], owner, "full-resource", holds, now
             )
             assert ready == [{**late, "timestamp": old, "focus": ""}] and found == {}
-        ready, found = as_owner_sees(guarded, [own, foreign_young], "hospital-1", True, holds, now)
+        ready, found = as_owner_sees(
+            guarded, [own, foreign_young], "hospital-1", "full-resource", holds, now
+        )
         assert [e["focus"] for e in ready] == ["Patient/inc-pat"] * 2
         assert found["Patient/inc-pat"]["meta"]["versionId"] == "2"
-        ready, found = as_owner_sees(guarded, [foreign_young], "hospital-2", True, holds, now)
+        ready, found = as_owner_sees(
+            guarded, [foreign_young], "hospital-2", "full-resource", holds, now
+        )
         assert ready == [] and found == {}  # hidden + young: held (its grant may lag)
-        ready, found = as_owner_sees(guarded, [own], "hospital-2", True, holds, now)
+        ready, found = as_owner_sees(guarded, [own], "hospital-2", "full-resource", holds, now)
         assert ready == [{**own, "focus": ""}] and found == {}
         assert "inc-pat" not in json.dumps(ready)
-        ready, found = as_owner_sees(guarded.inner, [own], "", True, holds, now)  # auth off
+        ready, found = as_owner_sees(
+            guarded.inner, [own], "", "full-resource", holds, now
+        )  # auth off
         assert ready == [own] and list(found) == ["Patient/inc-pat"]
+        # An empty payload names no focus: nothing to hold, nothing of the resource sent.
+        for owner in ("hospital-1", "hospital-2"):
+            ready, found = as_owner_sees(guarded, [late, foreign_young], owner, "empty", holds, now)
+            assert [e["focus"] for e in ready] == ["", ""] and found == {}
