@@ -166,16 +166,21 @@ def _restart_groups(system: System) -> None:
     """On Kafka, set every processor's group offsets to 0 before the replay, which commits
     them as it goes: `kafka-consumer-groups.sh --describe` then shows what the rebuild has
     left. Kafka refuses while a group has members, so a rebuild under running processors
-    stops here, before anything is dropped."""
+    stops here, before anything is dropped or any group reset."""
     from eventlog.kafka import KafkaEventLog
 
     if not isinstance(system.log, KafkaEventLog):
         return  # the embedded log's groups are the data dir's, locked against `serve`
     for runner in system.runners:
         runner.remember_emitted()  # where derivations stopped, read before the reset
-        topics = runner.projection.topics
-        offsets = {tp: 0 for t in topics for tp in system.log.end_offsets(t)}
-        system.log.reset_group(runner.projection.name, offsets)
+    system.log.reset_groups(
+        {
+            runner.projection.name: {
+                tp: 0 for t in runner.projection.topics for tp in system.log.end_offsets(t)
+            }
+            for runner in system.runners
+        }
+    )
 
 
 REBUILD_RATE_EVERY_S = 10.0  # a rate and ETA line this often during a rebuild

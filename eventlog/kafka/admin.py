@@ -146,6 +146,23 @@ class TopicAdmin:
             for p in pair["partitions"]
         )
 
+    def reset_all(self, offsets: dict[str, dict[TopicPartition, int]]) -> None:
+        """Set several groups' committed offsets, all or none: first wait until no group
+        has a member (a member killed a moment ago stays until its session expires), and
+        refuse, naming the groups, if one still has after that; only then reset each. So a
+        rebuild refused for a running processor has reset no group (a reset group would
+        make the next replay derive every derived event again)."""
+        deadline = time.monotonic() + 2 * SESSION_TIMEOUT_MS / 1000 + RESET_MARGIN_S
+        while busy := [g for g in offsets if self.members(g)]:
+            if time.monotonic() >= deadline:
+                raise LogUnavailable(
+                    f"kafka: groups {', '.join(busy)} still have members: is a processor of "
+                    "them still running? No group was reset."
+                )
+            time.sleep(1.0)
+        for group, group_offsets in offsets.items():
+            self.reset(group, group_offsets)
+
     def reset(self, group: str, offsets: dict[TopicPartition, int]) -> None:
         """Set the group's committed offsets (e.g. to 0 before a rebuild). Kafka refuses it
         while the group has members: `LogUnavailable` naming the group then."""

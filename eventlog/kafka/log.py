@@ -138,6 +138,10 @@ class KafkaEventLog(EventLog):
         them to 0, so Kafka's lag tools count what the replay has left."""
         self._topics.reset(group, offsets)
 
+    def reset_groups(self, offsets: dict[str, dict[TopicPartition, int]]) -> None:
+        """`reset_group` for several groups, all or none (refused while any has members)."""
+        self._topics.reset_all(offsets)
+
     # -- lifecycle ------------------------------------------------------------------------
 
     def close(self) -> None:

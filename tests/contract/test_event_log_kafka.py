@@ -9,7 +9,7 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka import TopicPartition as KafkaTopicPartition
 
-from eventlog.base import TopicPartition, TopicSpec
+from eventlog.base import LogUnavailable, TopicPartition, TopicSpec
 from eventlog.kafka import KafkaEventLog
 from tests import servers
 from tests.conftest import delete_topics
@@ -61,5 +61,46 @@ def test_groups__carry_the_namespace_and_a_reset_shows_in_kafkas_own_offsets() -
     finally:
         log.close()
         admin.delete_groups([namespace + group])
+        admin.close()
+        delete_topics(f"kafka://{bootstrap}?namespace={namespace}")
+
+
+def test_groups__a_reset_refused_for_a_running_member_resets_no_group() -> None:
+    """`goldenhour rebuild` under a running processor: refused, and no other group was set
+    back to 0 meanwhile (a reset group makes the next replay derive every derived event
+    again: every ECG re-measured). Once the member has gone, all are reset."""
+    bootstrap = servers.kafka_bootstrap()
+    namespace = f"t{uuid.uuid4().hex[:8]}."
+    topic = "ems.groups"
+    tp = TopicPartition(topic, 0)
+    log = KafkaEventLog(bootstrap, namespace=namespace)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    groups = ("audit", "fhir-projector")  # the first is idle, the second running
+
+    def kafkas_offset(group: str) -> int:
+        offsets = admin.list_group_offsets({namespace + group: None})
+        return int(offsets[namespace + group][KafkaTopicPartition(namespace + topic, 0)].offset)
+
+    try:
+        log.ensure_topics([TopicSpec(topic, 1)])
+        log.append(topic, [rec("k", i) for i in range(3)])
+        idle = log.consumer(groups[0], [topic], lambda _: 0)
+        poll_until(idle, 3)
+        idle.commit({tp: 3})
+        idle.close()
+        running = log.consumer(groups[1], [topic], lambda _: 0)
+        try:
+            poll_until(running, 3)
+            running.commit({tp: 3})
+            with pytest.raises(LogUnavailable, match="fhir-projector"):
+                log.reset_groups({g: {tp: 0} for g in groups})
+            assert [kafkas_offset(g) for g in groups] == [3, 3]
+        finally:
+            running.close()
+        log.reset_groups({g: {tp: 0} for g in groups})
+        assert [kafkas_offset(g) for g in groups] == [0, 0]
+    finally:
+        log.close()
+        admin.delete_groups([namespace + g for g in groups])
         admin.close()
         delete_topics(f"kafka://{bootstrap}?namespace={namespace}")
