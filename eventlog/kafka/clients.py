@@ -164,15 +164,31 @@ class Clients:
             ),
         )
 
-    def reset_producer(self) -> None:
+    def reset_producer(self, failed: KafkaProducer) -> None:
         """Drop the producer after a failed produce: kafka-python's idempotent producer
         stays in a fatal state after some broker errors (a record over a topic's limit),
         failing every later append until rebuilt. The next append builds a new one; our
-        event-id index, not the producer's sequence numbers, keeps retries from doubling."""
+        event-id index, not the producer's sequence numbers, keeps retries from doubling.
+
+        The producer is shared by every appending thread: only `failed` is dropped (not a
+        new one another thread built meanwhile), and it is closed in the background with
+        the usual timeout, so other threads' records already in flight are still delivered
+        and acknowledged (a close with timeout 0 aborts them: a burst of 503s elsewhere).
+        A *fatal* error of the idempotent producer (e.g. a topic answering
+        MESSAGE_TOO_LARGE) fails every batch in flight anyway: kafka-python aborts them all,
+        whatever their topic (tried on the broker here); those appends answer 503 and are
+        retried by their callers."""
         with self._lock:
-            producer = self._built.pop("producer", None)
-        if producer is not None:
-            close_quietly(lambda: producer.close(timeout=0))
+            current = self._built.get("producer")
+            if current is None or current is not failed:
+                return
+            del self._built["producer"]
+        threading.Thread(
+            target=close_quietly,
+            args=(lambda: current.close(timeout=self.timeout_s),),
+            name="kafka-producer-close",
+            daemon=True,
+        ).start()
 
     def reader(self) -> PartitionReader:
         """The group-less reader of partition ranges."""

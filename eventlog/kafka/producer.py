@@ -202,7 +202,7 @@ class Appender:
                 first_in_batch[rec.event_id] = i
                 to_send.append(i)
 
-        futures = self._send(topic, records, targets, to_send) if to_send else []
+        producer, futures = self._send(topic, records, targets, to_send) if to_send else (None, [])
         offsets, failure = self._await_acks(futures)
         # Index whatever was acknowledged, even if a later record failed, so that the retry
         # the caller will make appends only the rest.
@@ -210,7 +210,8 @@ class Appender:
             index.add(records[i].event_id, records[i].key, targets[i], offset)
         index.advance([(targets[i], o) for i, o in zip(to_send, offsets, strict=False)])
         if failure is not None:
-            self._clients.reset_producer()
+            if producer is not None:
+                self._clients.reset_producer(producer)
             if isinstance(failure, MessageSizeTooLargeError | RecordListTooLargeError):
                 raise RecordTooLarge(f"kafka: {topic} refused a record: {failure!r}") from failure
             raise LogUnavailable(f"kafka: append to {topic} not acknowledged: {failure!r}") from (
@@ -226,8 +227,9 @@ class Appender:
 
     def _send(
         self, topic: str, records: Sequence[NewRecord], targets: list[int], which: list[int]
-    ) -> list[Any]:
-        """Hand records `which` to the producer, each to its explicit partition."""
+    ) -> tuple[Any, list[Any]]:
+        """Hand records `which` to the producer, each to its explicit partition; (the
+        producer, the futures of their acknowledgements)."""
         producer = self._clients.producer()
         physical = self._clients.physical(topic)
         too_big = [i for i in which if len(records[i].value) > MAX_RECORD_BYTES]
@@ -235,11 +237,11 @@ class Appender:
             size = len(records[too_big[0]].value)
             raise RecordTooLarge(f"a record of {size} bytes exceeds {MAX_RECORD_BYTES} bytes")
         try:
-            return self._hand_over(producer, physical, records, targets, which)
+            return producer, self._hand_over(producer, physical, records, targets, which)
         except (LogUnavailable, KafkaError):
             # An idempotent producer in a fatal state refuses every send at once: rebuild it
             # (see Clients.reset_producer), or no append would succeed again until a restart.
-            self._clients.reset_producer()
+            self._clients.reset_producer(producer)
             raise
 
     def _hand_over(
