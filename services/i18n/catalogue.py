@@ -65,6 +65,15 @@ def render(template: str, params: dict[str, object]) -> str:
 class Pattern:
     msgid: str
     regex: re.Pattern[str]
+    literal: int  # characters of the id outside its placeholders
+
+
+# A template names a text only if its own words are enough of it: a short fragment such as
+# "{pct} of {n}" matches any English sentence with " of " in it (placeholders take anything)
+# and would render it as garbled Chinese. Enough: this many literal characters, or this
+# share of the text (short texts: "5 min ago" is "{n} min ago").
+MIN_LITERAL = 12
+MIN_LITERAL_SHARE = 0.3
 
 
 @cache
@@ -79,9 +88,9 @@ def patterns() -> tuple[Pattern, ...]:
         regex = "".join(
             re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts)
         )
-        out.append(Pattern(msgid, re.compile(f"^{regex}$", re.DOTALL)))
-    literal = lambda p: len(PLACEHOLDER.sub("", p.msgid))  # noqa: E731
-    return tuple(sorted(out, key=literal, reverse=True))
+        literal = len(PLACEHOLDER.sub("", msgid))
+        out.append(Pattern(msgid, re.compile(f"^{regex}$", re.DOTALL), literal))
+    return tuple(sorted(out, key=lambda p: p.literal, reverse=True))
 
 
 def match(text: str) -> tuple[str, dict[str, object]] | None:
@@ -89,7 +98,8 @@ def match(text: str) -> tuple[str, dict[str, object]] | None:
     if text in messages("en"):
         return text, {}
     for p in patterns():
-        m = p.regex.match(text)
+        enough = p.literal >= MIN_LITERAL or p.literal >= MIN_LITERAL_SHARE * len(text)
+        m = p.regex.match(text) if enough else None
         if m:
             return p.msgid, dict(m.groupdict())
     return None

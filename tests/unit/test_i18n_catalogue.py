@@ -133,6 +133,15 @@ def test_an_english_outcome_text_is_translated_by_its_template() -> None:
     assert i18n.localize("a text nobody catalogued", "zh-CN") == "a text nobody catalogued"
 
 
+def test_a_short_fragment_template_does_not_swallow_a_sentence() -> None:
+    """The catalogue's UI fragment "{pct} of {n}" would match any sentence with " of " in it;
+    an uncatalogued sentence must stay English, not come out as garbled Chinese."""
+    text = "the sender's id 'x-9': no record of that id in this region"
+    assert i18n.localize(text, "zh-CN") == text
+    assert "例中" not in i18n.localize(text, "zh-CN")
+    assert i18n.localize("5 min ago", "zh-CN") != "5 min ago"  # a short text: its template
+
+
 def test_ages_read_as_people_say_them() -> None:
     token = i18n.current_locale.set("zh-CN")
     try:
