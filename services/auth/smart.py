@@ -45,7 +45,7 @@ from services.auth.clients import ASSERTION_ALGORITHMS, ClientRegistry, SmartCli
 from services.auth.principal import SCOPE
 from services.auth.tokens import SMART_ISSUER, SMART_KEY_FILE, SMART_KID, ec_key, mint
 from services.settings import Settings
-from stream_processors.audit.to_fhir import LOGIN_ROUTE
+from stream_processors.audit.published import LOGIN_ROUTE
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_MAX_AHEAD_S = 300.0  # the spec: exp no more than five minutes in the future
