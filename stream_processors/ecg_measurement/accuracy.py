@@ -36,7 +36,8 @@ IEC_LIMITS: dict[str, tuple[float, float]] = {
 # Statements that call an acute infarct (Philips: "Inferior infarct, acute", ">>> Acute MI <<<";
 # GE 12SL: "***ACUTE MI***", "... injury or acute infarct"): matched case-insensitively.
 ACUTE_WORDS = ("acute mi", "acute infarct", "infarct, acute", "acute st elevation")
-NORMAL_WORDS = ("normal ecg",)  # both programs' summary line for a normal tracing
+# Both programs' summary line for a normal tracing (GE 12SL in Chinese: "正常心电图").
+NORMAL_WORDS = ("normal ecg", "正常心电图")
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def table(outcomes: Sequence[Outcome]) -> list[str]:
         )
     c = confusion(outcomes)
     lines.append(
-        f"STEMI (cart) vs critical ST elevation (ours): TP {c.true_positive}, "
+        f"STEMI (reference) vs critical ST elevation (ours): TP {c.true_positive}, "
         f"FN {c.false_negative}, FP {c.false_positive}, TN {c.true_negative}; "
         f"critical on normal references: {len(c.critical_on_normal)} of {c.normal_references}"
     )
@@ -173,7 +174,9 @@ def per_case(outcomes: Sequence[Outcome]) -> list[str]:
             for k in MEASURES
         )
         cart = "STEMI" if o.cart_stemi else "normal" if o.cart_normal else "other"
-        lines.append(f"{o.case.name}: {pairs} (ours/cart); cart {cart}, ours {o.triaged.cls}")
+        lines.append(
+            f"{o.case.name}: {pairs} (ours/reference); reference {cart}, ours {o.triaged.cls}"
+        )
     return lines
 
 

@@ -10,14 +10,18 @@ lead, which ignores the odd ectopic beat and, unlike a mean, does not blur the w
   steepest down-slope that maximises the trapezium area up to a reference point 150 ms
   later, or 20 % of the T search window at fast rates), in the leads whose T wave is at least
   half the largest, and the latest of those is taken; a biphasic T ends after its second
-  lobe. Unlike the tangent to the baseline it does not depend on the level the T tail
-  settles at: on the real recordings of tests/data/ecg it is within 10 ms of the carts' QT,
-  where the tangent was 22 ms short on one and, on a T that undershoots, 116 ms long;
+  lobe. The steepest down-slope is looked for only until the T is back near the PR level or,
+  once down to half its peak, stops falling: a tail that settles off the PR level must not
+  let the search run on into the next P wave. Unlike the tangent to the baseline it does
+  not depend on the level the T tail settles at: on the real recordings of tests/data/ecg it
+  is within 10 ms of the carts' QT, where the tangent was 22 ms short on one and, on a T
+  that undershoots, 116 ms long;
 - a P wave is present when the spatial magnitude before the QRS rises well above the noise
-  left in the median beat and starts from a quiet baseline; its onset is the knee of its
-  rise (farthest point below the chord from 150 ms before the P peak to the peak). At fast
-  rates the P wave sits on the previous T wave and is reported as not detectable rather
-  than guessed.
+  left in the median beat and rises from a quiet point (the lowest before its peak: the
+  previous T's tail may still be drifting back where the search starts); its onset is the
+  knee of its rise (farthest point below the chord from 150 ms before the P peak to the
+  peak). At fast rates the P wave sits on the previous T wave and is reported as not
+  detectable rather than guessed.
 
 All times are sample offsets from the beat fiducial (the QRS energy peak).
 """
@@ -36,6 +40,7 @@ QRS_SEARCH_AFTER_S = 0.200
 T_LEADS_WITHIN = 0.5  # leads whose T amplitude is at least half the largest take part
 T_START_AFTER_J_S = 0.040
 RETURNED = 0.05  # the steepest return is looked for until the T is back within 5 % of its peak
+HALF_RETURNED = 0.5  # ... or, once down to half its peak, until it rises again (next wave)
 BIPHASIC_LOBE = 0.30  # an opposite lobe this big (of the first) right after it is T too
 BIPHASIC_WITHIN_S = 0.100
 TRAPEZIUM_S = 0.150  # the knee of the T return is looked for up to this after its steepest point
@@ -128,6 +133,7 @@ def _knee_after(wave: Array, peak: int, reach: int) -> int | None:
     sign = np.sign(wave[peak])
     back = np.flatnonzero(wave[peak:] * sign <= RETURNED * abs(wave[peak]))
     stop = peak + (int(back[0]) if len(back) else len(wave) - peak - 1)
+    stop = min(stop, _trough_after(wave * sign, peak))
     slope = np.gradient(wave)[peak : stop + 1] * sign  # negative on the way back to baseline
     if len(slope) < 2 or slope.min() >= 0:
         return None
@@ -138,6 +144,22 @@ def _knee_after(wave: Array, peak: int, reach: int) -> int | None:
     i = np.arange(m, r + 1)
     area = (wave[m] - wave[m : r + 1]) * sign * (2 * r - i - m)
     return int(m + np.argmax(area))
+
+
+def _trough_after(wave: Array, peak: int) -> int:
+    """Where the return of a positive wave from `peak` stops: its first trough once it is
+    down to half the peak (the last sample when there is none).
+
+    A T tail that settles above RETURNED of its peak (a TP level off the PR level) would
+    otherwise let the steepest-descent search run on into the next wave, the U or the next
+    beat's P wave, and end the T after it (QT 734 ms at 78/min on CPSC 2018 A0002).
+    """
+    half = np.flatnonzero(wave[peak:] <= HALF_RETURNED * wave[peak])
+    if not len(half):
+        return len(wave) - 1
+    start = peak + int(half[0])
+    rising = np.flatnonzero(np.diff(wave[start:]) > 0)
+    return start + int(rising[0]) if len(rising) else len(wave) - 1
 
 
 def p_onset(
@@ -158,7 +180,10 @@ def p_onset(
     magnitude = np.sqrt(np.sum(window**2, axis=0))
     peak = int(np.argmax(magnitude))
     height = float(magnitude[peak])
-    if height < max(P_MIN_UV, P_NOISE_FACTOR * noise_uv) or magnitude[0] > P_QUIET_START * height:
+    # The P must rise from a quiet point: the lowest before its peak (the previous T's tail
+    # may still be drifting back at the window's start, above the PR level).
+    quiet = float(magnitude[: peak + 1].min())
+    if height < max(P_MIN_UV, P_NOISE_FACTOR * noise_uv) or quiet > P_QUIET_START * height:
         return None
     start_level = window[:, : max(1, int(P_START_LEVEL_S * rate_hz))].mean(axis=1, keepdims=True)
     rise = np.sqrt(np.sum((window[:, : peak + 1] - start_level) ** 2, axis=0))

@@ -27,7 +27,13 @@ night. An elevation between the lowest cut-point a patient could have and that o
 dropped: it is "urgent, needs human read", and the reason says which sex/age it hinges on.
 "New" elevation needs a previous ECG, which the triage does not have: the reader judges it.
 Reciprocal ST depression (inferior <-> I/aVL, anterior/lateral <-> II/III/aVF) is named as
-supporting evidence; the definition does not require it, so its absence lowers nothing.
+supporting evidence; the definition does not require it, so its absence lowers nothing, with
+one exception: elevation meeting the cut-points in the inferior leads *and* in anterior or
+lateral leads, with no ST depression of >= 0.5 mm in any lead but aVR, is the diffuse pattern
+of early repolarization and peri-/myocarditis, which the 4th UDMI lists among the pitfalls
+(false positives) of its ST criteria: an infarct's elevation faces one wall and the opposite
+leads dip (an inferior STEMI almost always depresses aVL). Such an ECG is "urgent, needs
+human read" (the reason names a wraparound LAD occlusion as the alternative), not critical.
 A wide QRS (>= 120 ms) with a dominant negative V1 (LBBB-like, or paced) has secondary
 ST-T changes: the ST elevation criteria do not apply there (4th UDMI), so such an ECG is
 never critical from its ST; Sgarbossa's criteria are checked and reported for the reader.
@@ -57,6 +63,7 @@ V2_V3_MEN_40_PLUS_UV = 200.0
 V2_V3_MEN_UNDER_40_UV = 250.0
 V2_V3_WOMEN_UV = 150.0
 ST_DEPRESSION_UV = 100.0
+RECIPROCAL_DEPRESSION_UV = ST_DEPRESSION_UV / 2  # 0.5 mm: reciprocal (supporting) depression
 LOWEST_V2_V3_UV = min(V2_V3_WOMEN_UV, V2_V3_MEN_40_PLUS_UV, V2_V3_MEN_UNDER_40_UV)
 # STEMI equivalents (flagged for a human read, never critical on their own):
 POSTERIOR_DEPRESSION_UV = 50.0  # 0.5 mm in V1-V3 (4th UDMI: posterior ischaemia)
@@ -79,6 +86,7 @@ SENDER_CLASS: dict[str, TriageClass] = {
 }
 
 _PRECORDIAL = ("V1", "V2", "V3", "V4", "V5", "V6")
+_LEAD_ORDER = ("I", "II", "III", "aVR", "aVL", "aVF", *_PRECORDIAL)
 CONTIGUOUS_GROUPS: dict[str, tuple[str, ...]] = {
     "inferior": ("II", "III", "aVF"),
     "lateral": ("I", "aVL", "V5", "V6"),
@@ -205,7 +213,10 @@ def _st_findings(m: Measurements, sex: str | None, age_years: float | None) -> l
     }
     out: list[Finding] = []
     critical = _territories(elevated)
-    for territory, leads in critical.items():
+    diffuse = _diffuse_without_reciprocal(st, critical)
+    if diffuse:
+        out.append(("urgent", _diffuse_reason(st, critical)))
+    for territory, leads in ({} if diffuse else critical).items():
         out.append(("critical", _stemi_reason(st, territory, leads, sex, age_years)))
     for territory, leads in _territories(maybe).items():
         if not set(leads) <= set(critical.get(territory, [])):
@@ -256,9 +267,27 @@ def _who(sex: str | None, age: float | None) -> str:
     return f"{missing} unknown: the highest cut-point the patient could have"
 
 
+def _diffuse_without_reciprocal(st: dict[str, float], territories: dict[str, list[str]]) -> bool:
+    """Inferior and anterior/lateral elevation with no depression but in aVR (see above)."""
+    if "inferior" not in territories or len(territories) < 2:
+        return False
+    return not any(v <= -RECIPROCAL_DEPRESSION_UV for ld, v in st.items() if ld != "aVR")
+
+
+def _diffuse_reason(st: dict[str, float], territories: dict[str, list[str]]) -> str:
+    leads = sorted({ld for ls in territories.values() for ld in ls}, key=_LEAD_ORDER.index)
+    return (
+        "urgent, needs human read: ST elevation at the J point meets the 4th UDMI cut-points "
+        f"in {', '.join(territories)} leads at once ({_values(st, leads)}) with no reciprocal "
+        f"ST depression (none >= {RECIPROCAL_DEPRESSION_UV:g} uV but in aVR): the diffuse "
+        "pattern of early repolarization or pericarditis (4th UDMI pitfalls), or a wraparound "
+        "LAD occlusion; not called critical without reciprocal evidence"
+    )
+
+
 def _reciprocal(st: dict[str, float], territory: str) -> str:
     facing = [
-        ld for ld in RECIPROCAL.get(territory, ()) if st.get(ld, 0.0) <= -ST_DEPRESSION_UV / 2
+        ld for ld in RECIPROCAL.get(territory, ()) if st.get(ld, 0.0) <= -RECIPROCAL_DEPRESSION_UV
     ]
     if not facing:
         return "no reciprocal ST depression"
@@ -364,8 +393,7 @@ def _territories(leads: set[str]) -> dict[str, list[str]]:
     for territory, a, b in CONTIGUOUS_PAIRS:
         if a in leads and b in leads:
             out.setdefault(territory, set()).update((a, b))
-    order = ("I", "II", "III", "aVR", "aVL", "aVF", *_PRECORDIAL)
-    return {t: sorted(ls, key=order.index) for t, ls in out.items()}
+    return {t: sorted(ls, key=_LEAD_ORDER.index) for t, ls in out.items()}
 
 
 def _values(st: dict[str, float], leads: list[str]) -> str:
@@ -403,7 +431,5 @@ def _rhythm_findings(m: Measurements) -> list[Finding]:
 
 
 def _not_assessed(st: dict[str, float]) -> list[Finding]:
-    missing = [
-        lead for lead in ("I", "II", "III", "aVR", "aVL", "aVF", *_PRECORDIAL) if lead not in st
-    ]
+    missing = [lead for lead in _LEAD_ORDER if lead not in st]
     return [("routine", f"ST not assessed in {', '.join(missing)}")] if missing else []

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from kernel.codes import STANDARD_LEAD_ORDER
-from stream_processors.ecg_measurement import Measurements, measure
+from stream_processors.ecg_measurement import Measurements, delineate, measure
 from stream_processors.ecg_measurement.synthetic import SyntheticEcg, lead_axes, synthesize
 
 HR_TOLERANCE_BPM = 3.0
@@ -321,3 +321,42 @@ def test_measure__never_raises_on_strange_values() -> None:
     m = measure(weird, 500.0)  # type: ignore[arg-type]
     assert m.analysable is False
     assert measure(e.leads, "500").analysable is False  # type: ignore[arg-type]
+
+
+# --- wave boundaries on the median beat (pure functions) ----------------------------------
+
+
+def _triangle(t_ms: np.ndarray, start: float, end: float, amplitude: float) -> np.ndarray:
+    middle, half = (start + end) / 2, (end - start) / 2
+    return np.clip(amplitude * (1 - np.abs(t_ms - middle) / half), 0.0, None)
+
+
+def test_qrs_bounds__global_qrs_runs_from_the_earliest_onset_to_the_latest_offset() -> None:
+    # IEC 60601-2-25 global QRS: from the earliest onset in any lead to the latest offset in
+    # any lead. Three leads: -40..+40 ms, -20..+70 ms (ends last), -60..+20 ms (starts first).
+    rate, pre = 500.0, 200
+    t_ms = (np.arange(500) - pre) / rate * 1000
+    median = np.stack(
+        [
+            _triangle(t_ms, -40, 40, 1000),
+            _triangle(t_ms, -20, 70, 800),
+            _triangle(t_ms, -60, 20, 600),
+        ]
+    )
+    on, off = delineate.qrs_bounds(median, pre, rate)
+    assert on * 2 == pytest.approx(-60, abs=4)
+    assert off * 2 == pytest.approx(70, abs=4)
+
+
+def test_t_end__stops_at_the_t_wave_when_its_tail_settles_off_the_pr_level() -> None:
+    # T peak at 300 ms (400 uV, ends about 420 ms) whose tail settles 50 uV above the PR level
+    # (12 %: never back within 5 % of its peak), then the next P wave at 650 ms, steeper than
+    # the T: the T end must not be carried past that P wave.
+    rate, pre = 500.0, 100
+    t_ms = (np.arange(500) - pre) / rate * 1000
+    tail = 50.0 / (1 + np.exp(-(t_ms - 300) / 15))
+    t_wave = 400 * np.exp(-(((t_ms - 300) / 45) ** 2)) + tail
+    p_wave = 200 * np.exp(-(((t_ms - 650) / 14) ** 2))
+    median = (t_wave + p_wave)[np.newaxis, :]
+    end_ms = delineate.t_end(median, pre, 40, 380, rate) * 2  # type: ignore[operator]
+    assert 360 <= end_ms <= 460

@@ -340,6 +340,31 @@ def test_triage__reciprocal_depression_is_named_as_support() -> None:
     assert "reciprocal ST depression supports it: I -60 uV, aVL -150 uV" in result.reasons[0]
 
 
+def test_triage__diffuse_elevation_without_reciprocal_depression_needs_a_human_read() -> None:
+    # Inferior and anterolateral J elevation, only aVR depressed: early repolarization's (or
+    # pericarditis') pattern, a pitfall the 4th UDMI names; the shape of a real GE 12SL
+    # "ST elevation, suggests early repolarization" (tests/data/ecg/muse_guangxi_sinus.xml).
+    st = with_st(II=139, aVF=107, III=76, V4=158, V5=134, aVR=-101, aVL=-7)
+    result = triage(st, "routine", None, sex="male", age_years=11)
+    assert result.cls == "urgent"
+    assert result.reasons[0].startswith("urgent, needs human read: ST elevation at the J point")
+    assert "inferior, anterolateral leads" in result.reasons[0]
+    assert "early repolarization" in result.reasons[0] and "wraparound LAD" in result.reasons[0]
+
+
+@pytest.mark.parametrize("reciprocal", ["aVL", "I", "V1"])
+def test_triage__diffuse_elevation_with_any_reciprocal_depression_stays_critical(
+    reciprocal: str,
+) -> None:
+    st = with_st(II=139, aVF=107, V4=158, V5=134, aVR=-101, **{reciprocal: -50.0})
+    assert cls(st, sex="male", age_years=60) == "critical"
+
+
+def test_triage__elevation_in_one_wall_without_reciprocal_depression_stays_critical() -> None:
+    assert cls(with_st(V3=300, V4=250, V5=150), sex="male", age_years=60) == "critical"
+    assert cls(with_st(II=150, III=160, aVF=140)) == "critical"
+
+
 # --- STEMI equivalents: "needs human read" (urgent), never critical ----------------------
 
 
