@@ -170,13 +170,20 @@ def scp_ecg(
     rate: int,
     avm_nv: int = 5000,
     difference: int = 0,
-    default_huffman: bool = False,
+    huffman_tables: int | None = None,
+    bimodal: bool = False,
+    reference_beat: bool = False,
 ) -> bytes:
-    """An SCP-ECG record: sections 0 (pointers), 1 (patient), 3 (leads), 6 (rhythm, 16-bit,
-    not Huffman-encoded, optionally as first/second differences)."""
-    bodies = {1: _scp_patient(), 3: _scp_leads(raw), 6: _scp_rhythm(raw, rate, avm_nv, difference)}
-    if default_huffman:  # section 2 naming the standard's default table (19999)
-        bodies[2] = struct.pack("<H", 19999)
+    """An SCP-ECG record: sections 0 (pointers), 1 (patient), 3 (leads), 6 (rhythm,
+    optionally as first/second differences). `huffman_tables` writes section 2 with that
+    table count: 19999 (the standard's default table) codes section 6 with it; another
+    count stands for custom tables (only their refusal is tested: the data stays 16-bit).
+    `bimodal` and `reference_beat` set the section 6 / section 3 flags of those encodings."""
+    coded = huffman_tables == 19999
+    rhythm = _scp_rhythm(raw, rate, avm_nv, difference, coded, bimodal)
+    bodies = {1: _scp_patient(), 3: _scp_leads(raw, reference_beat), 6: rhythm}
+    if huffman_tables is not None:
+        bodies[2] = struct.pack("<H", huffman_tables)
     pointer_size = 16 + 12 * 10
     at = 6 + pointer_size
     sections, pointers = [], []
@@ -230,17 +237,57 @@ def _scp_patient() -> bytes:
     )
 
 
-def _scp_leads(raw: dict[str, list[int]]) -> bytes:
+def _scp_leads(raw: dict[str, list[int]], reference_beat: bool = False) -> bytes:
     n = len(next(iter(raw.values())))
-    head = bytes([len(raw), (len(raw) << 3) | 0x04])  # all leads recorded simultaneously
+    # all leads recorded simultaneously (bit 2), reference beat subtraction used (bit 0)
+    head = bytes([len(raw), (len(raw) << 3) | 0x04 | int(reference_beat)])
     return head + b"".join(struct.pack("<IIB", 1, n, LEADS[lead]) for lead in raw)
 
 
-def _scp_rhythm(raw: dict[str, list[int]], rate: int, avm_nv: int, difference: int) -> bytes:
+def _scp_rhythm(
+    raw: dict[str, list[int]],
+    rate: int,
+    avm_nv: int,
+    difference: int,
+    huffman: bool = False,
+    bimodal: bool = False,
+) -> bytes:
     data = [_differences(samples, difference) for samples in raw.values()]
-    head = struct.pack("<HHBB", avm_nv, 1_000_000 // rate, difference, 0)
-    sizes = b"".join(struct.pack("<H", 2 * len(d)) for d in data)
-    return head + sizes + b"".join(struct.pack(f"<{len(d)}h", *d) for d in data)
+    leads = [default_huffman(d) if huffman else struct.pack(f"<{len(d)}h", *d) for d in data]
+    head = struct.pack("<HHBB", avm_nv, 1_000_000 // rate, difference, int(bimodal))
+    return head + b"".join(struct.pack("<H", len(d)) for d in leads) + b"".join(leads)
+
+
+# The default Huffman table of EN 1064 (prEN 1064:2002 C.2.7.4) as printed: values -8..8
+# by their code, any other value as the 10-bit escape code and then the value itself in 8
+# or 16 bits (two's complement). Codes are written most significant bit first.
+DEFAULT_HUFFMAN_CODES = {
+    0: "0",
+    1: "100", -1: "101",
+    2: "1100", -2: "1101",
+    3: "11100", -3: "11101",
+    4: "111100", -4: "111101",
+    5: "1111100", -5: "1111101",
+    6: "11111100", -6: "11111101",
+    7: "111111100", -7: "111111101",
+    8: "1111111100", -8: "1111111101",
+}  # fmt: skip
+ESCAPE_8_BITS, ESCAPE_16_BITS = "1111111110", "1111111111"
+
+
+def default_huffman(values: list[int]) -> bytes:
+    """`values` coded with the default table, the last byte padded with 0 bits."""
+    bits = "".join(_huffman_code(v) for v in values)
+    bits += "0" * (-len(bits) % 8)
+    return int(bits, 2).to_bytes(len(bits) // 8, "big") if bits else b""
+
+
+def _huffman_code(value: int) -> str:
+    if value in DEFAULT_HUFFMAN_CODES:
+        return DEFAULT_HUFFMAN_CODES[value]
+    if -128 <= value <= 127:
+        return ESCAPE_8_BITS + format(value & 0xFF, "08b")
+    return ESCAPE_16_BITS + format(value & 0xFFFF, "016b")
 
 
 def _differences(samples: list[int], order: int) -> list[int]:

@@ -84,6 +84,7 @@ from services.hl7_gateway.oru_ecg import (
     require_supported_version,
 )
 from services.hl7_gateway.profiles import DEFAULT_PROFILE, PeerProfile
+from services.i18n import Msg
 from services.ingest import resident_id
 
 EVENTS = {
@@ -180,7 +181,11 @@ def check_supported(header: MessageHeader, profile: PeerProfile = DEFAULT_PROFIL
     if trigger not in EVENTS:
         raise Hl7Error(
             UNSUPPORTED_EVENT_CODE,
-            f"ADT^{trigger} is not accepted here (accepted: ADT^{', ADT^'.join(EVENTS)})",
+            Msg(
+                "ADT^{trigger} is not accepted here (accepted: {accepted})",
+                trigger=trigger,
+                accepted="ADT^" + ", ADT^".join(EVENTS),
+            ),
             Location("MSH", 1, 9, component=2),
             reject=True,
         )
@@ -191,9 +196,15 @@ def check_supported(header: MessageHeader, profile: PeerProfile = DEFAULT_PROFIL
 def _one(names: list[str], parts: dict[str, RawSegment], name: str) -> RawSegment:
     count = names.count(name)
     if count == 0:
-        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, f"{name} segment missing", Location(name))
+        raise Hl7Error(
+            SEGMENT_SEQUENCE_ERROR, Msg("{segment} segment missing", segment=name), Location(name)
+        )
     if count > 1:
-        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, f"one {name} per message", Location(name, 2))
+        raise Hl7Error(
+            SEGMENT_SEQUENCE_ERROR,
+            Msg("one {segment} per message", segment=name),
+            Location(name, 2),
+        )
     return parts[name]
 
 
@@ -248,7 +259,8 @@ def identifier(cx: str, ids: Ids, where: Location) -> Json | None:
     if system == RESIDENT_ID:
         value = value.upper()  # GB 11643's check character X, sent lower-case by some HIS
         if problem := resident_id.problem(value):
-            raise Hl7Error(DATA_TYPE_ERROR, f"resident ID {value!r}: {problem}", where)
+            text = Msg("resident ID {value}: {problem}", value=repr(value), problem=problem)
+            raise Hl7Error(DATA_TYPE_ERROR, text, where)
     return {"system": system, "value": value} if system else None
 
 
@@ -267,15 +279,20 @@ def patient_identifiers(raw: str, ids: Ids) -> tuple[list[Json], str]:
     seps = ids.seps
     if not raw.strip(seps.repetition + seps.component + " "):
         raise Hl7Error(
-            REQUIRED_FIELD_MISSING, "patient identifier list (PID-3) missing", Location("PID", 1, 3)
+            REQUIRED_FIELD_MISSING,
+            Msg("patient identifier list (PID-3) missing"),
+            Location("PID", 1, 3),
         )
     found = [i for i in identifiers_of(raw, ids, "PID") if i["system"] != EMS_TEMPORARY_ID]
     mrns = [i["value"] for i in found if i["system"] == ids.own_mrn_system]
     if not mrns:
         raise Hl7Error(
             REQUIRED_FIELD_MISSING,
-            f"PID-3 has no medical record number of {ids.hospital} (type MR or PI, or an "
-            "assigning authority the hospital's profile maps to its MRNs)",
+            Msg(
+                "PID-3 has no medical record number of {hospital} (type MR or PI, or an "
+                "assigning authority the hospital's profile maps to its MRNs)",
+                hospital=ids.hospital,
+            ),
             Location("PID", 1, 3, component=5),
         )
     return found, mrns[0]
@@ -303,7 +320,9 @@ def _visit(
     if pv1 is None:
         if trigger in NEEDS_VISIT:
             raise Hl7Error(
-                SEGMENT_SEQUENCE_ERROR, f"ADT^{trigger} needs a PV1 segment", Location("PV1")
+                SEGMENT_SEQUENCE_ERROR,
+                Msg("ADT^{trigger} needs a PV1 segment", trigger=trigger),
+                Location("PV1"),
             )
         return None, None
     fields = fields_of(pv1)
@@ -327,8 +346,11 @@ def patient_class(raw: str, seps: Separators) -> str:
     if code not in PATIENT_CLASSES:
         raise Hl7Error(
             REQUIRED_FIELD_MISSING if not code else TABLE_VALUE_NOT_FOUND,
-            f"patient class (PV1-2) {code!r} is not one of {'/'.join(PATIENT_CLASSES)} "
-            "(table 0004)",
+            Msg(
+                "patient class (PV1-2) {code} is not one of {classes} (table 0004)",
+                code=repr(code),
+                classes="/".join(PATIENT_CLASSES),
+            ),
             Location("PV1", 1, 2),
         )
     return PATIENT_CLASSES[code]
@@ -359,7 +381,7 @@ def _prior(names: list[str], parts: dict[str, RawSegment], ids: Ids) -> list[Jso
     if not found:
         raise Hl7Error(
             REQUIRED_FIELD_MISSING,
-            "prior patient identifier list (MRG-1) has no MR, resident ID or EMS id",
+            Msg("prior patient identifier list (MRG-1) has no MR, resident ID or EMS id"),
             Location("MRG", 1, 1),
         )
     return found

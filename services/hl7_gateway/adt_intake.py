@@ -3,7 +3,8 @@ A40 or an admission naming the ambulance incident, a PatientLinked on `identity.
 AA once the log acknowledged everything the message asked for.
 
 Order of work, and why:
-1. Parse and validate (adt_in.py): any error is AE/AR and nothing is appended.
+1. Parse and validate (adt_in.py), then check the sending hospital against the registry
+   (intake.py, as for an ORU's site): any error is AE/AR and nothing is appended.
 2. Plan the link from the views (patient_links.py): an unknown incident or prior patient,
    or a link that contradicts an existing merge, is AE and nothing is appended. Projection
    lag can make a just-recorded incident unknown for a moment; the HIS resends on AE.
@@ -23,7 +24,7 @@ from kernel.ids import patient_id, primary_identifier
 from kernel.jsontypes import Json
 from kernel.jurisdiction import Viewer
 from services.hl7_gateway import ack
-from services.hl7_gateway.adt_in import AdtIn, to_adt
+from services.hl7_gateway.adt_in import AdtIn
 from services.hl7_gateway.er7 import MessageHeader
 from services.hl7_gateway.errors import (
     APPLICATION_INTERNAL_ERROR,
@@ -33,7 +34,7 @@ from services.hl7_gateway.errors import (
     Hl7Error,
     Location,
 )
-from services.hl7_gateway.profiles import DEFAULT_PROFILE, PeerProfile
+from services.i18n import Msg
 from services.ingest import patient_links as links
 from services.ingest.submit import append_event
 from services.system import System
@@ -50,15 +51,9 @@ REFUSAL_CODES = {
 }
 
 
-def handle_adt(
-    system: System,
-    header: MessageHeader,
-    segments: list[str],
-    profile: PeerProfile = DEFAULT_PROFILE,
-) -> bytes:
-    """The ACK of one ADT message, read by the hospital's profile; raises `Hl7Error` (the
-    caller answers AE/AR)."""
-    adt = to_adt(header, segments, profile)
+def handle_adt(system: System, header: MessageHeader, adt: AdtIn) -> bytes:
+    """The ACK of one ADT message, read (`adt_in.to_adt`) and its hospital checked against
+    the registry by the caller (intake.py); raises `Hl7Error` (the caller answers AE/AR)."""
     # The link is planned as the sending hospital sees the views: an incident it was not
     # told of (pre-alert, handover) or another hospital's patient is unknown to it (AE),
     # so an ADT cannot pull another hospital's patient into its own record.
@@ -70,7 +65,8 @@ def handle_adt(
             links.append_linked(system, link)
     except LogUnavailable as exc:
         raise Hl7Error(
-            APPLICATION_INTERNAL_ERROR, f"event log unavailable, resend later: {exc}"
+            APPLICATION_INTERNAL_ERROR,
+            Msg("event log unavailable, resend later: {reason}", reason=str(exc)),
         ) from exc
     log.info(
         "%s:%s: AA ADT^%s%s%s",
@@ -128,8 +124,13 @@ def _append_adt(system: System, name: str, event: Json) -> bool:
     if duplicate and not same:
         raise Hl7Error(
             DUPLICATE_KEY_IDENTIFIER,
-            f"control id {event['message_control_id']} was already used for another message "
-            f"(ADT^{stored.get('trigger_event')} of patient {stored['patient_key']})",
+            Msg(
+                "control id {control_id} was already used for another message "
+                "(ADT^{trigger} of patient {patient})",
+                control_id=event["message_control_id"],
+                trigger=stored.get("trigger_event"),
+                patient=stored["patient_key"],
+            ),
             Location("MSH", 1, 10),
         )
     return duplicate
@@ -172,8 +173,11 @@ def _incident_patient(system: System, incident_id: str, where: Location) -> link
     if found is None:
         raise Hl7Error(
             UNKNOWN_KEY_IDENTIFIER,
-            f"incident {incident_id} (PV1-50) has no patient recorded here (yet); "
-            "resend later or without PV1-50",
+            Msg(
+                "incident {incident} (PV1-50) has no patient recorded here (yet); "
+                "resend later or without PV1-50",
+                incident=incident_id,
+            ),
             where,
         )
     return found
@@ -188,6 +192,6 @@ def _prior(system: System, adt: AdtIn) -> links.PatientAt:
     names = ", ".join(f"{i['system']}|{i['value']}" for i in adt.prior)
     raise Hl7Error(
         UNKNOWN_KEY_IDENTIFIER,
-        f"prior patient (MRG-1) not known here: {names}",
+        Msg("prior patient (MRG-1) not known here: {identifiers}", identifiers=names),
         Location("MRG", 1, 1),
     )

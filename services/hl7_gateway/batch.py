@@ -23,6 +23,7 @@ from collections.abc import Callable
 from services.hl7_gateway import ack, er7
 from services.hl7_gateway.errors import NON_CONFORMANT_CARDINALITY, Hl7Error, Location
 from services.hl7_gateway.profiles import PeerProfile
+from services.i18n import Msg
 
 # Messages per batch frame: each is a log append; 500 bounds one frame's work (the frame
 # itself is bounded in bytes by the MLLP limit).
@@ -121,8 +122,11 @@ def _refused(first: bytes, count: int) -> bytes:
         header = None
     err = Hl7Error(
         NON_CONFORMANT_CARDINALITY,
-        f"batch of {count} messages; the limit is {MAX_BATCH_MESSAGES} per frame: "
-        "send smaller batches",
+        Msg(
+            "batch of {count} messages; the limit is {limit} per frame: send smaller batches",
+            count=count,
+            limit=MAX_BATCH_MESSAGES,
+        ),
         Location("BHS"),
         reject=True,
     )

@@ -22,6 +22,7 @@ from services.hl7_gateway.errors import (
     Hl7Error,
     Location,
 )
+from services.i18n import Msg
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,15 @@ def require_sender(header: MessageHeader, names: str) -> str:
     if not facility:
         raise Hl7Error(
             REQUIRED_FIELD_MISSING,
-            f"sending facility (MSH-4) missing: it names {names}",
+            Msg("sending facility (MSH-4) missing: it names {what}", what=names),
             Location("MSH", 1, 4),
             reject=True,
         )
     if not header.control_id:
         raise Hl7Error(
-            REQUIRED_FIELD_MISSING, "message control id (MSH-10) missing", Location("MSH", 1, 10)
+            REQUIRED_FIELD_MISSING,
+            Msg("message control id (MSH-10) missing"),
+            Location("MSH", 1, 10),
         )
     return facility
 
@@ -100,8 +103,11 @@ def charset_of(payload: bytes, fallback: str = "") -> str:
     if codec is None:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            f"character set {name!r} (MSH-18) is not in HL7 table 0211 "
-            "(e.g. UNICODE UTF-8, GB 18030-2000, 8859/1, BIG-5)",
+            Msg(
+                "character set {name} (MSH-18) is not in HL7 table 0211 "
+                "(e.g. UNICODE UTF-8, GB 18030-2000, 8859/1, BIG-5)",
+                name=repr(name),
+            ),
             Location("MSH", 1, 18),
             reject=True,
         )
@@ -116,7 +122,12 @@ def decode(payload: bytes, fallback: str = "") -> str:
     except UnicodeDecodeError as exc:
         raise Hl7Error(
             DATA_TYPE_ERROR,
-            f"message is not valid {codec}: {exc.reason} at byte {exc.start}",
+            Msg(
+                "message is not valid {codec}: {reason} at byte {position}",
+                codec=codec,
+                reason=exc.reason,
+                position=exc.start,
+            ),
             Location("MSH", 1, 18),
             reject=True,
         ) from exc
@@ -144,7 +155,10 @@ def separators_of(msh: str) -> Separators:
     if not msh.startswith("MSH") or len(msh) < 8 or msh[3].isalnum():
         raise Hl7Error(
             SEGMENT_SEQUENCE_ERROR,
-            "not an HL7 v2 message: it must start with an MSH segment and its encoding characters",
+            Msg(
+                "not an HL7 v2 message: it must start with an MSH segment and its encoding "
+                "characters"
+            ),
             Location("MSH"),
             reject=True,
         )
@@ -152,7 +166,9 @@ def separators_of(msh: str) -> Separators:
     if len(set(chars + msh[3])) != 5:
         raise Hl7Error(
             DATA_TYPE_ERROR,
-            f"MSH-2 encoding characters {chars!r} are not 4 distinct characters",
+            Msg(
+                "MSH-2 encoding characters {chars} are not 4 distinct characters", chars=repr(chars)
+            ),
             Location("MSH", 1, 2),
             reject=True,
         )
@@ -163,7 +179,7 @@ def read_header(segments: list[str]) -> MessageHeader:
     """The MSH of a message, as raw fields. MSH-n is `fields[n - 1]` since MSH-1 is the
     field separator itself."""
     if not segments:
-        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, "empty message", Location("MSH"), reject=True)
+        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, Msg("empty message"), Location("MSH"), reject=True)
     seps = separators_of(segments[0])
     fields = segments[0].split(seps.field)
     fields += [""] * (19 - len(fields))
@@ -231,16 +247,21 @@ def parse_dtm(value: str, where: Location, *, local: dt.tzinfo | None = None) ->
     zone not being an instant."""
     m = _DTM.match(value.split("^")[0].strip())
     if not value.strip():
-        raise Hl7Error(REQUIRED_FIELD_MISSING, "date/time missing", where)
+        raise Hl7Error(REQUIRED_FIELD_MISSING, Msg("date/time missing"), where)
     if not m or m.group(5) is None:
         raise Hl7Error(
-            DATA_TYPE_ERROR, f"{value!r} is not a date/time YYYYMMDDHHMM[SS[.S]][+/-ZZZZ]", where
+            DATA_TYPE_ERROR,
+            Msg("{value} is not a date/time YYYYMMDDHHMM[SS[.S]][+/-ZZZZ]", value=repr(value)),
+            where,
         )
     if local is None and m.group(8) is None:
         raise Hl7Error(
             DATA_TYPE_ERROR,
-            f"{value!r} has no UTC offset (+/-ZZZZ); the device "
-            "time must say its offset, e.g. 20261123180211+0800",
+            Msg(
+                "{value} has no UTC offset (+/-ZZZZ); the device time must say its offset, "
+                "e.g. 20261123180211+0800",
+                value=repr(value),
+            ),
             where,
         )
     found = _to_datetime(m, value, where)
@@ -266,7 +287,9 @@ def _to_datetime(m: re.Match[str], value: str, where: Location) -> dt.datetime:
         )
     except ValueError as exc:
         raise Hl7Error(
-            DATA_TYPE_ERROR, f"{value!r} is not a valid date/time: {exc}", where
+            DATA_TYPE_ERROR,
+            Msg("{value} is not a valid date/time: {reason}", value=repr(value), reason=str(exc)),
+            where,
         ) from exc
 
 
@@ -278,7 +301,9 @@ def parse_date(value: str, where: Location) -> dt.date | None:
     try:
         return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError as exc:
-        raise Hl7Error(DATA_TYPE_ERROR, f"{value!r} is not a date YYYYMMDD", where) from exc
+        raise Hl7Error(
+            DATA_TYPE_ERROR, Msg("{value} is not a date YYYYMMDD", value=repr(value)), where
+        ) from exc
 
 
 # -- segments ----------------------------------------------------------------------------
@@ -305,7 +330,11 @@ def require_bounded(segments: list[str]) -> None:
     if len(segments) > MAX_SEGMENTS:
         raise Hl7Error(
             NON_CONFORMANT_CARDINALITY,
-            f"message has {len(segments)} segments; the limit is {MAX_SEGMENTS} per message",
+            Msg(
+                "message has {count} segments; the limit is {limit} per message",
+                count=len(segments),
+                limit=MAX_SEGMENTS,
+            ),
             Location("MSH"),
             reject=True,
         )
@@ -322,7 +351,11 @@ def parse_segments(segments: list[str], seps: Separators) -> list[RawSegment]:
         if not _SEGMENT_ID.match(fields[0]):
             raise Hl7Error(
                 SEGMENT_SEQUENCE_ERROR,
-                f"line {position} ({fields[0][:10]!r}) is not an HL7 segment",
+                Msg(
+                    "line {line} ({start}) is not an HL7 segment",
+                    line=position,
+                    start=repr(fields[0][:10]),
+                ),
                 Location(fields[0][:3] or "MSH"),
             )
         out.append(RawSegment(fields[0], fields))

@@ -2,11 +2,16 @@
 
 Codes are HL7 table 0357 (message error condition codes); the location is an ERL
 (segment id ^ segment sequence ^ field position ^ field repetition ^ component number).
+Messages are catalogue entries (`Msg`, services/i18n: zh-CN and en) so a person can read
+them in Chinese; the ACK carries the English text, as every ACK did before (ack.py: the
+sender's character set may not hold Chinese, and engines match on codes, not on text).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from services.i18n import Msg
 
 # HL7 table 0357 (message error condition codes), with the names the table gives them
 # (v2.5-v2.8; checked against the published v2-0357 code system). The ACK's ERR-3 is
@@ -83,11 +88,18 @@ class Hl7Error(Exception):
     message we did process are AE."""
 
     def __init__(
-        self, code: int, message: str, location: Location | None = None, reject: bool = False
+        self,
+        code: int,
+        message: str | Msg,
+        location: Location | None = None,
+        reject: bool = False,
     ):
-        super().__init__(message)
+        super().__init__(str(message))
         self.code = code
-        self.message = message
+        # The catalogue message (services/i18n: zh-CN and en), or a text built elsewhere
+        # (a validator's); `message` is its English text, what the ACK carries (ack.py).
+        self.text = message
+        self.message = str(message)
         self.location = location
         self.reject = reject
 

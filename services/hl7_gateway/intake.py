@@ -13,8 +13,9 @@ header (services/auth/peers.py). A peer that leaves MSH-4 empty is identified by
 its profile names or by its address; AR 101 at MSH-4 only when neither does. Each peer's
 messages are read by its profile (profiles.py: time zone, identifier authorities,
 versions, charset); FHS/BHS batches are split and answered as a batch (batch.py). An
-ECG's sending site (MSH-4.1) is checked against the registry as on HTTP: a site it does
-not know is AE 103 at MSH-4, nothing appended.
+ECG's sending site and an ADT's hospital (MSH-4.1) are checked against the registry as on
+HTTP: a facility it does not know as a clinic (ORU) or hospital (ADT) is AE 103 at MSH-4,
+nothing appended.
 
 Bounded cost: the frame is limited in bytes (mllp.py), a message in segments (er7.py,
 AR 198 before any parsing) and a lead in samples (observations.py, AR 104); parsing is
@@ -33,7 +34,7 @@ import logging
 from eventlog.base import LogUnavailable
 from services.auth.peers import Networks, peer_refusal
 from services.hl7_gateway import ack, batch, er7, profiles
-from services.hl7_gateway.adt_in import is_adt
+from services.hl7_gateway.adt_in import is_adt, to_adt
 from services.hl7_gateway.adt_intake import handle_adt
 from services.hl7_gateway.er7 import MessageHeader
 from services.hl7_gateway.errors import (
@@ -46,10 +47,12 @@ from services.hl7_gateway.errors import (
 )
 from services.hl7_gateway.oru_ecg import to_ecg
 from services.hl7_gateway.profiles import PeerProfile
+from services.i18n import Msg
 from services.ingest.ecg_models import EcgIn
 from services.ingest.submit import EventIdReused, submit_ecg
-from services.registry.checks import ecg_site_named, unknown
+from services.registry.checks import SITE_KINDS, Named, unknown
 from services.system import System
+from stream_processors.registry.published import codes
 
 log = logging.getLogger("goldenhour.hl7")
 
@@ -112,16 +115,19 @@ def _dispatch(
 ) -> bytes:
     try:
         if is_adt(header):  # ADT from a hospital's HIS (adt_in.py); everything else is ORU
-            return handle_adt(system, header, segments, profile)
+            adt = to_adt(header, segments, profile)
+            refuse_unknown_sender(system, adt.hospital_id, "hospital")
+            return handle_adt(system, header, adt)
         ecg = to_ecg(header, segments, profile)
-        refuse_unknown_site(system, ecg)
+        refuse_unknown_sender(system, ecg.site.id, ecg.site.kind)
         return _submit(system, header, ecg)
     except Hl7Error as err:
         log.warning("%s: %s %s", _name(header), "AR" if err.reject else "AE", _safe(err))
         return ack.error(header, err)
     except Exception:  # a bug or an unexpected backend error: the cart must keep the ECG
         log.exception("%s: AE 207, unexpected error", _name(header))
-        return ack.error(header, Hl7Error(APPLICATION_INTERNAL_ERROR, "internal error, resend"))
+        internal = Hl7Error(APPLICATION_INTERNAL_ERROR, Msg("internal error, resend"))
+        return ack.error(header, internal)
 
 
 def identified(system: System, header: MessageHeader, origin: Origin) -> MessageHeader:
@@ -138,8 +144,10 @@ def identified(system: System, header: MessageHeader, origin: Origin) -> Message
     if not facility:
         raise Hl7Error(
             REQUIRED_FIELD_MISSING,
-            "sending facility (MSH-4) missing, and no peer profile names this sending "
-            "application (MSH-3) or source address",
+            Msg(
+                "sending facility (MSH-4) missing, and no peer profile names this sending "
+                "application (MSH-3) or source address"
+            ),
             Location("MSH", 1, 4),
             reject=True,
         )
@@ -174,22 +182,28 @@ def profile_of(system: System, facility: str, application: str) -> PeerProfile:
         return profiles.resolve(store, system.settings.hl7_peer_profiles, facility, application)
     except Exception as exc:  # the registry view unreadable (store down): the peer resends
         log.exception("%s: peer profile unavailable", facility)
-        raise Hl7Error(APPLICATION_INTERNAL_ERROR, "peer profile unavailable, resend") from exc
+        raise Hl7Error(APPLICATION_INTERNAL_ERROR, Msg("peer profile unavailable, resend")) from exc
 
 
-def refuse_unknown_site(system: System, ecg: EcgIn) -> None:
-    """AE 103 at MSH-4 when the registry is in force and does not know the sending site as
-    a clinic: the check `POST /ingest/ecg` makes (422 naming `site.id`,
-    services/registry/checks.py), so nothing is appended for a site nobody registered."""
+def refuse_unknown_sender(system: System, facility: str, kind: str) -> None:
+    """AE 103 at MSH-4 when the registry is in force and does not know the sending facility
+    as `kind` (an ORU's site: "clinic"; an ADT's: "hospital"): the check `POST /ingest/ecg`
+    makes (422 naming `site.id`, services/registry/checks.py), so nothing is appended for a
+    facility nobody registered. AE, not AR: the header was processed and the message is one
+    we take; its content names a party we do not know (HL7 v2 chapter 2.9.2: AR is for a
+    message type, event, version or processing id we do not take, or a message we cannot
+    process at all), and the sender may correct it and resend once it is registered."""
     store = getattr(system, "store", None)
-    missing = (
-        unknown(store, ecg_site_named(ecg.site.id, ecg.site.kind)) if store is not None else []
-    )
+    wanted = [Named("MSH-4", SITE_KINDS.get(kind, codes.ORGANIZATION), facility)]
+    missing = unknown(store, wanted) if store is not None else []
     if missing:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            f"sending facility (MSH-4) {missing[0].id!r}: no {missing[0].kind} of that id "
-            "in the registry",
+            Msg(
+                "sending facility (MSH-4) {facility}: no {kind} of that id in the registry",
+                facility=repr(missing[0].id),
+                kind=missing[0].kind,
+            ),
             Location("MSH", 1, 4),
         )
 
@@ -199,12 +213,13 @@ def _submit(system: System, header: MessageHeader, ecg: EcgIn) -> bytes:
         done = submit_ecg(system, ecg, CHANNEL)
     except LogUnavailable as exc:
         raise Hl7Error(
-            APPLICATION_INTERNAL_ERROR, f"event log unavailable, resend later: {exc}"
+            APPLICATION_INTERNAL_ERROR,
+            Msg("event log unavailable, resend later: {reason}", reason=str(exc)),
         ) from exc
     except EventIdReused as exc:
         raise Hl7Error(
             DUPLICATE_KEY_IDENTIFIER,
-            f"control id reused for another ECG: {exc}",
+            Msg("control id reused for another ECG: {reason}", reason=str(exc)),
             Location("MSH", 1, 10),
         ) from exc
     log.info(

@@ -41,6 +41,7 @@ from services.hl7_gateway.mllp import (
     frame,
     read_frames,
 )
+from services.i18n import Msg
 from services.system import System
 
 log = logging.getLogger("goldenhour.hl7")
@@ -157,7 +158,7 @@ class MllpListener:
         except Exception:  # noqa: BLE001 - unaudited is unanswered: the peer resends
             log.exception("audit append failed; answered AE 207")
             header = er7.peek_header(payload)
-            err = Hl7Error(APPLICATION_INTERNAL_ERROR, "audit unavailable, resend later")
+            err = Hl7Error(APPLICATION_INTERNAL_ERROR, Msg("audit unavailable, resend later"))
             return ack.error(header, err)
         return reply
 
@@ -168,5 +169,6 @@ def oversized_answer(item: Oversized) -> bytes:
         header = er7.peek_header(item.head)
     except Hl7Error:
         header = None
-    err = Hl7Error(DATA_TYPE_ERROR, f"{item}; send smaller messages", Location("MSH"), reject=True)
+    text = Msg("{problem}; send smaller messages", problem=str(item))
+    err = Hl7Error(DATA_TYPE_ERROR, text, Location("MSH"), reject=True)
     return ack.error(header, err)

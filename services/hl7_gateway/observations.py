@@ -27,6 +27,7 @@ from services.hl7_gateway.errors import (
     Hl7Error,
     Location,
 )
+from services.i18n import Msg
 
 # Coding systems (HL7 table 0396) under which OBX-3 codes are read.
 MDC_SYSTEMS = {"MDC", ""}
@@ -169,7 +170,10 @@ def read_observations(obxs: Iterable[Obx], seps: Separators) -> Observations:
     if found.leads and found.sampling_rate_hz is None:
         raise Hl7Error(
             REQUIRED_FIELD_MISSING,
-            f"no sample rate: send an NM OBX 0^{SAMPLE_RATE_REF}^MDC with the rate in Hz",
+            Msg(
+                "no sample rate: send an NM OBX 0^{code}^MDC with the rate in Hz",
+                code=SAMPLE_RATE_REF,
+            ),
             Location("OBX"),
         )
     return found
@@ -226,13 +230,24 @@ def lead_of(code: list[str], obx: Obx) -> str | None:
         # taking the code's lead would file a pleth wave as lead II.
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            f"OBX-3 code {code[0]} is lead {by_code} but its text {code[1]} is not a lead",
+            Msg(
+                "OBX-3 code {code} is lead {lead} but its text {text} is not a lead",
+                code=code[0],
+                lead=by_code,
+                text=code[1],
+            ),
             obx.at(3),
         )
     if by_code and by_text and by_code != by_text:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            f"OBX-3 code {code[0]} is lead {by_code} but its text {code[1]} names lead {by_text}",
+            Msg(
+                "OBX-3 code {code} is lead {lead} but its text {text} names lead {other}",
+                code=code[0],
+                lead=by_code,
+                text=code[1],
+                other=by_text,
+            ),
             obx.at(3),
         )
     return by_code or by_text
@@ -242,12 +257,19 @@ def _read_lead(obx: Obx, lead: str, seps: Separators, found: Observations) -> No
     if obx.value(2).strip().upper() != "NA":
         raise Hl7Error(
             DATA_TYPE_ERROR,
-            f"lead {lead}: value type must be NA (numeric array, "
-            f"samples separated by {seps.component}), got {obx.value(2)!r}",
+            Msg(
+                "lead {lead}: value type must be NA (numeric array, samples separated by "
+                "{separator}), got {value_type}",
+                lead=lead,
+                separator=seps.component,
+                value_type=repr(obx.value(2)),
+            ),
             obx.at(2),
         )
     if lead in found.leads:
-        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, f"lead {lead} is sent twice", obx.at(3))
+        raise Hl7Error(
+            SEGMENT_SEQUENCE_ERROR, Msg("lead {lead} is sent twice", lead=lead), obx.at(3)
+        )
     factor = _lead_factor(obx, lead, seps)
     found.leads[lead] = samples(obx.array or "", factor, seps, obx.at(5), lead)
     found.sources[("leads", lead)] = obx.at(5)
@@ -259,7 +281,11 @@ def _read_lead(obx: Obx, lead: str, seps: Separators, found: Observations) -> No
 def _lead_factor(obx: Obx, lead: str, seps: Separators) -> int:
     unit = components(obx.value(6), seps)
     if not unit[0] and not unit[1]:
-        raise Hl7Error(REQUIRED_FIELD_MISSING, f"lead {lead}: units missing (uV or mV)", obx.at(6))
+        raise Hl7Error(
+            REQUIRED_FIELD_MISSING,
+            Msg("lead {lead}: units missing (uV or mV)", lead=lead),
+            obx.at(6),
+        )
     return _unit_factor(obx, seps, LEAD_UNITS, f"lead {lead}")
 
 
@@ -271,8 +297,12 @@ def _unit_factor(obx: Obx, seps: Separators, units: Mapping[str, _Factor], what:
     if factor is None:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            f"{what}: unit {unit[0] or unit[1]!r} not accepted "
-            f"(one of {', '.join(u for u in units if u)})",
+            Msg(
+                "{what}: unit {unit} not accepted (one of {units})",
+                what=what,
+                unit=repr(unit[0] or unit[1]),
+                units=", ".join(u for u in units if u),
+            ),
             obx.at(6, 1),
         )
     return factor
@@ -282,19 +312,27 @@ def samples(raw: str, factor: int, seps: Separators, where: Location, lead: str)
     """Integer microvolts of an NA value; `factor` converts the sender's unit (1000 for mV).
     Sub-microvolt fractions are rounded: they are below any ECG's resolution."""
     if not raw.strip():
-        raise Hl7Error(REQUIRED_FIELD_MISSING, f"lead {lead}: no samples", where)
+        raise Hl7Error(REQUIRED_FIELD_MISSING, Msg("lead {lead}: no samples", lead=lead), where)
     if seps.repetition in raw or seps.subcomponent in raw:
         raise Hl7Error(
             DATA_TYPE_ERROR,
-            f"lead {lead}: NA samples must be separated by {seps.component} only",
+            Msg(
+                "lead {lead}: NA samples must be separated by {separator} only",
+                lead=lead,
+                separator=seps.component,
+            ),
             where,
         )
     count = raw.count(seps.component) + 1  # counted before any conversion: bounded work
     if count > MAX_SAMPLES_PER_LEAD:
         raise Hl7Error(
             VALUE_TOO_LONG,
-            f"lead {lead}: {count} samples; the limit is {MAX_SAMPLES_PER_LEAD} per lead "
-            "(60 s at 2000 Hz)",
+            Msg(
+                "lead {lead}: {count} samples; the limit is {limit} per lead (60 s at 2000 Hz)",
+                lead=lead,
+                count=count,
+                limit=MAX_SAMPLES_PER_LEAD,
+            ),
             where,
             reject=True,
         )
@@ -328,7 +366,12 @@ def _number(text: str, index: int, where: Location, lead: str) -> float:
     if not _NUMBER.match(text.strip()):
         raise Hl7Error(
             DATA_TYPE_ERROR,
-            f"lead {lead}: sample {index + 1} is {text[:20]!r}, not a number",
+            Msg(
+                "lead {lead}: sample {index} is {value}, not a number",
+                lead=lead,
+                index=index + 1,
+                value=repr(text[:20]),
+            ),
             where,
         )
     return float(text)
@@ -356,23 +399,30 @@ def document(obx: Obx, code: list[str], seps: Separators) -> dict[str, Any]:
     if content_type is None:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            f"encapsulated data subtype {parts[2]!r} is not one we keep (PDF, JPEG, PNG)",
+            Msg(
+                "encapsulated data subtype {subtype} is not one we keep (PDF, JPEG, PNG)",
+                subtype=repr(parts[2]),
+            ),
             obx.at(5, 3),
         )
     if encoding not in ("BASE64", "HEX"):
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            f"encapsulated data encoding {parts[3]!r} is not Base64 or Hex (table 0299)",
+            Msg(
+                "encapsulated data encoding {encoding} is not Base64 or Hex (table 0299)",
+                encoding=repr(parts[3]),
+            ),
             obx.at(5, 4),
         )
     text = re.sub(r"\s+", "", unescape(data, seps))
     if not text:
-        raise Hl7Error(REQUIRED_FIELD_MISSING, "encapsulated data is empty", obx.at(5, 5))
+        raise Hl7Error(REQUIRED_FIELD_MISSING, Msg("encapsulated data is empty"), obx.at(5, 5))
     if encoding == "HEX":
         try:
             text = base64.b64encode(bytes.fromhex(text)).decode("ascii")
         except ValueError as exc:
-            raise Hl7Error(DATA_TYPE_ERROR, f"encapsulated data: {exc}", obx.at(5, 5)) from exc
+            problem = Msg("encapsulated data: {reason}", reason=str(exc))
+            raise Hl7Error(DATA_TYPE_ERROR, problem, obx.at(5, 5)) from exc
     return {"content_type": content_type, "title": code[1] or code[0] or None, "data": text}
 
 
@@ -383,22 +433,33 @@ def _is_sample_rate(code: list[str]) -> bool:
 def _read_sample_rate(obx: Obx, seps: Separators, found: Observations) -> None:
     if obx.value(2).strip().upper() != "NM":
         raise Hl7Error(
-            DATA_TYPE_ERROR, f"sample rate: value type must be NM, got {obx.value(2)!r}", obx.at(2)
+            DATA_TYPE_ERROR,
+            Msg(
+                "sample rate: value type must be NM, got {value_type}",
+                value_type=repr(obx.value(2)),
+            ),
+            obx.at(2),
         )
     unit = components(obx.value(6), seps)
     if unit[0].lower() not in PER_SECOND_UNITS and unit[1].lower() not in PER_SECOND_UNITS:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            f"sample rate: unit {unit[0]!r} is not Hz (Hz, 264608^MDC_DIM_PER_SEC^MDC or "
-            "264640^MDC_DIM_HZ^MDC)",
+            Msg(
+                "sample rate: unit {unit} is not Hz (Hz, 264608^MDC_DIM_PER_SEC^MDC or "
+                "264640^MDC_DIM_HZ^MDC)",
+                unit=repr(unit[0]),
+            ),
             obx.at(6, 1),
         )
     rate = _numeric_value(obx, seps, "sample rate")
     if found.sampling_rate_hz is not None and rate != found.sampling_rate_hz:
         raise Hl7Error(
             DATA_TYPE_ERROR,
-            f"leads at different sample rates ({found.sampling_rate_hz:g}"
-            f" and {rate:g} Hz) are not supported",
+            Msg(
+                "leads at different sample rates ({first} and {second} Hz) are not supported",
+                first=f"{found.sampling_rate_hz:g}",
+                second=f"{rate:g}",
+            ),
             obx.at(5),
         )
     found.sampling_rate_hz = rate
@@ -408,9 +469,10 @@ def _read_sample_rate(obx: Obx, seps: Separators, found: Observations) -> None:
 def _numeric_value(obx: Obx, seps: Separators, what: str) -> float:
     text = components(obx.value(5), seps)[0]
     if not text:
-        raise Hl7Error(REQUIRED_FIELD_MISSING, f"{what}: no value", obx.at(5))
+        raise Hl7Error(REQUIRED_FIELD_MISSING, Msg("{what}: no value", what=what), obx.at(5))
     if not _NUMBER.match(text):
-        raise Hl7Error(DATA_TYPE_ERROR, f"{what}: {text[:20]!r} is not a number", obx.at(5))
+        problem = Msg("{what}: {value} is not a number", what=what, value=repr(text[:20]))
+        raise Hl7Error(DATA_TYPE_ERROR, problem, obx.at(5))
     return float(text)
 
 
@@ -425,7 +487,13 @@ def _measurement_of(code: list[str]) -> str | None:
 def _read_measurement(obx: Obx, name: str, seps: Separators, found: Observations) -> None:
     if obx.value(2).strip().upper() != "NM":
         raise Hl7Error(
-            DATA_TYPE_ERROR, f"{name}: value type must be NM, got {obx.value(2)!r}", obx.at(2)
+            DATA_TYPE_ERROR,
+            Msg(
+                "{what}: value type must be NM, got {value_type}",
+                what=name,
+                value_type=repr(obx.value(2)),
+            ),
+            obx.at(2),
         )
     factor = _unit_factor(obx, seps, MEASUREMENT_UNITS[name], name)
     found.measurements[name] = _numeric_value(obx, seps, name) * factor
@@ -437,8 +505,11 @@ def _read_statements(obx: Obx, seps: Separators, found: Observations) -> None:
     if value_type not in TEXT_TYPES:
         raise Hl7Error(
             DATA_TYPE_ERROR,
-            f"ECG statements: value type must be one of "
-            f"{', '.join(sorted(TEXT_TYPES))}, got {value_type!r}",
+            Msg(
+                "ECG statements: value type must be one of {types}, got {value_type}",
+                types=", ".join(sorted(TEXT_TYPES)),
+                value_type=repr(value_type),
+            ),
             obx.at(2),
         )
     coded = value_type in ("CE", "CWE")

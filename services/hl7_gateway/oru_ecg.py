@@ -104,6 +104,7 @@ from services.hl7_gateway.profiles import (
     DEFAULT_PROFILE,
     PeerProfile,
 )
+from services.i18n import Msg
 from services.ingest.ecg_models import EcgIn
 
 SEX = {"M": "male", "F": "female", "O": "other", "U": "unknown", "A": "other", "N": "unknown"}
@@ -157,8 +158,11 @@ def check_supported(header: MessageHeader, profile: PeerProfile = DEFAULT_PROFIL
     if (code, trigger) != ("ORU", "R01"):
         raise Hl7Error(
             UNSUPPORTED_MESSAGE_TYPE,
-            f"message type {code}^{trigger} is not "
-            "accepted here; this endpoint takes ECGs as ORU^R01",
+            Msg(
+                "message type {message_type} is not accepted here; this endpoint takes ECGs "
+                "as ORU^R01",
+                message_type=f"{code}^{trigger}",
+            ),
             Location("MSH", 1, 9),
             reject=True,
         )
@@ -173,8 +177,11 @@ def require_supported_version(
     if not profile.accepts_version(header.version):
         raise Hl7Error(
             UNSUPPORTED_VERSION_ID,
-            f"HL7 version {header.version!r} is not "
-            f"supported (use {', '.join(profile.accepted_versions())})",
+            Msg(
+                "HL7 version {version} is not supported (use {versions})",
+                version=repr(header.version),
+                versions=", ".join(profile.accepted_versions()),
+            ),
             Location("MSH", 1, 12),
             reject=True,
         )
@@ -189,23 +196,25 @@ def parse_skeleton(segments: list[str], header: MessageHeader) -> list[RawSegmen
 def arrange(segments: list[RawSegment]) -> Parts:
     """Exactly one PID, then exactly one OBR, then the OBXs (code 100 otherwise)."""
     names = [s.name for s in segments]
-    pid_at = _only(names, "PID", "one patient (PID) per message")
-    obr_at = _only(names, "OBR", "one ECG (OBR) per message")
+    pid_at = _only(names, "PID", Msg("one patient (PID) per message"))
+    obr_at = _only(names, "OBR", Msg("one ECG (OBR) per message"))
     if obr_at < pid_at:
-        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, "OBR must follow PID", Location("OBR", 1))
+        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, Msg("OBR must follow PID"), Location("OBR", 1))
     obxs = [s for s in segments if s.name == "OBX"]
     if not obxs:
-        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, "no OBX: the ECG has no leads", Location("OBX"))
+        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, Msg("no OBX: the ECG has no leads"), Location("OBX"))
     if names.index("OBX") < obr_at:
-        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, "OBX must follow OBR", Location("OBX", 1))
+        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, Msg("OBX must follow OBR"), Location("OBX", 1))
     orc = segments[names.index("ORC")] if "ORC" in names else None
     return Parts(segments[pid_at], segments[obr_at], orc, obxs)
 
 
-def _only(names: list[str], name: str, why: str) -> int:
+def _only(names: list[str], name: str, why: Msg) -> int:
     count = names.count(name)
     if count == 0:
-        raise Hl7Error(SEGMENT_SEQUENCE_ERROR, f"{name} segment missing", Location(name))
+        raise Hl7Error(
+            SEGMENT_SEQUENCE_ERROR, Msg("{segment} segment missing", segment=name), Location(name)
+        )
     if count > 1:
         raise Hl7Error(SEGMENT_SEQUENCE_ERROR, why, Location(name, 2))
     return names.index(name)
@@ -249,7 +258,7 @@ def assemble(
     if not body["device"]["id"]:
         raise Hl7Error(
             REQUIRED_FIELD_MISSING,
-            "no device id: send OBX-18 (equipment instance identifier) on the leads or MSH-3",
+            Msg("no device id: send OBX-18 (equipment instance identifier) on the leads or MSH-3"),
             Location("OBX", 1, 18),
         )
     return body, {**fixed_sources(ecg_id_field, repetitions), **found.sources}
@@ -262,8 +271,10 @@ def require_report(found: Observations) -> None:
     if not found.measurements and found.document is None:
         raise Hl7Error(
             SEGMENT_SEQUENCE_ERROR,
-            "no ECG in this ORU^R01: no lead waveform (NA OBX with an MDC lead code), no "
-            "device measurement or statement (LOINC) and no report document (ED OBX)",
+            Msg(
+                "no ECG in this ORU^R01: no lead waveform (NA OBX with an MDC lead code), no "
+                "device measurement or statement (LOINC) and no report document (ED OBX)"
+            ),
             Location("OBX"),
         )
 
@@ -330,7 +341,11 @@ def gender(sex: str) -> str | None:
     if code and code not in SEX:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            f"administrative sex {code!r} is not one of {'/'.join(SEX)} (table 0001)",
+            Msg(
+                "administrative sex {code} is not one of {codes} (table 0001)",
+                code=repr(code),
+                codes="/".join(SEX),
+            ),
             Location("PID", 1, 8),
         )
     return SEX.get(code)
@@ -358,7 +373,9 @@ def patient_identifiers(
     """IdentifierIn dicts from the repetitions of PID-3 (mapping in the module docstring)."""
     if not raw.strip(seps.repetition + seps.component + " "):
         raise Hl7Error(
-            REQUIRED_FIELD_MISSING, "patient identifier list (PID-3) missing", Location("PID", 1, 3)
+            REQUIRED_FIELD_MISSING,
+            Msg("patient identifier list (PID-3) missing"),
+            Location("PID", 1, 3),
         )
     identifiers, repetitions = [], []
     for rep, cx in enumerate(raw.split(seps.repetition), start=1):
@@ -368,7 +385,9 @@ def patient_identifiers(
     if not identifiers:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            "PID-3 has no resident ID (type NNCHN) and no medical record number (type MR or PI)",
+            Msg(
+                "PID-3 has no resident ID (type NNCHN) and no medical record number (type MR or PI)"
+            ),
             Location("PID", 1, 3, component=5),
         )
     return identifiers, repetitions
@@ -401,7 +420,10 @@ def order(
     if not ecg_id:
         raise Hl7Error(
             REQUIRED_FIELD_MISSING,
-            "filler order number (OBR-3) or placer order number (OBR-2) missing: it names the ECG",
+            Msg(
+                "filler order number (OBR-3) or placer order number (OBR-2) missing: it names "
+                "the ECG"
+            ),
             Location("OBR", 1, 3),
         )
     return {
@@ -423,7 +445,7 @@ def urgency(obr: list[str], seps: Separators) -> str:
     if code not in PRIORITY:
         raise Hl7Error(
             TABLE_VALUE_NOT_FOUND,
-            f"priority {code!r} is not S (stat), A (asap) or R (routine)",
+            Msg("priority {code} is not S (stat), A (asap) or R (routine)", code=repr(code)),
             where,
         )
     return PRIORITY[code]
@@ -456,4 +478,6 @@ def located(exc: ValidationError, sources: dict[tuple[str, ...], Location]) -> H
         else DATA_TYPE_ERROR
     )
     message = error["msg"].removeprefix("Value error, ")
-    return Hl7Error(code, f"{'.'.join(path) or 'ecg'}: {message}", where)
+    # EcgIn's own validation text, the one POST /ingest/ecg answers: not a catalogue id.
+    validation = f"{'.'.join(path) or 'ecg'}: {message}"
+    return Hl7Error(code, validation, where)

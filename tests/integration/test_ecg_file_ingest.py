@@ -8,6 +8,7 @@ the standards-following writers of tests/ecg_file_writers.py, and a real Philips
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,9 @@ def client(server: Server) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="module")
 def raw() -> dict[str, list[int]]:
     return w.counts(seconds=10, rate=RATE)
+
+
+OCTETS = "application/octet-stream"
 
 
 def post_file(client: httpx.Client, data: bytes, kind: str, **params: str) -> httpx.Response:
@@ -99,8 +103,10 @@ def test_pydicom_real_ecg_at_1000_hz(client: httpx.Client) -> None:
     ("writer", "kind", "factor"),
     [
         (w.aecg, "application/xml", 5.0),
-        (w.scp_ecg, "application/octet-stream", 5.0),
+        (w.scp_ecg, OCTETS, 5.0),
+        (functools.partial(w.scp_ecg, difference=2, huffman_tables=19999), OCTETS, 5.0),
     ],
+    ids=["aecg", "scp", "scp-default-huffman"],
 )
 def test_aecg_and_scp_files_round_trip_to_sampled_data(
     client: httpx.Client, raw: dict[str, list[int]], writer, kind: str, factor: float
@@ -159,6 +165,9 @@ def test_bad_files_are_a_422_outcome_naming_what_is_wrong(
     outcome = resp.json()
     assert outcome["resourceType"] == "OperationOutcome"
     assert "SCP-ECG: record CRC mismatch" in outcome["issue"][0]["diagnostics"]
+    resp = post_file(client, w.scp_ecg(raw, RATE, huffman_tables=1), OCTETS)
+    assert resp.status_code == 422
+    assert "custom Huffman tables (section 2)" in resp.json()["issue"][0]["diagnostics"]
     three = {lead: raw[lead] for lead in ("I", "II", "III")}
     resp = post_file(client, w.dicom_12lead(three, RATE), "application/dicom")
     assert resp.status_code == 422

@@ -2,7 +2,8 @@
 pair: public fixtures from three independent projects (tests/data/hl7/README.md) and
 variants of what real peers do (v2.3-2.8, local times, untyped identifiers, empty MSH-4,
 batches, GB 18030 under its common spellings, LF separators, Z-segments, 8-lead carts,
-MDC_DIM_HZ, messages far over the limits, a cart's site the registry does not know).
+MDC_DIM_HZ, messages far over the limits, a cart's site or a HIS's hospital the registry
+does not know).
 Expected ACK codes are HL7 table 0357 as the standard writes them (ERR-3
 code^name^HL70357), not imported from the gateway.
 """
@@ -19,10 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from avro_schemas.catalogue import CLINIC_ECG
+from avro_schemas.catalogue import ADT, CLINIC_ECG
 from kernel.ids import ecg_observation_id, patient_id
 from services.hl7_gateway.mllp import frame
 from services.server import Server
+from tests.adt_messages import adt
 from tests.ecg_payloads import ecg_payload
 from tests.hl7_messages import eight_lead, oru_r01, report_only, set_field
 from tests.integration.test_adt_mllp import eventually, log_size
@@ -260,3 +262,28 @@ def test_oru_from_a_site_the_registry_does_not_know__ae_103_at_msh_4_nothing_app
         "REG-2",
     ]
     assert topic_size(server, ECG_TOPIC) == size + 1
+
+
+# -- the registry: a HIS's hospital is checked the same way --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "facility",
+    ["hospital-nowhere", "clinic-baiyang"],  # not registered; registered, but a clinic
+)
+def test_adt_from_a_facility_the_registry_does_not_know_as_a_hospital__ae_103_at_msh_4(
+    server: Server, facility: str
+) -> None:
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        loaded(client)  # the example registry: county-hospital is one of its hospitals
+    size = topic_size(server, ADT)
+    answer = send(server, adt("A01", hospital=facility, control_id="REG-ADT-1").encode())
+    assert segment(answer, "MSA")[1:3] == ["AE", "REG-ADT-1"]
+    err = segment(answer, "ERR")
+    assert err[2:4] == ["MSH^1^4", "103^Table value not found^HL70357"]
+    assert facility in err[8]
+    assert topic_size(server, ADT) == size
+
+    answer = send(server, adt("A01", control_id="REG-ADT-2").encode())  # from county-hospital
+    assert segment(answer, "MSA")[1:3] == ["AA", "REG-ADT-2"]
+    assert topic_size(server, ADT) == size + 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import struct
 from collections.abc import Callable
 
@@ -16,6 +17,7 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.waveforms import multiplex_array
 
+from services import i18n
 from services.ingest import ecg_files
 from services.ingest.ecg_files import EcgFileError, detect
 from services.ingest.ecg_files.submission import FileFields, validated
@@ -165,10 +167,58 @@ def test_scp__a_damaged_section_is_named_by_its_crc(raw: dict[str, list[int]]) -
         ecg_files.parse(bytes(record))
 
 
-def test_scp__huffman_encoded_data_is_refused_by_name(raw: dict[str, list[int]]) -> None:
-    record = w.scp_ecg(raw, RATE, default_huffman=True)
-    with pytest.raises(EcgFileError, match="SCP-ECG: Huffman"):
+@pytest.mark.parametrize("difference", [0, 1, 2])
+def test_scp__default_huffman_table_with_each_difference_encoding(
+    raw: dict[str, list[int]], difference: int
+) -> None:
+    """Section 2 naming the default table (19999), section 6 coded with it (second
+    differences, what carts send, take fewer bytes than 16-bit samples)."""
+    record = w.scp_ecg(raw, RATE, avm_nv=5000, difference=difference, huffman_tables=19999)
+    if difference == 2:
+        assert len(record) < len(w.scp_ecg(raw, RATE, difference=2))
+    parsed = ecg_files.parse(record)
+    for lead in w.LEADS:
+        assert parsed.leads[lead] == scaled(raw[lead], 5), lead
+
+
+def test_scp__default_huffman_codes_as_the_standard_prints_them() -> None:
+    """Every kind of code of the default table, including both escapes at their edges."""
+    values = [0, 1, -1, 2, -2, 7, -8, 8, 9, -9, 127, -128, 128, -129, 32767, -32768]
+    raw = {lead: values for lead in ("I", "II", *(f"V{n}" for n in range(1, 7)))}
+    parsed = ecg_files.parse(w.scp_ecg(raw, RATE, avm_nv=1000, huffman_tables=19999))
+    assert parsed.leads["V6"] == values and parsed.leads["III"][:3] == [0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("options", "feature"),
+    [
+        ({"huffman_tables": 1}, "custom Huffman tables (section 2)"),
+        ({"bimodal": True}, "bimodal compression (section 6)"),
+        ({"reference_beat": True}, "reference beat subtraction (sections 4/5)"),
+    ],
+)
+def test_scp__what_is_not_read_is_refused_by_name(
+    raw: dict[str, list[int]], options: dict[str, object], feature: str
+) -> None:
+    record = w.scp_ecg(raw, RATE, **options)  # type: ignore[arg-type]
+    wanted = re.escape(f"SCP-ECG: {feature}") + " (is|are) not"
+    with pytest.raises(EcgFileError, match=wanted) as refused:
         ecg_files.parse(record)
+    # the 422's diagnostics as a Chinese reader gets them (不支持: not supported)
+    assert "不支持" in i18n.localize(str(refused.value), "zh-CN")
+
+
+def test_scp__huffman_data_cut_short_is_named(raw: dict[str, list[int]]) -> None:
+    short = {lead: samples[:50] for lead, samples in raw.items()}
+    record = bytearray(w.scp_ecg(short, RATE, difference=2, huffman_tables=19999))
+    at = _section_6_at(bytes(record))
+    (size,) = struct.unpack_from("<H", record, at + 16 + 6)  # lead I's coded length
+    struct.pack_into("<H", record, at + 16 + 6, size - 4)  # claim 4 bytes fewer
+    rest = bytes(record[at + 2 : at + struct.unpack_from("<I", record, at + 4)[0]])
+    struct.pack_into("<H", record, at, w.ccitt(rest))
+    record[0:2] = struct.pack("<H", w.ccitt(bytes(record[2:])))
+    with pytest.raises(EcgFileError, match="SCP-ECG: .*(ends|truncated)"):
+        ecg_files.parse(bytes(record))
 
 
 def test_muse__eight_leads_and_the_four_derived(raw: dict[str, list[int]]) -> None:

@@ -1,10 +1,12 @@
 """SCP-ECG (EN 1064:2005 / ISO 11073-91064): record CRC and length, section 0 pointers,
 section 1 patient data, section 3 lead definition, section 6 rhythm data.
 
-Read: uncompressed rhythm data (no section 2, or its table count 0) as 16-bit samples,
-with or without first/second differences (section 6 byte 5). Refused with a reason: the
-default or custom Huffman tables (section 2 present), bimodal compression and reference-beat
-subtraction (those need the median beats of sections 4/5 to rebuild the rhythm).
+Read: rhythm data as 16-bit samples (no section 2) or coded with the standard's default
+Huffman table (section 2 naming table 19999; prEN 1064:2002 C.2.7.4: carts that compress use
+it), with or without first/second differences (section 6 byte 5). Refused with a reason
+naming the feature: custom Huffman tables (section 2 carrying its own tables), bimodal
+compression and reference-beat subtraction (those need the median beats of sections 4/5 to
+rebuild the rhythm).
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ SEX = {1: "male", 2: "female", 0: "unknown", 9: "unknown"}
 # Section 1 tags (EN 1064 5.5.3.3)
 LAST_NAME, FIRST_NAME, PATIENT_ID, BIRTH_DATE, SEX_TAG = 0, 1, 2, 5, 8
 DEVICE, ACQ_DATE, ACQ_TIME, TIME_ZONE, END = 14, 25, 26, 34, 255
+# Section 2's table count that means "the default table" (no tables follow).
+DEFAULT_HUFFMAN = 19999
+# The default table is a run of 1-bits closed by a 0: n ones (1-8) + 0 + a sign bit code
+# +n (sign 0) or -n (sign 1); a lone 0 codes 0; nine ones + 0 are followed by the value as
+# 8 bits, ten ones by the value as 16 bits (two's complement, most significant bit first).
+ESCAPE_8, ESCAPE_16 = 9, 10
 
 
 def crc(data: bytes) -> int:
@@ -44,12 +52,14 @@ def parse(data: bytes) -> ParsedEcg:
 def _parse(data: bytes) -> ParsedEcg:
     _check_record(data)
     sections = _pointers(data)
-    if sections.get(2):
-        raise EcgFileError(f"{FMT}: Huffman-encoded data (section 2) is not supported")
-    lead_ids, flags = _lead_definition(_section(data, sections, 3))
+    huffman = 2 in sections and _default_table(_section(data, sections, 2))
+    lead_ids, counts, flags = _lead_definition(_section(data, sections, 3))
     if flags & 0x01:
-        raise EcgFileError(f"{FMT}: reference beat subtraction is not supported")
-    rate, leads = _rhythm(_section(data, sections, 6), lead_ids)
+        raise EcgFileError(
+            f"{FMT}: reference beat subtraction (sections 4/5) is not supported; "
+            "send the rhythm without it"
+        )
+    rate, leads = _rhythm(_section(data, sections, 6), lead_ids, counts if huffman else None)
     derived = complete(FMT, leads)
     found = _patient_data(_section(data, sections, 1))
     return ParsedEcg(
@@ -97,34 +107,90 @@ def _section(data: bytes, sections: dict[int, tuple[int, int]], sid: int) -> byt
     return data[start + HEADER : start + length]
 
 
-def _lead_definition(body: bytes) -> tuple[list[int], int]:
+def _default_table(body: bytes) -> bool:
+    """Section 2 present: True when it names the default Huffman table; custom tables are
+    refused by name."""
+    (tables,) = struct.unpack_from("<H", body, 0)
+    if tables != DEFAULT_HUFFMAN:
+        raise EcgFileError(
+            f"{FMT}: custom Huffman tables (section 2) are not supported; only the "
+            "standard's default table is read"
+        )
+    return True
+
+
+def _lead_definition(body: bytes) -> tuple[list[int], list[int], int]:
+    """Section 3: each lead's id and sample count (end - start + 1), and the flags byte."""
     count, flags = body[0], body[1]
-    ids = []
+    ids, counts = [], []
     for n in range(count):
-        _, _, lead_id = struct.unpack_from("<IIB", body, 2 + 9 * n)
+        start, end, lead_id = struct.unpack_from("<IIB", body, 2 + 9 * n)
         ids.append(lead_id)
-    return ids, flags
+        counts.append(end - start + 1)
+    return ids, counts, flags
 
 
-def _rhythm(body: bytes, lead_ids: list[int]) -> tuple[float, dict[str, list[int]]]:
+def _rhythm(
+    body: bytes, lead_ids: list[int], counts: list[int] | None = None
+) -> tuple[float, dict[str, list[int]]]:
+    """Section 6; `counts` (section 3's samples per lead) when the data is Huffman-coded."""
     avm_nv, interval_us, difference, bimodal = struct.unpack_from("<HHBB", body, 0)
     if bimodal:
-        raise EcgFileError(f"{FMT}: bimodal compression is not supported")
+        raise EcgFileError(
+            f"{FMT}: bimodal compression (section 6) is not supported; send the rhythm without it"
+        )
     if not interval_us or not avm_nv:
         raise EcgFileError(f"{FMT}: section 6 has no sample interval or amplitude multiplier")
     sizes = struct.unpack_from(f"<{len(lead_ids)}H", body, 6)
     at = 6 + 2 * len(lead_ids)
     leads: dict[str, list[int]] = {}
-    for lead_id, size in zip(lead_ids, sizes, strict=True):
-        check_samples(FMT, size // 2)
+    for n, (lead_id, size) in enumerate(zip(lead_ids, sizes, strict=True)):
+        check_samples(FMT, counts[n] if counts else size // 2)
         if at + size > len(body):
             raise EcgFileError(f"{FMT}: section 6 lead data overruns the section")
-        raw = np.frombuffer(body, dtype="<i2", count=size // 2, offset=at).astype(np.int64)
+        raw = (
+            _default_huffman(body[at : at + size], counts[n])
+            if counts
+            else np.frombuffer(body, dtype="<i2", count=size // 2, offset=at).astype(np.int64)
+        )
         at += size
         if (lead := LEAD_BY_NUMBER.get(lead_id)) and lead not in leads:
             uv = np.rint(_undifference(raw, difference) * (avm_nv / 1000))
             leads[lead] = uv.astype(np.int64).tolist()
     return round(1_000_000 / interval_us, 6), leads
+
+
+def _default_huffman(coded: bytes, count: int) -> np.ndarray:
+    """`count` values of one lead coded with the default Huffman table (see ESCAPE_8):
+    one pass over the bits, each code found by the run of ones that opens it."""
+    if count < 1:  # section 3's end sample before its start: nothing says how many
+        raise EcgFileError(f"{FMT}: section 3 gives a Huffman-coded lead {count} samples")
+    bits = "".join(f"{byte:08b}" for byte in coded)
+    values = np.empty(count, dtype=np.int64)
+    at = 0
+    for i in range(count):
+        zero = bits.find("0", at, at + ESCAPE_16)
+        ones = zero - at if zero >= 0 else ESCAPE_16
+        at += ones + (ones < ESCAPE_16)  # the ones, and the 0 that closes a shorter run
+        if ones == 0:
+            values[i] = 0
+        elif ones < ESCAPE_8:
+            values[i] = -ones if bits[at] == "1" else ones
+            at += 1
+        else:
+            width = 8 if ones == ESCAPE_8 else 16
+            values[i] = _twos_complement(bits[at : at + width], width)
+            at += width
+    if at > len(bits):
+        raise EcgFileError(f"{FMT}: Huffman-coded lead data ends before its {count} samples")
+    return values
+
+
+def _twos_complement(bits: str, width: int) -> int:
+    if len(bits) < width:
+        raise EcgFileError(f"{FMT}: Huffman-coded lead data ends inside a value")
+    value = int(bits, 2)
+    return value - (1 << width) if value >> (width - 1) else value
 
 
 def _undifference(values: np.ndarray, difference: int) -> np.ndarray:
