@@ -26,6 +26,7 @@ CAPACITY = "command.capacity"
 ESCORT = "command.escort"
 ALERTS = "command.alerts"
 OUTCOME = "hospital.outcome"
+PATIENT_FACTS = "patient.facts"
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,12 @@ EVENT_TYPES: dict[str, EventType] = {
             events.CONDITION_REPORTED,
             events.DISPOSITION_REPORTED,
         ),
+        # Derived (stream_processors/fhir_projector/patient_facts.py): what ECGs, incidents,
+        # ADT, identity links and dispositions say of a Patient or a hospital Encounter,
+        # keyed by that resource's id, so one partition (one process) folds each, in one
+        # order live and on a rebuild.
+        *_types(PATIENT_FACTS, "patient_key", events.PATIENT_STATED, events.PATIENT_LINK_CHANGED),
+        *_types(PATIENT_FACTS, "encounter_key", events.VISIT_REPORTED, events.DISPOSITION_STATED),
     ]
 }
 
@@ -192,6 +199,7 @@ TOPICS: list[TopicSpec] = [
     TopicSpec(ESCORT, 3),
     TopicSpec(ALERTS, 1),
     TopicSpec(OUTCOME, 3),
+    TopicSpec(PATIENT_FACTS, 6),
 ]
 
 

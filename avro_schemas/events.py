@@ -51,6 +51,14 @@ PATIENT_UPDATED: Final = "goldenhour.adt.PatientUpdated"
 PATIENT_LINKED: Final = "goldenhour.identity.PatientLinked"
 PATIENT_UNLINKED: Final = "goldenhour.identity.PatientUnlinked"
 
+# patient.facts: what the FHIR projector re-keys by the resource it changes, so one process
+# (the patient projector) writes each Patient (key patient_key) and each hospital Encounter
+# (key encounter_key)
+PATIENT_STATED: Final = "goldenhour.patient.PatientStated"
+PATIENT_LINK_CHANGED: Final = "goldenhour.patient.PatientLinkChanged"
+VISIT_REPORTED: Final = "goldenhour.patient.VisitReported"
+DISPOSITION_STATED: Final = "goldenhour.patient.DispositionStated"
+
 # fhir.subscriptions (key subscription_id)
 SUBSCRIPTION_REQUESTED: Final = "goldenhour.subscription.SubscriptionRequested"
 SUBSCRIPTION_DELETED: Final = "goldenhour.subscription.SubscriptionDeleted"

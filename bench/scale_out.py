@@ -1,15 +1,15 @@
 """Scale-out: the FHIR projector folding one backlog with 1 and then 2 processes (Kafka only).
 
 Each run: a fresh namespace, N EcgSubmitted events encoded beforehand, then `goldenhour
-serve` processes running only the FHIR projector (GOLDENHOUR_PROCESSORS, as a region's
-replicas) join its consumer group; once Kafka shows every partition assigned, the events
-are appended and the clock runs until the projector's checkpoints (stored with its views)
-reach the log's end. Two workloads: one patient per ECG (each resource has one writer) and
-every ECG of a few patients (each Patient fed by several partitions: both processes write
-it, refolding on a version conflict; their views may lose updates, see
-tests/integration/test_scale_out.py: the rate is shown, not vouched for). The figure is
-the 2-process rate beside the 1-process rate ("raw" column); ratio 2 processes / 1 (2.00x
-would be perfect scaling on a machine with cores to spare).
+serve` processes running only the FHIR projector and the patient projector
+(GOLDENHOUR_PROCESSORS, as a region's replicas) join their consumer groups; once Kafka
+shows every partition of the projector's group assigned, the events are appended and the
+clock runs until both projectors' checkpoints (stored with their views) reach the log's
+end. Two workloads: one patient per ECG and every ECG of a few patients (each Patient fed
+by several partitions of clinic.ecg; the projector re-keys its facts to patient.facts, so
+one patient projector process writes it: tests/integration/test_scale_out.py). The figure
+is the 2-process rate beside the 1-process rate ("raw" column); ratio 2 processes / 1
+(2.00x would be perfect scaling on a machine with cores to spare).
 """
 
 from __future__ import annotations
@@ -30,12 +30,14 @@ from eventlog.kafka import KafkaEventLog
 from services.ingest.ecg_models import EcgIn, ecg_event
 from services.settings import Settings
 from services.system import System, bootstrap
+from stream_processors.fhir_projector.patients import PROCESSOR as PATIENT_PROJECTOR
 from stream_processors.fhir_projector.processor import PROCESSOR as FHIR_PROJECTOR
 from tests.processes import start_serve
 
 N = int(os.environ.get("BENCH_SCALE_OUT_N", "200"))
 SHARED_PATIENTS = 3  # the shared workload: every Patient fed from several partitions
 APPEND_CHUNK = 50
+GROUPS = (FHIR_PROJECTOR.name, PATIENT_PROJECTOR.name)  # what each process runs
 JOIN_TIMEOUT_S = 120  # processes starting and their group's assignment settling
 FOLD_TIMEOUT_S = 900
 
@@ -64,15 +66,16 @@ def _await_assigned(system: System, members: int) -> None:
 
 
 def _fold_seconds(system: System, records: list[NewRecord]) -> float:
-    """Append `records` and time until the projector's checkpoints reach the log's end."""
-    runner = next(r for r in system.runners if r.projection.name == FHIR_PROJECTOR.name)
+    """Append `records` and time until both projectors' checkpoints reach the log's end (the
+    FHIR projector's first: it appends the facts the patient projector folds)."""
     start = time.perf_counter()
     for i in range(0, len(records), APPEND_CHUNK):
         system.log.append(CLINIC_ECG, records[i : i + APPEND_CHUNK])
-    while runner.lag() > 0:
-        if time.perf_counter() - start > FOLD_TIMEOUT_S:
-            raise RuntimeError(f"projector still {runner.lag()} behind")
-        time.sleep(0.1)
+    for runner in [r for name in GROUPS for r in system.runners if r.projection.name == name]:
+        while runner.lag() > 0:
+            if time.perf_counter() - start > FOLD_TIMEOUT_S:
+                raise RuntimeError(f"{runner.projection.name} still {runner.lag()} behind")
+            time.sleep(0.1)
     return time.perf_counter() - start
 
 
@@ -83,12 +86,9 @@ def _rate(processes: int, records: list[NewRecord], tmp: Path) -> tuple[float, i
     system = bootstrap(settings.model_copy(update={"run_processors": False}))
     procs: list[subprocess.Popen[bytes]] = []
     try:
+        env = {"GOLDENHOUR_PROCESSORS": ",".join(GROUPS)}
         for out in outputs:
-            procs.append(
-                start_serve(
-                    settings, env={"GOLDENHOUR_PROCESSORS": FHIR_PROJECTOR.name}, output=out
-                )[0]
-            )
+            procs.append(start_serve(settings, env=env, output=out)[0])
         _await_assigned(system, processes)
         seconds = _fold_seconds(system, records)
     finally:

@@ -57,6 +57,13 @@ PUBLISHERS: dict[str, tuple[str, ...]] = {
     "services.ingest.submit": (ev.ECG_SUBMITTED, ev.READ_REQUESTED),
     "stream_processors.incident_ecg.processor": (ev.ECG_SUBMITTED, ev.READ_REQUESTED),
     "stream_processors.ecg_measurement.processor": (ev.ECG_MEASURED,),
+    # Patient and hospital Encounter facts, re-keyed by resource (fhir_projector/patient_facts.py)
+    "stream_processors.fhir_projector.processor": (
+        ev.PATIENT_STATED,
+        ev.PATIENT_LINK_CHANGED,
+        ev.VISIT_REPORTED,
+        ev.DISPOSITION_STATED,
+    ),
     "services.reading.queue": (
         ev.READ_CLAIMED,
         ev.READ_RELEASED,

@@ -16,6 +16,8 @@ can forget it; a fold may add its own labels (a Subscription's owner, the regist
 |                           | reading centre see the outcome of their patient               |
 | identity.links            | a Provenance: the union of the linked Patients' compartments; |
 |                           | the Patients keep their own (an unlink restores them exactly) |
+| patient.facts (Patient)   | those the fact carries: what its source event (above) gave    |
+|                           | the Patient when the FHIR projector re-keyed it               |
 | command.mci (mci)         | a casualty's resources: `incident/<mci>/<casualty>` (granted  |
 |                           | to its station and its destination); the MCI summary: none    |
 | command.* others          | none (capacity, escorts, alerts: no patient data)             |
@@ -25,7 +27,16 @@ can forget it; a fold may add its own labels (a Subscription's owner, the regist
 
 from __future__ import annotations
 
-from avro_schemas.catalogue import ADT, CLINIC_ECG, IDENTITY, INCIDENT, MCI, OUTCOME, READING
+from avro_schemas.catalogue import (
+    ADT,
+    CLINIC_ECG,
+    IDENTITY,
+    INCIDENT,
+    MCI,
+    OUTCOME,
+    PATIENT_FACTS,
+    READING,
+)
 from kernel import jurisdiction as j
 from kernel.jsontypes import Json
 from viewstore.base import IndexEntry
@@ -59,6 +70,8 @@ def event_compartments(
         return {j.casualty(key, event["casualty_id"])}
     if topic == IDENTITY and resource_type == "Provenance":
         return set(loaded)
+    if topic == PATIENT_FACTS:
+        return set(event.get("compartments") or [])
     return set()
 
 

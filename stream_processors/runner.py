@@ -22,8 +22,10 @@ Delivery reasoning (read this before changing the loop):
    what it would emit (same ids). So a rebuild reuses the ECG measurements in the log
    instead of recomputing them. Whoever resets group offsets must first have the runner
    read them (`remember_emitted`), as `goldenhour rebuild` does.
-7. Several processes of one processor split the partitions, but a resource fed by several
-   partitions (a Patient seen in ECGs of many partitions) has several writers. The store
+7. Several processes of one processor split the partitions, so a resource fed by several
+   partitions would have several writers: the topology re-keys such a resource's facts to
+   a topic keyed by it (a Patient's: stream_processors/fhir_projector/patient_facts.py), or
+   runs its processor as one process. Should two write one resource anyway, the store
    refuses a version that does not follow the stored one (`VersionConflict`, nothing
    written); the runner then refolds that partition's batch from freshly read versions and
    applies again, keeping its consumer: closing it would rebalance the whole group and

@@ -6,13 +6,18 @@ so a worker cannot be forgotten in a region (tests/unit/test_deploy_manifests.py
 
 | processor        | group / name      | topics             | writes                                  |
 |------------------|-------------------|--------------------|-----------------------------------------|
-| FHIR projector   | fhir-projector    | clinic.ecg,        | Patient, Observation (ECG),             |
-|                  |                   | diagnosis.reading, | Observation (automatic measurements);   |
-|                  |                   | ems.incident       | per incident: Encounter, Observation    |
-|                  |                   |                    | (vital signs, estimated age), Procedure,|
-|                  |                   |                    | MedicationAdministration, Flag          |
-|                  |                   |                    | (pre-alert), Composition (handover),    |
-|                  |                   |                    | IncidentRecord (internal)               |
+| FHIR projector   | fhir-projector    | clinic.ecg,        | Observation (ECG), Observation          |
+|                  |                   | diagnosis.reading, | (automatic measurements); per incident: |
+|                  |                   | ems.incident,      | Encounter, Observation (vital signs,    |
+|                  |                   | hospital.adt,      | estimated age), Procedure,              |
+|                  |                   | identity.links,    | MedicationAdministration, Flag          |
+|                  |                   | hospital.outcome   | (pre-alert), Composition (handover),    |
+|                  |                   |                    | IncidentRecord (internal); hospital     |
+|                  |                   |                    | Encounter, Procedure, Condition;        |
+|                  |                   |                    | Provenance (links); emits PatientStated |
+|                  |                   |                    | + PatientLinkChanged to patient.facts   |
+| patient projector| patient-projector | patient.facts      | Patient (its one writer: the topic is   |
+|                  |                   |                    | keyed by the Patient's id)              |
 | read queue       | diagnosis-queue   | diagnosis.reading  | QueueItem (internal), Task,             |
 |                  |                   |                    | ServiceRequest, DiagnosticReport        |
 | ECG measurer     | ecg-measurer      | clinic.ecg         | emits EcgMeasured to diagnosis.reading  |
@@ -69,6 +74,7 @@ from stream_processors.audit.processor import PROCESSOR as AUDIT
 from stream_processors.diagnosis_queue.processor import PROCESSOR as QUEUE
 from stream_processors.ecg_measurement.processor import PROCESSOR as MEASURER
 from stream_processors.escort.processor import PROCESSOR as ESCORT
+from stream_processors.fhir_projector.patients import PROCESSOR as PATIENT_PROJECTOR
 from stream_processors.fhir_projector.processor import PROCESSOR as FHIR_PROJECTOR
 from stream_processors.hospital_board.processor import PROCESSOR as HOSPITAL_BOARD
 from stream_processors.incident_ecg.processor import incident_ecg_router
@@ -110,11 +116,11 @@ def _group(projection: Projection) -> Worker:
 def workers(reading_centre_id: str, region_id: str) -> list[Worker]:
     """Every worker; the routing of ambulance ECGs to a reading centre is configuration."""
     return [
-        # One writer: a Patient is fed by ECGs and incidents on several partitions, and two
-        # processes can each check and write the same next version of it on Cassandra (a
-        # lost update; tests/integration/test_scale_out.py). It scales once such resources
-        # are re-keyed to one partition (issue 18).
-        Worker(FHIR_PROJECTOR.name, 1, False, FHIR_PROJECTOR),
+        # A Patient, fed by ECGs, incidents, ADT and links on many partitions, is not
+        # written by the FHIR projector: it re-keys those facts to patient.facts (keyed by
+        # the Patient), so each Patient has one writer (tests/integration/test_scale_out.py).
+        _group(FHIR_PROJECTOR),
+        _group(PATIENT_PROJECTOR),
         _group(QUEUE),
         _group(MEASURER),
         _group(OUTBOX),

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from avro_schemas.catalogue import CLINIC_ECG
+from avro_schemas.lead_samples import pack
 from kernel.codes import RESIDENT_ID, STANDARD_LEAD_ORDER
 from kernel.ids import ecg_observation_id, patient_id
 from services.ingest import resident_id
@@ -184,7 +185,7 @@ def ecg_event(body: EcgIn, recorded_at: dt.datetime, channel: str = "http") -> d
             "sampling_rate_hz": body.sampling_rate_hz or 0.0,
             "units": body.units,
             "leads": [
-                {"lead": lead, "samples": body.leads[lead]}  # type: ignore[index]
+                {"lead": lead, "samples": pack(body.leads[lead])}  # type: ignore[index]
                 for lead in STANDARD_LEAD_ORDER
                 if body.leads
             ],

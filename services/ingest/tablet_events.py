@@ -11,6 +11,7 @@ from pydantic_core import to_jsonable_python
 
 from avro_schemas.catalogue import EVENT_TYPES, INCIDENT
 from avro_schemas.events import ECG_ACQUIRED, PATIENT_RECORDED, VITALS_RECORDED, short
+from avro_schemas.lead_samples import lead_samples, pack
 from kernel.codes import STANDARD_LEAD_ORDER
 from kernel.jsontypes import Json
 from services.ingest.tablet_models import TabletEvent
@@ -102,7 +103,8 @@ def _ecg_in(fields: Json, item: Any) -> Json:
             "sampling_rate_hz": fields["sampling_rate_hz"],
             "units": fields["units"],
             "leads": [
-                {"lead": lead, "samples": fields["leads"][lead]} for lead in STANDARD_LEAD_ORDER
+                {"lead": lead, "samples": pack(fields["leads"][lead])}
+                for lead in STANDARD_LEAD_ORDER
             ],
         },
         "measurements": fields["measurements"],
@@ -116,7 +118,7 @@ def _ecg_out(fields: Json, _: Any) -> Json:
         "device": fields["device"],
         "sampling_rate_hz": waveform["sampling_rate_hz"],
         "units": waveform["units"],
-        "leads": {lead["lead"]: lead["samples"] for lead in waveform["leads"]},
+        "leads": {lead["lead"]: lead_samples(lead).tolist() for lead in waveform["leads"]},
         "measurements": fields.get("measurements"),
     }
 

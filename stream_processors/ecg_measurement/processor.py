@@ -12,6 +12,7 @@ from importlib.metadata import version
 
 from avro_schemas.catalogue import CLINIC_ECG, READING
 from avro_schemas.events import ECG_MEASURED, ECG_SUBMITTED
+from avro_schemas.lead_samples import lead_samples
 from kernel.ids import patient_id
 from kernel.jsontypes import Json
 from stream_processors.adapter import Processor, State
@@ -33,7 +34,9 @@ def _age_years(patient: Json, at: dt.datetime) -> float | None:
 def measured_event(event: Json) -> Json:
     """The `EcgMeasured` record for one `EcgSubmitted`."""
     wave = event["waveform"]
-    m = measure({lead["lead"]: lead["samples"] for lead in wave["leads"]}, wave["sampling_rate_hz"])
+    m = measure(
+        {lead["lead"]: lead_samples(lead) for lead in wave["leads"]}, wave["sampling_rate_hz"]
+    )
     patient = event["patient"]
     result = triage(
         m,

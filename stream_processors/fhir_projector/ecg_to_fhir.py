@@ -10,7 +10,12 @@ PDF) becomes a DocumentReference related to the Observation.
 from __future__ import annotations
 
 import base64
+from functools import cache
+from operator import itemgetter
 
+import numpy as np
+
+from avro_schemas.lead_samples import Samples, fits_int16, lead_samples
 from kernel.codes import (
     DEVICE_ID,
     ECG_CODE,
@@ -46,6 +51,26 @@ DERIVATIONS = {
 }
 
 
+def sampled_data_text(samples: Samples) -> str:
+    """SampledData `data`: the samples as decimal integers separated by single spaces, the
+    same text for the same samples whichever branch the event used (views rebuild
+    identically). Int16 samples are looked up in a table of their 65,536 texts (a third of
+    the time of `str` on each); anything wider keeps `str`."""
+    if not fits_int16(samples):
+        return " ".join(map(str, samples.tolist()))
+    indexes = (samples.astype(np.int32) + 32768).tolist()
+    if len(indexes) < 2:  # itemgetter of one index gives the text, not a 1-tuple
+        return " ".join(_int16_texts()[i] for i in indexes)
+    texts: tuple[str, ...] = itemgetter(*indexes)(_int16_texts())
+    return " ".join(texts)
+
+
+@cache
+def _int16_texts() -> list[str]:
+    """str(n) for n in -32768..32767, at index n + 32768 (~4 MB, built on first use)."""
+    return [str(n) for n in range(-32768, 32768)]
+
+
 def lead_component(lead: Json, rate_hz: float, units: str, derived: bool = False) -> Json:
     code, display = ECG_LEADS[lead["lead"]]
     extension = (
@@ -61,7 +86,7 @@ def lead_component(lead: Json, rate_hz: float, units: str, derived: bool = False
             "period": _decimal(round(1000.0 / rate_hz, 6)),
             "factor": 1,
             "dimensions": 1,
-            "data": " ".join(map(str, lead["samples"])),
+            "data": sampled_data_text(lead_samples(lead)),
         },
     }
 

@@ -2,13 +2,15 @@
 
 `state` maps (resourceType, id) to the current resource (meta excluded) for the refs that
 `refs(event)` names; the runner loads them, calls `fold`, and stores every returned resource
-as its next version. One small function per event type, found through `FOLDS`.
+as its next version. One small function per event type, found through `FOLDS`. Patients are
+not written here: they have one writer, the patient projector (patients.py), fed by the
+facts this projector re-keys (patient_facts.py).
 """
 
 from __future__ import annotations
 
 from avro_schemas.events import ECG_MEASURED, ECG_SUBMITTED, PATIENT_LINKED, PATIENT_UNLINKED
-from kernel.ids import ecg_observation_id, patient_id
+from kernel.ids import ecg_observation_id
 from kernel.jsontypes import Json
 from kernel.jurisdiction import incident
 from kernel.search_params import NAME_PREFIX_MAX  # noqa: F401 (stream_processors/registry)
@@ -19,11 +21,11 @@ from stream_processors.fhir_projector.ecg_to_fhir import (
     ecg_document_id,
     ecg_observation,
 )
-from stream_processors.fhir_projector.hospital_to_fhir import ADT_FOLDS
 from stream_processors.fhir_projector.identity_to_fhir import (
     fold_linked,
     fold_unlinked,
     link_refs,
+    provenance_only,
 )
 from stream_processors.fhir_projector.incident.fold import INCIDENT_FOLDS
 from stream_processors.fhir_projector.incident.record import RECORD, parties
@@ -32,25 +34,20 @@ from stream_processors.fhir_projector.measured_to_fhir import (
     measurement_observation_id,
 )
 from stream_processors.fhir_projector.outcome_to_fhir import OUTCOME_FOLDS
-from stream_processors.fhir_projector.patient_to_fhir import merge_patient
 from stream_processors.jurisdiction import grant_entries
 from viewstore.base import IndexEntry
 
 
 def _ecg_refs(event: Json) -> list[Ref]:
-    refs = [
-        ("Patient", patient_id(event["patient"]["identifiers"])),
-        ("Observation", ecg_observation_id(event["ecg_id"])),
-    ]
+    refs = [("Observation", ecg_observation_id(event["ecg_id"]))]
     if event.get("document"):
         refs.append(("DocumentReference", ecg_document_id(event["ecg_id"])))
     return refs
 
 
 def _fold_ecg_submitted(state: State, event: Json) -> dict[Ref, Json]:
-    patient_ref, obs_ref = _ecg_refs(event)[:2]
-    patient = merge_patient(state.get(patient_ref), event["patient"], event["meta"]["occurred_at"])
-    out = {patient_ref: patient, obs_ref: ecg_observation(event)}
+    # Its Patient is re-keyed to the patient projector (patient_facts.py).
+    out = {_ecg_refs(event)[0]: ecg_observation(event)}
     if (document := ecg_document(event)) is not None:
         out[("DocumentReference", document["id"])] = document
     return out
@@ -75,13 +72,14 @@ FOLDS: dict[str, Step] = {
     # ems.incident: Encounter, Patient, vital signs, Procedure, MedicationAdministration,
     # Flag, handover Composition (stream_processors/fhir_projector/incident/fold.py)
     **INCIDENT_FOLDS,
-    # hospital.adt: the hospital's Patient (MRN) and Encounter (hospital_to_fhir.py)
-    **ADT_FOLDS,
-    # identity.links: Patient.link / active and a Provenance (identity_to_fhir.py)
-    PATIENT_LINKED: Step(link_refs, fold_linked),
-    PATIENT_UNLINKED: Step(link_refs, fold_unlinked),
-    # hospital.outcome: the hospital's Procedure, Condition, Encounter disposition
-    # (outcome_to_fhir.py)
+    # hospital.adt: nothing here; its Patient (MRN) and hospital Encounter are re-keyed to
+    # the patient projector (patient_facts.py, hospital_to_fhir.py)
+    # identity.links: a Provenance (identity_to_fhir.py); Patient.link / active are
+    # re-keyed to the patient projector, as every Patient fact (patient_facts.py)
+    PATIENT_LINKED: Step(link_refs, provenance_only(fold_linked)),
+    PATIENT_UNLINKED: Step(link_refs, provenance_only(fold_unlinked)),
+    # hospital.outcome: the hospital's Procedure, Condition (outcome_to_fhir.py); an
+    # Encounter disposition is re-keyed to the patient projector (patient_facts.py)
     **OUTCOME_FOLDS,
 }
 

@@ -1,10 +1,13 @@
 """Hospital ADT events (topic `hospital.adt`, from HL7 v2 ADT via services/hl7_gateway)
 -> the hospital's Patient (with its MRN) and the hospital Encounter of the visit.
 
-The Patient is merged with `merge_patient`, like every other Patient write, so an ADT
-patient and an ECG or incident patient with the same primary identifier are one resource.
-The Encounter (id from hospital id + visit number, PV1-19) is folded from the events of one
-patient key (hospital + MRN), which are in one partition, in order:
+Both are written by the patient projector (patients.py), from what the FHIR projector
+re-keys (patient_facts.py): a `PatientStated` keyed by the Patient (merged with
+`merge_patient`, like every Patient fact, so an ADT patient and an ECG or incident patient
+with the same primary identifier are one resource) and a `VisitReported` keyed by the
+Encounter, which the hospital's dispositions (outcome_to_fhir.py) are keyed by too, so one
+process writes it. The Encounter (id from hospital id + visit number, PV1-19) is folded from
+its visits in the order of its partition of `patient.facts`:
 
     class        PV1-2 as HL7 v3 ActCode (IMP, EMER, AMB, PRENC); the latest sent
     period       start PV1-44 (else the A01/A04 event time), end PV1-45 (else the A03 time)
@@ -19,19 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from avro_schemas.events import (
-    PATIENT_ADMITTED,
-    PATIENT_DISCHARGED,
-    PATIENT_REGISTERED,
-    PATIENT_TRANSFERRED,
-    PATIENT_UPDATED,
-)
+from avro_schemas.events import PATIENT_ADMITTED, PATIENT_DISCHARGED, PATIENT_REGISTERED
 from kernel.codes import SITE_ID
 from kernel.ids import patient_id, resource_id
 from kernel.jsontypes import Json
 from kernel.time import instant
-from stream_processors.adapter import Fold, Ref, State, Step
-from stream_processors.fhir_projector.patient_to_fhir import merge_patient
 
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 ENCOUNTER_CLASSES = {
@@ -55,30 +50,26 @@ def hospital_encounter_id(hospital_id: str, visit_number: str) -> str:
     return resource_id("Encounter", "hospital", hospital_id, visit_number)
 
 
-def _encounter_ref(event: Json) -> list[Ref]:
+def visit_of(event_name: str, event: Json) -> Json | None:
+    """The visit an ADT event reports (a `VisitReported` without meta and compartments),
+    None without a visit number."""
     if not event.get("visit_number"):
-        return []
-    return [
-        ("Encounter", hospital_encounter_id(event.get("hospital_id") or "", event["visit_number"]))
-    ]
+        return None
+    fields = ("hospital_id", "visit_number", "location", "patient_class")
+    times = ("admitted_at", "discharged_at")
+    return {
+        "encounter_key": hospital_encounter_id(
+            event.get("hospital_id") or "", event["visit_number"]
+        ),
+        "patient_id": patient_id(event["patient"]["identifiers"]),
+        "adt_event": event_name,
+        **{k: event.get(k) for k in (*fields, *times)},
+    }
 
 
-def adt_refs(event: Json) -> list[Ref]:
-    return [("Patient", patient_id(event["patient"]["identifiers"])), *_encounter_ref(event)]
-
-
-def adt_fold(kind: str) -> Fold:
-    """The fold of one ADT event type (`kind` is its event name, e.g. `PATIENT_ADMITTED`)."""
-
-    def fold(state: State, event: Json) -> dict[Ref, Json]:
-        refs = adt_refs(event)
-        patient = merge_patient(state.get(refs[0]), event["patient"], event["meta"]["occurred_at"])
-        out = {refs[0]: patient}
-        if len(refs) > 1:
-            out[refs[1]] = encounter(state.get(refs[1]), kind, event, patient["id"])
-        return out
-
-    return fold
+def visit_encounter(current: Json | None, visit: Json) -> Json:
+    """The hospital Encounter after one `VisitReported`."""
+    return encounter(current, visit["adt_event"], visit, visit["patient_id"])
 
 
 def _time(value: dt.datetime | None) -> str:
@@ -127,15 +118,3 @@ def encounter(current: Json | None, kind: str, event: Json, subject: str) -> Jso
 def _location_text(current: Json) -> str:
     locations = current.get("location") or [{}]
     return str(locations[0].get("location", {}).get("display", ""))
-
-
-ADT_FOLDS: dict[str, Step] = {
-    kind: Step(adt_refs, adt_fold(kind))
-    for kind in (
-        PATIENT_REGISTERED,
-        PATIENT_ADMITTED,
-        PATIENT_UPDATED,
-        PATIENT_TRANSFERRED,
-        PATIENT_DISCHARGED,
-    )
-}

@@ -8,6 +8,11 @@ both Patients are again what they were before the link (their `active` is derive
 their links); its own Provenance (`unmerge`) is added, the merge's is kept: the history of
 who did what is not undone.
 
+Who writes what: the FHIR projector the Provenance (`provenance_only`); each Patient's side
+(`link_side`) is re-keyed by that Patient to `patient.facts` (patient_facts.py) and written
+by the patient projector (patients.py), as every Patient fact is. `fold_linked` and
+`fold_unlinked` give both at once, for the $merge / $unmerge answers.
+
 Order: what the folds here commute with, and what they do not.
 - Links vs. every other Patient event (ECGs, incidents, ADT, from other topics): they
   commute. `merge_patient` carries `link`/`active` over untouched and the folds here touch
@@ -29,7 +34,7 @@ from kernel.codes import DEVICE_ID, SITE_ID
 from kernel.ids import patient_id, resource_id
 from kernel.jsontypes import Json
 from kernel.time import instant
-from stream_processors.adapter import Ref, State
+from stream_processors.adapter import Fold, Ref, State
 from stream_processors.fhir_projector.patient_to_fhir import add_link, remove_link, stub_patient
 
 LIFECYCLE = "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle"
@@ -59,29 +64,57 @@ def link_refs(event: Json) -> list[Ref]:
     ]
 
 
+def link_side(
+    patient: Json | None, rid: str, identifier: Json, other_id: str, link_type: str, linked: bool
+) -> Json | None:
+    """One Patient's side of a link (`linked`) or unlink: its link to `other_id` added (a stub
+    named by `identifier` if it is not known yet) or removed (None: unknown, left unknown)."""
+    if linked:
+        return add_link(patient or stub_patient(rid, identifier), other_id, link_type)
+    return None if patient is None else remove_link(patient, other_id, link_type)
+
+
+def link_sides(event: Json) -> list[tuple[Ref, Json, str, str]]:
+    """Each Patient a link event changes: its ref, the identifier naming it, the other's id
+    and its link-type to it (none when a Patient would link to itself: writers refuse it)."""
+    source_ref, target_ref, _ = link_refs(event)
+    if source_ref == target_ref:
+        return []
+    return [
+        (source_ref, event["source"], target_ref[1], "replaced-by"),
+        (target_ref, event["target"], source_ref[1], "replaces"),
+    ]
+
+
+def _fold_sides(state: State, event: Json, linked: bool) -> dict[Ref, Json]:
+    out: dict[Ref, Json] = {}
+    for ref, identifier, other, link_type in link_sides(event):
+        after = link_side(state.get(ref), ref[1], identifier, other, link_type, linked)
+        if after is not None:
+            out[ref] = after
+    return out
+
+
 def fold_linked(state: State, event: Json) -> dict[Ref, Json]:
     """Source replaced-by target, target replaces source (stubs for unseen Patients)."""
-    source_ref, target_ref, provenance_ref = link_refs(event)
-    if source_ref == target_ref:  # writers refuse this; a Patient never replaces itself
-        return {}
-    source = state.get(source_ref) or stub_patient(source_ref[1], event["source"])
-    target = state.get(target_ref) or stub_patient(target_ref[1], event["target"])
-    return {
-        source_ref: add_link(source, target_ref[1], "replaced-by"),
-        target_ref: add_link(target, source_ref[1], "replaces"),
-        provenance_ref: provenance(event, "merge"),
-    }
+    sides = _fold_sides(state, event, linked=True)
+    return {**sides, link_refs(event)[2]: provenance(event, "merge")} if sides else {}
 
 
 def fold_unlinked(state: State, event: Json) -> dict[Ref, Json]:
     """The two link entries of the pair removed; an unknown Patient is left unknown."""
-    source_ref, target_ref, provenance_ref = link_refs(event)
-    out: dict[Ref, Json] = {provenance_ref: provenance(event, "unmerge")}
-    if source_ref in state:
-        out[source_ref] = remove_link(state[source_ref], target_ref[1], "replaced-by")
-    if target_ref in state:
-        out[target_ref] = remove_link(state[target_ref], source_ref[1], "replaces")
-    return out
+    return {link_refs(event)[2]: provenance(event, "unmerge"), **_fold_sides(state, event, False)}
+
+
+def provenance_only(fold: Fold) -> Fold:
+    """The FHIR projector's part of a link or unlink: its Provenance. The Patients' sides
+    are re-keyed to `patient.facts` (patient_facts.py) and folded by the patient projector
+    (patients.py); the projector loads them only for the Provenance's compartments."""
+
+    def only(state: State, event: Json) -> dict[Ref, Json]:
+        return {ref: r for ref, r in fold(state, event).items() if ref[0] == "Provenance"}
+
+    return only
 
 
 def provenance(event: Json, activity: str) -> Json:

@@ -6,14 +6,16 @@ it (validated with fhir.resources R4B, id assigned, no meta): the fold stores it
 resource's next version, so `versionId` counts the hospital's writes of it. A
 `DispositionReported` sets `hospitalization.dischargeDisposition` on an Encounter the views
 already hold (the hospital's Encounter from ADT); the rest of that Encounter stays what ADT
-made it (hospital_to_fhir.py keeps the disposition on later ADT events).
+made it (hospital_to_fhir.py keeps the disposition on later ADT events). That Encounter is
+fed by ADT too, so both are re-keyed by it (patient_facts.py) and the patient projector
+writes it (`with_disposition`).
 """
 
 from __future__ import annotations
 
 import json
 
-from avro_schemas.events import CONDITION_REPORTED, DISPOSITION_REPORTED, PROCEDURE_REPORTED
+from avro_schemas.events import CONDITION_REPORTED, PROCEDURE_REPORTED
 from kernel.jsontypes import Json
 from stream_processors.adapter import Fold, Ref, Refs, State, Step
 
@@ -31,22 +33,21 @@ def _fold_posted(rtype: str) -> Fold:
     return fold
 
 
-def _fold_disposition(state: State, event: Json) -> dict[Ref, Json]:
-    ref = ("Encounter", event["resource_id"])
-    current = state.get(ref)
-    if current is None:  # checked by the write path; a rebuild folds ADT first or not at all
-        return {}
-    posted = json.loads(event["resource"])
+def with_disposition(current: Json | None, fact: Json) -> Json | None:
+    """The hospital Encounter with the disposition of a `DispositionStated` (the patient
+    projector's fold: patient_facts.py re-keys each DispositionReported by its Encounter)."""
+    if current is None:  # checked by the write path; its visits come first in the partition
+        return None
+    posted = json.loads(fact["resource"])
     disposition = (posted.get("hospitalization") or {}).get("dischargeDisposition")
     hospitalization = {
         **(current.get("hospitalization") or {}),
         "dischargeDisposition": disposition,
     }
-    return {ref: {**current, "hospitalization": hospitalization}}
+    return {**current, "hospitalization": hospitalization}
 
 
 OUTCOME_FOLDS: dict[str, Step] = {
     PROCEDURE_REPORTED: Step(_posted_refs("Procedure"), _fold_posted("Procedure")),
     CONDITION_REPORTED: Step(_posted_refs("Condition"), _fold_posted("Condition")),
-    DISPOSITION_REPORTED: Step(_posted_refs("Encounter"), _fold_disposition),
 }

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from avro_schemas.catalogue import EVENT_TYPES
 from avro_schemas.codec import HEADER_LEN, MAGIC, Codec, UndecodableEvent, load_current
+from avro_schemas.lead_samples import lead_samples, pack
 from tests.fuzz.avro_strategies import record_of
 from tests.fuzz.budget import examples, tallied
 from tests.unit.test_fhir_fold import event
@@ -30,7 +31,7 @@ def valid_encodings() -> tuple[bytes, ...]:
     """A real ECG event's encoding (waveform shortened) to corrupt."""
     ecg = event()
     ecg["waveform"]["leads"] = [
-        {**lead, "samples": lead["samples"][:40]} for lead in ecg["waveform"]["leads"]
+        {**lead, "samples": pack(lead_samples(lead)[:40])} for lead in ecg["waveform"]["leads"]
     ]
     return (codec().encode(ECG, ecg),)
 

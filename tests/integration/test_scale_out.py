@@ -1,23 +1,22 @@
 """Two processes of one processor on Kafka share its partitions and survive one being killed.
 
-Two `goldenhour serve` processes run only the FHIR projector (GOLDENHOUR_PROCESSORS, as a
-region's deployment of two replicas does) in one namespace; ECGs are appended to
-`clinic.ecg` (6 partitions, keyed by ECG). Two workloads:
+Two `goldenhour serve` processes run only the FHIR projector and the patient projector
+(GOLDENHOUR_PROCESSORS, as a region's deployments of two replicas each do) in one
+namespace; ECGs are appended to `clinic.ecg` (6 partitions, keyed by ECG). Two workloads:
 - one patient per ECG: every resource has one writer (one partition feeds it);
-- ECGs of two patients: each Patient is fed from several partitions and both processes
-  write it. They used to refuse each other's versions (`VersionConflict`), pause and
-  rebalance the whole group at every conflict (the runner now refolds the batch instead,
-  stream_processors/runner.py 7). They still lose updates: the view store checks a version
-  and then writes it without a condition (viewstore/cassandra.py), so two processes that
-  check at once both write the same version and one's compartments and count are lost
-  (seen: Patient v86 where a rebuild gives v90). That case is an expected failure until
-  a Patient has one writer (its events re-keyed to a topic keyed by the Patient).
+- ECGs of two patients: each Patient is fed from several partitions of `clinic.ecg`. The
+  FHIR projector does not write it: it re-keys what each ECG says of its patient to
+  `patient.facts`, keyed by the Patient (fhir_projector/patient_facts.py), so the one
+  patient projector process owning that partition writes it. Before, both processes wrote
+  it and lost updates on Cassandra (each checked, then wrote, the same next version: a
+  Patient v86 where a rebuild gave v90).
 
-Checked with Kafka's own view of the group (the admin API's DescribeGroups, what
-`kafka-consumer-groups.sh --describe` prints): both members own partitions; after one is
-SIGKILLed mid-stream, the survivor owns them all. Then: no process paused on a version
-conflict, every ECG has its Observation, and the views (every resource's current version,
-byte for byte, and its number of versions) equal a rebuild of the projector from offset 0.
+Checked with Kafka's own view of the groups (the admin API's DescribeGroups, what
+`kafka-consumer-groups.sh --describe` prints): both members own partitions of each group;
+after one process is SIGKILLed mid-stream, the survivor owns them all. Then: no process
+paused on a version conflict, every ECG has its Observation, and the views (every
+resource's current version, byte for byte, and its number of versions) equal a rebuild of
+both projectors from offset 0.
 
 `goldenhour rebuild` on Kafka sets every processor's group offsets to 0 before replaying
 and commits as it goes (so Kafka's lag tools tell how much is left): it is refused, before
@@ -50,6 +49,7 @@ from services.ingest.resident_id import check_char
 from services.settings import Settings
 from services.system import System
 from stream_processors.ecg_measurement.processor import PROCESSOR as MEASURER
+from stream_processors.fhir_projector.patients import PROCESSOR as PATIENT_PROJECTOR
 from stream_processors.fhir_projector.processor import PROCESSOR as FHIR_PROJECTOR
 from stream_processors.runner import Runner
 from tests.conftest import BACKENDS, delete_topics, drop_keyspace
@@ -64,7 +64,8 @@ pytestmark = [
 ]
 
 GROUP = FHIR_PROJECTOR.name
-SHARED_PATIENTS = 2  # each fed by ECGs in several partitions: both processes write each
+GROUPS = (GROUP, PATIENT_PROJECTOR.name)  # what each process runs; folded in this order
+SHARED_PATIENTS = 2  # each fed by ECGs in several partitions of clinic.ecg
 ECGS_BEFORE = 60  # folded by the two processes together
 ECGS_DURING = 120  # appended while one process is killed
 APPEND_CHUNK = 6  # ECGs per append: a chunk lands on several partitions
@@ -103,20 +104,20 @@ def append_ecgs(system: System, records: list[NewRecord], pause_s: float = 0.0) 
         time.sleep(pause_s)
 
 
-def group_assignment(system: System) -> dict[str, set[TopicPartition]]:
-    """Kafka's own view of the projector's group (DescribeGroups): each member's partitions."""
+def group_assignment(system: System, group: str) -> dict[str, set[TopicPartition]]:
+    """Kafka's own view of a group (DescribeGroups): each member's partitions."""
     assert isinstance(system.log, KafkaEventLog)
-    return {m: set(tps) for m, tps in system.log.group_members(GROUP).items()}
+    return {m: set(tps) for m, tps in system.log.group_members(group).items()}
 
 
-def wait_assignment(
-    system: System, members: int, partitions: int
-) -> dict[str, set[TopicPartition]]:
-    """Until the group has `members` members, each owning some partitions, `partitions` in all."""
+def wait_assignment(system: System, members: int, group: str) -> dict[str, set[TopicPartition]]:
+    """Until `group` has `members` members, each owning some of its topics' partitions, all
+    of them in all."""
+    partitions = topic_partitions(system, group)
     deadline = time.monotonic() + ASSIGNMENT_TIMEOUT_S
     owned: dict[str, set[TopicPartition]] = {}
     while time.monotonic() < deadline:
-        owned = group_assignment(system)
+        owned = group_assignment(system, group)
         total = sum(len(tps) for tps in owned.values())
         if len(owned) == members and all(owned.values()) and total == partitions:
             return owned
@@ -124,20 +125,27 @@ def wait_assignment(
     raise AssertionError(f"group never had {members} members sharing {partitions}: {owned}")
 
 
-def projector(system: System) -> Runner:
-    return next(r for r in system.runners if r.projection.name == GROUP)
+def topic_partitions(system: System, group: str) -> int:
+    return sum(system.log.partition_count(t) for t in projector(system, group).projection.topics)
+
+
+def projector(system: System, group: str = GROUP) -> Runner:
+    return next(r for r in system.runners if r.projection.name == group)
 
 
 def wait_folded(system: System) -> None:
-    """Until the projector's checkpoints (stored with its views) reach the log's end."""
+    """Until both projectors' checkpoints (stored with their views) reach the log's end: the
+    FHIR projector's first, as it appends the facts the patient projector folds."""
     deadline = time.monotonic() + CATCH_UP_S
-    while (lag := projector(system).lag()) > 0:
-        assert time.monotonic() < deadline, f"still {lag} records behind after {CATCH_UP_S}s"
-        time.sleep(0.5)
+    for group in GROUPS:
+        while (lag := projector(system, group).lag()) > 0:
+            assert time.monotonic() < deadline, f"{group} {lag} behind after {CATCH_UP_S}s"
+            time.sleep(0.5)
 
 
 def start_projector(settings: Settings, output: Path) -> subprocess.Popen[bytes]:
-    proc, _ = start_serve(settings, env={"GOLDENHOUR_PROCESSORS": GROUP}, output=output)
+    env = {"GOLDENHOUR_PROCESSORS": ",".join(GROUPS)}
+    proc, _ = start_serve(settings, env=env, output=output)
     return proc
 
 
@@ -167,24 +175,19 @@ def field_differences(
 
 
 def rebuild_projector(system: System) -> None:
-    """Truncate the views and fold the projector's topics from offset 0 in this process
-    (the only processor that ran: `goldenhour rebuild` would run them all)."""
+    """Truncate the views and fold both projectors' topics from offset 0 in this process
+    (the only processors that ran: `goldenhour rebuild` would run them all). The facts are
+    not derived again (runner.py 6): the patient projector refolds those in the log."""
     system.store.truncate()
-    projector(system).catch_up()
-
-
-SHARED_LOSES_UPDATES = pytest.mark.xfail(
-    reason="a Patient fed by several partitions has two writers: concurrent writes of one "
-    "version lose one (needs one writer per resource: re-key to a topic by Patient)",
-    strict=False,  # a run where the writes never meet passes
-)
+    for group in GROUPS:
+        projector(system, group).catch_up()
 
 
 @pytest.mark.parametrize(
     "patients",
     [
         pytest.param(ECGS_BEFORE + ECGS_DURING, id="one-patient-per-ecg"),
-        pytest.param(SHARED_PATIENTS, id="patients-shared", marks=SHARED_LOSES_UPDATES),
+        pytest.param(SHARED_PATIENTS, id="patients-shared"),
     ],
 )
 def test_two_projector_processes__split_partitions_survive_a_kill_and_equal_a_rebuild(
@@ -192,14 +195,14 @@ def test_two_projector_processes__split_partitions_survive_a_kill_and_equal_a_re
 ) -> None:
     settings = regional
     with system_of(settings) as system:
-        partitions = sum(system.log.partition_count(t) for t in FHIR_PROJECTOR.topics)
+        partitions = {group: topic_partitions(system, group) for group in GROUPS}
         before = ecg_records(ECGS_BEFORE, 0, patients)
         after = ecg_records(ECGS_DURING, ECGS_BEFORE, patients)
         outputs = [tmp_path / "projector-a.log", tmp_path / "projector-b.log"]
         procs = [start_projector(settings, out) for out in outputs]
         try:
-            split = wait_assignment(system, 2, partitions)
-            append_ecgs(system, before)  # folded by both at once, both writing each Patient
+            split = {group: wait_assignment(system, 2, group) for group in GROUPS}
+            append_ecgs(system, before)  # folded by both at once
             wait_folded(system)
             during = threading.Thread(target=append_ecgs, args=(system, after, 0.1))
             during.start()
@@ -207,7 +210,7 @@ def test_two_projector_processes__split_partitions_survive_a_kill_and_equal_a_re
             os.kill(procs[1].pid, signal.SIGKILL)
             procs[1].wait()
             during.join()
-            survivor = wait_assignment(system, 1, partitions)
+            survivor = {group: wait_assignment(system, 1, group) for group in GROUPS}
             wait_folded(system)
         finally:
             for proc in procs:
@@ -218,19 +221,23 @@ def test_two_projector_processes__split_partitions_survive_a_kill_and_equal_a_re
         rebuild_projector(system)
         rebuilt, rebuilt_versions = current_views(system), version_counts(system)
 
-    assert all(len(tps) < partitions for tps in split.values()), split
-    assert set().union(*survivor.values()) == set().union(*split.values())
+    for group in GROUPS:
+        owned = split[group].values()
+        assert all(len(tps) < partitions[group] for tps in owned), split
+        assert set().union(*survivor[group].values()) == set().union(*owned)
     logs = [out.read_text(errors="replace") for out in outputs]
     assert not any(CONFLICT_FAILURE in text for text in logs), "a version conflict paused"
     observations = [k for k in live if k[0] == "Observation"]
     patient_ids = [k for k in live if k[0] == "Patient"]
     assert len(patient_ids) == patients
+    # Every ECG made one version of its Patient: none was lost to a concurrent writer.
+    assert sum(live_versions[k] for k in patient_ids) == ECGS_BEFORE + ECGS_DURING
     assert len(observations) >= ECGS_BEFORE + ECGS_DURING, len(observations)
     print("\n".join(field_differences(live, rebuilt)))
     assert not view_differences(live, rebuilt), view_differences(live, rebuilt)
     assert live_versions == rebuilt_versions, "a resource has more or fewer versions"
     refolds = sum(text.count("after a version conflict") for text in logs)
-    print(f"scale-out: split {[len(t) for t in split.values()]}, refolds {refolds}")
+    print(f"scale-out: split {[len(t) for t in split[GROUP].values()]}, refolds {refolds}")
 
 
 def join(system: System, group: str) -> Consumer:

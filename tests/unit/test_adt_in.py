@@ -14,8 +14,8 @@ from services.hl7_gateway.adt_in import AdtIn, to_adt
 from services.hl7_gateway.adt_intake import adt_event
 from services.hl7_gateway.errors import Hl7Error
 from services.hl7_gateway.oru_ecg import read_message
-from stream_processors.fhir_projector.fold import fold, refs
 from tests.adt_messages import adt, valid_resident_id
+from tests.fhir_projection import fold
 from tests.hl7_messages import set_field
 
 MRN = "urn:goldenhour:mrn:county-hospital"
@@ -187,8 +187,7 @@ def run(messages: list[str]) -> dict[tuple[str, str], dict[str, object]]:
         got = parse(message)
         event = adt_event(got, SOURCE)
         event["meta"]["recorded_at"] = dt.datetime(2026, 11, 23, 2, 16, tzinfo=dt.UTC)
-        mine = {r: state[r] for r in refs(got.event_name, event) if r in state}
-        state.update(fold(mine, got.event_name, event))
+        state.update(fold(state, got.event_name, event))
     return state
 
 

@@ -12,6 +12,7 @@ from fhir.resources.R4B.patient import Patient
 from services.ingest.ecg_models import EcgIn, ecg_event
 from stream_processors.fhir_projector.fold import fold, index_entries, refs
 from stream_processors.fhir_projector.patient_to_fhir import merge_patient
+from tests import fhir_projection
 from tests.ecg_payloads import ecg_payload
 
 ECG = "goldenhour.ecg.EcgSubmitted"
@@ -25,7 +26,7 @@ def event(**changes: Any) -> dict[str, Any]:
 def run(events: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
     state: dict[tuple[str, str], dict[str, Any]] = {}
     for e in events:
-        state.update(fold({r: state[r] for r in refs(ECG, e) if r in state}, ECG, e))
+        state.update(fhir_projection.fold(state, ECG, e))
     return state
 
 

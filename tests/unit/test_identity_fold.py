@@ -15,8 +15,8 @@ from avro_schemas.events import PATIENT_UNLINKED as UNLINKED
 from kernel.codes import EMS_TEMPORARY_ID, RESIDENT_ID
 from kernel.ids import patient_id
 from kernel.jsontypes import Json
-from stream_processors.fhir_projector.fold import fold, refs
 from tests.adt_messages import valid_resident_id
+from tests.fhir_projection import fold
 
 State = dict[tuple[str, str], Json]
 ECG_LIKE = "goldenhour.adt.PatientUpdated"  # any Patient-writing event will do
@@ -69,8 +69,7 @@ def link(kind: str = LINKED, event_id: str = "l-1", minutes: int = 30) -> tuple[
 def run(events: list[tuple[str, Json]], state: State | None = None) -> State:
     state = dict(state or {})
     for name, event in events:
-        mine = {r: state[r] for r in refs(name, event) if r in state}
-        state.update(fold(mine, name, event))
+        state.update(fold(state, name, event))
     return state
 
 

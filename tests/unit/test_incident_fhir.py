@@ -1,5 +1,6 @@
 """The incident's FHIR projection as a pure fold: a scripted STEMI incident (tests/incident_script.py)
-folded by the FHIR projector's table, with the ECG router's EcgSubmitted in between, as the
+folded by the FHIR projector's table and the Patient facts it derives by the patient
+projector's (tests/fhir_projection.py), with the ECG router's EcgSubmitted in between, as the
 runner would (state = what `refs` names, every returned resource becomes the next version)."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from stream_processors.fhir_projector.incident.encounter import encounter_id
 from stream_processors.fhir_projector.incident.handover import composition_id
 from stream_processors.incident_ecg.processor import incident_ecg_router
 from stream_processors.runner import canonical_json
+from tests import fhir_projection
 from tests import incident_script as script
 
 T0 = dt.datetime(2026, 11, 23, 9, 40, tzinfo=dt.UTC)
@@ -34,11 +36,8 @@ def at(minutes: float) -> str:
 
 
 def _apply(store: Store, name: str, event: dict[str, Any]) -> None:
-    refs = projector.refs(name, event)
-    state = {r: store[r][-1] for r in refs if r in store}
-    changed = projector.fold(state, name, event)
-    assert set(changed) <= set(refs), "a fold returned a resource its refs did not name"
-    for ref, resource in changed.items():
+    state = {r: versions[-1] for r, versions in store.items()}
+    for ref, resource in fhir_projection.fold(state, name, event).items():
         store.setdefault(ref, []).append(stored(resource))
 
 

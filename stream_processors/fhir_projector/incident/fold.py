@@ -2,12 +2,15 @@
 
 Every event loads and may rewrite the incident's record, Encounter and Composition (ids from
 the incident id), plus what it names itself: its new Observations, Procedure or
-MedicationAdministration (ids from its event id), the Patient it records, the Flags it can
-change. A resource is returned only when its content changed, and only if `refs` named it
-(the runner versions exactly what it loaded). The incident's Patient is merged with
-`merge_patient`, like the ECG's, and named by the rule in `identity.py`, so both are one
-resource; when clinical data comes before any PatientRecorded, the unidentified patient (the
-incident id as temporary id) is written first so every `subject` resolves.
+MedicationAdministration (ids from its event id), the Flags it can change. A resource is
+returned only when its content changed, and only if `refs` named it (the runner versions
+exactly what it loaded). The incident's Patient is not written here: it is fed by many
+partitions (every ECG, every incident of the person), so `stated_patient` gives what an event
+says of it, which `patient_facts.py` re-keys by the Patient's id for the patient projector
+(one writer per Patient). It is named by the rule in `identity.py`, so the ECG's and the
+incident's are one resource; when clinical data comes before any PatientRecorded, the
+unidentified patient (the incident id as temporary id) is stated first so every `subject`
+resolves.
 """
 
 from __future__ import annotations
@@ -48,7 +51,6 @@ from stream_processors.fhir_projector.incident.vitals import (
     vital_observations,
     vitals_refs,
 )
-from stream_processors.fhir_projector.patient_to_fhir import merge_patient
 
 Update = Callable[[Json, Json], tuple[Json, list[Json]]]
 
@@ -193,42 +195,35 @@ def _no_refs(e: Json) -> list[Ref]:
 
 
 def _patient_refs(e: Json) -> list[Ref]:
-    details = patient_details(e["incident_id"], recorded_patient(e))
     age = [("Observation", age_observation_id(e["meta"]["event_id"]))]
-    return [_patient_ref(details), *age, *flag_refs(e["incident_id"])]
+    return [*age, *flag_refs(e["incident_id"])]
 
 
-def _subject_refs(own: Callable[[Json], list[Ref]]) -> Callable[[Json], list[Ref]]:
-    """Refs of an event whose resources need a subject: the unidentified Patient too."""
-
-    def refs(e: Json) -> list[Ref]:
-        return [_unidentified_ref(e["incident_id"]), *own(e)]
-
-    return refs
+Prepare = Callable[[Json], Json]
 
 
-Prepare = Callable[[State, Json, Json], tuple[Json, list[Json]]]
+def _nothing(record: Json) -> Json:
+    return record
 
 
-def _nothing(state: State, record: Json, e: Json) -> tuple[Json, list[Json]]:
-    return record, []
-
-
-def _materialize(state: State, record: Json, e: Json) -> tuple[Json, list[Json]]:
-    """Before any PatientRecorded, the unidentified patient becomes the subject (written)."""
+def _materialize(record: Json) -> Json:
+    """Before any PatientRecorded, the unidentified patient becomes the subject."""
     if record["patient_id"]:
-        return record, []
-    details = patient_details(record["incident_id"], None)
-    ref = _patient_ref(details)
-    patient = merge_patient(state.get(ref), details, e["meta"]["occurred_at"])
-    return {**record, "patient_id": ref[1]}, [patient]
+        return record
+    return {**record, "patient_id": _unidentified_ref(record["incident_id"])[1]}
 
 
-def _write_patient(state: State, record: Json, e: Json) -> tuple[Json, list[Json]]:
-    """The recorded patient, merged into its Patient (shared with the ECG projector)."""
-    details = patient_details(e["incident_id"], recorded_patient(e))
-    merged = merge_patient(state.get(_patient_ref(details)), details, e["meta"]["occurred_at"])
-    return record, [merged]
+def stated_patient(state: State, event_name: str, e: Json) -> Json | None:
+    """What an incident event says of its Patient, for the patient projector (re-keyed by
+    `fhir_projector/patient_facts.py`; `state` as the fold gets it, before the event): a
+    PatientRecorded its patient; the first event that needs a subject before any, the
+    unidentified patient (so every `subject` resolves); None for the others."""
+    if event_name == events.PATIENT_RECORDED:
+        return patient_details(e["incident_id"], recorded_patient(e))
+    if event_name not in _NEEDS_SUBJECT:
+        return None
+    record = load(state.get(record_ref(e["incident_id"])), e["incident_id"])
+    return None if record["patient_id"] else patient_details(e["incident_id"], None)
 
 
 def _ref(resource: Json) -> Ref:
@@ -257,18 +252,15 @@ def _entry(update: Update, prepare: Prepare = _nothing, own: Refs = _no_refs) ->
         incident = e["incident_id"]
         record = load(state.get(record_ref(incident)), incident)
         record = {**record, "date": max(record["date"], at(e))}
-        record, made = prepare(state, record, e)
+        record = prepare(record)
         record, own_resources = update(record, e)
         allowed = set(refs(e))
         derived = [r for r in _derived(record) if _ref(r) in allowed]
         out: dict[Ref, Json] = {}
-        for resource in [as_resource(record), *made, *own_resources, *derived]:
+        for resource in [as_resource(record), *own_resources, *derived]:
             if _ref(resource) not in allowed:  # the runner would version it from 1: a bug
                 raise ValueError(f"fold of {incident} made {_ref(resource)}, not in its refs")
-            # A Patient is versioned by every event that touches it, changed or not (as the
-            # ECG projector does), so its version count does not depend on the order in which
-            # incident and ECG partitions are folded.
-            if resource in made or resource != state.get(_ref(resource)):
+            if resource != state.get(_ref(resource)):
                 out[_ref(resource)] = resource
         return out
 
@@ -290,21 +282,23 @@ def _all_flags(e: Json) -> list[Ref]:
     return flag_refs(e["incident_id"])
 
 
+# Events whose resources need a subject: before any PatientRecorded, the unidentified one.
+_NEEDS_SUBJECT: dict[str, tuple[Update, Refs]] = {
+    events.VITALS_RECORDED: (_vitals, vitals_refs),
+    events.INTERVENTION_PERFORMED: (_intervention, _one(procedure_id, "Procedure")),
+    events.MEDICATION_GIVEN: (
+        _medication,
+        _one(medication_administration_id, "MedicationAdministration"),
+    ),
+    events.ECG_ACQUIRED: (_ecg, _no_refs),
+    events.PRE_ALERT_RAISED: (_prealert, _flags_of_kind),
+    events.HANDOVER_SUBMITTED: (_handover, _no_refs),
+}
+
 INCIDENT_FOLDS: dict[str, Step] = {
     events.INCIDENT_OPENED: _entry(_opened),
     events.UNIT_STATUS_CHANGED: _entry(_status),
-    events.PATIENT_RECORDED: _entry(_patient, _write_patient, _patient_refs),
-    events.VITALS_RECORDED: _entry(_vitals, _materialize, _subject_refs(vitals_refs)),
-    events.INTERVENTION_PERFORMED: _entry(
-        _intervention, _materialize, _subject_refs(_one(procedure_id, "Procedure"))
-    ),
-    events.MEDICATION_GIVEN: _entry(
-        _medication,
-        _materialize,
-        _subject_refs(_one(medication_administration_id, "MedicationAdministration")),
-    ),
-    events.ECG_ACQUIRED: _entry(_ecg, _materialize, _subject_refs(_no_refs)),
-    events.PRE_ALERT_RAISED: _entry(_prealert, _materialize, _subject_refs(_flags_of_kind)),
-    events.HANDOVER_SUBMITTED: _entry(_handover, _materialize, _subject_refs(_no_refs)),
+    events.PATIENT_RECORDED: _entry(_patient, own=_patient_refs),
+    **{name: _entry(update, _materialize, own) for name, (update, own) in _NEEDS_SUBJECT.items()},
     events.HANDOVER_ACCEPTED: _entry(_accepted, own=_all_flags),
 }
