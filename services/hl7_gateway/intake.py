@@ -52,7 +52,7 @@ from services.ingest.ecg_models import EcgIn
 from services.ingest.submit import EventIdReused, submit_ecg
 from services.registry.checks import SITE_KINDS, Named, unknown
 from services.system import System
-from stream_processors.registry.published import codes
+from stream_processors.registry.published import codes, is_known, registry_in_force
 
 log = logging.getLogger("goldenhour.hl7")
 
@@ -118,7 +118,7 @@ def _dispatch(
             adt = to_adt(header, segments, profile)
             refuse_unknown_sender(system, adt.hospital_id, "hospital")
             return handle_adt(system, header, adt)
-        ecg = to_ecg(header, segments, profile)
+        ecg = as_registered_site(system, to_ecg(header, segments, profile))
         refuse_unknown_sender(system, ecg.site.id, ecg.site.kind)
         return _submit(system, header, ecg)
     except Hl7Error as err:
@@ -183,6 +183,20 @@ def profile_of(system: System, facility: str, application: str) -> PeerProfile:
     except Exception as exc:  # the registry view unreadable (store down): the peer resends
         log.exception("%s: peer profile unavailable", facility)
         raise Hl7Error(APPLICATION_INTERNAL_ERROR, Msg("peer profile unavailable, resend")) from exc
+
+
+def as_registered_site(system: System, ecg: EcgIn) -> EcgIn:
+    """The ECG with its site's kind as the registry knows it. An ORU names its sending
+    facility only (read as a clinic, oru_ecg.py); a county hospital's own carts send ORUs
+    to the reading centre too, and a facility registered as a hospital, not as a clinic, is
+    that hospital (as `POST /ingest/ecg` with `site.kind` hospital), not an unknown clinic."""
+    store = getattr(system, "store", None)
+    site = ecg.site
+    if store is None or not site.id or not registry_in_force(store):
+        return ecg
+    if is_known(store, codes.CLINIC, site.id) or not is_known(store, codes.HOSPITAL, site.id):
+        return ecg
+    return ecg.model_copy(update={"site": site.model_copy(update={"kind": "hospital"})})
 
 
 def refuse_unknown_sender(system: System, facility: str, kind: str) -> None:

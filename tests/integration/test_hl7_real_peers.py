@@ -264,6 +264,28 @@ def test_oru_from_a_site_the_registry_does_not_know__ae_103_at_msh_4_nothing_app
     assert topic_size(server, ECG_TOPIC) == size + 1
 
 
+def test_oru_from_a_hospitals_own_cart__accepted_as_that_hospitals_ecg(server: Server) -> None:
+    """The county hospital's ED cart sends its ECGs to the reading centre over MLLP too: a
+    facility the registry knows as a hospital is that hospital, as over HTTP, not an
+    unknown clinic."""
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        loaded(client)  # the example registry: county-hospital is one of its hospitals
+    body = ecg_payload()
+    body["site"] = {**body["site"], "id": "county-hospital"}
+    size = topic_size(server, ECG_TOPIC)
+    answer = send(server, oru_r01(body, control_id="REG-HOSP-1").encode())
+    assert segment(answer, "MSA")[1:3] == ["AA", "REG-HOSP-1"]
+    assert topic_size(server, ECG_TOPIC) == size + 1
+    log = server.system.log
+    events = [
+        server.system.codec.decode(r.value)[1]
+        for tp, end in log.end_offsets(ECG_TOPIC).items()
+        for r in log.read(ECG_TOPIC, tp.partition, 0, end)
+    ]
+    sites = [e["site"] for e in events if e.get("ecg_id") == body["ecg_id"]]
+    assert sites == [{**sites[0], "id": "county-hospital", "kind": "hospital"}]
+
+
 # -- the registry: a HIS's hospital is checked the same way --------------------------------------
 
 
