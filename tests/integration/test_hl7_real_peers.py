@@ -22,6 +22,7 @@ import pytest
 
 from avro_schemas.catalogue import ADT, CLINIC_ECG
 from kernel.ids import ecg_observation_id, patient_id
+from kernel.jsontypes import Json
 from services.hl7_gateway.mllp import frame
 from services.server import Server
 from tests.adt_messages import adt
@@ -241,15 +242,22 @@ def test_report_only_oru_becomes_observation_and_document_reference(server: Serv
 # -- the registry: an ECG cart's site is checked as on HTTP -------------------------------------
 
 
+def from_site(server: Server, site_id: str, control_id: str) -> tuple[Json, bytes, int]:
+    """(the ECG, the ACK, the ECG topic's size before) of an ORU whose MSH-4 is `site_id`,
+    sent once the example registry is loaded (clinic-baiyang is one of its clinics,
+    county-hospital one of its hospitals)."""
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        loaded(client)
+    body = ecg_payload()
+    body["site"] = {**body["site"], "id": site_id}
+    size = topic_size(server, ECG_TOPIC)
+    return body, send(server, oru_r01(body, control_id=control_id).encode()), size
+
+
 def test_oru_from_a_site_the_registry_does_not_know__ae_103_at_msh_4_nothing_appended(
     server: Server,
 ) -> None:
-    with httpx.Client(base_url=server.base_url, timeout=60) as client:
-        loaded(client)  # the example registry: clinic-baiyang is one of its clinics
-    unknown = ecg_payload()
-    unknown["site"] = {**unknown["site"], "id": "clinic-nowhere"}
-    size = topic_size(server, ECG_TOPIC)
-    answer = send(server, oru_r01(unknown, control_id="REG-1").encode())
+    _, answer, size = from_site(server, "clinic-nowhere", "REG-1")
     assert segment(answer, "MSA")[1:3] == ["AE", "REG-1"]
     err = segment(answer, "ERR")
     assert err[2:4] == ["MSH^1^4", "103^Table value not found^HL70357"]
@@ -268,12 +276,7 @@ def test_oru_from_a_hospitals_own_cart__accepted_as_that_hospitals_ecg(server: S
     """The county hospital's ED cart sends its ECGs to the reading centre over MLLP too: a
     facility the registry knows as a hospital is that hospital, as over HTTP, not an
     unknown clinic."""
-    with httpx.Client(base_url=server.base_url, timeout=60) as client:
-        loaded(client)  # the example registry: county-hospital is one of its hospitals
-    body = ecg_payload()
-    body["site"] = {**body["site"], "id": "county-hospital"}
-    size = topic_size(server, ECG_TOPIC)
-    answer = send(server, oru_r01(body, control_id="REG-HOSP-1").encode())
+    body, answer, size = from_site(server, "county-hospital", "REG-HOSP-1")
     assert segment(answer, "MSA")[1:3] == ["AA", "REG-HOSP-1"]
     assert topic_size(server, ECG_TOPIC) == size + 1
     log = server.system.log
