@@ -242,7 +242,7 @@ def test_report_only_oru_becomes_observation_and_document_reference(server: Serv
 # -- the registry: an ECG cart's site is checked as on HTTP -------------------------------------
 
 
-def from_site(server: Server, site_id: str, control_id: str) -> tuple[Json, bytes, int]:
+def from_site(server: Server, site_id: str, control_id: str) -> tuple[Json, list[list[str]], int]:
     """(the ECG, the ACK, the ECG topic's size before) of an ORU whose MSH-4 is `site_id`,
     sent once the example registry is loaded (clinic-baiyang is one of its clinics,
     county-hospital one of its hospitals)."""
