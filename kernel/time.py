@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
 
 def instant(t: dt.datetime) -> str:
     """FHIR instant in UTC with microseconds: fixed width, so it sorts as text."""
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = t.astimezone(dt.UTC)
+    if utc.year < 1000:  # strftime writes these years unpadded: kept as they always were
+        return utc.strftime(INSTANT_FORMAT)
+    # The same text as the format, ~5x faster (a rebuild stamps every event and version).
+    return utc.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_instant(value: str) -> dt.datetime:

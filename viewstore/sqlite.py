@@ -147,6 +147,8 @@ class SqliteViewStore(ViewStore):
 
     @staticmethod
     def _write(conn: sqlite3.Connection, write: ViewWrite) -> None:
+        # Rows in primary-key order: the B-tree inserts of a large batch (a rebuild's are
+        # thousands of rows) then touch each page once, not at random (~2x less CPU).
         resources, cp = write.resources, write.checkpoint
         conn.executemany(
             "DELETE FROM lookups WHERE idx = ? AND key = ? AND resource_type = ? AND id = ?",
@@ -154,15 +156,18 @@ class SqliteViewStore(ViewStore):
         )
         conn.executemany(
             "INSERT INTO resources VALUES (?, ?, ?, ?, ?)",
-            [(r.resource_type, r.id, r.version, r.last_updated, r.body) for r in resources],
+            sorted((r.resource_type, r.id, r.version, r.last_updated, r.body) for r in resources),
         )
         conn.executemany(
             "INSERT INTO changes VALUES (?, ?, ?, ?)",
-            [(r.resource_type, change_instant(r.last_updated), r.id, r.version) for r in resources],
+            sorted(
+                (r.resource_type, change_instant(r.last_updated), r.id, r.version)
+                for r in resources
+            ),
         )
         conn.executemany(
             "INSERT OR IGNORE INTO lookups VALUES (?, ?, ?, ?)",
-            [(e.index, e.key, e.resource_type, e.id) for e in write.index],
+            sorted((e.index, e.key, e.resource_type, e.id) for e in write.index),
         )
         conn.execute(
             "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
