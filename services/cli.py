@@ -36,6 +36,7 @@ from services.settings import Settings
 
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Callable
 
     from services.progress import Progress, Step
     from services.system import System
@@ -145,12 +146,17 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     with locked(settings.data_dir, exclusive=True), Progress(marks=()) as progress:
         system = bootstrap(settings)
         try:
+            if args.derive_again:
+                for runner in system.runners:
+                    runner.derive_again()
             _restart_groups(system)
             progress.say("rebuild: dropping views and checkpoints")
             system.store.truncate()
             # Every processor at once (stream_processors/runner.py `replay`), one bar for all.
             lags = [runner.lag() for runner in system.runners]
-            replay(system.runners, progress=_rebuild_step(progress, sum(lags)))
+            step, finished = _rebuild_step(progress, sum(lags))
+            replay(system.runners, progress=step)
+            finished()
             for runner, lag in zip(system.runners, lags, strict=True):
                 progress.say(
                     f"rebuild: {runner.projection.name}: {runner.stats.folded}/{lag} events "
@@ -186,21 +192,19 @@ def _restart_groups(system: System) -> None:
 REBUILD_RATE_EVERY_S = 10.0  # a rate and ETA line this often during a rebuild
 
 
-def _rebuild_step(progress: Progress, total: int) -> Step:
+def _rebuild_step(progress: Progress, total: int) -> tuple[Step, Callable[[], None]]:
     """The rebuild's progress: the bar, plus a line with the rate and ETA every
-    REBUILD_RATE_EVERY_S (and at the end), so a log of a long rebuild says how long."""
+    REBUILD_RATE_EVERY_S, so a log of a long rebuild says how long; and what prints the
+    last such line once the replay is over (its total may grow while it runs: events
+    derived during the replay are folded in further rounds)."""
     import time
 
     bar = progress.task("rebuild", total)
     start = last = time.monotonic()
+    seen = (0, total)
 
-    def step(done: int, total_: int) -> None:
-        nonlocal last
-        bar(done, total_)
+    def say(done: int, total_: int) -> None:
         now = time.monotonic()
-        if now - last < REBUILD_RATE_EVERY_S and done < total_:
-            return
-        last = now
         rate = done / max(now - start, 1e-9)
         eta = (total_ - done) / rate if rate else 0.0
         progress.say(
@@ -208,7 +212,15 @@ def _rebuild_step(progress: Progress, total: int) -> Step:
             f"ETA {int(eta) // 60}:{int(eta) % 60:02d}"
         )
 
-    return step
+    def step(done: int, total_: int) -> None:
+        nonlocal last, seen
+        bar(done, total_)
+        seen = (done, total_)
+        if time.monotonic() - last >= REBUILD_RATE_EVERY_S:
+            last = time.monotonic()
+            say(done, total_)
+
+    return step, lambda: say(*seen)
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
@@ -515,6 +527,12 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     rebuild = sub.add_parser("rebuild", help="drop views and replay the log from offset 0")
     _backend_flags(rebuild)
+    rebuild.add_argument(
+        "--derive-again",
+        action="store_true",
+        help="derive events again from every record (once, after an upgrade that derives "
+        "something new from old events; see deploy/RUNBOOK.md)",
+    )
     rebuild.set_defaults(func=cmd_rebuild)
     schemas = sub.add_parser("schemas", help="event schema evolution, the topics' AsyncAPI")
     schemas.add_argument("action", choices=["check", "freeze", "asyncapi"])

@@ -50,6 +50,7 @@ from typing import Protocol
 from avro_schemas.catalogue import DEAD_LETTER, dlq_topic
 from avro_schemas.codec import Codec, UndecodableEvent
 from eventlog.base import EventLog, NewRecord, Record, TopicPartition
+from kernel.canonical_json import canonical_json
 from kernel.jsontypes import Json
 from kernel.jurisdiction import (
     UNLABELLED_TYPES,
@@ -113,11 +114,6 @@ class Projection(Protocol):
     def refs(self, event_name: str, event: Json) -> list[Ref]: ...
     def fold(self, state: dict[Ref, Json], event_name: str, event: Json) -> dict[Ref, Json]: ...
     def index(self, resource: Json) -> list[IndexEntry]: ...
-
-
-def canonical_json(doc: Json) -> bytes:
-    """The one serialisation of a resource: sorted keys, no spaces, UTF-8."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def next_version(
@@ -212,12 +208,13 @@ class _Batch:
     )
 
     def reindex(self, old: list[IndexEntry], new: list[IndexEntry]) -> None:
-        for entry in old:
-            if entry not in new:
-                self.index[entry] = False
-        for entry in new:
-            if entry not in old:
-                self.index[entry] = True
+        if old == new:
+            return  # most versions keep their lookups
+        before, after = set(old), set(new)  # not `in` on lists: a version has dozens
+        for entry in before - after:
+            self.index[entry] = False
+        for entry in after - before:
+            self.index[entry] = True
 
     def added(self) -> list[IndexEntry]:
         return [e for e, present in self.index.items() if present]
@@ -377,6 +374,16 @@ class Runner:
             for tp in self._log.end_offsets(topic):
                 self._emitted_offset(tp)
 
+    def derive_again(self) -> None:
+        """Derive from every record of the next replay, as if none had been derived before
+        (6): after an upgrade that derives something new from old events (schemas v10: a
+        Patient's facts re-keyed to `patient.facts`), a plain rebuild would skip them. Safe
+        to repeat: derived ids come from the source, so what exists is not appended twice;
+        the cost is the derivation itself (every ECG measured again)."""
+        for topic in self.projection.topics:
+            for tp in self._log.end_offsets(topic):
+                self._emitted_below[tp] = 0
+
     def _emitted_offset(self, tp: TopicPartition) -> int:
         """The group's committed offset of `tp` when first seen (see 6): below it, every
         derived event is in the log already. Only processors that derive ask the log."""
@@ -503,26 +510,33 @@ def replay(
     Each processor folds its own topics into its own resources from its own checkpoints,
     so their order does not matter: the views come out as a sequential replay leaves them.
     Derived events are not derived again (6), so a processor reading another's derivations
-    finds them in the log already. `progress(done, total)` sums every runner's records;
-    the first failure is raised once the others have finished."""
+    usually finds them in the log already; those derived during this replay (all of them
+    after `derive_again`) may land after their reader caught up, so the replay goes round
+    again for every runner left behind until none is. `progress(done, total)` sums every
+    runner's records; the first failure is raised once the others have finished."""
     totals = {id(r): r.lag() for r in runners}
     done = dict.fromkeys(totals, 0)
+    earlier = dict.fromkeys(totals, 0)  # folded in previous rounds
     total = sum(totals.values())
     lock = threading.Lock()
 
     def step(runner: Runner) -> Callable[[int, int], None]:
         def report(runner_done: int, _runner_total: int) -> None:
             with lock:
-                done[id(runner)] = runner_done
+                done[id(runner)] = earlier[id(runner)] + runner_done
                 if progress:
                     progress(sum(done.values()), max(total, sum(done.values())))
 
         return report
 
+    behind = list(runners)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="replay") as pool:
-        futures = [pool.submit(r.catch_up, step(r)) for r in runners]
-        for future in futures:
-            future.result()
+        while behind:
+            futures = [pool.submit(r.catch_up, step(r)) for r in behind]
+            for future in futures:
+                future.result()
+            earlier.update(done)
+            behind = [r for r in runners if r.lag() > 0]
 
 
 __all__ = ["Runner", "replay", "Projection", "UndecodableEvent", "Unavailable", "canonical_json"]

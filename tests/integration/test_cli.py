@@ -18,7 +18,10 @@ import httpx
 import pytest
 
 from services.datadir import locked
+from services.server import Server
 from services.settings import Settings
+from services.system import bootstrap
+from stream_processors.fhir_projector.processor import PROCESSOR as FHIR_PROJECTOR
 from stream_processors.topology import projections
 from tests.conftest import free_port
 from tests.ecg_payloads import ecg_payload
@@ -201,3 +204,43 @@ def test_rebuild_redraws_a_bar_on_a_terminal(stopped: Settings) -> None:
     text = out.decode("utf-8", "replace")
     assert "\x1b[" in text  # cursor movement: the bar is redrawn in place
     assert "folded" in text
+
+
+def test_rebuild_derive_again_derives_what_an_older_version_did_not(tmp_path: Path) -> None:
+    """A log written before schemas v10: its FHIR projector folded every ECG (group offsets
+    at the end) but derived no Patient facts (`patient.facts`, v10). A plain rebuild reuses
+    what was derived, so it has no Patient; `rebuild --derive-again` (the RUNBOOK's upgrade
+    step) derives them, and then the Patient is there."""
+    settings = Settings(
+        data_dir=tmp_path / "county", run_processors=False, http_port=free_port(), mllp_port=-1
+    )
+    server = Server(settings)
+    server.start()
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=60) as client:
+            posted = client.post("/ingest/ecg", json=ecg_payload(ecg_id="cli-upgrade"))
+            assert posted.status_code == 202, posted.text
+        rtype, pid = posted.json()["patient"].split("/")
+    finally:
+        server.stop()
+    system = bootstrap(settings)  # the older version's projector: folded, derived nothing
+    try:
+        topics = FHIR_PROJECTOR.topics
+        ends = {tp: end for t in topics for tp, end in system.log.end_offsets(t).items()}
+        consumer = system.log.consumer(FHIR_PROJECTOR.name, topics, lambda tp: ends[tp])
+        consumer.commit(ends)
+        consumer.close()
+    finally:
+        system.close()
+
+    def patient_after(*flags: str) -> bool:
+        done = goldenhour("rebuild", "--data-dir", str(settings.data_dir), *flags)
+        assert done.returncode == 0, done.stderr[-3000:]
+        system = bootstrap(settings)
+        try:
+            return system.store.read(rtype, pid) is not None
+        finally:
+            system.close()
+
+    assert not patient_after()  # what the upgrade note warns of
+    assert patient_after("--derive-again")
