@@ -75,6 +75,13 @@ def record_ambulance_patient(server: Server, incident: str) -> str:
     rid = patient_id([{"system": EMS, "value": f"EMS-{incident}"}])
     eventually(server, f"/fhir/Encounter/{encounter_id(incident)}", lambda e: "subject" in e)
     eventually(server, f"/fhir/Patient/{rid}")
+    # The whole script folded, not only its first events: the hospital may see the incident
+    # once its pre-alert is (the grant), and its Patient comes by the patient projector.
+    for _ in range(ATTEMPTS):
+        if server.system.lag() == 0:
+            break
+        time.sleep(0.1)
+    assert server.system.lag() == 0, "the processors did not fold the incident"
     return rid
 
 
