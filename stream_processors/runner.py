@@ -190,7 +190,6 @@ class Stats:
     versions_written: int = 0
     failures: int = 0
     batches_applied: int = 0
-    conflicts_refolded: int = 0  # batches refolded after a version conflict (7)
 
 
 @dataclass
@@ -355,7 +354,6 @@ class Runner:
     def _await_refold(self, tp: TopicPartition, attempt: int, exc: VersionConflict) -> None:
         """Before refolding a conflicting batch: at once the first time, then a jittered
         pause growing per attempt (7)."""
-        self.stats.conflicts_refolded += 1
         log.info(
             "%s refolds %s/%d after a version conflict (attempt %d): %s",
             self.projection.name,

@@ -161,11 +161,11 @@ class TopicAdmin:
                 )
             time.sleep(1.0)
         for group, group_offsets in offsets.items():
-            self.reset(group, group_offsets)
+            self._reset(group, group_offsets)
 
-    def reset(self, group: str, offsets: dict[TopicPartition, int]) -> None:
-        """Set the group's committed offsets (e.g. to 0 before a rebuild). Kafka refuses it
-        while the group has members: `LogUnavailable` naming the group then."""
+    def _reset(self, group: str, offsets: dict[TopicPartition, int]) -> None:
+        """Set one group's committed offsets, once `reset_all` has seen it without members.
+        Kafka refuses it if a member joined since: `LogUnavailable` naming the group."""
         if not offsets:
             return
         admin = self._clients.admin()
@@ -174,22 +174,14 @@ class TopicAdmin:
             self._clients.ktp(tp.topic, tp.partition): OffsetAndMetadata(offset, "", -1)
             for tp, offset in offsets.items()
         }
-        # A member killed a moment ago is still in the group until its session expires
-        # (SESSION_TIMEOUT_MS), and Kafka refuses the reset until then: wait that out; a
-        # member still there afterwards is alive.
-        deadline = time.monotonic() + 2 * SESSION_TIMEOUT_MS / 1000 + RESET_MARGIN_S
-        while True:
-            with unavailable_on_kafka_error("alter_group_offsets"):
-                errors = retry_retriable(
-                    lambda: admin.alter_group_offsets(physical_group, wanted),
-                    self._clients.timeout_s,
-                )
-            refused = sorted({e.__name__ for e in errors.values() if e is not NoError})
-            if not refused:
-                return
-            if time.monotonic() >= deadline:
-                raise LogUnavailable(
-                    f"kafka: group {group} refused its offset reset ({', '.join(refused)}): "
-                    "is a processor of it still running?"
-                )
-            time.sleep(1.0)
+        with unavailable_on_kafka_error("alter_group_offsets"):
+            errors = retry_retriable(
+                lambda: admin.alter_group_offsets(physical_group, wanted),
+                self._clients.timeout_s,
+            )
+        refused = sorted({e.__name__ for e in errors.values() if e is not NoError})
+        if refused:
+            raise LogUnavailable(
+                f"kafka: group {group} refused its offset reset ({', '.join(refused)}): "
+                "a processor of it started during the rebuild?"
+            )

@@ -133,13 +133,10 @@ class KafkaEventLog(EventLog):
         the embedded log has one consumer per group)."""
         return self._topics.members(group)
 
-    def reset_group(self, group: str, offsets: dict[TopicPartition, int]) -> None:
-        """Set `group`'s committed offsets (refused while it has members): `rebuild` sets
-        them to 0, so Kafka's lag tools count what the replay has left."""
-        self._topics.reset(group, offsets)
-
     def reset_groups(self, offsets: dict[str, dict[TopicPartition, int]]) -> None:
-        """`reset_group` for several groups, all or none (refused while any has members)."""
+        """Set several groups' committed offsets, all or none (refused while any has
+        members): `rebuild` sets them to 0, so Kafka's lag tools count what the replay has
+        left."""
         self._topics.reset_all(offsets)
 
     # -- lifecycle ------------------------------------------------------------------------

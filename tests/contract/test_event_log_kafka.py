@@ -32,7 +32,7 @@ class TestKafkaEventLog(EventLogContract):
 def test_groups__carry_the_namespace_and_a_reset_shows_in_kafkas_own_offsets() -> None:
     """What `kafka-consumer-groups.sh --describe` reads (OffsetFetch through the bare admin
     client): the group under `namespace + name`, at the committed offset, and at 0 after
-    `reset_group` (what `goldenhour rebuild` does): Kafka's lag then counts the replay's work."""
+    `reset_groups` (what `goldenhour rebuild` does): Kafka's lag then counts the replay's work."""
     bootstrap = servers.kafka_bootstrap()
     namespace = f"t{uuid.uuid4().hex[:8]}."
     topic, group = "ems.groups", "fhir-projector"
@@ -56,7 +56,7 @@ def test_groups__carry_the_namespace_and_a_reset_shows_in_kafkas_own_offsets() -
             return int(offsets[namespace + group][physical].offset)
 
         assert kafkas_offset() == 3
-        log.reset_group(group, {TopicPartition(topic, 0): 0})
+        log.reset_groups({group: {TopicPartition(topic, 0): 0}})
         assert kafkas_offset() == 0
     finally:
         log.close()
