@@ -16,9 +16,10 @@ Delivery reasoning (read this before changing the loop):
 5. Versions and lastUpdated derive from events: every event touching a resource makes its
    next version, stamped with the latest `recorded_at` seen; never the wall clock.
 6. Derived events are emitted once. A record below the group's committed offset (2) was
-   folded before, and its derived events were appended before that commit (`_emit` runs
-   before `apply`, `apply` before `commit`): replaying it (a rebuild after `truncate`, a
-   refold after a crash) folds it again but does not derive again; the log already has
+   folded before, and its derived events were appended before that commit (a batch's
+   derived events are appended, one append per topic, before its `apply`, `apply` before
+   `commit`): replaying it (a rebuild after `truncate`, a refold after a crash) folds it
+   again but does not derive again; the log already has
    what it would emit (same ids). So a rebuild reuses the ECG measurements in the log
    instead of recomputing them. Whoever resets group offsets must first have the runner
    read them (`remember_emitted`), as `goldenhour rebuild` does.
@@ -158,7 +159,11 @@ def _labelled(
 class AppliedSignal:
     """Wakes readers in this process when a processor has applied a batch to its views
     (e.g. the subscription sender when the notifier numbered new notifications), so they
-    wait on the fold instead of polling the store. Readers in other processes still poll."""
+    wait on the fold instead of polling the store. Readers in other processes still poll.
+    `ANY` counts every processor's batches: for a reader waiting on a view it cannot name
+    the writer of (a notification's focus resource)."""
+
+    ANY = "*"
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
@@ -167,6 +172,7 @@ class AppliedSignal:
     def applied(self, processor: str) -> None:
         with self._changed:
             self._applied[processor] += 1
+            self._applied[self.ANY] += 1
             self._changed.notify_all()
 
     def seen(self, processor: str) -> int:
@@ -205,6 +211,8 @@ class _Batch:
     known: dict[Ref, tuple[StoredResource, list[IndexEntry], set[str]]] = field(
         default_factory=dict
     )
+    # Events derived by the batch's records, encoded, appended together before `apply` (6).
+    derived: list[tuple[str, NewRecord]] = field(default_factory=list)
 
     def reindex(self, old: list[IndexEntry], new: list[IndexEntry]) -> None:
         if old == new:
@@ -321,6 +329,7 @@ class Runner:
         )
         for attempt in range(CONFLICT_RETRIES + 1):
             batch, poisoned = self._fold_partition(tp, records)
+            self._append_derived(batch.derived)
             try:
                 self._store.apply(batch.writes, batch.added(), checkpoint, unindex=batch.removed())
                 break
@@ -422,8 +431,7 @@ class Runner:
             writes.append(
                 (ref, stored, old, self.projection.index(resource), compartments_of(resource))
             )
-        if derive:
-            self._emit(state, name, event)
+        derived = self._derive(state, name, event) if derive else []
         for ref in refs:  # remember what was read, so the next record of the batch reuses it
             batch.latest.setdefault(ref, loaded[ref])
         for ref, stored, old, new, codes in writes:
@@ -431,6 +439,7 @@ class Runner:
             batch.known[ref] = (stored, new, codes)
             batch.writes.append(stored)
             batch.reindex(old, new)
+        batch.derived += derived
 
     @staticmethod
     def _compartments(batch: _Batch, stored: StoredResource) -> set[str]:
@@ -446,11 +455,13 @@ class Runner:
             return known[1]
         return self.projection.index(without_meta(stored))
 
-    def _emit(self, state: dict[Ref, Json], name: str, event: Json) -> None:
-        # Appended before the checkpoint moves: at-least-once, made exactly-once in effect
-        # by the derived event ids (the log drops a second append of the same id).
+    def _derive(
+        self, state: dict[Ref, Json], name: str, event: Json
+    ) -> list[tuple[str, NewRecord]]:
+        """The events `event` derives, encoded here: a derived event that cannot be encoded
+        is the record's poison."""
         emit = getattr(self.projection, "emit", None)
-        derived = [
+        return [
             (
                 out.topic,
                 NewRecord(
@@ -458,12 +469,20 @@ class Runner:
                 ),
             )
             for out in (emit(state, name, event) if emit else [])
-        ]  # encoded first: a derived event that cannot be encoded is the record's poison
+        ]
+
+    def _append_derived(self, derived: list[tuple[str, NewRecord]]) -> None:
+        # Appended before the checkpoint moves: at-least-once, made exactly-once in effect
+        # by the derived event ids (the log drops a second append of the same id). One
+        # append per topic for the whole batch: one durable commit, not one per record.
+        by_topic: dict[str, list[NewRecord]] = defaultdict(list)
         for topic, record in derived:
+            by_topic[topic].append(record)
+        for topic, topic_records in by_topic.items():
             try:
-                self._log.append(topic, [record])
+                self._log.append(topic, topic_records)
             except Exception as exc:
-                raise Unavailable(f"log append of a derived event failed: {exc!r}") from exc
+                raise Unavailable(f"log append of derived events failed: {exc!r}") from exc
 
     def _dead_letter(self, record: Record, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"
