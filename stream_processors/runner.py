@@ -48,6 +48,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import orjson
+
 from avro_schemas.catalogue import DEAD_LETTER, dlq_topic
 from avro_schemas.codec import Codec, UndecodableEvent
 from eventlog.base import EventLog, NewRecord, Record, TopicPartition
@@ -132,7 +134,10 @@ def next_version(
 
 
 def without_meta(stored: StoredResource) -> Json:
-    doc: Json = json.loads(stored.body)
+    try:
+        doc: Json = orjson.loads(stored.body)
+    except orjson.JSONDecodeError:  # NaN, Infinity or ints beyond 64 bits (canonical_json)
+        doc = json.loads(stored.body)
     doc.pop("meta", None)
     return doc
 
