@@ -33,7 +33,10 @@ an endpoint that is down delays no other subscriber. Delivery reasoning:
    owner in the same read (services/subscriptions/views.py: deny by default). A focus not
    in the view yet (its projector lags) holds the Bundle back up to `holds.missing_s`; one the
    owner may not see (yet: its grant may lag) up to `holds.hidden_s`; then the event is sent
-   without focus (with auth off, with a reference only).
+   without focus (with auth off, with a reference only). A holding worker looks again at
+   the next fold of any processor of its process (the focus's projector, the grant's),
+   not only the notifier's, so a focus written a moment after its notification goes at
+   once instead of after `poll_s`.
 
 Logs name the subscription and event numbers; never a payload (it holds patient data).
 """
@@ -68,6 +71,12 @@ log = logging.getLogger("goldenhour.subscriptions")
 
 
 SIGNATURE_HEADER = "X-Goldenhour-Signature"
+# A worker holding a notification for its focus (7) looks again at the next fold of any
+# processor: at once for its first few looks (the focus is usually a fold or two away),
+# then at most every HELD_LOOK_EVERY_S: a busy process folds hundreds of batches a second,
+# and each look is a few store reads. 10 ms is well under what a person notices.
+HELD_LOOKS_AT_ONCE = 3
+HELD_LOOK_EVERY_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -106,10 +115,15 @@ class _Worker:
         self.next_attempt = 0.0
         self.last_post = time.monotonic()
         self.recorded_status = ""
+        # Notifications waiting for their focus (not folded, or not visible to the owner
+        # yet: 7): the next look is due when any view changes, not the notifier's.
+        self.holding = False
+        self.held_looks = 0  # consecutive looks that held something back
         self.client = httpx.Client(timeout=sender.config.timeout_s)
 
     def step(self, now: float) -> bool:
         """One look at the subscription; False when it is gone (off or unknown)."""
+        self.holding = False
         state = load_state(self.sender.system.store, self.sid)
         if state is None or state["status"] == "off":
             return state is None  # not folded yet: keep looking; off: done
@@ -136,13 +150,11 @@ class _Worker:
         config = self.sender.config
         last = min(state["events"], self.delivered + config.max_count)
         store = self.sender.system.store
+        due = load_events(store, self.sid, self.delivered + 1, last)
         events, resources = as_owner_sees(
-            store,
-            load_events(store, self.sid, self.delivered + 1, last),
-            state.get("owner", ""),
-            state["payload_content"],
-            config.holds,
+            store, due, state.get("owner", ""), state["payload_content"], config.holds
         )
+        self.holding = len(events) < len(due)
         if not events:
             return
         bundle = notification_bundle(
@@ -248,7 +260,7 @@ class SubscriptionSender:
                     self._ensure_worker(sid, stop)
             except Exception:  # a store outage: look again next round
                 log.exception("subscription lookup failed")
-            _pause(seen, self.config.poll_s)
+            _pause(seen, self.config.poll_s, NOTIFIER)
 
     def _ensure_worker(self, sid: str, stop: threading.Event) -> None:
         thread = self._threads.get(sid)
@@ -264,19 +276,31 @@ class SubscriptionSender:
         worker = _Worker(self, sid)
         try:
             while not stop.is_set():
-                seen = VIEWS_APPLIED.seen(NOTIFIER)
+                seen = {p: VIEWS_APPLIED.seen(p) for p in (NOTIFIER, VIEWS_APPLIED.ANY)}
                 try:
                     if not worker.step(time.monotonic()):
                         return
                 except Exception:  # e.g. the store is down: the next round retries
                     log.exception("subscription %s: round failed", sid)
-                _pause(seen, self.config.poll_s)
+                self._await_next_look(worker, seen, stop)
         finally:
             worker.close()
 
+    def _await_next_look(
+        self, worker: _Worker, seen: dict[str, int], stop: threading.Event
+    ) -> None:
+        """Until the notifier's next fold, or any processor's while the worker holds a
+        notification for its focus (7); `seen` was taken before the worker's look."""
+        worker.held_looks = worker.held_looks + 1 if worker.holding else 0
+        awaited = VIEWS_APPLIED.ANY if worker.holding else NOTIFIER
+        if worker.held_looks > HELD_LOOKS_AT_ONCE:
+            stop.wait(HELD_LOOK_EVERY_S)
+        _pause(seen[awaited], self.config.poll_s, awaited)
 
-def _pause(seen: int, poll_s: float) -> None:
-    """Until the notifier of this process folds something new (a notification numbered, a
-    delivery recorded), or `poll_s` at most: a notifier in another process (a region) is
-    seen by the next look. `stop` is checked by the caller's loop after it."""
-    VIEWS_APPLIED.wait(NOTIFIER, seen, poll_s)
+
+def _pause(seen: int, poll_s: float, processor: str) -> None:
+    """Until `processor` of this process folds something new (the notifier: a notification
+    numbered, a delivery recorded; any processor: perhaps a held focus written), or `poll_s`
+    at most: a processor in another process (a region) is seen by the next look. `stop` is
+    checked by the caller's loop after it."""
+    VIEWS_APPLIED.wait(processor, seen, poll_s)
