@@ -5,9 +5,10 @@ Prints the Bland-Altman table (n, mean difference ours - cart, SD, the IEC 60601
 pass) for HR, PR, QRS, QT and QTc, the STEMI confusion counts, and one line per recording.
 The same comparison is asserted by tests/unit/test_ecg_accuracy.py.
 
-Two kinds of reference: cart files (GE MUSE, Philips XML) carry the cart program's global
-measurements and statements; the CPSC 2018 records (WFDB, tests/data/ecg/cpsc2018) carry only
-the cardiologists' rhythm/morphology label, so they count for the triage, not the intervals.
+Two kinds of reference: cart files (GE MUSE and CardioSoft XML, Philips XML, DICOM with a
+Waveform Annotation Sequence) carry the cart program's global measurements and statements;
+the CPSC 2018 records (WFDB, tests/data/ecg/cpsc2018) carry only the cardiologists'
+rhythm/morphology label, so they count for the triage, not the intervals.
 For a MUSE file the statements are the 12SL program's own (<OriginalDiagnosis>) where the file
 keeps them beside the over-reader's confirmed <Diagnosis>: the reference is the program's.
 Usage:
@@ -34,6 +35,8 @@ CART_FILES = (
     DATA / "philips_129DYPRG.xml",
     DATA / "muse_sinus.xml",
     DATA / "muse_guangxi_sinus.xml",
+    DATA / "ecgprocess" / "example-XML1.xml",  # GE CardioSoft
+    DATA / "ecgprocess" / "example-DICOM2.dcm",  # GE MAC55 via DICOM annotations
 )
 # CPSC 2018 (PhysioNet/CinC Challenge 2020 copies): the label as SNOMED CT code -> the CPSC
 # class it stands for there (the Challenge's dx_mapping_scored.csv); "Normal" is CPSC's class 1.
@@ -59,7 +62,7 @@ def case(path: Path) -> Case:
         raise ValueError(f"{path.name}: the file carries no cart measurements")
     return Case(
         name=path.name,
-        leads=parsed.leads,
+        leads={name: np.asarray(samples).tolist() for name, samples in parsed.leads.items()},
         rate_hz=parsed.sampling_rate_hz,
         reference={key: getattr(parsed.cart, key) for key in MEASURES},
         statements=_program_statements(parsed, data) or parsed.cart.statements,

@@ -103,7 +103,8 @@ class Settings(BaseSettings):
     # peer's PeerDetails win): {sending facility (MSH-4.1): {"time_zone": "Asia/Shanghai",
     # "identifier_authorities": {"HIS-MRN": "MR", "GAJ": "resident-id"}, "versions": [...],
     # "charset": "GB 18030-2000", "untyped_cx": "MR" | "ignore", "sending_application":
-    # MSH-3.1 when MSH-4 is empty, "batch_ack": "message" | "batch"}}
+    # MSH-3.1 when MSH-4 is empty, "batch_ack": "message" | "batch", "organization_id": the
+    # registered clinic/hospital a free-text MSH-4 such as "SEND FAC" stands for}}
     # (services/hl7_gateway/profiles.py). Env GOLDENHOUR_HL7_PEER_PROFILES='{...}'.
     hl7_peer_profiles: dict[str, dict[str, Any]] = {}
     # TLS for HTTP (uvicorn) and MLLP (the asyncio server): both on when both files are set.

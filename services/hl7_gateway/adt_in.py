@@ -118,6 +118,7 @@ class AdtIn:
     trigger: str
     hospital_id: str
     control_id: str
+    message_key: str  # MessageHeader.message_key: the event id
     occurred_at: dt.datetime
     patient: Json
     mrn: str
@@ -131,7 +132,7 @@ class AdtIn:
 
     @property
     def event_id(self) -> str:
-        return f"{self.hospital_id}:{self.control_id}"
+        return self.message_key
 
     @property
     def patient_key(self) -> str:
@@ -165,6 +166,7 @@ def to_adt(
         trigger=trigger,
         hospital_id=hospital,
         control_id=header.control_id,
+        message_key=header.message_key,
         occurred_at=occurred_at(segments[0], parts.get("EVN"), seps, profile.tz),
         patient=patient,
         mrn=mrn,

@@ -59,6 +59,7 @@ SPELLINGS = {
 }
 # How far into a frame the first MSH is looked for (after FHS/BHS batch headers).
 HEAD_BYTES = 64 * 1024
+_LINE = re.compile(rb"[^\r\n]+")
 _BOMS = (
     (b"\xff\xfe\x00\x00", "utf-32"),
     (b"\x00\x00\xfe\xff", "utf-32"),
@@ -89,7 +90,9 @@ def bom_codec(payload: bytes) -> str | None:
 def declared(payload: bytes) -> str:
     """MSH-18 (first repetition, first component) of a raw message's first MSH (after any
     FHS/BHS); "" when absent."""
-    lines = re.split(rb"[\r\n]+", payload[:HEAD_BYTES].lstrip(b"\r\n \t"))
+    # Lines found one at a time: the MSH is the first (or follows FHS/BHS), and splitting
+    # the whole head of a 200 KB ORU into lines cost ~0.5 ms a frame.
+    lines = (m.group() for m in _LINE.finditer(payload[:HEAD_BYTES].lstrip(b"\r\n \t")))
     first = next((ln for ln in lines if ln.startswith(b"MSH")), b"").decode("latin-1")
     if len(first) < 8:
         return ""

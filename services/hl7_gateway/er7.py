@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from services.hl7_gateway import charsets
@@ -57,6 +58,18 @@ class MessageHeader:
     processing_id: str
     version: str
     charset: str
+    # MSH-4.1 as the peer sent it, when its profile maps it to another organization id
+    # (intake.as_organization): part of the message key, so two peers read as one
+    # organization keep their control ids apart.
+    sent_as: str = ""
+
+    @property
+    def message_key(self) -> str:
+        """What makes a message's event id, so a resend is recognised: MSH-4.1 and MSH-10
+        (with the MSH-4 the peer sent, if its profile mapped it)."""
+        facility = self.component(self.sending_facility).strip()  # as `require_sender`
+        sender = f"{facility}:{self.sent_as}" if self.sent_as else facility
+        return f"{sender}:{self.control_id}"
 
     def component(self, value: str, index: int = 1) -> str:
         """Component `index` (1-based) of one of the raw fields above, unescaped."""
@@ -137,16 +150,30 @@ def peek_header(payload: bytes) -> MessageHeader:
     """The MSH of a raw message read before decoding it (MSH is ASCII up to MSH-18, see
     charsets.py): enough to name the peer and echo MSH-10 in any answer. Non-ASCII bytes
     in it come out as Latin-1 characters. Raises `Hl7Error` (reject) if it is not HL7."""
-    text = payload[: charsets.HEAD_BYTES].decode("latin-1")
-    first = [s for s in split_segments(text) if s.startswith("MSH")][:1]
-    if not first and split_segments(text)[:1]:
-        first = split_segments(text)[:1]  # not HL7: read_header says why
+    first: list[str] = []
+    for segment in _head_segments(payload):  # one at a time: the MSH is first, or nearly
+        if segment.startswith("MSH"):
+            return read_header([segment])
+        first = first or [segment]  # not HL7 if no MSH follows: read_header says why
     return read_header(first)
+
+
+_LINE = re.compile(rb"[^\r\n]+")
+
+
+def _head_segments(payload: bytes) -> Iterator[str]:
+    """The non-empty segments in the first `charsets.HEAD_BYTES` of a raw frame, as
+    `split_segments` cuts them, Latin-1 decoded, found lazily."""
+    for line in _LINE.finditer(payload[: charsets.HEAD_BYTES]):
+        segment = line.group().strip(b"\x00 \t")
+        if segment:
+            yield segment.decode("latin-1")
 
 
 def split_segments(text: str) -> list[str]:
     """Segments of a message; accepts CR (the standard), LF and CRLF, skips empty lines."""
-    text = text.replace("\r\n", "\r").replace("\n", "\r")
+    if "\n" in text:  # a one-byte search; replacing costs ~0.3 ms on a 200 KB ORU
+        text = text.replace("\r\n", "\r").replace("\n", "\r")
     return [s for s in (seg.strip("\x00 \t") for seg in text.split("\r")) if s]
 
 

@@ -113,12 +113,14 @@ def handle_message(system: System, payload: bytes, origin: Origin) -> bytes:
 def _dispatch(
     system: System, header: MessageHeader, segments: list[str], profile: PeerProfile
 ) -> bytes:
+    # Read as the organization the peer speaks for; answered with the header as sent.
+    reading = as_organization(header, profile)
     try:
         if is_adt(header):  # ADT from a hospital's HIS (adt_in.py); everything else is ORU
-            adt = to_adt(header, segments, profile)
+            adt = to_adt(reading, segments, profile)
             refuse_unknown_sender(system, adt.hospital_id, "hospital")
             return handle_adt(system, header, adt)
-        ecg = as_registered_site(system, to_ecg(header, segments, profile))
+        ecg = as_registered_site(system, to_ecg(reading, segments, profile))
         refuse_unknown_sender(system, ecg.site.id, ecg.site.kind)
         return _submit(system, header, ecg)
     except Hl7Error as err:
@@ -156,6 +158,19 @@ def identified(system: System, header: MessageHeader, origin: Origin) -> Message
     if refusal:
         raise Hl7Error(TABLE_VALUE_NOT_FOUND, refusal, Location("MSH", 1, 4), reject=True)
     return dataclasses.replace(header, sending_facility=er7.escape(facility, header.separators))
+
+
+def as_organization(header: MessageHeader, profile: PeerProfile) -> MessageHeader:
+    """The header as its message is read: MSH-4.1 replaced by the organization id the
+    peer's profile maps it to (registry peer `organization_id`, or `hl7_peer_profiles`),
+    so a HIS whose MSH-4 is a free-text name ("SEND FAC") is the registered hospital whose
+    ids have no spaces. The ACK still echoes the MSH-4 the peer sent."""
+    organization = profile.organization_id
+    if not organization or organization == header.component(header.sending_facility):
+        return header
+    escaped = er7.escape(organization, header.separators)
+    sent = header.component(header.sending_facility)
+    return dataclasses.replace(header, sending_facility=escaped, sent_as=sent)
 
 
 def _facility_at(peers: Networks, address: str | None) -> str:
@@ -255,4 +270,4 @@ def _safe(err: Hl7Error) -> str:
 
 
 def _name(header: MessageHeader) -> str:
-    return f"{header.component(header.sending_facility)}:{header.control_id}"
+    return header.message_key

@@ -146,8 +146,12 @@ class MllpListener:
             return oversized_answer(item)
         address = str(peer[0]) if isinstance(peer, tuple) and peer else None
         origin = Origin(address, self.peers, self.peers_required)
-        reply = await asyncio.to_thread(handle_frame, self.system, item, origin)
-        return await asyncio.to_thread(self._audited, item, address, reply)
+        return await asyncio.to_thread(self._handled, item, origin)
+
+    def _handled(self, payload: bytes, origin: Origin) -> bytes:
+        """The answer to a frame once its exchange is audited, in one worker thread: each
+        hop from the event loop to a thread and back costs ~0.1 ms of the loop's time."""
+        return self._audited(payload, origin.address, handle_frame(self.system, payload, origin))
 
     def _audited(self, payload: bytes, address: str | None, reply: bytes) -> bytes:
         access = audit.mllp_access(payload, address, reply)

@@ -131,7 +131,7 @@ class FrameDecoder:
         """The payload up to the end block, `Oversized`, or None while incomplete."""
         # Search from just before where the last search stopped: the end block may straddle
         # two reads, and rescanning a 400 KB frame per 64 KB chunk would be quadratic.
-        end = self._buffer.find(END_BLOCK, max(0, self._scanned - 1))
+        end = _end_block_at(self._buffer, max(0, self._scanned - 1))
         if end < 0:
             self._scanned = len(self._buffer)
             # The last byte may be the first half of an end block.
@@ -151,13 +151,25 @@ class FrameDecoder:
 
     def _skip_to_end(self) -> bool:
         """Drop bytes of an oversized frame; True once its end block has gone by."""
-        end = self._buffer.find(END_BLOCK)
+        end = _end_block_at(self._buffer, 0)
         if end < 0:
             del self._buffer[:-1]  # keep a possible first half of the end block
             return False
         del self._buffer[: end + len(END_BLOCK)]
         self._discarding = False
         return True
+
+
+def _end_block_at(buffer: bytearray, start: int) -> int:
+    """Where the first end block (0x1C 0x0D) at or after `start` begins, -1 if none yet.
+    Found by its first byte (a memchr: `find` of the two-byte block scans a 200 KB frame
+    ~200x slower), then the second checked."""
+    at = buffer.find(END_BLOCK[0], start)
+    while at >= 0 and buffer[at + 1 : at + 2] != END_BLOCK[1:]:
+        if at + 1 == len(buffer):
+            return -1  # the block's first half: the next read completes it, or not
+        at = buffer.find(END_BLOCK[0], at + 1)
+    return at
 
 
 def split_frames(data: bytes, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> list[Received]:

@@ -2,9 +2,10 @@
 the device identifier. The accepted profile is documented in `oru_ecg`; this module holds
 the code tables and the per-OBX rules.
 
-Waveform values (OBX-5 of `NA` OBXs) are lifted out of the message text *before* hl7apy
-parses it (`lift_arrays`): hl7apy builds one object per component, which takes seconds for
-the 60 000 samples of a 10 s 12-lead ECG; here they are split and converted in one pass.
+Waveform values (OBX-5 of `NA` OBXs) are lifted out of the message text *before* the
+segments are parsed (`lift_arrays`) and converted by numpy in one C pass a lead
+(`plain_integers`, ~0.1 ms for 5,000 samples), straight into the int64 arrays `EcgIn` takes;
+only values that are not plain integers (decimals, '+' signs, spaces) go sample by sample.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import numpy as np
+from numpy.typing import NDArray
+
+from avro_schemas.lead_samples import Samples
 from kernel.codes import ECG_LEADS, ECG_MEASUREMENTS
 from services.hl7_gateway.er7 import Separators, components, unescape
 from services.hl7_gateway.errors import (
@@ -116,6 +121,10 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 # Deletes the characters of a plain integer, so what is left of an NA value of integers
 # is its separators only (`plain_integers`).
 _NOT_INTEGER_TEXT = str.maketrans("", "", "0123456789-")
+_NOT_DECIMAL_TEXT = str.maketrans("", "", "0123456789-.")
+# Sub-microvolt fractions are rounded, and samples beyond int64 clipped to this (far
+# outside any ECG: EcgIn's range check refuses them by name).
+_CLIP = 2**62
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,7 @@ class Obx:
 class Observations:
     """What the OBXs of one ECG say, and where each part came from (for error locations)."""
 
-    leads: dict[str, list[int]] = field(default_factory=dict)
+    leads: dict[str, Samples] = field(default_factory=dict)
     sampling_rate_hz: float | None = None
     measurements: dict[str, Any] = field(default_factory=dict)
     device_id: str | None = None
@@ -179,25 +188,26 @@ def read_observations(obxs: Iterable[Obx], seps: Separators) -> Observations:
     return found
 
 
-def derive_limb_leads(leads: dict[str, list[int]]) -> list[str]:
+def derive_limb_leads(leads: MutableMapping[str, Any]) -> list[str]:
     """When exactly the 8 independent leads were sent, add III, aVR, aVL and aVF computed
-    from I and II (integer uV, rounded half away from zero); the names of the leads added
-    (empty when the message had other leads: those are validated as sent)."""
+    from I and II (integer uV arrays, rounded half away from zero); the names of the leads
+    added (empty when the message had other leads: those are validated as sent)."""
     if set(leads) != set(INDEPENDENT_LEADS):
         return []
-    i, ii = leads["I"], leads["II"]
-    if len(i) != len(ii):
+    i, ii = (np.asarray(leads[name], dtype=np.int64) for name in ("I", "II"))
+    if i.shape != ii.shape:
         return []  # the 12-lead check reports the unequal lengths
-    leads["III"] = [b - a for a, b in zip(i, ii, strict=True)]
-    leads["aVR"] = [_half(-(a + b)) for a, b in zip(i, ii, strict=True)]
-    leads["aVL"] = [_half(2 * a - b) for a, b in zip(i, ii, strict=True)]
-    leads["aVF"] = [_half(2 * b - a) for a, b in zip(i, ii, strict=True)]
+    leads["III"] = ii - i
+    leads["aVR"] = _half(-(i + ii))
+    leads["aVL"] = _half(2 * i - ii)
+    leads["aVF"] = _half(2 * ii - i)
     return list(DERIVED_LEADS)
 
 
-def _half(twice: int) -> int:
+def _half(twice: Samples) -> Samples:
     """twice / 2 rounded half away from zero (symmetric for positive and negative waves)."""
-    return (twice + (1 if twice > 0 else -1)) // 2 if twice % 2 else twice // 2
+    halves: Samples = np.sign(twice) * ((np.abs(twice) + 1) // 2)
+    return halves
 
 
 def _read_one(obx: Obx, seps: Separators, found: Observations) -> None:
@@ -308,7 +318,7 @@ def _unit_factor(obx: Obx, seps: Separators, units: Mapping[str, _Factor], what:
     return factor
 
 
-def samples(raw: str, factor: int, seps: Separators, where: Location, lead: str) -> list[int]:
+def samples(raw: str, factor: int, seps: Separators, where: Location, lead: str) -> Samples:
     """Integer microvolts of an NA value; `factor` converts the sender's unit (1000 for mV).
     Sub-microvolt fractions are rounded: they are below any ECG's resolution."""
     if not raw.strip():
@@ -323,7 +333,7 @@ def samples(raw: str, factor: int, seps: Separators, where: Location, lead: str)
             ),
             where,
         )
-    count = raw.count(seps.component) + 1  # counted before any conversion: bounded work
+    count = separators_in(raw, seps.component) + 1  # counted before any conversion
     if count > MAX_SAMPLES_PER_LEAD:
         raise Hl7Error(
             VALUE_TOO_LONG,
@@ -336,30 +346,73 @@ def samples(raw: str, factor: int, seps: Separators, where: Location, lead: str)
             where,
             reject=True,
         )
-    if factor == 1 and (plain := plain_integers(raw, seps.component, count)) is not None:
-        return plain  # the common case: integer uV
-    parts = raw.split(seps.component)
-    if factor == 1:
-        try:
-            return [int(p) for p in parts]  # integers with signs, spaces or leading zeros
-        except ValueError:
-            pass
-    return [round(_number(p, i, where, lead) * factor) for i, p in enumerate(parts)]
+    plain = plain_integers(raw, seps.component, count)
+    if plain is not None:  # the common case: integers (uV, or whole mV)
+        scaled: Samples = plain * factor if factor != 1 else plain
+        return scaled
+    numbers = plain_decimals(raw, seps.component, count)
+    if numbers is None:  # signs, spaces, leading zeros, or no number: read one by one
+        parts = raw.split(seps.component)
+        numbers = np.array([_number(p, i, where, lead) for i, p in enumerate(parts)])
+    return np.rint(np.clip(numbers * factor, -_CLIP, _CLIP)).astype(np.int64)
 
 
-def plain_integers(raw: str, separator: str, count: int) -> list[int] | None:
-    """The `count` values of `raw` when each is a plain integer (-?digits) between single
-    separators, else None. Parsed as a JSON array in one C pass: twice as fast as `int()`
-    per sample. Safe because text made only of digits, '-' and commas is a JSON array of
-    integers or not JSON at all (no '.', 'e', quotes or brackets), and `count` values mean
-    no stray comma split one; what JSON refuses (leading zeros, '+') is left to `int()`."""
-    if raw.translate(_NOT_INTEGER_TEXT) != separator * (count - 1):
+def plain_integers(raw: str, separator: str, count: int) -> Samples | None:
+    """The `count` values of `raw` as an int64 array when each is a plain integer (-?digits)
+    between single separators, else None (the caller reads it value by value and names
+    what is wrong). Checked first, by numpy over the text's bytes (str methods take ~15x
+    longer), so numpy's parser only ever sees text it reads whole: digits, '-' and
+    separators alone, `count - 1` separators, no empty value, each '-' opening a value and
+    followed by a digit (else it would read a lone '-' as 0). Values beyond int64 saturate
+    (refused as out of range)."""
+    text = _ascii_bytes(raw, separator)
+    if text is None or not text.size:
         return None
+    digit = (text >= ord("0")) & (text <= ord("9"))
+    minus, between = text == ord("-"), text == ord(separator)
+    if not (digit | minus | between).all() or np.count_nonzero(between) != count - 1:
+        return None
+    if between[0] or between[-1] or (between[1:] & between[:-1]).any():
+        return None  # an empty value
+    if minus.any() and (
+        minus[-1] or (minus[:-1] & ~digit[1:]).any() or (minus[1:] & ~between[:-1]).any()
+    ):
+        return None  # a '-' that is not followed by a digit, or not at a value's start
     try:
-        values = json.loads(f"[{raw.replace(separator, ',')}]")
+        values = np.fromstring(raw, dtype=np.int64, sep=separator)
     except ValueError:
         return None
-    return values if len(values) == count else None
+    return values if values.size == count else None
+
+
+def separators_in(raw: str, separator: str) -> int:
+    """How many `separator`s `raw` holds (numpy over its bytes when the separator is one
+    ASCII character: `str.count` takes ~70 us on a 5,000-sample lead)."""
+    text = _ascii_bytes(raw, separator)
+    if text is None:
+        return raw.count(separator)
+    return int(np.count_nonzero(text == ord(separator)))
+
+
+def _ascii_bytes(raw: str, separator: str) -> NDArray[np.uint8] | None:
+    """`raw` as a byte array when it and `separator` (one character) are ASCII, else None."""
+    if len(separator) != 1 or not separator.isascii() or not raw.isascii():
+        return None
+    return np.frombuffer(raw.encode("ascii"), dtype=np.uint8)
+
+
+def plain_decimals(raw: str, separator: str, count: int) -> NDArray[np.float64] | None:
+    """The `count` values of `raw` when each is a JSON number made of digits, '-' and '.'
+    (mV carts send 0.125^-0.05^...), parsed as a JSON array in one C pass; else None. Safe
+    for the same reason as `plain_integers`: without 'e', quotes or brackets such text is
+    a JSON array of numbers or not JSON at all ('3.', '.5', '007' are not: read one by one)."""
+    if raw.translate(_NOT_DECIMAL_TEXT) != separator * (count - 1):
+        return None
+    try:
+        values = np.asarray(json.loads(f"[{raw.replace(separator, ',')}]"), dtype=np.float64)
+    except (ValueError, OverflowError):  # not JSON; an integer too long for a float
+        return None
+    return values if values.shape == (count,) else None
 
 
 def _number(text: str, index: int, where: Location, lead: str) -> float:

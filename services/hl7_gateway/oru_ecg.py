@@ -241,7 +241,7 @@ def assemble(
     found = read_observations(obxs, seps)
     derived = derive_limb_leads(found.leads)
     body = {
-        "event_id": f"{header.component(header.sending_facility)}:{header.control_id}",
+        "event_id": header.message_key,
         "patient": person,
         "site": site(header, found, parts.orc),
         "device": {"id": found.device_id or header.component(header.sending_application)},

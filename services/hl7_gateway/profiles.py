@@ -14,6 +14,11 @@ channel; here they are per sending facility (MSH-4.1).
     sending_application     MSH-3.1 that identifies the peer when its MSH-4 is empty
     batch_ack               "message": one ACK per message of a batch (default); "batch":
                             one ACK batch (BHS/BTS) holding them
+    organization_id         the registered organization (clinic, hospital) the peer speaks
+                            for, when its MSH-4 is another name for it: a HIS that writes
+                            "SEND FAC" or "县人民医院" there is read as that organization
+                            (the ECG's site, the ADT's hospital and the authority of its
+                            MRNs); empty: MSH-4.1 is the organization's id itself
 
 Where a profile comes from: the registry's peer (stream_processors/registry/published.py
 `peer`, `Party.details` as the Avro PeerDetails) when one is registered, else the settings'
@@ -55,6 +60,7 @@ class PeerProfile:
     untyped_cx: str = MR
     sending_application: str | None = None
     batch_ack: str = "message"
+    organization_id: str = ""
 
     @property
     def tz(self) -> dt.tzinfo:
@@ -103,6 +109,7 @@ def from_details(facility: str, details: Mapping[str, Any]) -> PeerProfile:
         untyped_cx=str(details.get("untyped_cx") or MR),
         sending_application=details.get("sending_application"),
         batch_ack=str(details.get("batch_ack") or "message"),
+        organization_id=str(details.get("organization_id") or ""),
     )
 
 

@@ -103,10 +103,11 @@ def post_ecg_file(
     clinical_question: str | None = None,
 ) -> EcgAccepted:
     """Submit a 12-lead ECG file as a cart exports it: DICOM 12-lead ECG waveform, HL7 aECG
-    XML, SCP-ECG (uncompressed) or GE MUSE XML, told apart by content. The patient, time and
-    device come from the file; query fields add what it lacks or override it (a local patient
-    ID is the site's MRN). Times without an offset are local (`tz`, default Asia/Shanghai).
-    Without `event_id` the file's digest is the idempotency key. Answers as `POST /ingest/ecg`."""
+    XML, SCP-ECG (uncompressed), GE MUSE or CardioSoft XML or Philips XML, told apart by
+    content. The patient, time and device come from the file; query fields add what it lacks
+    or override it (a local patient ID is the site's MRN). Times without an offset are local
+    (`tz`, default Asia/Shanghai). Without `event_id` the file's digest is the idempotency
+    key. Answers as `POST /ingest/ecg`."""
     site = acting_site(site_id, "site_id")  # a clinic submits for itself only (403)
     fields = FileFields(
         site, site_kind, event_id, ecg_id, device_id, patient_id, patient_system,

@@ -37,6 +37,21 @@ human read" (the reason names a wraparound LAD occlusion as the alternative), no
 A wide QRS (>= 120 ms) with a dominant negative V1 (LBBB-like, or paced) has secondary
 ST-T changes: the ST elevation criteria do not apply there (4th UDMI), so such an ECG is
 never critical from its ST; Sgarbossa's criteria are checked and reported for the reader.
+Right bundle branch block (AHA/ACCF/HRS 2009 recommendations, Part III, Surawicz et al.:
+QRS >= 120 ms in adults, a late R' in V1 or V2 with an R peak time > 50 ms in V1, and an S
+wave longer than the R or than 40 ms in I and V6) is different: it leaves an infarct's ST
+elevation visible, so the criteria still apply (4th UDMI; the ESC 2017 STEMI guideline
+manages RBBB with ongoing ischaemic symptoms like a STEMI). But its repolarization is
+secondary, directed against the slow terminal QRS deflection: ST depression after the R' of
+V1-V3, elevation after the wide, slurred S of I, aVL, V5, V6; the 4th UDMI warns that these
+ST-T changes make ischaemia hard to judge in RBBB and counts only *new* elevation. Measured at
+the global J point, where that slurred S ends, the secondary elevation alone can reach 1 mm
+(CPSC 2018 A0001, RBBB only by its cardiologists: V5 +108, V6 +110 uV). So, in RBBB, elevation
+in a lead with a wide S (> 40 ms, the criterion's own figure) counts for critical only with
+reciprocal depression in the opposite wall; without it, it is "urgent, needs human read"
+(a previous ECG tells whether it is new). Elevation in leads without a wide S (V1-V3 after
+the R', as in a proximal LAD occlusion with a new RBBB) is judged as usual. The posterior MI
+flag is not raised in RBBB: the tall R in V1 it looks for is the R'.
 
 "Contiguous" (the definition: lead groups such as the anterior V1-V6, inferior II, III, aVF,
 lateral/apical I and aVL). The pairs that count here:
@@ -50,6 +65,7 @@ aVR is in no pair: its ST elevation with diffuse depression (left main) is for t
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -73,6 +89,8 @@ DE_WINTER_T_UV = 500.0  # tall, prominent precordial T wave
 WIDE_QRS_MS = 120.0
 SGARBOSSA_CONCORDANT_UV = 100.0  # >= 1 mm concordant elevation, or depression in V1-V3
 SGARBOSSA_DISCORDANT_RATIO = 0.25  # Smith-modified: discordant ST / S depth >= 25 %
+RBBB_V1_R_PEAK_MS = 50.0  # AHA/ACCF/HRS 2009 Part III: R peak time in V1 > 50 ms
+RBBB_WIDE_S_MS = 40.0  # ... and an S in I and V6 longer than the R or than 40 ms
 AVR_ELEVATION_UV = 100.0
 AVR_DEPRESSED_LEADS = 8  # 4th UDMI: depression in >= 8 leads with aVR elevation: left main
 HR_CRITICAL_BELOW, HR_CRITICAL_ABOVE = 40.0, 150.0
@@ -211,13 +229,18 @@ def _st_findings(m: Measurements, sex: str | None, age_years: float | None) -> l
     maybe = {
         ld for ld, v in st.items() if v >= lowest_st_elevation_threshold_uv(ld, sex, age_years)
     }
+    secondary = _rbbb_secondary(m, elevated)
+    maybe -= secondary
     out: list[Finding] = []
-    critical = _territories(elevated)
+    critical = _territories(elevated - secondary)
     diffuse = _diffuse_without_reciprocal(st, critical)
     if diffuse:
         out.append(("urgent", _diffuse_reason(st, critical)))
     for territory, leads in ({} if diffuse else critical).items():
         out.append(("critical", _stemi_reason(st, territory, leads, sex, age_years)))
+    for territory, leads in _territories(elevated).items():
+        if territory not in critical:  # only leads whose elevation may be RBBB's
+            out.append(("urgent", _rbbb_reason(m, territory, leads)))
     for territory, leads in _territories(maybe).items():
         if not set(leads) <= set(critical.get(territory, [])):
             out.append(("urgent", _hinges_reason(st, territory, leads, sex, age_years)))
@@ -285,10 +308,15 @@ def _diffuse_reason(st: dict[str, float], territories: dict[str, list[str]]) -> 
     )
 
 
-def _reciprocal(st: dict[str, float], territory: str) -> str:
-    facing = [
+def _facing(st: dict[str, float], territory: str) -> list[str]:
+    """The opposite wall's leads with reciprocal ST depression."""
+    return [
         ld for ld in RECIPROCAL.get(territory, ()) if st.get(ld, 0.0) <= -RECIPROCAL_DEPRESSION_UV
     ]
+
+
+def _reciprocal(st: dict[str, float], territory: str) -> str:
+    facing = _facing(st, territory)
     if not facing:
         return "no reciprocal ST depression"
     return "reciprocal ST depression supports it: " + _values(st, facing)
@@ -299,6 +327,44 @@ def _lbbb_like(m: Measurements) -> bool:
     if m.qrs_ms is None or m.qrs_ms < WIDE_QRS_MS or "V1" not in m.r_uv or "V1" not in m.s_uv:
         return False
     return -m.s_uv["V1"] > m.r_uv["V1"]
+
+
+def _rbbb(m: Measurements) -> bool:
+    """Complete RBBB by AHA/ACCF/HRS 2009 Part III (adults): QRS >= 120 ms, a late R' in
+    V1 or V2 (R peak time > 50 ms) and a wide S in both I and V6."""
+    if m.qrs_ms is None or m.qrs_ms < WIDE_QRS_MS or _lbbb_like(m):
+        return False
+    late_r = any(m.r_peak_ms.get(ld, 0.0) > RBBB_V1_R_PEAK_MS for ld in ("V1", "V2"))
+    return late_r and all(_wide_s(m, ld) for ld in ("I", "V6"))
+
+
+def _wide_s(m: Measurements, lead: str) -> bool:
+    s = m.s_ms.get(lead)
+    return s is not None and (s > RBBB_WIDE_S_MS or s > m.r_ms.get(lead, math.inf))
+
+
+def _rbbb_secondary(m: Measurements, elevated: set[str]) -> set[str]:
+    """Elevated leads whose elevation may be RBBB's secondary ST-T change: after a wide S,
+    in a territory whose opposite wall shows no reciprocal depression."""
+    if not _rbbb(m):
+        return set()
+    supported = {
+        ld
+        for territory, leads in _territories(elevated).items()
+        if _facing(m.st_deviation_uv, territory)
+        for ld in leads
+    }
+    return {ld for ld in elevated - supported if _wide_s(m, ld)}
+
+
+def _rbbb_reason(m: Measurements, territory: str, leads: list[str]) -> str:
+    return (
+        f"urgent, needs human read: right bundle branch block (QRS {m.qrs_ms:g} ms, late R' in "
+        f"V1 or V2, wide S in I and V6) with ST elevation at the J point in {', '.join(leads)} "
+        f"({territory}): {_values(m.st_deviation_uv, leads)}, after a wide S wave, where RBBB's "
+        "own (secondary) ST-T change is an elevation; no reciprocal ST depression; not called "
+        "critical: a previous ECG tells whether it is new (4th UDMI)"
+    )
 
 
 def _lbbb_findings(m: Measurements, sex: str | None, age: float | None) -> list[Finding]:
@@ -339,7 +405,7 @@ def _posterior(m: Measurements) -> Finding | None:
     low = {ld for ld in ("V1", "V2", "V3") if st.get(ld, 0.0) <= -POSTERIOR_DEPRESSION_UV}
     pair = next((p for p in (("V1", "V2"), ("V2", "V3")) if set(p) <= low), None)
     tall_r = [ld for ld in ("V1", "V2") if m.r_uv.get(ld, 0.0) > -m.s_uv.get(ld, 0.0) > 0.0]
-    if pair is None or not tall_r or _lbbb_like(m):
+    if pair is None or not tall_r or _lbbb_like(m) or _rbbb(m):
         return None
     return (
         "urgent",

@@ -2,8 +2,8 @@
 POST /ingest/ecg-file -> the same EcgSubmitted as POST /ingest/ecg -> the FHIR Observation
 with one SampledData per lead (MDC codes from tests/standard_codes.py, written from the
 standard), the right sample count and period. Files: pydicom's real 12-lead test file and
-the standards-following writers of tests/ecg_file_writers.py, and a real Philips XLI file
-(tests/data/ecg)."""
+the standards-following writers of tests/ecg_file_writers.py, and a real Philips XLI file and
+a real GE CardioSoft file (tests/data/ecg)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,12 @@ from services.server import Server
 from tests import ecg_file_writers as w
 from tests.integration.test_ecg_slice import wait_for
 from tests.standard_codes import LEAD_ORDER, MDC_LEADS
-from tests.unit.test_ecg_cart_files import SIERRAECG_JS_MIDDLE
+from tests.unit.test_ecg_cart_files import (
+    CARDIOSOFT,
+    CARDIOSOFT_FIRST,
+    CARDIOSOFT_UV_PER_LSB,
+    SIERRAECG_JS_MIDDLE,
+)
 
 RATE = 500
 SITE = "clinic-baiyang"
@@ -142,6 +147,25 @@ def test_real_philips_xli_file_from_a_heartstart_mrx(client: httpx.Client) -> No
     assert middle == [5 * v for v in SIERRAECG_JS_MIDDLE]
     # local time without an offset: the site's (Asia/Shanghai, +08:00)
     assert obs.effectiveDateTime == dt.datetime(2011, 11, 30, 23, 27, 34, tzinfo=dt.UTC)
+
+
+def test_real_ge_cardiosoft_file_all_12_leads_in_uv(client: httpx.Client) -> None:
+    """tests/data/ecg/ecgprocess/example-XML1.xml: 12 leads of 5000 samples at 500 Hz in
+    units of 5 µV; its patient ID becomes the site's MRN."""
+    resp = post_file(client, CARDIOSOFT, "application/xml")
+    obs = observation_of(client, resp)
+    leads = lead_data(obs)
+    assert list(leads) == [MDC_LEADS[name][0] for name in LEAD_ORDER]
+    assert {(unit, period, len(s)) for unit, period, s in leads.values()} == {("uV", 2.0, 5000)}
+    for name, first in CARDIOSOFT_FIRST.items():
+        assert leads[MDC_LEADS[name][0]][2][:3] == [CARDIOSOFT_UV_PER_LSB * v for v in first]
+    # 2018-07-19 14:19:39 local time without an offset: the site's (Asia/Shanghai, +08:00)
+    assert obs.effectiveDateTime == dt.datetime(2018, 7, 19, 6, 19, 39, tzinfo=dt.UTC)
+    patient = Patient.model_validate(wait_for(client, f"/fhir/{resp.json()['patient']}").json())
+    assert [(i.system, i.value) for i in patient.identifier] == [
+        (f"urn:goldenhour:mrn:{SITE}", "1532006361")
+    ]
+    assert (patient.gender, str(patient.birthDate)) == ("male", "1965-01-01")
 
 
 def test_resending_the_same_file_is_answered_as_the_first(

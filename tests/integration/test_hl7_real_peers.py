@@ -75,6 +75,52 @@ def test_hl7apy_adt_a01_is_accepted_and_becomes_the_patient(server: Server) -> N
     assert patient["name"][0]["family"] == "SURNAME" and patient["gender"] == "male"
 
 
+def test_hl7apy_his_named_send_fac_is_the_hospital_its_registered_peer_names(
+    server: Server,
+) -> None:
+    """The fixture's HIS writes MSH-4 "SEND FAC", which no registered organization can be
+    (ids have no spaces): refused once the registry is in force, until a peer registered
+    for that facility names the hospital it speaks for. Then it is that hospital, and its
+    MRNs are that hospital's; the ACK still addresses "SEND FAC"."""
+    message = fixture("hl7apy/test_parser_adt_a01_v25.hl7")
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        loaded(client)  # the example registry: county-hospital is one of its hospitals
+        refused = send(server, message)
+        assert segment(refused, "MSA")[1:3] == ["AE", "0123456789"]
+        assert segment(refused, "ERR")[2:4] == ["MSH^1^4", "103^Table value not found^HL70357"]
+
+        peer = {"id": "peer-send-fac", "sending_facility": "SEND FAC"}
+        resp = client.put(f"/registry/peers/{peer['id']}", json={**peer, **COUNTY})
+        assert resp.status_code == 202, resp.text
+        eventually(server, f"/fhir/{resp.json()['resource']}")
+    size = topic_size(server, ADT)
+    answer = send(server, message.replace(b"|0123456789|", b"|0123456790|"))
+    assert segment(answer, "MSA")[1:3] == ["AA", "0123456790"]
+    assert segment(answer, "MSH")[4:6] == ["SEND APP", "SEND FAC"]  # MSH-5/-6: the sender
+    assert topic_size(server, ADT) == size + 1
+    mrn = {"system": "urn:goldenhour:mrn:county-hospital", "value": "123-456-789"}
+    patient = eventually(server, f"/fhir/Patient/{patient_id([mrn])}")
+    assert mrn in [{"system": i["system"], "value": i["value"]} for i in patient["identifier"]]
+
+    # A second system of the same hospital numbers its messages on its own: its message
+    # with the same control id, patient and trigger is another message, not a resend.
+    with httpx.Client(base_url=server.base_url, timeout=60) as client:
+        other = {"id": "peer-other-his", "sending_facility": "OTHER HIS"}
+        resp = client.put(f"/registry/peers/{other['id']}", json={**other, **COUNTY})
+        assert resp.status_code == 202, resp.text
+        eventually(server, f"/fhir/{resp.json()['resource']}")
+    second = message.replace(b"|0123456789|", b"|0123456790|").replace(
+        b"|SEND FAC|", b"|OTHER HIS|"
+    )
+    answer = send(server, second)
+    assert segment(answer, "MSA")[1:3] == ["AA", "0123456790"]
+    assert b"duplicate" not in answer
+    assert topic_size(server, ADT) == size + 2
+
+
+COUNTY = {"organization_id": "county-hospital"}
+
+
 # -- python-hl7 (BSD-3): FHS/BHS batch with ADT^A04 v2.5; ORU^R01 v2.4 of a lab result ------
 
 AUSDHSV_PROFILE = {"ABCHS": {"identifier_authorities": {"100": "MR"}}}

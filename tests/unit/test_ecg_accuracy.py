@@ -1,10 +1,11 @@
 """Accuracy of the automatic measurements and triage on real 12-lead recordings, against the
-reading of the cart program that recorded them (Philips DXL, GE 12SL), with the limits of
-IEC 60601-2-25:2011, 201.12.4.102.3.2 (global intervals on biological ECGs: mean difference
-and standard deviation, PR and QRS +-10 ms / 10 ms, QT +-25 ms / 30 ms), and the triage on
-those and on ten CPSC 2018 records labelled by cardiologists (normal, atrial fibrillation, RBBB,
-PVC, ST depression: none an acute MI). The recordings, their source and licence are in
-tests/data/ecg/README.md; `python -m bench.ecg_accuracy` prints the same comparison as a table."""
+reading of the cart program that recorded them (Philips DXL, GE 12SL; a GE MAC55 DICOM file's
+annotations), with the limits of IEC 60601-2-25:2011, 201.12.4.102.3.2 (global intervals on
+biological ECGs: mean difference and standard deviation, PR and QRS +-10 ms / 10 ms, QT
++-25 ms / 30 ms), and the triage on those and on ten CPSC 2018 records labelled by
+cardiologists (normal, atrial fibrillation, RBBB, PVC, ST depression: none an acute MI). The
+recordings, their source and licence are in tests/data/ecg/README.md;
+`python -m bench.ecg_accuracy` prints the same comparison as a table."""
 
 from __future__ import annotations
 
@@ -27,16 +28,16 @@ def _outcomes() -> tuple[Outcome, ...]:
     return tuple(evaluate(cases()))
 
 
-# CPSC 2018 A0001 (RBBB, QRS 146 ms): J point on the S upstroke of V5-V6 that runs straight
-# into an upsloping ST and a tall T; see the strict xfail below.
-KNOWN_FALSE_CRITICAL = "cpsc2018/A0001"
+# CPSC 2018 A0001: right bundle branch block (its cardiologists' only label), QRS 146 ms, whose
+# slurred S in V5-V6 ends at the global J point on a 1 mm elevation: RBBB's own ST-T change.
+RBBB_RECORD = "cpsc2018/A0001"
 
 
 def _within_iec(key: str) -> None:
     a = agreement(_outcomes(), key)
     mean_limit, sd_limit = IEC_LIMITS[key]
     referenced = [o for o in _outcomes() if o.case.reference.get(key) is not None]
-    assert a.n == len(referenced) >= 3  # every cart-referenced recording measured
+    assert a.n == len(referenced) >= 4  # every cart-referenced recording measured
     assert a.mean is not None and abs(a.mean) <= mean_limit, a
     assert a.sd is not None and a.sd <= sd_limit, a
 
@@ -52,10 +53,14 @@ def test_accuracy__qt_interval_within_iec_60601_2_25() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "QRS mean difference -13.7 ms, SD 22.0 ms (limits +-10 / 10): on philips_129DYPRG "
+        "QRS mean difference -9.0 ms, SD 17.0 ms (limits +-10 / 10): on philips_129DYPRG "
         "(inferior STEMI) ours is 96 ms against the cart's global 135 ms; the same file's "
         "beat-group QRS is 96 ms and its lead II alone (QRS notch flagged, elevated ST) 135 ms; "
-        "the two GE 12SL files agree within 2 ms"
+        "its own global fiducials (qrson 7016, qrsoff 7112 ms) span 96 ms and match ours "
+        "(7020, 7116) within 4 ms, so its 135 is no earliest-onset-to-latest-offset span "
+        "(IEC 60601-2-25, CSE): lead II's end, onset + 135 ms, falls at the trough of a 45 uV, "
+        "40 ms dip of its ST at +270 uV (limb leads; chest leads flat; spatial velocity 2-5 % "
+        "of the QRS peak); the four GE files differ by 0, -2, +2 (12SL) and -6 ms (MAC55 DICOM)"
     ),
 )
 def test_accuracy__qrs_duration_within_iec_60601_2_25() -> None:
@@ -69,14 +74,14 @@ def test_accuracy__every_acute_mi_reference_is_triaged_critical_for_st_elevation
 
 
 def test_accuracy__no_reference_without_acute_mi_is_triaged_critical() -> None:
-    calm = [o for o in _outcomes() if not o.cart_stemi and o.case.name != KNOWN_FALSE_CRITICAL]
-    assert len(calm) >= 10  # two carts' non-MI readings and the CPSC records
+    calm = [o for o in _outcomes() if not o.cart_stemi]
+    assert len(calm) >= 13  # four GE readings without acute MI and the CPSC records
     assert [(o.case.name, o.triaged.reasons) for o in calm if o.triaged.cls == "critical"] == []
 
 
 def test_accuracy__no_normal_reference_is_triaged_critical() -> None:
     c = confusion(_outcomes())
-    assert c.normal_references >= 2  # GE 12SL "normal ECG" and CPSC 2018 class Normal
+    assert c.normal_references >= 3  # GE 12SL "normal ECG" (MUSE, CardioSoft), CPSC Normal
     assert c.critical_on_normal == []
 
 
@@ -89,15 +94,19 @@ def test_accuracy__real_early_repolarization_is_left_to_a_human_not_called_stemi
     assert "early repolarization" in o.triaged.reasons[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "cpsc2018/A0001 (cardiologists' label RBBB only) is critical for lateral ST elevation "
-        "at the J point, V5 +108 and V6 +110 uV (cut-point 100): the QRS (146 ms) ends on the "
-        "S upstroke, which runs straight into an upsloping ST and a T of 375 uV, so 4 ms "
-        "either side of J moves V5-V6 by 10-15 uV; a reader would call it RBBB"
-    ),
-)
-def test_accuracy__rbbb_reference_is_not_triaged_critical() -> None:
-    (o,) = [o for o in _outcomes() if o.case.name == KNOWN_FALSE_CRITICAL]
+def test_accuracy__real_sinus_bradycardia_otherwise_normal_is_not_critical() -> None:
+    # Issue 12's own case: GE CardioSoft, 12SL "Sinus bradycardia", "Otherwise normal ECG",
+    # man of 53, rate 50; once triaged critical for "ST elevation V3, V4" and "heart rate".
+    (o,) = [o for o in _outcomes() if o.case.name == "example-XML1.xml"]
+    assert o.cart_normal and o.case.sex == "male" and o.case.age_years == 53.0
     assert o.triaged.cls != "critical", o.triaged.reasons
+    assert not [r for r in o.triaged.reasons if r.startswith("critical")]
+
+
+def test_accuracy__rbbb_reference_is_left_to_a_human_not_called_stemi() -> None:
+    # V5 +108, V6 +110 uV at the global J point, after a wide S: met by RBBB's secondary ST-T
+    # change alone, with no reciprocal depression; the 4th UDMI counts only new elevation in
+    # RBBB, which a reader judges against a previous ECG.
+    (o,) = [o for o in _outcomes() if o.case.name == RBBB_RECORD]
+    assert o.triaged.cls == "urgent", o.triaged.reasons
+    assert o.triaged.reasons[0].startswith("urgent, needs human read: right bundle branch block")

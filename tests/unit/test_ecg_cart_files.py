@@ -1,5 +1,6 @@
 """Real cart exports (tests/data/ecg/README.md): a Philips Sierra ECG XML file from a
-HeartStart MRx and a GE MUSE XML file, read by the ingest parsers. Expected samples come from
+HeartStart MRx, a GE MUSE XML file, a GE CardioSoft XML file and two GE DICOM files, read by
+the ingest parsers. Expected samples come from
 sierraecg-js's own test of the same Philips file (the middle sample of every lead, in units of
 5 µV); the cart's measurements and statements are the text of the files."""
 
@@ -8,7 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from services.ingest.ecg_files import CartReading, detect, parse
+import pytest
+from pydicom.data import get_testdata_file
+
+from services.ingest.ecg_files import CartReading, EcgFileError, detect, parse
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ecg"
 PHILIPS = (DATA / "philips_129DYPRG.xml").read_bytes()
@@ -71,4 +75,113 @@ def test_muse__the_carts_measurements_and_statements_line_by_line() -> None:
         "Anterior infarct, age undetermined",
         "T wave abnormality, consider lateral ischemia",
         "Abnormal ECG",
+    )
+
+
+# GE CardioSoft V6.73 "CardiologyXML" and two GE DICOM 12-lead files, from the ecgprocess 1.2.0
+# wheel (GPL-3.0-or-later, tests/data/ecg/ecgprocess/LICENCE.txt). Expected values are the
+# files' own text: CardioSoft's first StripData samples and its 12SL MeasurementTable.
+ECGPROCESS = DATA / "ecgprocess"
+CARDIOSOFT = (ECGPROCESS / "example-XML1.xml").read_bytes()
+CARDIOSOFT_UV_PER_LSB = 5  # <StripData><Resolution units="uVperLsb">5</Resolution>
+# <StripData><WaveformData lead="I"> and lead="V1": their first three samples
+CARDIOSOFT_FIRST = {"I": (-4, -2, -2), "V1": (92, 91, 90)}
+# <MeasurementTable Creation="12SL"><RAmplitude units="uV"> of II, V3, V4, V5, V6
+TWELVE_SL_R_UV = {"II": 957, "V3": 1049, "V4": 1879, "V5": 1650, "V6": 1352}
+
+
+def test_cardiosoft__detected_by_its_root_element() -> None:
+    assert detect.detect(CARDIOSOFT) == "cardiosoft"
+
+
+def test_cardiosoft__the_strip_in_uv_from_its_resolution() -> None:
+    ecg = parse(CARDIOSOFT)
+    assert ecg.format == "cardiosoft" and ecg.sampling_rate_hz == 500.0
+    assert list(ecg.leads) == list(ORDER) and ecg.derived_leads == []
+    assert {len(samples) for samples in ecg.leads.values()} == {5000}
+    for lead, first in CARDIOSOFT_FIRST.items():
+        assert tuple(ecg.leads[lead][:3]) == tuple(CARDIOSOFT_UV_PER_LSB * v for v in first)
+
+
+def test_cardiosoft__tallest_r_waves_are_the_amplitudes_12sl_measured() -> None:
+    # The scale checked against the cart's own µV: the tallest R of the strip above its
+    # median level is 12SL's R amplitude (of its median beat) within 5 %.
+    ecg = parse(CARDIOSOFT)
+    for lead, r_uv in TWELVE_SL_R_UV.items():
+        samples = sorted(ecg.leads[lead])
+        tallest = samples[-1] - samples[len(samples) // 2]
+        assert abs(tallest - r_uv) <= 0.05 * r_uv, (lead, tallest, r_uv)
+
+
+def test_cardiosoft__patient_time_device_and_the_12sl_reading() -> None:
+    ecg = parse(CARDIOSOFT)
+    assert (ecg.patient_id, ecg.given, ecg.gender, ecg.age_years) == (
+        "1532006361",
+        "ACE",
+        "male",
+        53.0,
+    )
+    assert ecg.birth_date == dt.date(1965, 1, 1)
+    assert ecg.acquired_at == dt.datetime(2018, 7, 19, 14, 19, 39)  # local, no offset
+    assert (ecg.manufacturer, ecg.model) == ("GE Healthcare", "CardioSoft V6.73")
+    assert ecg.file_id == "1.2.840.113619.2.235.305770679234075180681238120"
+    assert ecg.cart == CartReading(
+        heart_rate_bpm=50.0,
+        pr_ms=174.0,
+        qrs_ms=92.0,
+        qt_ms=440.0,
+        qtc_ms=401.0,
+        statements=(
+            "Sinus bradycardia",
+            "Otherwise normal ECG",
+            "Arrhythmia results of the full-disclosure ECG",
+            "QRS Complexes: 4",
+        ),
+        program="GE 12SL V21",
+    )
+
+
+def test_cardiosoft__a_resolution_in_another_unit_is_refused_not_guessed() -> None:
+    data = CARDIOSOFT.replace(b'<Resolution units="uVperLsb">5', b'<Resolution units="bits">5')
+    with pytest.raises(EcgFileError, match="CardioSoft: StripData has no Resolution in uVperLsb"):
+        parse(data)
+
+
+def test_cardiosoft__a_measurement_in_another_unit_is_not_taken() -> None:
+    data = CARDIOSOFT.replace(b'<QTInterval units="ms">', b'<QTInterval units="s">')
+    ecg = parse(data)
+    assert ecg.cart is not None and ecg.cart.qt_ms is None and ecg.cart.qrs_ms == 92.0
+
+
+def test_dicom__a_ge_files_statements_and_global_measurements_from_its_annotations() -> None:
+    # GE MAC55 (VUMC): 5 µV per unit; "PR Interval" 0 (atrial fibrillation) is not measured
+    ecg = parse((ECGPROCESS / "example-DICOM2.dcm").read_bytes())
+    assert (ecg.manufacturer, ecg.model, ecg.sampling_rate_hz) == ("GE", "MAC55", 500.0)
+    assert ecg.cart is not None
+    assert (ecg.cart.heart_rate_bpm, ecg.cart.pr_ms, ecg.cart.qrs_ms) == (81.0, None, 92.0)
+    assert (ecg.cart.qt_ms, ecg.cart.qtc_ms) == (378.0, 439.0)
+    assert ecg.cart.statements[0] == "ATRIAL FIBRILLATION" and len(ecg.cart.statements) == 8
+    assert ecg.cart.statements[5] == "ABNORMAL CHANGES POSSIBLY DUE TO MYOCARDIAL ISCHEMIA"
+
+
+def test_dicom__a_file_without_annotations_has_no_cart_reading() -> None:
+    ecg = parse((ECGPROCESS / "example-DICOM1.dcm").read_bytes())
+    assert (ecg.model, ecg.gender, len(ecg.leads)) == ("MV360", "female", 12)
+    assert ecg.cart is None
+
+
+def test_dicom__another_vendors_annotations_and_the_patients_age() -> None:
+    # pydicom's waveform_ecg.dcm (Mortara ELI 250): the same SCPECG-coded annotations, an
+    # RR interval but no rate, Patient's Age "042Y"
+    path = get_testdata_file("waveform_ecg.dcm")
+    assert isinstance(path, str)
+    ecg = parse(Path(path).read_bytes())
+    assert (ecg.gender, ecg.age_years) == ("female", 42.0)
+    assert ecg.cart == CartReading(
+        heart_rate_bpm=None,
+        pr_ms=161.0,
+        qrs_ms=75.0,
+        qt_ms=368.0,
+        qtc_ms=370.0,
+        statements=("RITMO SINUSALE", "ECG NORMALE"),
     )

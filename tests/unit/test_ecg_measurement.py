@@ -217,6 +217,28 @@ def test_measure__real_recording_rate_matches_its_hand_checked_beats() -> None:
     assert [p for p in m.problems if "missing" not in p] == []
 
 
+CPSC = Path(__file__).resolve().parents[1] / "data" / "ecg" / "cpsc2018"
+
+
+@pytest.mark.parametrize(("record", "rbbb"), [("A0001", True), ("A0010", True), ("A0002", False)])
+def test_measure__rbbb_criteria_on_real_records_labelled_by_cardiologists(
+    record: str, rbbb: bool
+) -> None:
+    # AHA/ACCF/HRS 2009 Part III, complete RBBB in adults: QRS >= 120 ms, R peak time in V1
+    # > 50 ms (the late R'), S wave > 40 ms in I and V6. A0001 and A0010 are labelled RBBB,
+    # A0002 normal (CPSC 2018, tests/data/ecg/README.md).
+    from bench.ecg_accuracy import wfdb_case
+
+    case = wfdb_case(CPSC / f"{record}.hea")
+    m = measure(case.leads, case.rate_hz)
+    met = [
+        m.qrs_ms is not None and m.qrs_ms >= 120,
+        m.r_peak_ms.get("V1", 0.0) > 50,
+        m.s_ms["I"] > 40 and m.s_ms["V6"] > 40,
+    ]
+    assert all(met) is rbbb, (m.qrs_ms, m.r_peak_ms, m.s_ms)
+
+
 # --- what cannot be analysed is said, never raised --------------------------------------
 
 

@@ -408,8 +408,10 @@ def test_triage__lbbb_discordant_st_elevation_is_not_a_stemi() -> None:
     shape = morphology(
         V1=(100, -2500, 500), V2=(150, -3000, 600), V3=(300, -2400, 500), I=(1200, 0, -300)
     )
-    m = dataclasses.replace(  # type: ignore[arg-type]
-        with_st(V1=200, V2=250, V3=200, I=-80), qrs_ms=150, **shape
+    m = dataclasses.replace(
+        with_st(V1=200, V2=250, V3=200, I=-80),
+        qrs_ms=150,
+        **shape,  # type: ignore[arg-type]
     )
     result = triage(m, "routine", None)
     assert result.cls == "routine"
@@ -418,8 +420,10 @@ def test_triage__lbbb_discordant_st_elevation_is_not_a_stemi() -> None:
 
 def test_triage__lbbb_with_concordant_elevation_meets_sgarbossa_but_is_not_critical() -> None:
     shape = morphology(V1=(100, -2500, 500), V5=(1500, -100, -400), V6=(1400, 0, -400))
-    m = dataclasses.replace(  # type: ignore[arg-type]
-        with_st(V5=150, V6=160), qrs_ms=150, **shape
+    m = dataclasses.replace(
+        with_st(V5=150, V6=160),
+        qrs_ms=150,
+        **shape,  # type: ignore[arg-type]
     )
     result = triage(m, "routine", None)
     assert result.cls == "urgent"
@@ -431,3 +435,53 @@ def test_triage__avr_elevation_with_widespread_depression_needs_a_human_read() -
     result = triage(with_st(aVR=150, **depressed), "routine", None)
     assert result.cls == "urgent"
     assert any("aVR +150 uV" in r and "left main" in r for r in result.reasons)
+
+
+# --- Right bundle branch block (AHA/ACCF/HRS 2009 Part III criteria) --------------------
+
+
+def rbbb(qrs_ms: float = 146.0, v1_r_peak_ms: float = 100.0, **st: float) -> Measurements:
+    """Complete RBBB's timing: a late R' in V1 (R peak time > 50 ms), a wide S (> 40 ms)
+    after a short R in I, aVL, V5, V6 and II, no wide S in V1-V4 (the shape of CPSC 2018
+    A0001, RBBB by its cardiologists)."""
+    wide_s = ("I", "II", "aVL", "V5", "V6")
+    return dataclasses.replace(
+        with_st(**st),
+        qrs_ms=qrs_ms,
+        r_uv={**dict.fromkeys(STANDARD_LEAD_ORDER, 600.0), "V1": 1100.0},
+        s_uv={**dict.fromkeys(STANDARD_LEAD_ORDER, -300.0), "V1": -150.0},
+        r_peak_ms={**dict.fromkeys(STANDARD_LEAD_ORDER, 30.0), "V1": v1_r_peak_ms},
+        r_ms=dict.fromkeys(STANDARD_LEAD_ORDER, 56.0),
+        s_ms={ld: 90.0 if ld in wide_s else 20.0 for ld in STANDARD_LEAD_ORDER},
+    )
+
+
+def test_triage__rbbb_lateral_elevation_after_a_wide_s_needs_a_human_read() -> None:
+    # RBBB's own ST-T change after its slurred S is an elevation: 1 mm at the global J point
+    # is not a STEMI on its own (4th UDMI: only new elevation counts in RBBB)
+    result = triage(rbbb(V5=108, V6=110, V1=-146, V2=-146), "routine", None, "male", 74)
+    assert result.cls == "urgent"
+    assert result.reasons[0].startswith("urgent, needs human read: right bundle branch block")
+    assert "V5 +108 uV, V6 +110 uV" in result.reasons[0]
+    assert not any("posterior" in r for r in result.reasons)  # V1's tall R is the R'
+
+
+def test_triage__rbbb_elevation_with_reciprocal_depression_stays_critical() -> None:
+    m = rbbb(V5=150, V6=160, I=120, II=-80, III=-120, aVF=-100)
+    result = triage(m, "routine", None, "male", 74)
+    assert result.cls == "critical"
+    assert "reciprocal ST depression supports it" in result.reasons[0]
+
+
+def test_triage__rbbb_anterior_elevation_after_the_r_prime_stays_critical() -> None:
+    # proximal LAD occlusion with a new RBBB: V1-V3 elevation has no wide S before it
+    assert cls(rbbb(V1=250, V2=300, V3=280, V4=200), sex="male", age_years=60) == "critical"
+
+
+@pytest.mark.parametrize(
+    ("qrs_ms", "v1_r_peak_ms"), [(110.0, 100.0), (146.0, 40.0)], ids=["narrow", "no-late-r"]
+)
+def test_triage__lateral_elevation_without_the_rbbb_criteria_stays_critical(
+    qrs_ms: float, v1_r_peak_ms: float
+) -> None:
+    assert cls(rbbb(qrs_ms, v1_r_peak_ms, V5=108, V6=110)) == "critical"

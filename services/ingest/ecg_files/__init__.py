@@ -1,15 +1,16 @@
 """ECG files as carts export them (DICOM 12-lead waveform, HL7 aECG, SCP-ECG, GE MUSE XML,
-Philips Sierra ECG XML), detected by content and parsed into one neutral `ParsedEcg`;
-services/ingest/ecg_files/submission.py turns that into the `EcgIn` every other channel
-submits.
+GE CardioSoft XML, Philips Sierra ECG XML), detected by content and parsed into one neutral
+`ParsedEcg`; services/ingest/ecg_files/submission.py turns that into the `EcgIn` every other
+channel submits.
 
-| format   | detected by                                   | module     |
-|----------|-----------------------------------------------|------------|
-| DICOM    | 'DICM' at byte 128 (PS3.10 preamble)          | dicom.py   |
-| HL7 aECG | XML root AnnotatedECG in urn:hl7-org:v3       | aecg.py    |
-| SCP-ECG  | record CRC + length, section 0 at byte 6      | scp.py     |
-| GE MUSE  | XML root RestingECG                           | muse.py    |
-| Philips  | XML root restingecgdata (Sierra ECG XML)      | philips.py |
+| format     | detected by                              | module        |
+|------------|------------------------------------------|---------------|
+| DICOM      | 'DICM' at byte 128 (PS3.10 preamble)     | dicom.py      |
+| HL7 aECG   | XML root AnnotatedECG in urn:hl7-org:v3  | aecg.py       |
+| SCP-ECG    | record CRC + length, section 0 at byte 6 | scp.py        |
+| GE MUSE    | XML root RestingECG                      | muse.py       |
+| CardioSoft | XML root CardiologyXML (GE CardioSoft)   | cardiosoft.py |
+| Philips    | XML root restingecgdata (Sierra ECG XML) | philips.py    |
 
 Parsers are pure (bytes in, `ParsedEcg` out) and raise `EcgFileError` naming what is wrong,
 prefixed with the format ("DICOM: ...", "SCP-ECG: ..."); the route answers it as a 422.
@@ -19,11 +20,16 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from avro_schemas.lead_samples import Samples
 
 # 60 s (EcgIn's longest) at 2000 Hz (its highest rate): a file claiming more samples per
 # lead is refused before its samples are decoded, so parse cost stays bounded.
 MAX_SAMPLES_PER_LEAD = 120_000
+# Sex as GE and Philips XML write it -> FHIR administrative gender (anything else: unknown)
+XML_GENDERS = {"MALE": "male", "FEMALE": "female"}
 
 
 class EcgFileError(ValueError):
@@ -66,7 +72,7 @@ class ParsedEcg:
 
     format: str
     sampling_rate_hz: float
-    leads: dict[str, list[int]]
+    leads: Mapping[str, Samples | Sequence[int]]  # arrays: EcgIn packs them as they are
     patient_id: str | None = None
     family: str | None = None
     given: str | None = None
@@ -100,7 +106,7 @@ def check_samples(fmt: str, count: int) -> None:
 
 def parse(data: bytes) -> ParsedEcg:
     """Detect the format by content and parse it."""
-    from services.ingest.ecg_files import aecg, dicom, muse, philips, scp
+    from services.ingest.ecg_files import aecg, cardiosoft, dicom, muse, philips, scp
     from services.ingest.ecg_files.detect import detect
 
     parsers = {
@@ -108,6 +114,7 @@ def parse(data: bytes) -> ParsedEcg:
         "aecg": aecg.parse,
         "scp": scp.parse,
         "muse": muse.parse,
+        "cardiosoft": cardiosoft.parse,
         "philips": philips.parse,
     }
     return parsers[detect(data)](data)

@@ -10,6 +10,10 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import numpy as np
+
+from avro_schemas.lead_samples import Samples
+from services.hl7_gateway.observations import plain_integers
 from services.ingest.ecg_files import EcgFileError, ParsedEcg, check_samples, xml_root
 from services.ingest.ecg_files.leads import complete, lead_of_name
 
@@ -61,9 +65,9 @@ def _rhythm_sequence_set(root: ET.Element) -> ET.Element:
     return found
 
 
-def _sequences(sequence_set: ET.Element) -> tuple[float, dict[str, list[int]]]:
+def _sequences(sequence_set: ET.Element) -> tuple[float, dict[str, Samples]]:
     rate: float | None = None
-    leads: dict[str, list[int]] = {}
+    leads: dict[str, Samples] = {}
     for sequence in sequence_set.findall(_q("component/sequence")):
         code = _attr(sequence, "code", "code") or ""
         value = sequence.find(_q("value"))
@@ -92,15 +96,21 @@ def _rate(value: ET.Element) -> float:
     return round(1.0 / seconds, 6)
 
 
-def _samples(value: ET.Element, lead: str) -> list[int]:
+def _samples(value: ET.Element, lead: str) -> Samples:
+    """origin + scale x digits, rounded to integer µV: one numpy pass over the digits when
+    they are plain integers (`plain_integers`), else one `int()` a digit."""
     origin = _pq(value.find(_q("origin")), lead, "origin", default=0.0)
     scale = _pq(value.find(_q("scale")), lead, "scale", default=None)
     digits = (value.findtext(_q("digits")) or "").split()
     check_samples(FMT, len(digits))
-    try:
-        return [round(origin + scale * int(d)) for d in digits]
-    except ValueError as exc:
-        raise EcgFileError(f"{FMT}: lead {lead}: digits are not integers") from exc
+    counts = plain_integers(" ".join(digits), " ", len(digits)) if digits else None
+    if counts is None:
+        try:
+            counts = np.array([int(d) for d in digits], dtype=np.int64)
+        except (ValueError, OverflowError) as exc:
+            raise EcgFileError(f"{FMT}: lead {lead}: digits are not integers") from exc
+    microvolts: Samples = np.rint(origin + scale * counts).astype(np.int64)
+    return microvolts
 
 
 def _pq(node: ET.Element | None, lead: str, what: str, default: float | None) -> float:

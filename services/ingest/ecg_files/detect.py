@@ -15,16 +15,19 @@ XML_SNIFF_BYTES = 4096  # the root element of an XML ECG is within its first few
 
 
 def detect(data: bytes) -> str:
-    """ "dicom", "aecg", "muse", "philips" or "scp"; `EcgFileError` when it is none of them."""
+    """ "dicom", "aecg", "muse", "cardiosoft", "philips" or "scp"; `EcgFileError` when it is
+    none of them."""
     if data[DICOM_MAGIC_AT : DICOM_MAGIC_AT + 4] == b"DICM":
         return "dicom"
-    if _looks_like_xml(data):
-        return _xml_kind(data)
+    # SCP-ECG before XML: its first bytes are a CRC, which reads as '<' (after what an XML
+    # sniff skips) in ~1 record of 250; its length-and-section-0 check no XML text passes.
     if _looks_like_scp(data):
         return "scp"
+    if _looks_like_xml(data):
+        return _xml_kind(data)
     raise EcgFileError(
-        "not a recognised ECG file: expected DICOM ('DICM' at byte 128), HL7 aECG, GE MUSE or "
-        "Philips XML, or SCP-ECG (record length and section 0 at byte 6)"
+        "not a recognised ECG file: expected DICOM ('DICM' at byte 128), HL7 aECG, GE MUSE, "
+        "GE CardioSoft or Philips XML, or SCP-ECG (record length and section 0 at byte 6)"
     )
 
 
@@ -39,11 +42,14 @@ def _xml_kind(data: bytes) -> str:
         return "aecg"
     if root == "RestingECG":
         return "muse"
+    if root == "CardiologyXML":
+        return "cardiosoft"
     if root == f"{{{PHILIPS}}}restingecgdata":
         return "philips"
     raise EcgFileError(
         f"XML root {root!r} is not an ECG we read: expected AnnotatedECG in {HL7_V3} "
-        f"(HL7 aECG), RestingECG (GE MUSE) or restingecgdata in {PHILIPS} (Philips)"
+        f"(HL7 aECG), RestingECG (GE MUSE), CardiologyXML (GE CardioSoft) or restingecgdata "
+        f"in {PHILIPS} (Philips)"
     )
 
 

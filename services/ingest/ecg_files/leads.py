@@ -6,6 +6,9 @@ and the names vendors print."""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any
+
 from kernel.codes import STANDARD_LEAD_ORDER
 from services.hl7_gateway.observations import derive_limb_leads
 from services.ingest.ecg_files import EcgFileError
@@ -33,7 +36,7 @@ def lead_of_name(text: str) -> str | None:
     return LEAD_BY_NAME.get(name)
 
 
-def complete(fmt: str, leads: dict[str, list[int]]) -> list[str]:
+def complete(fmt: str, leads: MutableMapping[str, Any]) -> list[str]:
     """Derive III, aVR, aVL, aVF when only the 8 independent leads were recorded; the
     derived names. Other lead sets are left to EcgIn's 12-lead check."""
     if not leads:

@@ -1,4 +1,4 @@
-"""GE MUSE / CardioSoft resting ECG XML (root RestingECG): the Rhythm waveform's LeadData,
+"""GE MUSE resting ECG XML (root RestingECG): the Rhythm waveform's LeadData,
 each lead base64 little-endian int16 x LeadAmplitudeUnitsPerBit (µV), rate SampleBase x
 10^SampleExponent; usually the 8 independent leads (the limb leads are then derived)."""
 
@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from avro_schemas.lead_samples import Samples
 from services.ingest.ecg_files import (
+    XML_GENDERS,
     CartReading,
     EcgFileError,
     ParsedEcg,
@@ -23,7 +25,6 @@ from services.ingest.ecg_files import (
 from services.ingest.ecg_files.leads import complete, lead_of_name
 
 FMT = "MUSE"
-SEX = {"MALE": "male", "FEMALE": "female"}
 TO_UV = {"MICROVOLTS": 1.0, "MILLIVOLTS": 1000.0}
 # RestingECGMeasurements elements for CART_MEASURES (12SL writes 0 for "not measured")
 CART_TAGS = ("VentricularRate", "PRInterval", "QRSDuration", "QTInterval", "QTCorrected")
@@ -33,7 +34,7 @@ def parse(data: bytes) -> ParsedEcg:
     """The ECG in a MUSE XML export; `EcgFileError` naming what is missing."""
     root = xml_root(FMT, data)
     waveform = _rhythm(root)
-    leads = {}
+    leads: dict[str, Samples] = {}
     for lead_data in waveform.findall("LeadData"):
         lead = lead_of_name(lead_data.findtext("LeadID") or "")
         if lead and lead not in leads:
@@ -91,7 +92,7 @@ def _rate(waveform: ET.Element) -> float:
     return float(base * 10**exponent)
 
 
-def _samples(lead_data: ET.Element, lead: str) -> list[int]:
+def _samples(lead_data: ET.Element, lead: str) -> Samples:
     text = "".join((lead_data.findtext("WaveFormData") or "").split())
     check_samples(FMT, len(text) * 3 // 8)  # base64 length -> int16 count, before decoding
     try:
@@ -102,8 +103,7 @@ def _samples(lead_data: ET.Element, lead: str) -> list[int]:
     if units not in TO_UV:
         raise EcgFileError(f"{FMT}: lead {lead}: units {units!r} are not a voltage")
     per_bit = float(lead_data.findtext("LeadAmplitudeUnitsPerBit") or "1") * TO_UV[units]
-    samples: list[int] = np.rint(raw * per_bit).astype(np.int64).tolist()
-    return samples
+    return np.rint(raw * per_bit).astype(np.int64)
 
 
 def _patient(root: ET.Element) -> dict[str, Any]:
@@ -117,7 +117,7 @@ def _patient(root: ET.Element) -> dict[str, Any]:
         "patient_id": (demo.findtext("PatientID") or "").strip() or None,
         "family": (demo.findtext("PatientLastName") or "").strip() or None,
         "given": (demo.findtext("PatientFirstName") or "").strip() or None,
-        "gender": SEX.get((demo.findtext("Gender") or "").strip().upper(), "unknown"),
+        "gender": XML_GENDERS.get((demo.findtext("Gender") or "").strip().upper(), "unknown"),
         "birth_date": _date(demo.findtext("DateofBirth")),
     }
 

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.ingest.ecg_files import (
+    XML_GENDERS,
     CartReading,
     EcgFileError,
     ParsedEcg,
@@ -31,7 +32,6 @@ from services.ingest.ecg_files.leads import complete, lead_of_name
 
 FMT = "Philips"
 NS = "{http://www3.medical.philips.com}"
-SEX = {"MALE": "male", "FEMALE": "female"}
 # <interpretationmeasurements> elements for CART_MEASURES ("Failed" when not measured)
 CART_TAGS = ("heartrate", "meanprint", "meanqrsdur", "meanqtint", "meanqtc")
 
@@ -84,7 +84,7 @@ def _number(parent: ET.Element, tag: str) -> float:
         raise EcgFileError(f"{FMT}: <{tag}> missing or not a number") from exc
 
 
-def _leads(data: bytes, uv_per_unit: float) -> dict[str, list[int]]:
+def _leads(data: bytes, uv_per_unit: float) -> dict[str, NDArray[np.int64]]:
     from sierraecg import read_file  # imported here: only Philips files need it
 
     try:
@@ -99,7 +99,7 @@ def _leads(data: bytes, uv_per_unit: float) -> dict[str, list[int]]:
     check_samples(FMT, x.shape[1])
     names = [name for name, _ in named if name]
     return {
-        name: np.rint(row * uv_per_unit).astype(np.int64).tolist()
+        name: np.rint(row * uv_per_unit).astype(np.int64)
         for name, row in zip(names, x, strict=True)
     }
 
@@ -122,7 +122,7 @@ def _patient(root: ET.Element) -> dict[str, Any]:
         "patient_id": text["patientid"] or None,
         "family": _name_part(name, "lastname"),
         "given": _name_part(name, "firstname"),
-        "gender": SEX.get(text["sex"].upper(), "unknown"),
+        "gender": XML_GENDERS.get(text["sex"].upper(), "unknown"),
         "age_years": float(years) if years.isdigit() else None,
     }
 

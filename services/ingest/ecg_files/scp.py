@@ -132,7 +132,7 @@ def _lead_definition(body: bytes) -> tuple[list[int], list[int], int]:
 
 def _rhythm(
     body: bytes, lead_ids: list[int], counts: list[int] | None = None
-) -> tuple[float, dict[str, list[int]]]:
+) -> tuple[float, dict[str, np.ndarray]]:
     """Section 6; `counts` (section 3's samples per lead) when the data is Huffman-coded."""
     avm_nv, interval_us, difference, bimodal = struct.unpack_from("<HHBB", body, 0)
     if bimodal:
@@ -143,7 +143,7 @@ def _rhythm(
         raise EcgFileError(f"{FMT}: section 6 has no sample interval or amplitude multiplier")
     sizes = struct.unpack_from(f"<{len(lead_ids)}H", body, 6)
     at = 6 + 2 * len(lead_ids)
-    leads: dict[str, list[int]] = {}
+    leads: dict[str, np.ndarray] = {}
     for n, (lead_id, size) in enumerate(zip(lead_ids, sizes, strict=True)):
         check_samples(FMT, counts[n] if counts else size // 2)
         if at + size > len(body):
@@ -156,41 +156,74 @@ def _rhythm(
         at += size
         if (lead := LEAD_BY_NUMBER.get(lead_id)) and lead not in leads:
             uv = np.rint(_undifference(raw, difference) * (avm_nv / 1000))
-            leads[lead] = uv.astype(np.int64).tolist()
+            leads[lead] = uv.astype(np.int64)
     return round(1_000_000 / interval_us, 6), leads
 
 
 def _default_huffman(coded: bytes, count: int) -> np.ndarray:
-    """`count` values of one lead coded with the default Huffman table (see ESCAPE_8):
-    one pass over the bits, each code found by the run of ones that opens it."""
+    """`count` values of one lead coded with the default Huffman table (see ESCAPE_8),
+    decoded by numpy without a loop a sample: each bit position's code length is known
+    from the run of ones there (`_code_lengths`); the codes' start positions are the
+    chain 0, then each start + its length, followed for all samples at once by pointer
+    doubling (log2(count) gathers); then every value is read at its start."""
     if count < 1:  # section 3's end sample before its start: nothing says how many
         raise EcgFileError(f"{FMT}: section 3 gives a Huffman-coded lead {count} samples")
-    bits = "".join(f"{byte:08b}" for byte in coded)
-    values = np.empty(count, dtype=np.int64)
-    at = 0
-    for i in range(count):
-        zero = bits.find("0", at, at + ESCAPE_16)
-        ones = zero - at if zero >= 0 else ESCAPE_16
-        at += ones + (ones < ESCAPE_16)  # the ones, and the 0 that closes a shorter run
-        if ones == 0:
-            values[i] = 0
-        elif ones < ESCAPE_8:
-            values[i] = -ones if bits[at] == "1" else ones
-            at += 1
-        else:
-            width = 8 if ones == ESCAPE_8 else 16
-            values[i] = _twos_complement(bits[at : at + width], width)
-            at += width
-    if at > len(bits):
+    bits = np.unpackbits(np.frombuffer(coded, dtype=np.uint8))
+    # zero padding: a code starting in the data can be read whole; reading into it is
+    # refused below
+    padded = np.concatenate((bits, np.zeros(LONGEST_CODE, dtype=np.uint8)))
+    ones, lengths = _code_lengths(padded)
+    sink = padded.size  # where a chain that ran off the padding stays
+    jump = np.append(np.minimum(np.arange(sink) + lengths, sink), sink)
+    starts = _chain_starts(jump, count)
+    if jump[starts[-1]] > bits.size:
         raise EcgFileError(f"{FMT}: Huffman-coded lead data ends before its {count} samples")
+    return _code_values(padded, starts, ones[starts])
+
+
+# The longest code: ten ones, then a 16-bit value.
+LONGEST_CODE = ESCAPE_16 + 16
+_VALUE_BITS = {ESCAPE_8: 8, ESCAPE_16: 16}
+
+
+def _code_lengths(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every bit position: the run of ones starting there (at most ESCAPE_16) and the
+    length of a code starting there (a lone 0: 1; n ones: n + 0 + sign; escapes: their
+    value too). `bits` must end with a 0."""
+    at = np.arange(bits.size)
+    # the next 0 at or after each position: a running minimum from the end
+    next_zero = np.minimum.accumulate(np.where(bits == 0, at, bits.size)[::-1])[::-1]
+    ones = np.minimum(next_zero - at, ESCAPE_16)
+    lengths = np.where(ones == 0, 1, ones + 2)  # n ones, the 0, the sign bit
+    lengths[ones == ESCAPE_8] = ESCAPE_8 + 1 + 8
+    lengths[ones == ESCAPE_16] = ESCAPE_16 + 16  # no closing 0 after ten ones
+    return ones, lengths
+
+
+def _chain_starts(jump: np.ndarray, count: int) -> np.ndarray:
+    """Positions jump^k(0) for k < count (the start of each code), by pointer doubling:
+    knowing the first 2^m starts and jump^(2^m), the next 2^m are one gather away."""
+    starts, step = np.zeros(1, dtype=np.int64), jump
+    while starts.size < count:
+        starts = np.concatenate((starts, step[starts]))
+        if starts.size < count:
+            step = step[step]
+    return starts[:count]
+
+
+def _code_values(bits: np.ndarray, starts: np.ndarray, ones: np.ndarray) -> np.ndarray:
+    """The value of each code at `starts` (its run of ones given): 0; +-n by the sign
+    bit after n ones and their 0; or the 8/16-bit two's complement value after an escape."""
+    sign = bits[np.minimum(starts + ones + 1, bits.size - 1)]
+    values = np.where(sign == 1, -ones, ones).astype(np.int64)
+    for escape, width in _VALUE_BITS.items():
+        chosen = np.flatnonzero(ones == escape)
+        if chosen.size:
+            first = starts[chosen] + ESCAPE_16  # after 9 ones and a 0, or after 10 ones
+            window = bits[first[:, None] + np.arange(width)].astype(np.int64)
+            raw = window @ (1 << np.arange(width - 1, -1, -1))
+            values[chosen] = np.where(raw >> (width - 1), raw - (1 << width), raw)
     return values
-
-
-def _twos_complement(bits: str, width: int) -> int:
-    if len(bits) < width:
-        raise EcgFileError(f"{FMT}: Huffman-coded lead data ends inside a value")
-    value = int(bits, 2)
-    return value - (1 << width) if value >> (width - 1) else value
 
 
 def _undifference(values: np.ndarray, difference: int) -> np.ndarray:

@@ -126,6 +126,7 @@ def _fmt(parsed: ParsedEcg) -> str:
         "aecg": "aECG",
         "scp": "SCP-ECG",
         "muse": "MUSE",
+        "cardiosoft": "CardioSoft",
         "philips": "Philips",
     }
     return names[parsed.format]
