@@ -34,11 +34,16 @@ class TopicPartition:
 
 @dataclass(frozen=True)
 class NewRecord:
-    """What a writer appends. `event_id` is the writer's idempotency key (unique per topic)."""
+    """What a writer appends. `event_id` is the writer's idempotency key (unique per topic).
+    `fresh`: the id was just made at random (uuid4) by this writer, so no process can have
+    appended it before; a backend may skip looking for it elsewhere (Kafka: the catch-up
+    round trip before the produce). It is still deduplicated against this process's own
+    appends."""
 
     key: str
     value: bytes
     event_id: str
+    fresh: bool = False
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,13 @@ retries (threads or processes) append once.
 Consumer groups here have one member: a consumer is assigned every partition of its topics.
 That is the embedded deployment (one process runs every processor); scaling out is Kafka's job.
 
-Consumers long-poll: an append in this process wakes every waiting consumer at once (a
-condition variable), appends by other processes are seen within POLL_INTERVAL_S. A look
-costs one query (the per-topic append counts, `topic_appends`) plus one read per partition
-whose topic has new records, so a dozen idle processors cost little however busy one
-topic (the audit) is.
+Consumers long-poll: an append in this process wakes the consumers of its topic at once;
+appends by other processes are seen within POLL_INTERVAL_S by one watcher thread, which
+looks at the append counts of every topic waited on (`topic_appends`, one query) and wakes
+the consumers of those that moved. A consumer's look costs one query plus one read per
+partition whose topic has new records, and it looks only when woken: a dozen idle
+processors cost nothing however busy one topic (the audit) is. (Each polling on its own
+every 50 ms, they cost more CPU than the audited reads they sat beside.)
 """
 
 from __future__ import annotations
@@ -62,16 +64,21 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 ) WITHOUT ROWID;
 """
 
-POLL_INTERVAL_S = 0.05  # how often an idle consumer looks for appends by other processes
+POLL_INTERVAL_S = 0.05  # how often the watcher looks for appends by other processes
+WATCH_IDLE_EXIT_S = 5.0  # the watcher exits after this long with no consumer waiting
 
 
 class SqliteEventLog(EventLog):
     def __init__(self, path: str | Path) -> None:
         self._db = ThreadConnections(path, "FULL", SCHEMA)
-        # Long poll: appends in this process bump their topic's count and wake the consumers
-        # of that topic at once; appends by other processes are seen within POLL_INTERVAL_S.
-        self._appended = threading.Condition()
+        # Long poll: appends bump their topic's count and wake the consumers of that topic
+        # only (see the module doc): ours at once, other processes' by the watcher.
+        self._appended = threading.Lock()
         self._appends: dict[str, int] = defaultdict(int)
+        self._waiters: dict[str, set[threading.Event]] = defaultdict(set)
+        self._db_appends: dict[str, int] = {}  # per topic, the count the watcher last read
+        self._watching = False
+        self._closed = False
         self._partitions: dict[str, int] = {}
 
     def _conn(self) -> sqlite3.Connection:
@@ -239,7 +246,9 @@ class SqliteEventLog(EventLog):
         """After the commit: a consumer that reads after this sees the records."""
         with self._appended:
             self._appends[topic] += 1
-            self._appended.notify_all()
+            waiters = list(self._waiters[topic])
+        for waiter in waiters:
+            waiter.set()
 
     def topic_appends(self, topics: Sequence[str]) -> dict[str, int]:
         """Per topic, how many appends (by any process) have committed records to it: a
@@ -258,14 +267,55 @@ class SqliteEventLog(EventLog):
             return sum(self._appends[t] for t in topics)
 
     def wait_for_append(self, timeout_s: float, topics: Sequence[str], seen: int) -> None:
-        """Sleep until this process appends to `topics` (after `seen`), or at most
-        `timeout_s` (other processes' appends are seen by the next look)."""
+        """Sleep until an append to `topics` after `seen` (this process's at once, another
+        process's within POLL_INTERVAL_S), or at most `timeout_s`."""
+        woken = threading.Event()
         with self._appended:
-            self._appended.wait_for(
-                lambda: sum(self._appends[t] for t in topics) != seen, timeout_s
-            )
+            if sum(self._appends[t] for t in topics) != seen:
+                return
+            for t in topics:
+                self._waiters[t].add(woken)
+            if not self._watching and not self._closed:
+                self._watching = True
+                threading.Thread(target=self._watch, name="sqlite-log-watch", daemon=True).start()
+        try:
+            woken.wait(timeout_s)
+        finally:
+            with self._appended:
+                for t in topics:
+                    self._waiters[t].discard(woken)
+
+    def _watch(self) -> None:
+        """Other processes' appends: every POLL_INTERVAL_S, one look at the counts of the
+        topics waited on. A count that moved counts as an append here (so a consumer that
+        took `appends_seen` before reading cannot miss it) and wakes that topic's waiters;
+        our own appends move it too, costing their consumers one extra look."""
+        idle_since = time.monotonic()
+        while True:
+            time.sleep(POLL_INTERVAL_S)
+            with self._appended:
+                topics = [t for t, waiting in self._waiters.items() if waiting]
+                idle = time.monotonic() - idle_since > WATCH_IDLE_EXIT_S
+                if self._closed or (not topics and idle):
+                    self._watching = False
+                    return
+            if not topics:
+                continue
+            idle_since = time.monotonic()
+            try:
+                counts = self.topic_appends(topics)
+            except sqlite3.Error:  # busy, or closed meanwhile: the next look decides
+                continue
+            for topic, count in counts.items():
+                with self._appended:
+                    moved = self._db_appends.get(topic) != count
+                    self._db_appends[topic] = count
+                if moved:
+                    self._notify_appended(topic)
 
     def close(self) -> None:
+        with self._appended:
+            self._closed = True
         self._db.close()
 
 
@@ -300,7 +350,7 @@ class SqliteConsumer(Consumer):
             remaining = deadline - time.monotonic()
             if batch or remaining <= 0:
                 return batch
-            self._log.wait_for_append(min(POLL_INTERVAL_S, remaining), self._topics, seen)
+            self._log.wait_for_append(remaining, self._topics, seen)
 
     def _read_available(self, max_records: int) -> list[Record]:
         counts = self._log.topic_appends(self._topics)  # before reading: appends after change it

@@ -58,6 +58,9 @@ class Processor:
     folds: Mapping[str, Step] = field(default_factory=dict)
     index: Index = no_index
     emit: Emit | None = None
+    # > 0: folded live at most this often, in batches (runner.Runner._run_consumer), for a
+    # busy topic whose views nobody waits on to answer a request.
+    linger_s: float = 0.0
 
     def refs(self, event_name: str, event: Json) -> list[Ref]:
         """The documents `event` touches; none for an event not in the table."""

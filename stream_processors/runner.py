@@ -106,8 +106,10 @@ class Emitted:
 class Projection(Protocol):
     """What a runner needs of a projection: pure functions, no I/O. A processor that also
     derives events has an `emit(state, event_name, event) -> list[Emitted]` method, given
-    the same state as `fold` (before the event). Every processor of the topology is built
-    in this shape by `stream_processors/adapter.py` from its fold table."""
+    the same state as `fold` (before the event); one with a `linger_s` attribute > 0 is
+    folded live in batches at most that often (see `_run_consumer`). Every processor of
+    the topology is built in this shape by `stream_processors/adapter.py` from its fold
+    table."""
 
     @property
     def name(self) -> str: ...  # its consumer group, and the owner of its checkpoints
@@ -269,6 +271,7 @@ class Runner:
         consumer = self._log.consumer(self.projection.name, self.projection.topics, self._start_at)
         done: dict[TopicPartition, int] = {}  # folded, not yet committed to the log (2)
         committed_at = time.monotonic()
+        linger_s: float = getattr(self.projection, "linger_s", 0.0)
         try:
             while not self._stop.is_set():
                 records = consumer.poll(max_records=LIVE_BATCH, timeout_s=0.5)
@@ -276,6 +279,10 @@ class Runner:
                     done.update(self.process(records))
                     if on_batch:
                         on_batch()
+                    if linger_s and len(records) < LIVE_BATCH:
+                        # A lone record is folded at once; a busy topic's next batch carries
+                        # whatever arrived meanwhile: one apply per linger, not per record.
+                        self._stop.wait(linger_s)
                 if done and time.monotonic() - committed_at >= GROUP_COMMIT_EVERY_S:
                     consumer.commit(done)
                     done, committed_at = {}, time.monotonic()

@@ -25,7 +25,10 @@ client retrying after a timeout must not append twice). It is built here:
   position (records appended by other processes). Only then are the event ids checked and
   only the absent ones produced; their acknowledged offsets go into the index before the lock
   is released. So, within one process, concurrent retries of the same event append exactly
-  once, and a retry after a failure (or after a restart) finds what did land.
+  once, and a retry after a failure (or after a restart) finds what did land. A partition
+  written only with fresh ids (`NewRecord.fresh`: a uuid4 just made, e.g. an access audit
+  record) skips the catch-up: no process can have appended them, so one produce round trip
+  makes the append.
 
 The remaining gap: two *processes* appending the same event id at the same moment can both
 miss the other's record (each catches up, then produces, within the other's window), and the
@@ -135,7 +138,10 @@ class Appender:
             # Sorted acquisition: two batches spanning the same partitions cannot deadlock.
             for p in sorted(set(targets)):
                 held.enter_context(index.partitions[p].lock)
-            for p in sorted(set(targets)):
+            # Fresh ids (NewRecord.fresh) cannot be in the log: a partition written only
+            # with them needs no catch-up round trip. A gap left by other writers is read
+            # by the next catch-up (`TopicIndex.advance` stops at it).
+            for p in sorted({t for t, r in zip(targets, records, strict=True) if not r.fresh}):
                 self._catch_up(topic, index, p)
             return self._append_locked(topic, index, records, targets)
 

@@ -109,6 +109,25 @@ class EventLogContract:
         assert [a.duplicate for a in out] == [True, True, False, False]
         assert [a.offset for a in out] == [0, 1, 2, 3]
 
+    def test_append__fresh_ids_between_another_writers_keep_its_ids_deduplicated(
+        self, make_log: Callable[[], EventLog], log: EventLog, topic: str
+    ) -> None:
+        """Fresh records (a uuid4 just made: the access audit) may skip looking for other
+        writers' appends, but a later retry of another writer's id must still be refused,
+        however many fresh records landed after it."""
+        log.append(topic, [NewRecord("k", b"mine-1", uuid.uuid4().hex, fresh=True)])
+        other = make_log()  # another process on the same log
+        theirs = other.append(topic, [rec("k", 1, "their-id")])[0]
+        after = log.append(topic, [NewRecord("k", b"mine-2", uuid.uuid4().hex, fresh=True)])[0]
+        assert not after.duplicate and after.offset == theirs.offset + 1
+        retry = log.append(topic, [rec("k", 2, "their-id")])[0]
+        assert (retry.duplicate, retry.offset) == (True, theirs.offset)
+        assert [r.value for r in log.read(topic, theirs.partition, 0)] == [
+            b"mine-1",
+            b"k:1",
+            b"mine-2",
+        ]
+
     def test_read__from_an_offset_gives_the_rest_with_metadata(
         self, log: EventLog, topic: str
     ) -> None:

@@ -15,11 +15,12 @@ from tests import servers
 from tests.conftest import delete_topics
 from tests.contract.event_log_contract import EventLogContract, poll_until, rec
 from tests.contract.factories import closed_after
+from tests.contract.group_commit_contract import GroupCommitContract
 
 pytestmark = pytest.mark.kafka
 
 
-class TestKafkaEventLog(EventLogContract):
+class TestKafkaEventLog(EventLogContract, GroupCommitContract):
     @pytest.fixture
     def make_log(self) -> Iterator[Callable[[], KafkaEventLog]]:
         bootstrap = servers.kafka_bootstrap()
