@@ -32,7 +32,10 @@ class Figure:
     ratio: float
 
     def row(self) -> str:
-        return f"| {self.capability} | {self.backend} | {self.ours} | {self.raw} | {ratio(self.ratio)} |"
+        """A Markdown table row (a `|` inside a cell, as in `identifier=system|value`, is
+        escaped so the row keeps its five cells)."""
+        cells = (self.capability, self.backend, self.ours, self.raw, ratio(self.ratio))
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
 def percentile(values: list[float], p: float) -> float:

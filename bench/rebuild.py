@@ -39,11 +39,13 @@ N = int(os.environ.get("BENCH_REBUILD_N", "20000"))
 
 def _fill(system: System, n: int) -> int:
     codec, now, adapter = Codec(), dt.datetime.now(dt.UTC), TypeAdapter(TabletEvent)
-    template = [e for e in stemi_incident("template") if e["type"] != short(ECG_ACQUIRED)]
-    parsed = [adapter.validate_python(e) for e in template]
     written, i = 0, 0
     while written < n:
         incident = f"rebuild-{i}"
+        # Its own script, so its own patient (temporary id EMS-<incident>): one template
+        # patient in every incident made one Patient carry every incident's compartment.
+        script = [e for e in stemi_incident(incident) if e["type"] != short(ECG_ACQUIRED)]
+        parsed = [adapter.validate_python(e) for e in script]
         records = []
         for item in parsed[: n - written]:
             name, event = to_event(item, incident, now, None, None)
