@@ -78,6 +78,7 @@ class SqliteEventLog(EventLog):
         self._waiters: dict[str, set[threading.Event]] = defaultdict(set)
         self._db_appends: dict[str, int] = {}  # per topic, the count the watcher last read
         self._watching = False
+        self._watch_lock = threading.Lock()  # the watcher's query vs `close`
         self._closed = False
         self._partitions: dict[str, int] = {}
 
@@ -302,10 +303,18 @@ class SqliteEventLog(EventLog):
             if not topics:
                 continue
             idle_since = time.monotonic()
-            try:
-                counts = self.topic_appends(topics)
-            except sqlite3.Error:  # busy, or closed meanwhile: the next look decides
-                continue
+            # Under the watch lock, which `close` takes before closing the connections: a
+            # connection closed by another thread while it runs a query crashes the process
+            # (a segfault in sqlite3, seen when a server stopped mid-look).
+            with self._watch_lock:
+                if self._closed:
+                    with self._appended:
+                        self._watching = False
+                    return
+                try:
+                    counts = self.topic_appends(topics)
+                except sqlite3.Error:  # busy: the next look decides
+                    continue
             for topic, count in counts.items():
                 with self._appended:
                     moved = self._db_appends.get(topic) != count
@@ -314,9 +323,10 @@ class SqliteEventLog(EventLog):
                     self._notify_appended(topic)
 
     def close(self) -> None:
-        with self._appended:
-            self._closed = True
-        self._db.close()
+        with self._watch_lock:  # not while the watcher runs a query (see `_watch`)
+            with self._appended:
+                self._closed = True
+            self._db.close()
 
 
 def _count_appends(conn: sqlite3.Connection, topic: str) -> None:

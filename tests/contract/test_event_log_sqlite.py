@@ -40,3 +40,25 @@ def test_consumer__is_woken_by_another_process_append(tmp_path: Path) -> None:
     finally:
         ours.close()
         theirs.close()
+
+
+def test_close__while_the_watcher_looks_never_crashes_the_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server stopping while a consumer waits: the watcher may be mid-query when `close`
+    closes the connections. A connection closed under a running query is a segfault in
+    sqlite3 (it killed two test workers once), so `close` waits for the look to end. Looks
+    every 0.5 ms make the overlap likely; the old code crashed within a few hundred."""
+    import eventlog.sqlite as sqlite_log
+
+    monkeypatch.setattr(sqlite_log, "POLL_INTERVAL_S", 0.0005)
+    for i in range(200):
+        log = SqliteEventLog(tmp_path / f"log-{i}.sqlite")
+        log.ensure_topics([TopicSpec("ems.t", 1)])
+        waiter = threading.Thread(target=log.wait_for_append, args=(0.02, ["ems.t"], 0))
+        waiter.start()
+        threading.Event().wait(0.002)  # the watcher starts looking
+        log.close()
+        waiter.join()
+    # reaching here is the assertion: the process (this test worker) is still alive
+    assert not waiter.is_alive()
