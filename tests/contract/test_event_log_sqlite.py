@@ -59,6 +59,7 @@ def test_close__while_the_watcher_looks_never_crashes_the_process(
         waiter.start()
         threading.Event().wait(0.002)  # the watcher starts looking
         log.close()
-        waiter.join()
-    # reaching here is the assertion: the process (this test worker) is still alive
-    assert not waiter.is_alive()
+        waiter.join(timeout=5)
+        # the process (this test worker) surviving is the first assertion; a waiter stuck
+        # on a closed log would hang a server's shutdown
+        assert not waiter.is_alive(), "a waiter outlived the log's close"
