@@ -29,6 +29,7 @@ from services.board import basemap
 from services.board.thumbnail import lead_strip_svg
 from services.command.page import COLOUR_LABELS
 from services.i18n import N_, _
+from services.i18n.reasons import reason_text
 from services.system import System
 from stream_processors.registry.published import display_name
 
@@ -254,7 +255,7 @@ def _ecg(system: System, ecg: Json, at: dt.datetime) -> str:
         else f'<span class="badge pending">{_e(_("measuring…"))}</span>'
     )
     hr = f" {ecg['heart_rate_bpm']:.0f} /min" if ecg.get("heart_rate_bpm") else ""
-    findings = "".join(f"<li>{_e(f)}</li>" for f in ecg["findings"][:3])
+    findings = "".join(f"<li>{_e(reason_text(f))}</li>" for f in ecg["findings"][:3])
     strip = thumbnail(system, ecg["ecg_id"]) if ecg["observation"] else ""
     waiting = f'<span class="none">{_e(_("waveform arriving…"))}</span>'
     return (

@@ -10,6 +10,7 @@ user's zone.
 | `{{ _("text") }}`          | in page templates: replaced when the template is loaded     |
 | `t("text", {n: 3})`        | in page scripts: from the page's `#messages` JSON block    |
 | `localize(text)`           | an English text built elsewhere, matched to its template   |
+| `reasons.reason_text(text)`| a stored ECG triage reason, matched to its declaration      |
 
 The language is, in order: the `lang` query parameter (which also sets the `lang` cookie,
 so a user's choice sticks), the `lang` cookie, `Accept-Language`, else zh-CN. The time

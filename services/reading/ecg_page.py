@@ -20,6 +20,7 @@ from kernel.codes import (
 from kernel.jsontypes import Json
 from kernel.time import instant, now, parse_instant
 from services.i18n import N_, _
+from services.i18n.reasons import reason_text
 from services.reading.ecg_svg import GAIN_MM_PER_MV, ecg_svg, sampling_rate_hz
 from services.reading.html_parts import ASSETS, esc, marks, read_view, time_html
 from services.reading.serial import changes, measurement_set
@@ -218,8 +219,9 @@ def _triage_html(item: QueueItem | None) -> str:
         facts.append(_("analysable: yes") if auto["analysable"] else _("analysable: no"))
     if auto.get("irregular"):
         facts.append(_("irregular rhythm"))
-    facts += [_("problem: {problem}", problem=p) for p in auto.get("problems") or []]
-    reasons = "".join(f"<li>{esc(r)}</li>" for r in item.reasons)
+    facts += [_("problem: {problem}", problem=reason_text(p)) for p in auto.get("problems") or []]
+    # Stored in English (the record, as FHIR and HL7 send it); shown in the reader's language.
+    reasons = "".join(f"<li>{esc(reason_text(r))}</li>" for r in item.reasons)
     label = _(TRIAGE_LABEL.get(item.triage_class, item.triage_class))
     return (
         f'<p class="triage">{esc(_("triage"))} <span class="badge {esc(item.triage_class)}">'
@@ -390,7 +392,7 @@ def _statement_boxes(statements: list[str]) -> str:
     if not statements:
         return f'<p class="none">{esc(_("No computer statements."))}</p>'
     return "".join(
-        f'<label><input type="checkbox" name="confirmed" value="{esc(s)}"> {esc(s)}</label>'
+        f'<label><input type="checkbox" name="confirmed" value="{esc(s)}"> {esc(reason_text(s))}</label>'
         for s in statements
     )
 

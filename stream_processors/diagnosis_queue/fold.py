@@ -23,6 +23,7 @@ from avro_schemas.events import (
 from kernel.jsontypes import Json, pick
 from kernel.time import instant
 from stream_processors.diagnosis_queue.item import SENDER_CLASS, QueueItem, more_urgent
+from stream_processors.ecg_measurement.reason_texts import QUEUE_SENDER, QUEUE_SENDER_PREALERT
 
 
 def _at(event: Json) -> str:
@@ -51,12 +52,14 @@ def _requested(item: QueueItem, e: Json) -> QueueItem:
         submitted_at=_at(e),
         acquired_at=instant(e["meta"]["occurred_at"]),
         triage_class=more_urgent(cls, measured),
-        reasons=(
-            *item.reasons,
-            f"sender: {e.get('urgency', 'routine')}"
-            + (f", pre-alert {e['prealert']}" if e.get("prealert") else ""),
-        ),
+        reasons=(*item.reasons, _sender_reason(e.get("urgency", "routine"), e.get("prealert"))),
     )
+
+
+def _sender_reason(urgency: str, prealert: str | None) -> str:
+    if prealert:
+        return QUEUE_SENDER_PREALERT.render(urgency=urgency, prealert=prealert)
+    return QUEUE_SENDER.render(urgency=urgency)
 
 
 def _measured(item: QueueItem, e: Json) -> QueueItem:

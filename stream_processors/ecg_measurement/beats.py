@@ -22,6 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage, signal
 
+from stream_processors.ecg_measurement import reason_texts as rt
+
 Array = NDArray[np.float64]
 
 DETECTION_BAND_HZ = (5.0, 25.0)
@@ -100,9 +102,9 @@ def detect(band: Array, rate_hz: float) -> Detection:
 
 def _no_qrs(typical: float, floor: float) -> str | None:
     if typical < MIN_QRS_BAND_UV:
-        return f"no QRS complexes (nothing in the QRS band above {MIN_QRS_BAND_UV:g} uV)"
+        return rt.NO_QRS.render(limit=MIN_QRS_BAND_UV)
     if typical < MIN_QRS_TO_FLOOR * floor:
-        return "too noisy: no QRS complexes stand out of the noise"
+        return rt.NO_QRS_IN_NOISE.english
     return None
 
 

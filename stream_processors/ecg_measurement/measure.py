@@ -95,6 +95,7 @@ from scipy.interpolate import CubicSpline
 
 from kernel.codes import STANDARD_LEAD_ORDER
 from stream_processors.ecg_measurement import beats, delineate, quality
+from stream_processors.ecg_measurement import reason_texts as rt
 
 Array = NDArray[np.float64]
 # One lead's samples: a list (tests, the accuracy check) or the event's array (lead_samples).
@@ -152,7 +153,8 @@ def measure(leads: Mapping[str, Lead], rate_hz: float) -> Measurements:
     try:
         return _measure(leads, rate_hz)
     except Exception as exc:  # the contract is "never raises": a processor must go on
-        return Measurements(False, [f"measurement failed: {type(exc).__name__}: {exc}"])
+        failed = rt.MEASUREMENT_FAILED.render(kind=type(exc).__name__, error=exc)
+        return Measurements(False, [failed])
 
 
 def _measure(leads: Mapping[str, Lead], rate_hz: float) -> Measurements:
@@ -161,7 +163,7 @@ def _measure(leads: Mapping[str, Lead], rate_hz: float) -> Measurements:
         return Measurements(False, problems)
     usable = _usable_leads(names, x, rate_hz, problems)
     if not usable:
-        return Measurements(False, problems + ["no usable lead"])
+        return Measurements(False, problems + [rt.NO_USABLE_LEAD.english])
     names = [names[i] for i in usable]
     y = beats.morphology_filter(x[usable], rate_hz)
     detection = beats.detect(beats.detection_band(y, rate_hz), rate_hz)
@@ -169,40 +171,40 @@ def _measure(leads: Mapping[str, Lead], rate_hz: float) -> Measurements:
         return Measurements(False, problems + [detection.problem])
     if len(detection.fiducials) < 2:
         found = len(detection.fiducials)
-        return Measurements(False, problems + [f"no beats found ({found} complete QRS)"])
+        return Measurements(False, problems + [rt.NO_BEATS.render(found=found)])
     return _measure_beats(names, y, detection, rate_hz, problems)
 
 
 def _read(leads: Mapping[str, Lead], rate_hz: float) -> tuple[list[str], Array | None, list[str]]:
     """The standard leads present (in standard order) as a matrix, or None and why not."""
     problems = [
-        f"unknown lead {name!r} ignored" for name in leads if name not in STANDARD_LEAD_ORDER
+        rt.UNKNOWN_LEAD.render(name=name) for name in leads if name not in STANDARD_LEAD_ORDER
     ]
     names = [name for name in STANDARD_LEAD_ORDER if name in leads]
-    problems += [f"lead {name}: missing" for name in STANDARD_LEAD_ORDER if name not in leads]
+    problems += [rt.LEAD_MISSING.render(lead=n) for n in STANDARD_LEAD_ORDER if n not in leads]
     refusal = _refusal(leads, names, rate_hz)
     if refusal:
         return names, None, problems + [refusal]
     try:
         x = np.array([leads[name] for name in names], dtype=np.float64)
     except (TypeError, ValueError):
-        return names, None, problems + ["samples are not numbers"]
+        return names, None, problems + [rt.NOT_NUMBERS.english]
     if not np.all(np.isfinite(x)):
-        return names, None, problems + ["samples are not finite numbers"]
+        return names, None, problems + [rt.NOT_FINITE.english]
     return names, x, problems
 
 
 def _refusal(leads: Mapping[str, Lead], names: list[str], rate_hz: float) -> str | None:
     if not (isinstance(rate_hz, (int, float)) and MIN_RATE_HZ <= rate_hz <= MAX_RATE_HZ):
-        return f"sampling rate {rate_hz} Hz outside {MIN_RATE_HZ:g}-{MAX_RATE_HZ:g} Hz"
+        return rt.BAD_RATE.render(rate=rate_hz, low=MIN_RATE_HZ, high=MAX_RATE_HZ)
     if not names:
-        return "no standard lead"
+        return rt.NO_STANDARD_LEAD.english
     lengths = {len(leads[name]) for name in names}
     if len(lengths) > 1:
-        return f"leads differ in length ({min(lengths)}-{max(lengths)} samples)"
+        return rt.LENGTHS_DIFFER.render(shortest=min(lengths), longest=max(lengths))
     seconds = lengths.pop() / rate_hz
     if seconds < MIN_SECONDS:
-        return f"too short: {seconds:.1f} s, at least {MIN_SECONDS} s needed"
+        return rt.TOO_SHORT.render(seconds=seconds, minimum=MIN_SECONDS)
     return None
 
 
@@ -211,11 +213,11 @@ def _usable_leads(names: list[str], x: Array, rate_hz: float, problems: list[str
     flat = quality.flat(x)
     for i, name in enumerate(names):
         if flat[i] and abs(float(np.median(x[i]))) >= quality.RAIL_UV:
-            problems.append(f"lead {name}: saturated (stuck at {np.median(x[i]):.0f} uV)")
+            problems.append(rt.LEAD_STUCK.render(lead=name, uv=np.median(x[i])))
         elif flat[i]:
-            problems.append(f"lead {name}: flat line")
+            problems.append(rt.LEAD_FLAT.render(lead=name))
         elif quality.clipped(x[i], rate_hz):
-            problems.append(f"lead {name}: saturated (clipped)")
+            problems.append(rt.LEAD_CLIPPED.render(lead=name))
         else:
             usable.append(i)
     return usable
@@ -228,7 +230,7 @@ def _measure_beats(
     window = _window(rr, rate_hz)
     complete = fiducials[(fiducials - window.pre >= 0) & (fiducials + window.post <= y.shape[1])]
     if len(complete) == 0:
-        return Measurements(False, problems + ["no complete beat"])
+        return Measurements(False, problems + [rt.NO_COMPLETE_BEAT.english])
     on, off = delineate.qrs_bounds(
         delineate.median_beat(y, complete, window.pre, window.post), window.pre, rate_hz
     )
@@ -245,7 +247,7 @@ def _measure_beats(
     noise = quality.st_noise_uv(st)
     clean = [i for i, name in enumerate(names) if not _noisy(name, noise[i], problems)]
     if not clean:
-        return Measurements(False, problems + ["too noisy"])
+        return Measurements(False, problems + [rt.TOO_NOISY.english])
     waves = _waves(z[clean], complete, window, on, off, rate_hz)
     median = delineate.median_beat(z[clean], complete, window.pre, window.post)
     levels = _lead_levels(median, waves, rate_hz)
@@ -306,7 +308,7 @@ def _quiet_leads(
 def _noisy(name: str, noise_uv: float, problems: list[str]) -> bool:
     if noise_uv <= quality.NOISY_ST_UV:
         return False
-    problems.append(f"lead {name}: too noisy (ST uncertain by {noise_uv:.0f} uV)")
+    problems.append(rt.LEAD_NOISY.render(lead=name, uv=noise_uv))
     return True
 
 

@@ -12,7 +12,8 @@ urgent    ST depression >= 100 uV in two contiguous leads, an irregular rhythm, 
 routine   anything else.
 An ECG the measurer could not analyse is classed from the sender alone, and says so.
 Every measured finding's text starts with the class it triggers ("urgent: heart rate 49.9/min
-..."), so a reason never borrows the class of another finding.
+..."), so a reason never borrows the class of another finding. Every text is rendered from
+its declaration in reason_texts.py (stored in English; pages show it in the reader's language).
 
 ST elevation criteria, from the Fourth Universal Definition of Myocardial Infarction
 (ESC/ACC/AHA/WHF 2018, Thygesen et al., Table 4 "ECG manifestations of acute myocardial
@@ -69,7 +70,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from stream_processors.ecg_measurement import reason_texts as rt
 from stream_processors.ecg_measurement.measure import Measurements
+from stream_processors.ecg_measurement.reason_texts import reason
 
 TriageClass = Literal["critical", "urgent", "routine"]
 ORDER: tuple[TriageClass, ...] = ("routine", "urgent", "critical")
@@ -150,10 +153,8 @@ def triage(
     """
     sender = _sender_findings(sender_urgency, prealert)
     if not measurements.analysable:
-        why = "; ".join(measurements.problems) or "no reason given"
-        return _result(
-            [*sender, ("routine", f"ECG not analysable ({why}): class from the sender only")]
-        )
+        why = "; ".join(measurements.problems) or rt.NO_REASON_GIVEN.english
+        return _result([*sender, ("routine", rt.NOT_ANALYSABLE.render(why=why))])
     return _result([*sender, *_measured_findings(measurements, sex, age_years)])
 
 
@@ -164,17 +165,17 @@ def _result(findings: list[Finding]) -> TriageResult:
     cls: TriageClass = max((c for c, _ in findings), key=ORDER.index, default="routine")
     reasons = [r for c, r in sorted(findings, key=lambda f: -ORDER.index(f[0]))]
     if cls == "routine":
-        reasons.insert(0, "routine: no critical or urgent finding")
+        reasons.insert(0, reason(rt.ROUTINE, rt.NO_FINDING))
     return TriageResult(cls, reasons)
 
 
 def _sender_findings(urgency: str, prealert: str | None) -> list[Finding]:
     out: list[Finding] = []
     if prealert == "STEMI":
-        out.append(("critical", "sender pre-alert: STEMI"))
+        out.append(("critical", rt.SENDER_PREALERT.render(prealert=prealert)))
     cls = SENDER_CLASS.get(urgency, "routine")
     if cls != "routine":
-        out.append((cls, f"sender urgency: {urgency}"))
+        out.append((cls, rt.SENDER_URGENCY.render(urgency=urgency)))
     return out
 
 
@@ -246,48 +247,43 @@ def _st_findings(m: Measurements, sex: str | None, age_years: float | None) -> l
             out.append(("urgent", _hinges_reason(st, territory, leads, sex, age_years)))
     depressed = {lead for lead, v in st.items() if v <= -ST_DEPRESSION_UV}
     for territory, leads in _territories(depressed).items():
-        out.append(
-            (
-                "urgent",
-                f"urgent: ST depression >= {ST_DEPRESSION_UV:g} uV at the J point in contiguous "
-                f"leads {', '.join(leads)} ({territory}): " + _values(st, leads),
-            )
-        )
+        at_j = _at_j(st, territory, leads)
+        out.append(("urgent", reason(rt.URGENT, rt.ST_DEPRESSION, limit=ST_DEPRESSION_UV, **at_j)))
     return out
 
 
 def _stemi_reason(
     st: dict[str, float], territory: str, leads: list[str], sex: str | None, age: float | None
 ) -> str:
-    text = (
-        f"critical: ST elevation at the J point in contiguous leads {', '.join(leads)} "
-        f"({territory}), 4th UDMI cut-points met: " + _values(st, leads)
-    )
-    if {"V2", "V3"} & set(leads):
-        text += f"; V2-V3 cut-point {st_elevation_threshold_uv('V2', sex, age):g} uV"
-        text += f" ({_who(sex, age)})"
-    return text + "; " + _reciprocal(st, territory)
+    at_j = {**_at_j(st, territory, leads), "reciprocal": _reciprocal(st, territory)}
+    if not {"V2", "V3"} & set(leads):
+        return reason(rt.CRITICAL, rt.STEMI, **at_j)
+    cut = st_elevation_threshold_uv("V2", sex, age)
+    return reason(rt.CRITICAL, rt.STEMI_V2_V3, cut=cut, who=_who(sex, age), **at_j)
+
+
+def _at_j(st: dict[str, float], territory: str, leads: list[str]) -> dict[str, str]:
+    """The fields of a finding at the J point: its leads, their territory, their values."""
+    return {"leads": ", ".join(leads), "territory": territory, "values": _values(st, leads)}
 
 
 def _hinges_reason(
     st: dict[str, float], territory: str, leads: list[str], sex: str | None, age: float | None
 ) -> str:
-    return (
-        f"urgent, needs human read: ST elevation at the J point in {', '.join(leads)} "
-        f"({territory}): " + _values(st, leads) + f" meets the V2-V3 cut-point of "
-        f"{lowest_st_elevation_threshold_uv('V2', sex, age):g} uV only for some patients; "
-        f"{_who(sex, age)}, so not called critical"
+    cut = lowest_st_elevation_threshold_uv("V2", sex, age)
+    return reason(
+        rt.HUMAN_READ, rt.HINGES, cut=cut, who=_who(sex, age), **_at_j(st, territory, leads)
     )
 
 
 def _who(sex: str | None, age: float | None) -> str:
     known = _sex(sex)
     if known == "female":
-        return "woman"
+        return rt.WOMAN.english
     if known == "male" and age is not None:
-        return f"man {'>=' if age >= 40 else '<'} 40 years"
+        return (rt.MAN_40_PLUS if age >= 40 else rt.MAN_UNDER_40).english
     missing = " and ".join(w for w, v in (("sex", known), ("age", age)) if v is None)
-    return f"{missing} unknown: the highest cut-point the patient could have"
+    return rt.UNKNOWN_WHO.render(missing=rt.MISSING[missing].english)
 
 
 def _diffuse_without_reciprocal(st: dict[str, float], territories: dict[str, list[str]]) -> bool:
@@ -299,12 +295,12 @@ def _diffuse_without_reciprocal(st: dict[str, float], territories: dict[str, lis
 
 def _diffuse_reason(st: dict[str, float], territories: dict[str, list[str]]) -> str:
     leads = sorted({ld for ls in territories.values() for ld in ls}, key=_LEAD_ORDER.index)
-    return (
-        "urgent, needs human read: ST elevation at the J point meets the 4th UDMI cut-points "
-        f"in {', '.join(territories)} leads at once ({_values(st, leads)}) with no reciprocal "
-        f"ST depression (none >= {RECIPROCAL_DEPRESSION_UV:g} uV but in aVR): the diffuse "
-        "pattern of early repolarization or pericarditis (4th UDMI pitfalls), or a wraparound "
-        "LAD occlusion; not called critical without reciprocal evidence"
+    return reason(
+        rt.HUMAN_READ,
+        rt.DIFFUSE,
+        territories=", ".join(territories),
+        values=_values(st, leads),
+        limit=RECIPROCAL_DEPRESSION_UV,
     )
 
 
@@ -318,8 +314,8 @@ def _facing(st: dict[str, float], territory: str) -> list[str]:
 def _reciprocal(st: dict[str, float], territory: str) -> str:
     facing = _facing(st, territory)
     if not facing:
-        return "no reciprocal ST depression"
-    return "reciprocal ST depression supports it: " + _values(st, facing)
+        return rt.NO_RECIPROCAL.english
+    return rt.RECIPROCAL.render(values=_values(st, facing))
 
 
 def _lbbb_like(m: Measurements) -> bool:
@@ -358,13 +354,8 @@ def _rbbb_secondary(m: Measurements, elevated: set[str]) -> set[str]:
 
 
 def _rbbb_reason(m: Measurements, territory: str, leads: list[str]) -> str:
-    return (
-        f"urgent, needs human read: right bundle branch block (QRS {m.qrs_ms:g} ms, late R' in "
-        f"V1 or V2, wide S in I and V6) with ST elevation at the J point in {', '.join(leads)} "
-        f"({territory}): {_values(m.st_deviation_uv, leads)}, after a wide S wave, where RBBB's "
-        "own (secondary) ST-T change is an elevation; no reciprocal ST depression; not called "
-        "critical: a previous ECG tells whether it is new (4th UDMI)"
-    )
+    at_j = _at_j(m.st_deviation_uv, territory, leads)
+    return reason(rt.HUMAN_READ, rt.RBBB, qrs=m.qrs_ms, **at_j)
 
 
 def _lbbb_findings(m: Measurements, sex: str | None, age: float | None) -> list[Finding]:
@@ -372,27 +363,24 @@ def _lbbb_findings(m: Measurements, sex: str | None, age: float | None) -> list[
     st, r, s = m.st_deviation_uv, m.r_uv, m.s_uv
     positive = {ld for ld in st if ld in r and ld in s and r[ld] >= -s[ld]}
     met = [
-        f"concordant ST elevation {ld} {st[ld]:+.0f} uV"
+        rt.CONCORDANT_ELEVATION.render(lead=ld, uv=st[ld])
         for ld in sorted(positive)
         if st[ld] >= SGARBOSSA_CONCORDANT_UV
     ]
     met += [
-        f"concordant ST depression {ld} {st[ld]:+.0f} uV"
+        rt.CONCORDANT_DEPRESSION.render(lead=ld, uv=st[ld])
         for ld in ("V1", "V2", "V3")
         if ld in st and ld not in positive and st[ld] <= -SGARBOSSA_CONCORDANT_UV
     ]
     met += [
-        f"discordant ST elevation {ld} {st[ld]:+.0f} uV >= 25 % of its S ({s[ld]:.0f} uV)"
+        rt.DISCORDANT_ELEVATION.render(lead=ld, uv=st[ld], s=s[ld])
         for ld in sorted(set(st) - positive)
         if ld in s and s[ld] < 0 and st[ld] >= SGARBOSSA_DISCORDANT_RATIO * -s[ld]
     ]
-    head = (
-        f"wide QRS {m.qrs_ms:g} ms with a dominant negative V1 (LBBB-like or paced): "
-        "ST elevation criteria do not apply"
-    )
     if met:
-        return [("urgent", f"urgent, needs human read: {head}; Sgarbossa: " + "; ".join(met))]
-    return [("routine", f"routine: {head}; no Sgarbossa criterion met")]
+        text = reason(rt.HUMAN_READ, rt.SGARBOSSA, qrs=m.qrs_ms, met="; ".join(met))
+        return [("urgent", text)]
+    return [("routine", reason(rt.ROUTINE, rt.NO_SGARBOSSA, qrs=m.qrs_ms))]
 
 
 def _equivalents(m: Measurements) -> list[Finding]:
@@ -407,12 +395,8 @@ def _posterior(m: Measurements) -> Finding | None:
     tall_r = [ld for ld in ("V1", "V2") if m.r_uv.get(ld, 0.0) > -m.s_uv.get(ld, 0.0) > 0.0]
     if pair is None or not tall_r or _lbbb_like(m) or _rbbb(m):
         return None
-    return (
-        "urgent",
-        "urgent, needs human read: possible posterior MI (STEMI equivalent): ST depression "
-        f"{_values(st, sorted(low, key=_PRECORDIAL.index))} with a dominant R in "
-        f"{', '.join(tall_r)}; record V7-V9",
-    )
+    values = _values(st, sorted(low, key=_PRECORDIAL.index))
+    return ("urgent", reason(rt.HUMAN_READ, rt.POSTERIOR, values=values, leads=", ".join(tall_r)))
 
 
 def _de_winter(m: Measurements) -> Finding | None:
@@ -433,12 +417,8 @@ def _de_winter(m: Measurements) -> Finding | None:
     if not pairs:
         return None
     found = sorted(set(pairs), key=_PRECORDIAL.index)
-    return (
-        "urgent",
-        "urgent, needs human read: de Winter pattern (STEMI equivalent): upsloping J-point "
-        f"depression with tall T waves in {', '.join(found)}: "
-        + ", ".join(f"{ld} J {st[ld]:+.0f} uV, T {t[ld]:+.0f} uV" for ld in found),
-    )
+    values = ", ".join(rt.DE_WINTER_LEAD.render(lead=ld, j=st[ld], t=t[ld]) for ld in found)
+    return ("urgent", reason(rt.HUMAN_READ, rt.DE_WINTER, leads=", ".join(found), values=values))
 
 
 def _avr(m: Measurements) -> Finding | None:
@@ -446,11 +426,7 @@ def _avr(m: Measurements) -> Finding | None:
     depressed = [ld for ld, v in st.items() if ld != "aVR" and v <= -ST_DEPRESSION_UV]
     if st.get("aVR", 0.0) < AVR_ELEVATION_UV or len(depressed) < AVR_DEPRESSED_LEADS:
         return None
-    return (
-        "urgent",
-        f"urgent, needs human read: ST elevation in aVR {st['aVR']:+.0f} uV with ST depression "
-        f"in {len(depressed)} leads: left main or multivessel ischaemia?",
-    )
+    return ("urgent", reason(rt.HUMAN_READ, rt.AVR, uv=st["aVR"], n=len(depressed)))
 
 
 def _territories(leads: set[str]) -> dict[str, list[str]]:
@@ -463,7 +439,7 @@ def _territories(leads: set[str]) -> dict[str, list[str]]:
 
 
 def _values(st: dict[str, float], leads: list[str]) -> str:
-    return ", ".join(f"{lead} {st[lead]:+.0f} uV" for lead in leads)
+    return ", ".join(rt.LEAD_UV.render(lead=lead, uv=st[lead]) for lead in leads)
 
 
 def _rate_findings(hr: float | None) -> list[Finding]:
@@ -471,31 +447,27 @@ def _rate_findings(hr: float | None) -> list[Finding]:
     if hr is None:
         return []
     if hr < HR_CRITICAL_BELOW:
-        return [("critical", f"critical: heart rate {hr:g}/min (below {HR_CRITICAL_BELOW:g}/min)")]
+        return [("critical", reason(rt.CRITICAL, rt.HR_BELOW, hr=hr, limit=HR_CRITICAL_BELOW))]
     if hr > HR_CRITICAL_ABOVE:
-        return [("critical", f"critical: heart rate {hr:g}/min (above {HR_CRITICAL_ABOVE:g}/min)")]
+        return [("critical", reason(rt.CRITICAL, rt.HR_ABOVE, hr=hr, limit=HR_CRITICAL_ABOVE))]
     for low, high in (HR_URGENT_SLOW, HR_URGENT_FAST):
         if low <= hr <= high:
-            return [("urgent", f"urgent: heart rate {hr:g}/min ({low:g}-{high:g}/min)")]
+            return [("urgent", reason(rt.URGENT, rt.HR_BAND, hr=hr, low=low, high=high))]
     return []
 
 
 def _rhythm_findings(m: Measurements) -> list[Finding]:
     out: list[Finding] = []
     if m.irregular:
-        out.append(
-            (
-                "urgent",
-                f"urgent: irregular rhythm (RR coefficient of variation {m.rr_irregularity:.2f})",
-            )
-        )
+        out.append(("urgent", reason(rt.URGENT, rt.IRREGULAR, cv=m.rr_irregularity)))
     if m.qtc_ms is not None and m.qtc_ms > QTC_URGENT_ABOVE_MS:
-        out.append(
-            ("urgent", f"urgent: QTc {m.qtc_ms:.0f} ms (Bazett) above {QTC_URGENT_ABOVE_MS:g} ms")
-        )
+        qtc = reason(rt.URGENT, rt.QTC, qtc=m.qtc_ms, limit=QTC_URGENT_ABOVE_MS)
+        out.append(("urgent", qtc))
     return out
 
 
 def _not_assessed(st: dict[str, float]) -> list[Finding]:
     missing = [lead for lead in _LEAD_ORDER if lead not in st]
-    return [("routine", f"ST not assessed in {', '.join(missing)}")] if missing else []
+    if not missing:
+        return []
+    return [("routine", rt.ST_NOT_ASSESSED.render(leads=", ".join(missing)))]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -229,6 +230,10 @@ def test_board_shows_the_ambulance_ecg_with_its_automatic_class(server: Server) 
         assert ecg["acquired_at"] == "2026-11-23T09:51:00.000000Z"
         page = client.get(f"/board/{HOSPITAL}").text
         assert 'class="ecg-thumb" data-lead="II"' in page and "自动分诊：危急" in page
+        # The findings are stored in English (the JSON keeps them); the page reads Chinese.
+        assert any(f.startswith("critical: ST elevation at the J point") for f in ecg["findings"])
+        shown = re.search(r'<ul class="findings">(.*?)</ul>', page, re.DOTALL)
+        assert shown and "危急：相邻导联" in shown[1] and "ST elevation" not in shown[1]
 
 
 def test_server_sent_events_push_a_new_vitals_set(server: Server) -> None:

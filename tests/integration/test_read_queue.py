@@ -4,6 +4,7 @@ by many concurrent readers, leases, escalation, and the signed report as FHIR.""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -191,3 +192,36 @@ def test_signed_report_becomes_a_final_diagnostic_report(client: httpx.Client) -
     request = wait_for(client, f"/fhir/{report.basedOn[0].reference}").json()
     assert request["status"] == "completed"
     assert client.get("/reading/queue").json() == []
+
+
+def test_the_ecg_page_shows_the_automatic_reasons_in_the_readers_language(
+    client: httpx.Client,
+) -> None:
+    """The triage's reasons are stored in English (the record: the queue's JSON, FHIR and
+    HL7 keep it); the reader's ECG page shows them in Chinese by default, English on asking."""
+    body = ecg_payload(urgency="stat", st_uv=250)
+    assert client.post("/ingest/ecg", json=body).status_code == 202
+    ecg = body["ecg_id"]
+
+    def stemi(item: dict[str, Any] | None) -> str | None:
+        found = [r for r in (item or {}).get("reasons", []) if r.startswith("critical: ST ele")]
+        return found[0] if found else None
+
+    item = wait_until(
+        f"the ST elevation of {ecg} in its queue item's reasons",
+        lambda: next((i for i in queue(client) if i["ecg_id"] == ecg), None),
+        lambda i: stemi(i) is not None,
+    )
+    stored = stemi(item)
+    assert stored and "(inferior)" in stored and " uV" in stored  # the English record
+    zh = client.get(f"/reading/ecg/{ecg}", headers={"Accept-Language": "zh-CN"}).text
+    shown = re.search(r'<ul class="reasons">(.*?)</ul>', zh, re.DOTALL)
+    assert shown, zh[:500]
+    assert "危急：相邻导联 II, III, aVF（下壁）J点 ST 段抬高" in shown[1]
+    assert "µV" in shown[1] and "送检方：立即" in shown[1]
+    assert "ST elevation" not in shown[1] and "sender" not in shown[1]
+    # The report form's statement: labelled in Chinese, its value (what a signature keeps)
+    # the English statement.
+    assert re.search(r'name="confirmed" value="ST elevation at the J point[^"]*"> 相邻导联', zh)
+    en = client.get(f"/reading/ecg/{ecg}", headers={"Accept-Language": "en"}).text
+    assert f"<li>{stored}</li>" in en

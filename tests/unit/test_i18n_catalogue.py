@@ -6,8 +6,9 @@ Accept-Language, then Chinese).
 Ids are found the way gettext's extractors find them, independently of the catalogue
 code: Python calls `_("…")`, `N_("…")`, `Msg("…")` (by the AST), template calls
 `{{ _("…") }}` and page-script calls `t("…")` (by pattern), plus the KPI definitions'
-texts (shown through the catalogue by services/kpi/render.py). Every folder of services/
-is scanned, the crew tablet app and the command page included.
+texts (shown through the catalogue by services/kpi/render.py) and the automatic triage's
+reason texts with their list separators (shown by services/i18n/reasons.py). Every folder
+of services/ is scanned, the crew tablet app and the command page included.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from babel.messages.pofile import read_po
 
 from services import i18n
 from services.i18n import catalogue
+from stream_processors.ecg_measurement.published import ALL_REASON_TEXTS
 from stream_processors.quality_kpis.published import KPIS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,12 +71,19 @@ def kpi_ids() -> dict[str, str]:
     return {t: "stream_processors/quality_kpis/definitions.py" for t in texts}
 
 
+def reason_ids() -> dict[str, str]:
+    texts = {t.msgid for t in ALL_REASON_TEXTS}
+    texts |= {s.sep for t in ALL_REASON_TEXTS for s in t.slots.values() if s.sep}
+    return {t: "stream_processors/ecg_measurement/reason_texts.py" for t in texts}
+
+
 def used_ids() -> dict[str, str]:
     return {
         **python_ids(),
         **pattern_ids("templates/*.html", TEMPLATE_CALL),
         **pattern_ids("static/*.js", SCRIPT_CALL),
         **kpi_ids(),
+        **reason_ids(),
     }
 
 
@@ -92,6 +101,8 @@ def test_the_extractors_find_the_pages_texts() -> None:
     assert "Incidents on this tablet" in ids  # crew app page (template)
     assert "{n} waiting to sync" in ids  # crew app script
     assert "No active mass-casualty incident." in ids  # command page (Python)
+    assert "heart rate {hr}/min (below {limit}/min)" in ids  # a triage reason
+    assert "; " in ids  # a reason's list separator
     scanned_folders = {p.relative_to(SERVICES).parts[0] for p in scanned("*.py")}
     assert {"crew", "command", "board"} <= scanned_folders
     assert len(ids) > 150
