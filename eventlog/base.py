@@ -8,7 +8,7 @@ offset zero, so the contract below is what every backend (embedded SQLite, Kafka
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kafka.partitioner.default import murmur2
@@ -168,6 +168,25 @@ class EventLog(ABC):
         the result is the first append's position with `duplicate=True`. Records of one key
         keep their relative order. On an exception some records may have been appended;
         retrying the same call is safe and appends only the missing ones.
+        """
+
+    @abstractmethod
+    def append_together(
+        self, batches: Mapping[str, Sequence[NewRecord]]
+    ) -> dict[str, list[Appended]]:
+        """Append records to several topics (topic -> records) as one durable unit: one
+        commit for all of them, not one per topic (an ECG and its read request). Per topic
+        exactly as `append`: in order per key, a record whose event id is already in its
+        topic (or earlier in its topic's batch) is not appended again and is answered with
+        the first append's position and `duplicate=True`; the result maps each topic to its
+        records' positions. Every topic is checked before anything is written, so an
+        unknown one raises `UnknownTopic` with nothing appended, and a record over
+        `MAX_RECORD_BYTES` raises `RecordTooLarge` with nothing appended.
+
+        On another exception (`LogUnavailable`) some records may have been appended: the
+        embedded log appends all or none (one transaction), Kafka may have landed some
+        topics' records and not others'. Retrying the same call is safe and appends only
+        the missing ones.
         """
 
     @abstractmethod

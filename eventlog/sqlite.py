@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from embedded.sqlite import ThreadConnections
@@ -105,15 +105,25 @@ class SqliteEventLog(EventLog):
         return self._partitions[topic]
 
     def append(self, topic: str, records: Sequence[NewRecord]) -> list[Appended]:
-        partitions = self.partition_count(topic)
+        return self.append_together({topic: records})[topic]
+
+    def append_together(
+        self, batches: Mapping[str, Sequence[NewRecord]]
+    ) -> dict[str, list[Appended]]:
+        """One IMMEDIATE transaction, one commit (fsync) for every topic: all or nothing."""
+        partitions = {topic: self.partition_count(topic) for topic in batches}  # UnknownTopic
         now_ms = int(time.time() * 1000)
-        out: list[Appended] = []
+        out: dict[str, list[Appended]] = {}
         with self._db.transaction() as conn:
-            next_offsets: dict[int, int] = {}
-            for r in records:
-                out.append(self._append_one(conn, topic, partitions, r, now_ms, next_offsets))
-            _count_appends(conn, topic)
-        self._notify_appended(topic)
+            for topic, records in batches.items():
+                next_offsets: dict[int, int] = {}
+                out[topic] = [
+                    self._append_one(conn, topic, partitions[topic], r, now_ms, next_offsets)
+                    for r in records
+                ]
+                _count_appends(conn, topic)
+        for topic in batches:
+            self._notify_appended(topic)
         return out
 
     def append_at_version(

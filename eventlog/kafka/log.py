@@ -4,7 +4,7 @@ parts (clients, topic admin, appender, partition reader, consumer group members)
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from eventlog.base import (
     Appended,
@@ -68,6 +68,14 @@ class KafkaEventLog(EventLog):
 
     def append(self, topic: str, records: Sequence[NewRecord]) -> list[Appended]:
         return self._appender.append(topic, records)
+
+    def append_together(
+        self, batches: Mapping[str, Sequence[NewRecord]]
+    ) -> dict[str, list[Appended]]:
+        """Every record of every topic produced, then one wait for all acknowledgements.
+        Not all or nothing: on `LogUnavailable` one topic's records may have landed and
+        another's not (a retry appends the rest)."""
+        return self._appender.append_together(batches)
 
     def append_at_version(
         self, topic: str, key: str, expected: int | None, records: Sequence[NewRecord]

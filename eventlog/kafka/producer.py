@@ -19,16 +19,17 @@ client retrying after a timeout must not append twice). It is built here:
   from the partition's floor up to a position.
 * On the first use of a topic the index is loaded, each partition read from its *floor* (see
   "Start-up" below) to its end offset.
-* Every append serializes on a lock per (topic, partition) it writes to (taken in partition
-  order, so batches spanning partitions cannot deadlock), then catches those partitions up:
-  one ListOffsets round trip, and a read only when the end offset moved past the indexed
-  position (records appended by other processes). Only then are the event ids checked and
-  only the absent ones produced; their acknowledged offsets go into the index before the lock
-  is released. So, within one process, concurrent retries of the same event append exactly
-  once, and a retry after a failure (or after a restart) finds what did land. A partition
-  written only with fresh ids (`NewRecord.fresh`: a uuid4 just made, e.g. an access audit
-  record) skips the catch-up: no process can have appended them, so one produce round trip
-  makes the append.
+* Every append serializes on a lock per (topic, partition) it writes to (taken in (topic,
+  partition) order, so batches spanning partitions cannot deadlock), then catches those
+  partitions up: one ListOffsets round trip for all of them, and a read only when an end
+  offset moved past the indexed position (records appended by other processes). Only then
+  are the event ids checked and only the absent ones produced (`append_together`: every
+  topic's, then one wait for all the acks); their acknowledged offsets go into the index
+  before the lock is released. So, within one process, concurrent retries of the same
+  event append exactly once, and a retry after a failure (or after a restart) finds what
+  did land. A partition written only with fresh ids (`NewRecord.fresh`: a uuid4 just made,
+  e.g. an access audit record) skips the catch-up: no process can have appended them, so
+  one produce round trip makes the append.
 
 The remaining gap: two *processes* appending the same event id at the same moment can both
 miss the other's record (each catches up, then produces, within the other's window), and the
@@ -78,8 +79,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import TopicPartition as KafkaTopicPartition
@@ -129,21 +131,34 @@ class Appender:
     def append(self, topic: str, records: Sequence[NewRecord]) -> list[Appended]:
         """Append `records` in order, each to `partition_for(key)`, skipping event ids already
         in the topic; durable (acknowledged by all in-sync replicas) when this returns."""
-        if not records:
-            return []
-        count = self._partition_count(topic)
-        index = self._loaded_index(topic, count)
-        targets = [partition_for(r.key, count) for r in records]
+        return self.append_together({topic: records})[topic]
+
+    def append_together(
+        self, batches: Mapping[str, Sequence[NewRecord]]
+    ) -> dict[str, list[Appended]]:
+        """`append` for several topics at once: every record is handed to the producer, then
+        one wait for all the acknowledgements (one round trip, not one per topic)."""
+        units = [self._batch(topic, records) for topic, records in batches.items()]
+        _check_sizes(units)  # before anything is sent: a refusal appends nothing
         with ExitStack() as held:
-            # Sorted acquisition: two batches spanning the same partitions cannot deadlock.
-            for p in sorted(set(targets)):
-                held.enter_context(index.partitions[p].lock)
+            # Sorted acquisition by (topic, partition), a superset of `append`'s order within
+            # one topic: batches spanning the same partitions cannot deadlock.
+            locks = {(b.topic, p): b.index.partitions[p].lock for b in units for p in b.targets}
+            for tp in sorted(locks):
+                held.enter_context(locks[tp])
             # Fresh ids (NewRecord.fresh) cannot be in the log: a partition written only
             # with them needs no catch-up round trip. A gap left by other writers is read
             # by the next catch-up (`TopicIndex.advance` stops at it).
-            for p in sorted({t for t, r in zip(targets, records, strict=True) if not r.fresh}):
-                self._catch_up(topic, index, p)
-            return self._append_locked(topic, index, records, targets)
+            self._catch_up_all(
+                [(b.topic, b.index, p) for b in units for p in sorted(b.unfresh_partitions())]
+            )
+            return self._append_locked(units)
+
+    def _batch(self, topic: str, records: Sequence[NewRecord]) -> _Batch:
+        """One topic's part of an append: its index (loaded) and each record's partition."""
+        count = self._partition_count(topic)  # UnknownTopic before anything is sent
+        index = self._loaded_index(topic, count) if records else TopicIndex([])
+        return _Batch(topic, index, records, [partition_for(r.key, count) for r in records])
 
     def append_at_version(
         self, topic: str, key: str, expected: int | None, records: Sequence[NewRecord]
@@ -161,7 +176,8 @@ class Appender:
             current = index.key_version(key)
             if not retry and expected is not None and current != expected:
                 raise StaleVersion(topic, key, expected, current)
-            appended = self._append_locked(topic, index, records, [partition] * len(records))
+            batch = _Batch(topic, index, records, [partition] * len(records))
+            appended = self._append_locked([batch])[topic]
             return KeyAppended(
                 appended,
                 [index.key_version(key, a.offset) for a in appended],
@@ -193,81 +209,55 @@ class Appender:
                 position = chunk[-1].offset + 1
         return out
 
-    def _append_locked(
-        self,
-        topic: str,
-        index: TopicIndex,
-        records: Sequence[NewRecord],
-        targets: list[int],
-    ) -> list[Appended]:
-        """Produce the records whose ids are new; caller holds their partitions' locks."""
-        first_in_batch: dict[str, int] = {}  # event id -> index of its first record here
-        to_send: list[int] = []
-        for i, rec in enumerate(records):
-            if index.find(rec.event_id) is None and rec.event_id not in first_in_batch:
-                first_in_batch[rec.event_id] = i
-                to_send.append(i)
-
-        producer, futures = self._send(topic, records, targets, to_send) if to_send else (None, [])
+    def _append_locked(self, units: Sequence[_Batch]) -> dict[str, list[Appended]]:
+        """Produce the records whose ids are new, all topics' at once, and wait once for
+        every acknowledgement; caller holds their partitions' locks."""
+        for b in units:
+            b.select_new()
+        sent = [(b, i) for b in units for i in b.to_send]
+        producer, futures = self._send(sent) if sent else (None, [])
         offsets, failure = self._await_acks(futures)
         # Index whatever was acknowledged, even if a later record failed, so that the retry
         # the caller will make appends only the rest.
-        for i, offset in zip(to_send, offsets, strict=False):
-            index.add(records[i].event_id, records[i].key, targets[i], offset)
-        index.advance([(targets[i], o) for i, o in zip(to_send, offsets, strict=False)])
+        landed = list(zip(sent, offsets, strict=False))
+        for (b, i), offset in landed:
+            b.index.add(b.records[i].event_id, b.records[i].key, b.targets[i], offset)
+        for b in units:
+            b.index.advance([(b.targets[i], o) for (c, i), o in landed if c is b])
         if failure is not None:
             if producer is not None:
                 self._clients.reset_producer(producer)
+            topics = ", ".join(b.topic for b in units)
             if isinstance(failure, MessageSizeTooLargeError | RecordListTooLargeError):
-                raise RecordTooLarge(f"kafka: {topic} refused a record: {failure!r}") from failure
-            raise LogUnavailable(f"kafka: append to {topic} not acknowledged: {failure!r}") from (
+                raise RecordTooLarge(f"kafka: {topics} refused a record: {failure!r}") from failure
+            raise LogUnavailable(f"kafka: append to {topics} not acknowledged: {failure!r}") from (
                 failure
             )
+        return {b.topic: b.results() for b in units}
 
-        out = []
-        sent = set(to_send)
-        for i, rec in enumerate(records):
-            partition, offset = index.find(rec.event_id) or (targets[i], -1)
-            out.append(Appended(topic, partition, offset, duplicate=i not in sent))
-        return out
-
-    def _send(
-        self, topic: str, records: Sequence[NewRecord], targets: list[int], which: list[int]
-    ) -> tuple[Any, list[Any]]:
-        """Hand records `which` to the producer, each to its explicit partition; (the
-        producer, the futures of their acknowledgements)."""
+    def _send(self, sent: Sequence[tuple[_Batch, int]]) -> tuple[Any, list[Any]]:
+        """Hand the records `sent` (batch, record number) to the producer, each to its
+        explicit partition; (the producer, the futures of their acknowledgements)."""
         producer = self._clients.producer()
-        physical = self._clients.physical(topic)
-        too_big = [i for i in which if len(records[i].value) > MAX_RECORD_BYTES]
-        if too_big:
-            size = len(records[too_big[0]].value)
-            raise RecordTooLarge(f"a record of {size} bytes exceeds {MAX_RECORD_BYTES} bytes")
         try:
-            return producer, self._hand_over(producer, physical, records, targets, which)
+            return producer, self._hand_over(producer, sent)
         except (LogUnavailable, KafkaError):
             # An idempotent producer in a fatal state refuses every send at once: rebuild it
             # (see Clients.reset_producer), or no append would succeed again until a restart.
             self._clients.reset_producer(producer)
             raise
 
-    def _hand_over(
-        self,
-        producer: Any,
-        physical: str,
-        records: Sequence[NewRecord],
-        targets: list[int],
-        which: list[int],
-    ) -> list[Any]:
+    def _hand_over(self, producer: Any, sent: Sequence[tuple[_Batch, int]]) -> list[Any]:
         with unavailable_on_kafka_error("produce"):
             return [
                 producer.send(
-                    physical,
-                    key=records[i].key.encode("utf-8"),
-                    value=records[i].value,
-                    partition=targets[i],
-                    headers=[(EVENT_ID_HEADER, records[i].event_id.encode("utf-8"))],
+                    self._clients.physical(b.topic),
+                    key=b.records[i].key.encode("utf-8"),
+                    value=b.records[i].value,
+                    partition=b.targets[i],
+                    headers=[(EVENT_ID_HEADER, b.records[i].event_id.encode("utf-8"))],
                 )
-                for i in which
+                for b, i in sent
             ]
 
     def _await_acks(self, futures: list[Any]) -> tuple[list[int], BaseException | None]:
@@ -341,15 +331,27 @@ class Appender:
             index.stats.deepened_partitions += 1
             index.stats.deepen_records += read
 
-    def _catch_up(self, topic: str, index: TopicIndex, partition: int) -> int:
+    def _catch_up_all(self, wanted: Sequence[tuple[str, TopicIndex, int]]) -> None:
+        """`_catch_up` of several (topic, index, partition), with one ListOffsets request
+        for all their end offsets. Caller holds the partitions' locks."""
+        if not wanted:
+            return
+        tps = [self._clients.ktp(topic, p) for topic, _, p in wanted]
+        with unavailable_on_kafka_error("catching up the event-id index"):
+            ends = self._clients.reader().end_offsets(tps)
+        for (topic, index, p), tp in zip(wanted, tps, strict=True):
+            self._catch_up(topic, index, p, ends[tp])
+
+    def _catch_up(self, topic: str, index: TopicIndex, partition: int, end: int = -1) -> int:
         """Index the records appended to `partition` since the indexed position (by other
-        processes, or acknowledged after a timeout); how many were read. Caller holds the
-        partition's lock.
+        processes, or acknowledged after a timeout) up to its end offset (`end`, or asked
+        now); how many were read. Caller holds the partition's lock.
 
         Cheap when nothing is new: one ListOffsets round trip, no fetch."""
         state = index.partitions[partition]
-        with unavailable_on_kafka_error("catching up the event-id index"):
-            end = self._clients.reader().end_offset(self._clients.ktp(topic, partition))
+        if end < 0:
+            with unavailable_on_kafka_error("catching up the event-id index"):
+                end = self._clients.reader().end_offset(self._clients.ktp(topic, partition))
         read = self._index_range(topic, index, partition, state.indexed_to, end)
         state.indexed_to = max(state.indexed_to, end)
         if index.loaded:  # the load counts its own reads
@@ -374,3 +376,46 @@ class Appender:
                 # An empty chunk below `stop` means only offsets without records remained.
                 position = chunk[-1].offset + 1 if chunk else stop
         return read
+
+
+@dataclass
+class _Batch:
+    """One topic's records in an append, each with its partition; `to_send`: the numbers
+    of the records whose event ids are new (set under the partitions' locks)."""
+
+    topic: str
+    index: TopicIndex
+    records: Sequence[NewRecord]
+    targets: list[int]
+    to_send: list[int] = field(default_factory=list)
+
+    def unfresh_partitions(self) -> set[int]:
+        """Partitions receiving a record whose id may already be in the log (not fresh)."""
+        return {p for p, r in zip(self.targets, self.records, strict=True) if not r.fresh}
+
+    def select_new(self) -> None:
+        """The records to produce: ids not in the index, each id's first record only."""
+        first_in_batch: set[str] = set()
+        self.to_send = []
+        for i, rec in enumerate(self.records):
+            if self.index.find(rec.event_id) is None and rec.event_id not in first_in_batch:
+                first_in_batch.add(rec.event_id)
+                self.to_send.append(i)
+
+    def results(self) -> list[Appended]:
+        """Where each record is (after indexing): the first append's position."""
+        sent = set(self.to_send)
+        out = []
+        for i, rec in enumerate(self.records):
+            partition, offset = self.index.find(rec.event_id) or (self.targets[i], -1)
+            out.append(Appended(self.topic, partition, offset, duplicate=i not in sent))
+        return out
+
+
+def _check_sizes(units: Sequence[_Batch]) -> None:
+    """`RecordTooLarge` for a record over the port's limit, before anything is produced."""
+    for b in units:
+        for r in b.records:
+            if len(r.value) > MAX_RECORD_BYTES:
+                size = len(r.value)
+                raise RecordTooLarge(f"a record of {size} bytes exceeds {MAX_RECORD_BYTES} bytes")

@@ -40,6 +40,12 @@ class PartitionReader:
             offsets = self._consumer.end_offsets([tp], timeout_ms=int(self._timeout_s * 1000))
         return int(offsets[tp])
 
+    def end_offsets(self, tps: list[KafkaTopicPartition]) -> dict[KafkaTopicPartition, int]:
+        """`end_offset` of several partitions in one ListOffsets request (per leader)."""
+        with self._lock:
+            offsets = self._consumer.end_offsets(tps, timeout_ms=int(self._timeout_s * 1000))
+        return {tp: int(offsets[tp]) for tp in tps}
+
     def offset_at_time(self, tp: KafkaTopicPartition, timestamp_ms: int) -> int:
         """The first offset of `tp` whose record timestamp is at or after `timestamp_ms`
         (Kafka's ListOffsets by time); the end offset when every record is older."""

@@ -1,19 +1,22 @@
 """The one write path of an ECG submission, shared by HTTP and HL7 v2 (MLLP) intake:
-validated `EcgIn` -> `EcgSubmitted` appended -> the answer, computed from what the log holds
-(so a retry, on any channel, gets the first answer)."""
+validated `EcgIn` -> `EcgSubmitted` and its `ReadRequested` appended in one commit -> the
+answer, computed from what the log holds (so a retry, on any channel, gets the first answer)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from avro_schemas.catalogue import CLINIC_ECG, READING
 from avro_schemas.events import ECG_SUBMITTED, READ_REQUESTED
-from eventlog.base import NewRecord
+from eventlog.base import Appended, NewRecord
 from services.ingest.ecg_models import EcgAccepted, EcgIn, accepted, ecg_event
 from services.system import System
 from stream_processors.diagnosis_queue.published import read_request
+
+_log = logging.getLogger("goldenhour.ingest")
 
 
 class EventIdReused(ValueError):
@@ -31,27 +34,64 @@ def append_event(
 ) -> tuple[dict[str, Any], int, int, bool]:
     """Append one event; on a duplicate event id return the *stored* event instead.
     Raises `eventlog.base.LogUnavailable` when the log did not acknowledge."""
-    appended = system.log.append(
-        topic, [NewRecord(key, system.codec.encode(name, event), event["meta"]["event_id"])]
-    )[0]
+    appended = system.log.append(topic, [_record(system, key, name, event)])[0]
     if appended.duplicate:
-        original = system.log.read(topic, appended.partition, appended.offset, 1)[0]
-        _, event = system.codec.decode(original.value)
+        event = _stored(system, appended)
     return event, appended.partition, appended.offset, appended.duplicate
 
 
 def submit_ecg(system: System, body: EcgIn, channel: str) -> Submitted:
-    """Append the ECG (durable on return) and answer; `channel` is http, mllp, tablet."""
-    now = dt.datetime.now(dt.UTC)
-    event, partition, offset, duplicate = append_event(
-        system, CLINIC_ECG, body.ecg_id, ECG_SUBMITTED, ecg_event(body, now, channel)
-    )
-    if duplicate and event["ecg_id"] != body.ecg_id:
-        raise EventIdReused(f"event_id {body.event_id} was already used for ECG {event['ecg_id']}")
-    answer = accepted(event, partition, offset)
-    # Appended after the ECG, also on a duplicate: a crash between the two appends is mended
-    # by the sender's retry, since both event ids are derived from the sender's.
+    """Append the ECG and its read request (durable together on return) and answer;
+    `channel` is http, mllp, tablet. Raises `LogUnavailable` as `append_event` does."""
+    event = ecg_event(body, dt.datetime.now(dt.UTC), channel)
     settings = system.settings
+    # Built from this submission's event, not the stored one, so that both go in one commit
+    # (issue 17, 18: one fsync / one wait for Kafka's acks, not two in a row). Safe on a
+    # duplicate ECG: the read request's event id derives from the sender's, so when its
+    # request is stored this one is answered `duplicate` and nothing is written. It lands
+    # only to mend a submission that stored the ECG without it (on Kafka an append may fail
+    # half way, either record landing alone; or a crash between the two commits of the code
+    # before this): the sender's retry of the same ECG builds the same request, but for
+    # `recorded_at` (the retry's). Only a sender reusing the id for a *different* ECG before
+    # retrying would pair the stored record with the other ECG's: logged, see below.
     request = read_request(event, settings.reading_centre_id, settings.region_id)
-    append_event(system, READING, body.ecg_id, READ_REQUESTED, request)
-    return Submitted(answer, duplicate)
+    appended = system.log.append_together(
+        {
+            CLINIC_ECG: [_record(system, body.ecg_id, ECG_SUBMITTED, event)],
+            READING: [_record(system, body.ecg_id, READ_REQUESTED, request)],
+        }
+    )
+    at, read_at = appended[CLINIC_ECG][0], appended[READING][0]
+    if at.duplicate != read_at.duplicate:
+        _log_mismatched_mend(system, body, at if at.duplicate else read_at)
+    if at.duplicate:
+        event = _stored(system, at)
+        if event["ecg_id"] != body.ecg_id:
+            raise EventIdReused(
+                f"event_id {body.event_id} was already used for ECG {event['ecg_id']}"
+            )
+    return Submitted(accepted(event, at.partition, at.offset), at.duplicate)
+
+
+def _log_mismatched_mend(system: System, body: EcgIn, stored_at: Appended) -> None:
+    """One record of the pair was stored alone (a half-failed append) and this call added
+    the other: an error if they name different ECGs (the sender reused the event id)."""
+    stored = _stored(system, stored_at)["ecg_id"]
+    if stored != body.ecg_id:
+        _log.error(
+            "event id %s: ECG %s paired with the stored %s of ECG %s",
+            body.event_id,
+            body.ecg_id,
+            stored_at.topic,
+            stored,
+        )
+
+
+def _record(system: System, key: str, name: str, event: dict[str, Any]) -> NewRecord:
+    return NewRecord(key, system.codec.encode(name, event), event["meta"]["event_id"])
+
+
+def _stored(system: System, appended: Appended) -> dict[str, Any]:
+    """The event first appended at a duplicate's position (what a retry is answered from)."""
+    original = system.log.read(appended.topic, appended.partition, appended.offset, 1)[0]
+    return system.codec.decode(original.value)[1]

@@ -191,6 +191,92 @@ class EventLogContract:
         assert sum(not r.duplicate for r in results) == 1
         assert len({(r.partition, r.offset) for r in results}) == 1
 
+    # ------------------------------------------------------------- several topics at once
+
+    @pytest.fixture
+    def second(self, log: EventLog) -> str:
+        """Another topic, with another partition count: an ECG's read request topic."""
+        name = f"contract.{uuid.uuid4().hex[:10]}"
+        log.ensure_topics([TopicSpec(name, PARTITIONS + 1)])
+        return name
+
+    def test_append_together__lands_in_each_topic_in_key_order(
+        self, log: EventLog, topic: str, second: str
+    ) -> None:
+        out = log.append_together(
+            {topic: [rec("ecg-1", i) for i in range(3)], second: [rec("ecg-1", 9), rec("b", 0)]}
+        )
+        assert sorted(out) == sorted([topic, second])
+        part = partition_for("ecg-1", PARTITIONS)
+        assert [(a.topic, a.partition, a.offset, a.duplicate) for a in out[topic]] == [
+            (topic, part, i, False) for i in range(3)
+        ]
+        assert [r.value for r in log.read(topic, part, 0)] == [b"ecg-1:0", b"ecg-1:1", b"ecg-1:2"]
+        for appended, key, value in zip(
+            out[second], ["ecg-1", "b"], [b"ecg-1:9", b"b:0"], strict=True
+        ):
+            assert appended.topic == second and not appended.duplicate
+            assert appended.partition == partition_for(key, PARTITIONS + 1)
+            stored = log.read(second, appended.partition, appended.offset, 1)
+            assert [r.value for r in stored] == [value]
+        assert len(drain(log, topic)) == 3 and len(drain(log, second)) == 2
+
+    def test_append_together__duplicates_get_the_first_position_and_a_retry_adds_nothing(
+        self, log: EventLog, topic: str, second: str
+    ) -> None:
+        earlier = log.append(second, [rec("ecg-2", 0, "ecg-2:read")])[0]
+        call = {
+            topic: [rec("ecg-2", 1, "ecg-2"), rec("ecg-2", 2, "ecg-2")],  # the same id twice
+            second: [rec("ecg-2", 3, "ecg-2:read"), rec("ecg-2", 4, "ecg-2")],
+        }
+        out = log.append_together(call)
+        assert [a.duplicate for a in out[topic]] == [False, True]
+        assert out[topic][1].offset == out[topic][0].offset
+        # in the second topic: the id appended before is a duplicate at its first position;
+        # the id of the first topic's record is another topic's, so it is new here
+        assert (out[second][0].offset, out[second][0].duplicate) == (earlier.offset, True)
+        assert not out[second][1].duplicate
+        retry = log.append_together(call)
+        for name in (topic, second):
+            assert all(a.duplicate for a in retry[name])
+            assert [(a.partition, a.offset) for a in retry[name]] == [
+                (a.partition, a.offset) for a in out[name]
+            ]
+        assert [r[3] for r in drain(log, topic)] == [b"ecg-2:1"]
+        assert sorted(r[3] for r in drain(log, second)) == [b"ecg-2:0", b"ecg-2:4"]
+
+    def test_append_together__an_unknown_topic_is_refused_with_nothing_appended(
+        self, log: EventLog, topic: str
+    ) -> None:
+        """Both backends look every topic up before writing anything (Kafka: metadata
+        before the first produce), so the known topic gets nothing either."""
+        unknown = "never.created." + uuid.uuid4().hex[:6]
+        with pytest.raises(UnknownTopic):
+            log.append_together({topic: [rec("k", 1, "kept-out")], unknown: [rec("k", 2)]})
+        assert drain(log, topic) == []
+        # nor is the refused call's id remembered: appending it now is new
+        assert not log.append(topic, [rec("k", 1, "kept-out")])[0].duplicate
+
+    def test_append_together__a_record_over_the_limit_is_refused_with_nothing_appended(
+        self, log: EventLog, topic: str, second: str
+    ) -> None:
+        over = NewRecord("ecg-over", b"x" * (MAX_RECORD_BYTES + 1), uuid.uuid4().hex)
+        with pytest.raises(RecordTooLarge):
+            log.append_together({topic: [rec("small", 1)], second: [over]})
+        assert drain(log, topic) == [] and drain(log, second) == []
+
+    def test_append_together__a_retry_after_half_landed_appends_only_the_rest(
+        self, log: EventLog, topic: str, second: str
+    ) -> None:
+        """What a Kafka append may leave on `LogUnavailable` (one topic acknowledged, the
+        other not): the retry completes it, each record once."""
+        ecg, read = rec("ecg-3", 1, "ecg-3"), rec("ecg-3", 2, "ecg-3:read")
+        first = log.append(topic, [ecg])[0]
+        out = log.append_together({topic: [ecg], second: [read]})
+        assert (out[topic][0].duplicate, out[topic][0].offset) == (True, first.offset)
+        assert not out[second][0].duplicate
+        assert len(drain(log, topic)) == 1 and len(drain(log, second)) == 1
+
     # ------------------------------------------------------------- per-key versions
 
     def test_append_at_version__numbers_the_key_records(self, log: EventLog, topic: str) -> None:

@@ -3,6 +3,7 @@ the log -> FHIR projector -> GET /fhir/Observation and /fhir/Patient."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from typing import Any
@@ -12,8 +13,11 @@ import pytest
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 
-from avro_schemas.catalogue import CLINIC_ECG
+from avro_schemas.catalogue import CLINIC_ECG, READING
+from avro_schemas.events import ECG_SUBMITTED
+from eventlog.base import NewRecord
 from kernel.codes import LOINC, MDC
+from services.ingest.ecg_models import EcgIn, ecg_event
 from services.server import Server
 from tests.ecg_payloads import RESIDENT, ecg_payload
 from tests.standard_codes import LEAD_ORDER, MDC_LEADS
@@ -107,6 +111,31 @@ def test_retry_with_same_event_id_gets_same_answer_and_no_second_event(
     assert log_size(server) == size
     obs = wait_for(client, f"/fhir/{first.json()['observation']}")
     assert obs.json()["meta"]["versionId"] == "1"
+
+
+def test_retry_after_the_ecg_landed_without_its_read_request__stores_each_once(
+    client: httpx.Client, server: Server
+) -> None:
+    """What a Kafka append failing half way (or a crash between two commits) leaves: the
+    EcgSubmitted in the log, its ReadRequested not. The sender's retry completes the pair,
+    each event once, and is answered as the replay it is."""
+    body = ecg_payload()
+    event = ecg_event(EcgIn.model_validate(body), dt.datetime.now(dt.UTC), "http")
+    log, codec = server.system.log, server.system.codec
+    log.append(
+        CLINIC_ECG,
+        [NewRecord(body["ecg_id"], codec.encode(ECG_SUBMITTED, event), body["event_id"])],
+    )
+    for _ in range(2):  # the retry, and a retry of it
+        resp = client.post("/ingest/ecg", json=body)
+        assert resp.status_code == 202 and resp.headers["idempotent-replayed"] == "true"
+    # (the ECG's measurement also lands on its key in READING, from a processor)
+    assert event_ids(server, CLINIC_ECG, body["ecg_id"]).count(body["event_id"]) == 1
+    assert event_ids(server, READING, body["ecg_id"]).count(f"{body['event_id']}:read") == 1
+
+
+def event_ids(server: Server, topic: str, key: str) -> list[str]:
+    return [r.event_id for r in server.system.log.key_records(topic, key)]
 
 
 def test_event_id_reused_for_another_ecg_is_a_conflict(client: httpx.Client) -> None:

@@ -433,6 +433,8 @@ class _UnavailableLog:
     def append(self, *_: object) -> object:
         raise LogUnavailable("broker did not acknowledge in 10 s")
 
+    append_together = append
+
 
 def test_log_unavailable__ae_207_never_aa() -> None:
     _, message = good()
