@@ -35,8 +35,10 @@ test-embedded: $(STAMP)
 fuzz-nightly: $(STAMP)
 	HYPOTHESIS_PROFILE=nightly $(PY) -m pytest tests/fuzz -o timeout=7200 $(PYTEST_ARGS)
 
-## Every benchmark, on both backends; prints figures beside the raw limits.
+## Every benchmark, on both backends; prints figures beside the raw limits. kcat (the C
+## Kafka client) is the raw client limit's yardstick: installed if missing and apt can.
 bench: $(STAMP)
+	command -v kcat >/dev/null || (command -v apt-get >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q kcat) || echo "bench: no kcat, its row is skipped"
 	deploy/local/with-servers $(PY) -m bench.run_all
 
 lint: $(STAMP)
