@@ -51,15 +51,16 @@ trough stop; the first pass uses the leads whose ST is steady). Still wrong ther
 on an RBBB record whose inverted V1-V3 T is followed by a TP plateau read as a second lobe.
 
 Library choice. Measured with `bench/ecg_libraries.py` on the ECGs above, one
-core of this shared 2-core machine (speeds are the range over 3 runs), Python 3.11:
+core of this 2-core machine, idle, every method timed as the best of 3 passes (2026-12-07),
+Python 3.11; ST is our J-point value, the one triage judges:
 
     method                        HR err bpm    QRS err ms   ST err uV        12-lead ECG/s
                                   mean / max    mean / max   mean / p95
-    scipy, this module            0.05 / 0.16   4.6 / 6.0    4 / 12, 0 of 288 missing   55-79
-    neurokit2 0.2.13 dwt, 12x     1.64 / 18.8   57 / 99      40 / 116, 28 missing     0.9-1.5
-    neurokit2 ecg_peaks, lead II  1.64 / 18.8   -            -                        320-510
-    wfdb 4.3.1 xqrs, lead II      0.04 / 0.16   -            -                          20-44
-    wfdb 4.3.1 gqrs, lead II      1.18 / 13.1   -            -                          27-47
+    scipy, this module            0.05 / 0.16   4.6 / 6.0    10 / 26, 0 of 288 missing   63
+    neurokit2 0.3.0 dwt, 12x      1.64 / 18.8   57 / 99      41 / 117, 28 missing       1.4
+    neurokit2 ecg_peaks, lead II  1.64 / 18.8   -            -                          504
+    wfdb 4.3.1 xqrs, lead II      0.04 / 0.16   -            -                           42
+    wfdb 4.3.1 gqrs, lead II      1.18 / 13.1   -            -                           44
 
     real recordings (bpm)         ours   neurokit2   xqrs      gqrs
     pyhrv SampleECG (ref 77.7)    77.6   77.7        no beat   77.6
