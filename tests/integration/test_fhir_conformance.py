@@ -137,6 +137,10 @@ def seeded(
         store_url=store_url,
         http_port=free_port(),
         mllp_port=0,
+        # Every client here (httpx, fhirpy, fhirclient, each test's searches) is one address,
+        # 127.0.0.1, standing in for many integrators: the per-address rate limit (429,
+        # tested in test_limits) would refuse the module's later requests at random.
+        rate_limit_per_s=0,
     )
     server = Server(settings)
     server.start()
@@ -350,7 +354,9 @@ def test_r4_rest_details(seeded: Seeded) -> None:
     assert ecg["code"]["coding"][0]["system"] == MDC
     assert {c["code"]["coding"][0]["system"] for c in ecg["component"]} >= {MDC}
 
-    capability = seeded.http.get("/fhir/metadata").json()
+    answer = seeded.http.get("/fhir/metadata")
+    assert answer.status_code == 200, answer.text
+    capability = answer.json()
     subscription = next(r for r in capability["rest"][0]["resource"] if r["type"] == "Subscription")
     topic = next(e["valueCanonical"] for e in subscription["extension"])
     body = {
