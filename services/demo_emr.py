@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from kernel.jsontypes import Json
-from services.hl7_gateway.report_sender import exchange, read_ack
+from services.hl7_gateway.report_sender import Ack, exchange, read_ack
 from services.simulate.stemi_incident import DESTINATION
 from services.subscriptions.request import FILTER_CRITERIA, PAYLOAD_CONTENT
 from stream_processors.notifier.published import HANDOVER
@@ -127,6 +127,18 @@ def _pv1(incident: str, now: str) -> list[str]:
     return fields
 
 
+def _admit(mllp_port: int, incident: str) -> tuple[Ack, int]:
+    """The ADT^A01 as an interface engine sends it: resent on AE, which is what a just-recorded
+    incident the views have not folded yet gets (adt_intake.py), until WAIT_S has passed."""
+    deadline, resent = time.monotonic() + WAIT_S, 0
+    while True:
+        ack = read_ack(exchange(("127.0.0.1", mllp_port), _adt_a01(incident, "H-778"), 5, 10))
+        if ack.code != "AE" or time.monotonic() > deadline:
+            return ack, resent
+        resent += 1
+        time.sleep(0.5)
+
+
 def play_emr(
     client: httpx.Client, receiver: Receiver, mllp_port: int | None, ambulance: dict[str, str]
 ) -> None:
@@ -147,10 +159,15 @@ def play_emr(
     if mllp_port is None:
         _say("emr", "no MLLP listener: skipping the ADT")
         return
-    ack = read_ack(exchange(("127.0.0.1", mllp_port), _adt_a01(incident, "H-778"), 5, 10))
+    ack, resent = _admit(mllp_port, incident)
     _say(
         "his",
-        f"the HIS admits amb-03's patient with ADT^A01 (PV1-50 names {incident}): ACK {ack.code}",
+        f"the HIS admits amb-03's patient with ADT^A01 (PV1-50 names {incident}): ACK {ack.code}"
+        + (
+            f" (resent {resent}x on AE while the incident was still being recorded)"
+            if resent
+            else ""
+        ),
     )
     found: list[Json] = []
     deadline = time.monotonic() + WAIT_S
