@@ -214,7 +214,13 @@ def test_the_ecg_page_shows_the_automatic_reasons_in_the_readers_language(
     )
     stored = stemi(item)
     assert stored and "(inferior)" in stored and " uV" in stored  # the English record
-    zh = client.get(f"/reading/ecg/{ecg}", headers={"Accept-Language": "zh-CN"}).text
+    # The page waits for the waveform's FHIR Observation ("still being stored"), folded by
+    # another processor than the queue's reasons.
+    zh = wait_until(
+        f"the ECG page of {ecg} past its waveform-arriving page",
+        lambda: client.get(f"/reading/ecg/{ecg}", headers={"Accept-Language": "zh-CN"}).text,
+        lambda page: '<ul class="reasons">' in page,
+    )
     shown = re.search(r'<ul class="reasons">(.*?)</ul>', zh, re.DOTALL)
     assert shown, zh[:500]
     assert "危急：相邻导联 II, III, aVF（下壁）J点 ST 段抬高" in shown[1]
