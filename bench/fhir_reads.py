@@ -205,8 +205,9 @@ def _concurrent(base_url: str, paths: list[str]) -> tuple[list[float], float]:
 
 
 @contextmanager
-def _bare_app(bodies: dict[str, str]) -> Iterator[str]:
-    """The bare FastAPI app in its own uvicorn process; yields its base URL."""
+def bare_app(bodies: dict[str, str], workers: int = 1) -> Iterator[str]:
+    """The bare FastAPI app in its own uvicorn process (`workers` > 1: uvicorn's worker
+    processes on one socket); yields its base URL."""
     from tests.conftest import free_port
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -214,6 +215,7 @@ def _bare_app(bodies: dict[str, str]) -> Iterator[str]:
         path.write_text(json.dumps(bodies))
         port = free_port()
         cmd = [sys.executable, "-m", "uvicorn", "bench.bare_fhir:app", "--port", str(port)]
+        cmd += ["--workers", str(workers)] if workers > 1 else []
         env = {**os.environ, "BENCH_BARE_BODIES": str(path)}
         proc = subprocess.Popen(cmd + ["--log-level", "warning"], env=env, cwd=ROOT)
         try:
@@ -235,7 +237,7 @@ def _audited_reads(server: Server, backend: str, patients: list[str]) -> Figure:
     o_lat: list[float] = []
     r_lat: list[float] = []
     o_wall = r_wall = 0.0
-    with _bare_app(bodies) as url:
+    with bare_app(bodies) as url:
         # Alternating rounds: the machine's load (other jobs) falls on both sides alike.
         for _ in range(ROUNDS):
             lat, wall = _concurrent(server.base_url, paths)

@@ -22,8 +22,14 @@ machine's other load falls on all of them alike:
   not published on Maven Central (bench/fhir_reads.py), and HAPI's in-memory providers
   serve these requests from hash maps, an upper bound for HAPI on this machine;
   hapi-fhir-server 8.12.1, 8.12.0 and 8.10.3 were not served by the registry here: 8.8.0.
-Before timing, the three sides must answer every request with the same resource ids.
-Printed: requests/s, p50/p99 latency, peak RSS of each side's process, ours/raw, ours/HAPI.
+Beside HAPI, the read also runs on the floor of any FastAPI server here: the bare app of
+bench/bare_fhir.py (nothing of ours: the very Patient bytes from a dict) in as many uvicorn
+worker processes as the machine has cores, read by the same clients. bare/HAPI is the most
+the user-fixed stack (Python, FastAPI, uvicorn) reaches against HAPI on this machine with no
+work at all, so it bounds what ours/HAPI can become by any change of ours.
+Before timing, the sides must answer every request with the same resource ids.
+Printed: requests/s, p50/p99 latency, peak RSS of each side's process, ours/raw, ours/HAPI,
+bare/HAPI.
 
     python -m bench.fhir_search --backend embedded --patients 100 --seconds 10
 """
@@ -62,6 +68,7 @@ SEED_TIMEOUT_S = 900.0  # a ceiling for the folds, not a speed requirement
 HAPI_DIR = Path(__file__).resolve().parent / "hapi"
 HAPI_VERSION = "8.8.0"  # bench/hapi/pom.xml
 HAPI_JVM = ["-Xmx1g"]  # ample for a few thousand resources; bounds the JVM's RSS growth
+BARE_WORKERS = os.cpu_count() or 1  # HAPI's Jetty uses every core; so does the floor
 
 
 @dataclass(frozen=True)
@@ -360,6 +367,15 @@ def load_hapi(ours: str, hapi: str, seeds: list[Seed]) -> int:
 # -- the run -------------------------------------------------------------------------------------
 
 
+def patient_bodies(base: str, seeds: list[Seed]) -> dict[str, str]:
+    """Each seeded Patient's id -> the exact body ours answers its read with."""
+    with httpx.Client(base_url=base, timeout=60) as client:
+        return {
+            s.patient: client.get(f"/fhir/Patient/{s.patient}").raise_for_status().text
+            for s in seeds
+        }
+
+
 def _answers(base: str, urls: list[str]) -> list[list[str]]:
     with httpx.Client(base_url=base, timeout=60) as client:
         return [answer_ids(client.get(u).raise_for_status().json()) for u in urls]
@@ -375,6 +391,7 @@ class Sides:
     clients: Executor  # the client processes, shared by ours and HAPI
     raw: Executor  # the raw side's own process
     hapi: str | None = None
+    bare: str | None = None  # the bare FastAPI floor, for the read only
 
 
 def _check_same(workload: Workload, sides: Sides, urls: list[str], raw: list[list[str]]) -> None:
@@ -384,6 +401,13 @@ def _check_same(workload: Workload, sides: Sides, urls: list[str], raw: list[lis
         raise RuntimeError(f"{workload.name}: ours and the raw lookup differ: {ours} vs {raw}")
     if sides.hapi and (hapi := _answers(sides.hapi, urls)) != ours:
         raise RuntimeError(f"{workload.name}: ours and HAPI differ: {ours} vs {hapi}")
+    if sides.bare and _bare_side(workload, sides) and (bare := _answers(sides.bare, urls)) != ours:
+        raise RuntimeError(f"{workload.name}: ours and the bare app differ: {ours} vs {bare}")
+
+
+def _bare_side(workload: Workload, sides: Sides) -> bool:
+    """Whether the bare FastAPI floor runs `workload` (the read, when HAPI runs beside)."""
+    return sides.bare is not None and workload.name == "read"
 
 
 def _over_raw(
@@ -414,6 +438,11 @@ def measure(
             timings["hapi"] = _over_http(
                 sides.clients, options.clients, sides.hapi, urls, options.seconds
             )
+        if _bare_side(workload, sides):
+            assert sides.bare is not None
+            timings["bare"] = _over_http(
+                sides.clients, options.clients, sides.bare, urls, options.seconds
+            )
         for side, t in timings.items():
             totals[side] = totals[side] + t if side in totals else t
     return totals
@@ -427,13 +456,16 @@ def figures(
 
     def text(side: str) -> str:
         summary = latency_summary(t[side].latencies)
-        return f"{t[side].rate:.1f} req/s, {summary}, RSS {rss[side]:.0f} MiB"
+        memory = f", RSS {rss[side]:.0f} MiB" if side in rss else ""  # bare: several processes
+        return f"{t[side].rate:.1f} req/s, {summary}{memory}"
 
     vs_hapi = (
         f"; HAPI {text('hapi')}; ours/HAPI {t['ours'].rate / t['hapi'].rate:.3g}x"
         if "hapi" in t
         else ""
     )
+    if "bare" in t:
+        vs_hapi += f"; bare {text('bare')}; bare/HAPI {t['bare'].rate / t['hapi'].rate:.3g}x"
     print(
         f"{workload.label} [{backend}]: ours {text('ours')}; raw {text('raw')}; "
         f"ours/raw {t['ours'].rate / t['raw'].rate:.3g}x{vs_hapi} "
@@ -459,6 +491,18 @@ def figures(
                 text("ours"),
                 f"HAPI {text('hapi')}",
                 t["ours"].rate / t["hapi"].rate,
+            )
+        )
+    if "bare" in t:
+        out.append(
+            Figure(
+                f"{workload.label}, {clients}: the floor of the user-fixed stack, a bare "
+                f"FastAPI app ({BARE_WORKERS} uvicorn processes, the same bytes from a dict, "
+                "nothing of ours) vs HAPI",
+                backend,
+                f"bare {text('bare')}",
+                f"HAPI {text('hapi')}",
+                t["bare"].rate / t["hapi"].rate,
             )
         )
     return out
@@ -513,17 +557,19 @@ def _measure_all(
 ) -> tuple[list[tuple[Workload, dict[str, Timing]]], dict[str, float]]:
     """Every workload on every side; and the peak RSS of the raw and HAPI processes."""
     from bench.common import peak_rss_mib
+    from bench.fhir_reads import bare_app
 
     rss: dict[str, float] = {}
     with ExitStack() as stack:
-        hapi = None
+        hapi = bare = None
         if hapi_build:
             hapi, hapi_pid = stack.enter_context(hapi_server(hapi_build))
             n = load_hapi(base, hapi, seeds)
             print(f"HAPI FHIR [{backend}]: loaded {n} resources", flush=True)
+            bare = stack.enter_context(bare_app(patient_bodies(base, seeds), BARE_WORKERS))
         clients, _ = _pool(stack, options.clients)
         raw, (raw_pid,) = _pool(stack, 1)
-        sides = Sides(base, settings.store_url, settings.data_dir, clients, raw, hapi)
+        sides = Sides(base, settings.store_url, settings.data_dir, clients, raw, hapi, bare)
         results = [(w, measure(w, sides, seeds, options)) for w in WORKLOADS]
         rss["raw"] = peak_rss_mib(raw_pid)
         if hapi:
