@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from services.settings import Settings
     from services.system import System
 
+ROOT = Path(__file__).resolve().parent.parent  # the repository: where servers are started
+
 
 @dataclass
 class Figure:
@@ -125,16 +127,22 @@ def timed_posts(
 
     proc, base = start_serve(settings, processors=False)
     try:
-        with httpx.Client(
-            base_url=base, timeout=60, headers={"content-type": content_type}
-        ) as client:
-            elapsed, lat = timed(
-                lambda post: client.post(post[0], content=post[1]).raise_for_status(), posts, warmup
-            )
+        elapsed, lat = posted(base, posts, warmup, content_type)
         return elapsed, lat, peak_rss_mib(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def posted(
+    base: str, posts: list[Post], warmup: int, content_type: str
+) -> tuple[float, list[float]]:
+    """One client sending `posts` to `base` one after the other, each waiting for its 2xx,
+    the first `warmup` untimed: (seconds of the timed posts, latency of each)."""
+    with httpx.Client(base_url=base, timeout=60, headers={"content-type": content_type}) as client:
+        return timed(
+            lambda post: client.post(post[0], content=post[1]).raise_for_status(), posts, warmup
+        )
 
 
 class IngestRun(NamedTuple):

@@ -42,6 +42,7 @@ import httpx
 
 from avro_schemas.catalogue import AUDIT
 from bench.common import (
+    ROOT,
     Figure,
     body_bytes,
     latency_summary,
@@ -70,7 +71,6 @@ LOAD_TIMEOUT_S = 300.0
 PANEL = "http://loinc.org|34534-8"  # the automatic measurements' 12 lead EKG panel
 
 Ref = tuple[str, str]
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load(server: Server) -> tuple[list[Ref], list[str]]:

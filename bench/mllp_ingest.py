@@ -9,16 +9,29 @@ for each ACK, which must be AA: header, peer, decode, parse, validate, encode, d
 append of the ECG, its read request and the exchange's audit record. Raw limit: each
 message's bytes appended as one record with the backend's bare client and the same
 durability (bench/raw_append.py).
+
+Floor: the same messages over one connection to bench/bare_mllp.py, which only reads each
+frame, its samples and MSH-10, appends it with the bare client and answers AA. bare/raw is
+the most any Python MLLP ECG ingest reaches here; ours/raw can only approach it.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from bench.common import (
+    ROOT,
     Figure,
     bytes_ingest_figure,
+    latency_summary,
     main,
     ours_vs_raw,
     payloads,
@@ -71,21 +84,76 @@ def timed_frames(
         proc.wait(timeout=30)
 
 
-def run(backend: str) -> Figure:
+def run(backend: str) -> list[Figure]:
     messages = _messages(N + WARMUP)
     batches = [[(f"raw-{n}", message)] for n, message in enumerate(messages)]
     run = ours_vs_raw(
         backend, lambda settings: timed_frames(settings, messages, WARMUP), batches, WARMUP
     )
     size_kb = sum(map(len, messages)) / len(messages) / 1024
-    return bytes_ingest_figure(
-        "mllp ingest",
+    capability = (
         f"MLLP ORU^R01 ingest (12 leads, 10 s, {size_kb:.0f} KB), 1 connection, AA after "
-        "durable append",
-        backend,
-        "message",
-        run,
+        "durable append"
     )
+    ours = bytes_ingest_figure("mllp ingest", capability, backend, "message", run)
+    seconds, lat = _bare(backend, messages)
+    rate = len(lat) / seconds
+    print(
+        f"mllp ingest [{backend}]: floor, bare MLLP + samples read + bare append {rate:.1f} "
+        f"messages/s ({latency_summary(lat)}); bare/raw {rate / run.raw_rate:.2f}x",
+        flush=True,
+    )
+    floor = Figure(
+        f"{capability}: the floor, a bare asyncio MLLP server reading each frame's samples "
+        "and MSH-10, appending its bytes with the bare client, nothing of ours "
+        "(bench/bare_mllp.py)",
+        backend,
+        f"bare {rate:.1f} messages/s, {latency_summary(lat)}",
+        f"{run.raw_rate:.1f} messages/s (message bytes appended), {latency_summary(run.raw_lat)}",
+        rate / run.raw_rate,
+    )
+    return [ours, floor]
+
+
+def _bare(backend: str, messages: list[bytes]) -> tuple[float, list[float]]:
+    """The messages through bench/bare_mllp.py on `backend`'s bare client, one connection:
+    (seconds of the timed ones, latency of each)."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _bare_server(backend, Path(tmp)) as port,
+        socket.create_connection(("127.0.0.1", port), timeout=60) as sock,
+    ):
+        return timed(lambda message: _exchange(sock, message), messages, WARMUP)
+
+
+@contextmanager
+def _bare_server(backend: str, data_dir: Path) -> Iterator[int]:
+    """bench/bare_mllp.py in its own process; yields its port once it accepts."""
+    log = (
+        f"sqlite:{data_dir / 'bare.sqlite'}"
+        if backend == "embedded"
+        else f"kafka:{os.environ['GOLDENHOUR_TEST_KAFKA']}"
+    )
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bench.bare_mllp", str(port), log], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not _accepts(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"bench/bare_mllp.py did not listen (exit {proc.poll()})")
+            time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -103,3 +103,26 @@ def timed(
         send(item)
         lat.append(time.perf_counter() - t0)
     return time.perf_counter() - start, lat
+
+
+def appender(spec: str) -> Callable[[str, bytes], None]:
+    """One record's durable append (key, value) with the bare client that `spec` names:
+    `sqlite:<path>` (a new table there) or `kafka:<bootstrap>` (a new topic there), at the
+    durability of `raw_sqlite` and `raw_kafka`."""
+    kind, _, where = spec.partition(":")
+    if kind == "sqlite":
+        conn = sqlite3.connect(where, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("CREATE TABLE IF NOT EXISTS r (k TEXT, v BLOB)")
+
+        def to_sqlite(key: str, value: bytes) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO r VALUES (?, ?)", (key, value))
+            conn.execute("COMMIT")
+
+        return to_sqlite
+    if kind == "kafka":
+        topic, producer = kafka_topic(where, "bench-bare-"), kafka_producer(where)
+        return lambda key, value: producer.send(topic, key=key.encode(), value=value).get(30)
+    raise ValueError(f"{spec!r} is neither sqlite:<path> nor kafka:<bootstrap>")
