@@ -246,14 +246,46 @@ def wait_answering(
     soon as `proc` (the server's process, if given) has exited."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and (proc is None or proc.poll() is None):
-        try:
-            if httpx.get(url).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
+        if answers(url):
+            return
         time.sleep(every_s)
     exited = "" if proc is None else f" (exit {proc.poll()})"
     raise RuntimeError(f"{what} did not answer {url}{exited}")
+
+
+def answers(url: str) -> bool:
+    """Whether GET `url` answers 200 now."""
+    try:
+        return httpx.get(url).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def bare_log(backend: str, data_dir: Path) -> str:
+    """Where a floor's bare server appends (bench/raw_append.py `appender`): a SQLite file
+    in `data_dir` (embedded), or the benchmark's Kafka."""
+    if backend == "embedded":
+        return f"sqlite:{data_dir / 'bare.sqlite'}"
+    return f"kafka:{os.environ['GOLDENHOUR_TEST_KAFKA']}"
+
+
+@contextmanager
+def bare_server(
+    cmd: list[str], ready: Callable[[], bool], env: dict[str, str] | None = None
+) -> Iterator[None]:
+    """A floor's bare server (`cmd`, run from the repository) in its own process, until
+    `ready()`; stopped afterwards. RuntimeError if it exits or is not ready within 60 s."""
+    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{' '.join(cmd)}: not ready (exit {proc.poll()})")
+            time.sleep(0.1)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 Result = Figure | list[Figure] | None  # what a benchmark's run(backend) returns

@@ -17,7 +17,6 @@ it does; ours/raw can only approach it.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -26,15 +25,16 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.common import (
-    ROOT,
     Figure,
     Post,
+    answers,
+    bare_log,
+    bare_server,
     bytes_ingest_figure,
     ingest_vs_raw,
     latency_summary,
     main,
     posted,
-    wait_answering,
 )
 from tests import ecg_file_writers as w
 
@@ -94,22 +94,14 @@ def _bare_app(backend: str, data_dir: Path) -> Iterator[str]:
     """bench/bare_ingest.py in its own uvicorn process; yields its base URL."""
     from tests.conftest import free_port
 
-    log = (
-        f"sqlite:{data_dir / 'bare.sqlite'}"
-        if backend == "embedded"
-        else f"kafka:{os.environ['GOLDENHOUR_TEST_KAFKA']}"
-    )
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "uvicorn", "bench.bare_ingest:app", "--port", str(port)]
-    env = {**os.environ, "BENCH_BARE_LOG": log}
-    proc = subprocess.Popen([*cmd, "--log-level", "warning"], env=env, cwd=ROOT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_answering(f"{base}/openapi.json", "the bare ingest app", proc=proc)
+    env = {"BENCH_BARE_LOG": bare_log(backend, data_dir)}
+    with bare_server(
+        [*cmd, "--log-level", "warning"], lambda: answers(f"{base}/openapi.json"), env
+    ):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def run(backend: str) -> list[Figure]:

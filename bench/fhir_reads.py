@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,14 +41,14 @@ import httpx
 
 from avro_schemas.catalogue import AUDIT
 from bench.common import (
-    ROOT,
     Figure,
+    answers,
+    bare_server,
     body_bytes,
     latency_summary,
     main,
     payloads,
     server_settings,
-    wait_answering,
 )
 from eventlog.group_commit import group_appender
 from kernel.ids import resource_id
@@ -216,15 +215,11 @@ def bare_app(bodies: dict[str, str], workers: int = 1) -> Iterator[str]:
         port = free_port()
         cmd = [sys.executable, "-m", "uvicorn", "bench.bare_fhir:app", "--port", str(port)]
         cmd += ["--workers", str(workers)] if workers > 1 else []
-        env = {**os.environ, "BENCH_BARE_BODIES": str(path)}
-        proc = subprocess.Popen(cmd + ["--log-level", "warning"], env=env, cwd=ROOT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_answering(url + f"/fhir/Patient/{next(iter(bodies))}", "the bare app")
+        url = f"http://127.0.0.1:{port}"
+        env = {"BENCH_BARE_BODIES": str(path)}
+        ready = f"{url}/fhir/Patient/{next(iter(bodies))}"
+        with bare_server([*cmd, "--log-level", "warning"], lambda: answers(ready), env):
             yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
 
 
 def _audited_reads(server: Server, backend: str, patients: list[str]) -> Figure:

@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import (
-    ROOT,
     Figure,
+    bare_log,
+    bare_server,
     bytes_ingest_figure,
     latency_summary,
     main,
@@ -129,23 +128,10 @@ def _bare(backend: str, messages: list[bytes]) -> tuple[float, list[float]]:
 @contextmanager
 def _bare_server(backend: str, data_dir: Path) -> Iterator[int]:
     """bench/bare_mllp.py in its own process; yields its port once it accepts."""
-    log = (
-        f"sqlite:{data_dir / 'bare.sqlite'}"
-        if backend == "embedded"
-        else f"kafka:{os.environ['GOLDENHOUR_TEST_KAFKA']}"
-    )
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bench.bare_mllp", str(port), log], cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 60
-        while not _accepts(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"bench/bare_mllp.py did not listen (exit {proc.poll()})")
-            time.sleep(0.1)
+    cmd = [sys.executable, "-m", "bench.bare_mllp", str(port), bare_log(backend, data_dir)]
+    with bare_server(cmd, lambda: _accepts(port)):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _accepts(port: int) -> bool:
