@@ -2,7 +2,8 @@
 becomes an `AccessRecorded` event on `audit.access` (key: the principal's subject), durable
 *before* the answer is sent, so nothing answered is unaudited; if the append fails the
 caller answers 503 (HTTP) or AE (MLLP) instead. Concurrent requests' records share one
-commit (group commit), so auditing costs one fsync / produce per batch, not per read. The audit projection
+commit (group commit), so auditing costs one fsync / produce per batch, not per read; an
+ORU accepted over MLLP has its record in its ECG's own commit (`MllpExchange`). The audit projection
 (stream_processors/audit/) folds the events into FHIR AuditEvents, readable by admin only.
 
 There is no setting that turns the audit off: not for a role, not for the demo.
@@ -66,13 +67,17 @@ def submit(system: System, access: Access) -> Future[Appended]:
     """Queue the access's event for the process's group commit (eventlog/group_commit.py):
     records of concurrent requests share one durable append. The future resolves when this
     one is durable, or fails with the append's exception; the caller answers after it."""
+    return group_appender(system.log, AUDIT).submit(access_record(system, access))
+
+
+def access_record(system: System, access: Access) -> NewRecord:
+    """The access's event as a record of the `AUDIT` topic, keyed by the agent."""
     event = access_event(access)
     value = system.codec.encode(ACCESS_RECORDED, event)
     # A fresh uuid4 needs no look for an earlier append (Kafka: one round trip less);
     # a derived id (a SMART jti, recorded once across instances) does.
     fresh = not access.event_id
-    record_ = NewRecord(event["agent_subject"], value, event["meta"]["event_id"], fresh)
-    return group_appender(system.log, AUDIT).submit(record_)
+    return NewRecord(event["agent_subject"], value, event["meta"]["event_id"], fresh)
 
 
 def access_event(access: Access) -> dict[str, Any]:
@@ -162,6 +167,24 @@ def mllp_access(payload: bytes, address: str | None, reply: bytes) -> Access | N
         status=_ack_status(reply.decode("utf-8", "replace")),
         params={},
     )
+
+
+@dataclass
+class MllpExchange:
+    """One MLLP frame's audit, handed down to the one commit its message makes, so that an
+    ORU's ECG, its read request and the record of the exchange are durable together: one
+    fsync (one wait for Kafka's acks) for all, not a second one for the audit. `recorded`
+    says whether that commit carried it; if not (a refusal, an ADT, a batch, a failed
+    append) the listener appends it on its own before answering, as before."""
+
+    payload: bytes
+    address: str | None
+    recorded: bool = False
+
+    def record_for(self, system: System, reply: bytes) -> NewRecord | None:
+        """The exchange's record as answered with `reply`; None if its header is unreadable."""
+        access = mllp_access(self.payload, self.address, reply)
+        return None if access is None else access_record(system, access)
 
 
 def _ack_status(reply: str) -> int:

@@ -32,6 +32,7 @@ import ipaddress
 import logging
 
 from eventlog.base import LogUnavailable
+from services.auth.audit import MllpExchange
 from services.auth.peers import Networks, peer_refusal
 from services.hl7_gateway import ack, batch, er7, profiles
 from services.hl7_gateway.adt_in import is_adt, to_adt
@@ -68,6 +69,8 @@ class Origin:
     address: str | None = None
     peers: Networks = dataclasses.field(default_factory=dict)
     required: bool = False
+    # The frame's audit, for an accepted ORU's commit to carry (services/auth/audit.py).
+    exchange: MllpExchange | None = None
 
 
 def handle_frame(system: System, payload: bytes, origin: Origin | None = None) -> bytes:
@@ -76,9 +79,10 @@ def handle_frame(system: System, payload: bytes, origin: Origin | None = None) -
     Blocking: appends to the log."""
     origin = origin or Origin()
     if batch.is_batch(payload):
+        alone = dataclasses.replace(origin, exchange=None)  # one record for the whole batch
         return batch.answer(
             payload,
-            lambda message: handle_message(system, message, origin),
+            lambda message: handle_message(system, message, alone),
             lambda facility, application: profile_of(system, facility, application),
         )
     return handle_message(system, payload, origin)
@@ -107,11 +111,15 @@ def handle_message(system: System, payload: bytes, origin: Origin) -> bytes:
     except Hl7Error as err:
         log.warning("%s: %s %s", _name(header), "AR" if err.reject else "AE", _safe(err))
         return ack.error(header, err)
-    return _dispatch(system, header, segments, profile)
+    return _dispatch(system, header, segments, profile, origin.exchange)
 
 
 def _dispatch(
-    system: System, header: MessageHeader, segments: list[str], profile: PeerProfile
+    system: System,
+    header: MessageHeader,
+    segments: list[str],
+    profile: PeerProfile,
+    exchange: MllpExchange | None,
 ) -> bytes:
     # Read as the organization the peer speaks for; answered with the header as sent.
     reading = as_organization(header, profile)
@@ -122,7 +130,7 @@ def _dispatch(
             return handle_adt(system, header, adt)
         ecg = as_registered_site(system, to_ecg(reading, segments, profile))
         refuse_unknown_sender(system, ecg.site.id, ecg.site.kind)
-        return _submit(system, header, ecg)
+        return _submit(system, header, ecg, exchange)
     except Hl7Error as err:
         log.warning("%s: %s %s", _name(header), "AR" if err.reject else "AE", _safe(err))
         return ack.error(header, err)
@@ -237,9 +245,15 @@ def refuse_unknown_sender(system: System, facility: str, kind: str) -> None:
         )
 
 
-def _submit(system: System, header: MessageHeader, ecg: EcgIn) -> bytes:
+def _submit(
+    system: System, header: MessageHeader, ecg: EcgIn, exchange: MllpExchange | None
+) -> bytes:
+    # The exchange's record as answered AA (a duplicate too), durable in the ECG's commit.
+    # A sender that reused the control id for another ECG is answered AE 205 after that
+    # commit: `recorded` stays False and the listener records the AE as well.
+    carried = exchange.record_for(system, ack.accept(header, "")) if exchange else None
     try:
-        done = submit_ecg(system, ecg, CHANNEL)
+        done = submit_ecg(system, ecg, CHANNEL, carried)
     except LogUnavailable as exc:
         raise Hl7Error(
             APPLICATION_INTERNAL_ERROR,
@@ -251,6 +265,8 @@ def _submit(system: System, header: MessageHeader, ecg: EcgIn) -> bytes:
             Msg("control id reused for another ECG: {reason}", reason=str(exc)),
             Location("MSH", 1, 10),
         ) from exc
+    if exchange is not None and carried is not None:
+        exchange.recorded = True
     log.info(
         "%s: AA ecg %s at %s/%d@%d%s",
         _name(header),

@@ -12,13 +12,15 @@ The server itself keeps accepting.
 
 With `tls_cert_file`/`tls_key_file` set the server speaks MLLP over TLS
 (services/auth/tls.py). Every handled frame is audited (an `AccessRecorded`, agent
-`mllp:<facility>`) before its ACK is written; if that fails the ACK is AE 207 (resend).
+`mllp:<facility>`) before its ACK is written: an accepted ORU's record in the commit of its
+ECG, any other answer's on its own; if that fails the ACK is AE 207 (resend).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import threading
 
@@ -150,8 +152,12 @@ class MllpListener:
 
     def _handled(self, payload: bytes, origin: Origin) -> bytes:
         """The answer to a frame once its exchange is audited, in one worker thread: each
-        hop from the event loop to a thread and back costs ~0.1 ms of the loop's time."""
-        return self._audited(payload, origin.address, handle_frame(self.system, payload, origin))
+        hop from the event loop to a thread and back costs ~0.1 ms of the loop's time. An
+        accepted ORU's commit carries the exchange's record; any other answer is audited
+        here, on its own."""
+        exchange = audit.MllpExchange(payload, origin.address)
+        reply = handle_frame(self.system, payload, dataclasses.replace(origin, exchange=exchange))
+        return reply if exchange.recorded else self._audited(payload, origin.address, reply)
 
     def _audited(self, payload: bytes, address: str | None, reply: bytes) -> bytes:
         access = audit.mllp_access(payload, address, reply)

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from avro_schemas.catalogue import CLINIC_ECG, READING
+from avro_schemas.catalogue import AUDIT, CLINIC_ECG, READING
 from avro_schemas.events import ECG_SUBMITTED, READ_REQUESTED
 from eventlog.base import Appended, NewRecord
 from services.ingest.ecg_models import EcgAccepted, EcgIn, accepted, ecg_event
@@ -40,9 +40,13 @@ def append_event(
     return event, appended.partition, appended.offset, appended.duplicate
 
 
-def submit_ecg(system: System, body: EcgIn, channel: str) -> Submitted:
+def submit_ecg(
+    system: System, body: EcgIn, channel: str, audit: NewRecord | None = None
+) -> Submitted:
     """Append the ECG and its read request (durable together on return) and answer;
-    `channel` is http, mllp, tablet. Raises `LogUnavailable` as `append_event` does."""
+    `channel` is http, mllp, tablet. `audit`: the exchange's access record, to be durable in
+    the same commit (MLLP: services/auth/audit.py `MllpExchange`). Raises `LogUnavailable`
+    as `append_event` does."""
     event = ecg_event(body, dt.datetime.now(dt.UTC), channel)
     settings = system.settings
     # Built from this submission's event, not the stored one, so that both go in one commit
@@ -55,12 +59,13 @@ def submit_ecg(system: System, body: EcgIn, channel: str) -> Submitted:
     # `recorded_at` (the retry's). Only a sender reusing the id for a *different* ECG before
     # retrying would pair the stored record with the other ECG's: logged, see below.
     request = read_request(event, settings.reading_centre_id, settings.region_id)
-    appended = system.log.append_together(
-        {
-            CLINIC_ECG: [_record(system, body.ecg_id, ECG_SUBMITTED, event)],
-            READING: [_record(system, body.ecg_id, READ_REQUESTED, request)],
-        }
-    )
+    batches = {
+        CLINIC_ECG: [_record(system, body.ecg_id, ECG_SUBMITTED, event)],
+        READING: [_record(system, body.ecg_id, READ_REQUESTED, request)],
+    }
+    if audit is not None:
+        batches[AUDIT] = [audit]
+    appended = system.log.append_together(batches)
     at, read_at = appended[CLINIC_ECG][0], appended[READING][0]
     if at.duplicate != read_at.duplicate:
         _log_mismatched_mend(system, body, at if at.duplicate else read_at)

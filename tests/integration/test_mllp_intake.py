@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import socket
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from avro_schemas.catalogue import CLINIC_ECG
+from avro_schemas.catalogue import AUDIT, CLINIC_ECG
 from kernel.codes import MDC
 from kernel.ids import ecg_observation_id
 from services.hl7_gateway.listener import MllpListener
@@ -111,6 +112,40 @@ def test_oru_without_pid_3_is_ae_naming_pid_1_3_and_nothing_is_appended(
     assert err[0] == "ERR" and err[2] == "PID^1^3"
     assert err[3] == "101^Required field missing^HL70357" and err[4] == "E"
     assert log_size(server) == size
+
+
+def test_every_exchange_is_audited_once_with_the_status_of_its_answer(
+    server: Server, mllp: MllpListener
+) -> None:
+    # An accepted ORU's record rides in its ECG's commit; a resend (a new exchange, nothing
+    # new stored), an AE and an AR are recorded on their own. Each exactly once.
+    before = Counter(audited_exchanges(server))
+    accepted = oru_r01(ecg_payload(), control_id="AUDIT-0001")
+    refused = set_field(oru_r01(ecg_payload(), control_id="AUDIT-0002"), "PID", 3, "")
+    order = (
+        "MSH|^~\\&|CART|clinic-baiyang|GH|COUNTY|20261207101500+0800||ORM^O01|AUDIT-0003|P|2.5\r"
+    )
+    answers = [msa(exchange(mllp, m)) for m in (accepted, accepted, refused, order)]
+    assert answers == [
+        ("AA", "AUDIT-0001"),
+        ("AA", "AUDIT-0001"),
+        ("AE", "AUDIT-0002"),
+        ("AR", "AUDIT-0003"),
+    ]
+    assert Counter(audited_exchanges(server)) - before == Counter(
+        {("AUDIT-0001", 200): 2, ("AUDIT-0002", 400): 1, ("AUDIT-0003", 422): 1}
+    )
+
+
+def audited_exchanges(server: Server) -> list[tuple[str, int]]:
+    """(control id, status) of every MLLP exchange in the access audit."""
+    log, out = server.system.log, []
+    for tp, end in log.end_offsets(AUDIT).items():
+        for record in log.read(AUDIT, tp.partition, 0, end):
+            event = server.system.codec.decode(record.value)[1]
+            if event["channel"] == "mllp":
+                out.append((event["path"], event["status"]))
+    return out
 
 
 def test_other_message_type_is_rejected_ar(server: Server, mllp: MllpListener) -> None:
