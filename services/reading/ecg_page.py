@@ -57,6 +57,7 @@ CODED_STATEMENTS: tuple[tuple[str, str], ...] = (
     ("164865005", N_("ECG: myocardial infarction")),
     ("401303003", N_("Acute ST segment elevation myocardial infarction")),
 )
+CODED_DISPLAY = dict(CODED_STATEMENTS)  # code -> its SNOMED CT display (a catalogue id)
 
 
 def ecg_fragments(
@@ -389,21 +390,52 @@ def _report_html(ecg_id: str, item: QueueItem | None, obs: Json, at: dt.datetime
 
 
 def _statement_boxes(statements: list[str]) -> str:
+    """A box per computer statement: its value the stored English statement (the record a
+    signature keeps), its label in the reader's language. `data-label` is that label: an
+    interpretation left empty is built from the ticked labels (workstation.js `reportBody`),
+    so the signed text is the text the reader saw."""
     if not statements:
         return f'<p class="none">{esc(_("No computer statements."))}</p>'
-    return "".join(
-        f'<label><input type="checkbox" name="confirmed" value="{esc(s)}"> {esc(reason_text(s))}</label>'
-        for s in statements
+    return "".join(_statement_box(s, statement_label(s)) for s in statements)
+
+
+def statement_label(statement: str) -> str:
+    """A computer statement in the reader's language: a triage reason by its declaration
+    (services/i18n/reasons.py); a device statement the coded list names ("Sinus rhythm") by
+    the catalogue; any other device text as the device wrote it."""
+    shown = reason_text(statement)
+    if shown == statement and statement in CODED_DISPLAY.values():
+        return _(statement)
+    return shown
+
+
+def _statement_box(statement: str, label: str) -> str:
+    return (
+        f'<label><input type="checkbox" data-label="{esc(label)}" name="confirmed"'
+        f' value="{esc(statement)}"> {esc(label)}</label>'
     )
 
 
 def _coded_boxes() -> str:
+    """A box per SNOMED CT statement: the coding (code, the code system's English display)
+    is what the report keeps; `data-label`, the text shown, is what an empty interpretation
+    is built from."""
     return "".join(
         f'<label><input type="checkbox" name="code" value="{code}" data-system="{SNOMED}"'
-        f' data-display="{esc(display)}">'
+        f' data-display="{esc(display)}" data-label="{esc(_(display))}">'
         f" {esc(_(display))} <code>{code}</code></label>"
         for code, display in CODED_STATEMENTS
     )
+
+
+def coded_label(coding: Json) -> str:
+    """A signed coding as the reader's page shows it: a display the form offers, in the
+    reader's language; any other display (a client's own) as sent, else the code."""
+    display = str(coding.get("display") or coding.get("code") or "")
+    offered = (
+        coding.get("system") == SNOMED and CODED_DISPLAY.get(str(coding.get("code"))) == display
+    )
+    return _(display) if offered else display
 
 
 def _correction_options() -> str:
@@ -439,7 +471,7 @@ def _signed_html(
     """The signed state; rendered empty and hidden under the form, filled by the script."""
     ref = f"DiagnosticReport/{diagnostic_report_id(ecg_id)}"
     codes = "".join(
-        f"<li>{esc(c.get('display') or c.get('code'))} <code>{esc(c.get('code'))}</code></li>"
+        f"<li>{esc(coded_label(c))} <code>{esc(c.get('code'))}</code></li>"
         for c in report.get("codes", [])
     )
     return (

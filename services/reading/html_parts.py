@@ -39,6 +39,7 @@ SCRIPT_MESSAGES = (
     "Enter the corrected value.",
     "Correction saved: {value} (automatic {automatic}).",
     "Write the addendum first.",
+    ". ",  # between the ticked statements of an interpretation built from them
 )
 
 HEAD = Head("/reading/static/workstation.css", "/reading/static/workstation.js", SCRIPT_MESSAGES)

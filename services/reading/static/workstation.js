@@ -238,16 +238,25 @@ function initAddendum() {
   });
 }
 
-/** The report body from the form: confirmed statements, SNOMED codes, interpretation. */
+function ticked(form, name) {
+  return Array.from(form.querySelectorAll(`input[name="${name}"]:checked`));
+}
+
+/** The report body from the form. The record stays canonical: confirmed statements as stored
+ * (English), codes with the code system's display. An empty interpretation is built from the
+ * ticked boxes' labels (`data-label`, in the page's language): the text the reader saw is the
+ * text signed, and the one the clinic gets back. */
 function reportBody(form) {
-  const checked = (name) => Array.from(form.querySelectorAll(`input[name="${name}"]:checked`));
-  const confirmed = checked("confirmed").map((el) => el.value);
-  const codes = checked("code").map((el) => ({
-    system: el.dataset.system, code: el.value, display: el.dataset.display,
-  }));
+  const confirmed = ticked(form, "confirmed");
+  const codes = ticked(form, "code");
   let text = form.querySelector("#interpretation").value.trim();
-  if (!text) text = [...codes.map((c) => c.display), ...confirmed].join(". ");
-  return { reader_id: readerId(), interpretation: text, codes, confirmed_statements: confirmed };
+  if (!text) text = [...codes, ...confirmed].map((el) => el.dataset.label).join(t(". "));
+  return {
+    reader_id: readerId(),
+    interpretation: text,
+    codes: codes.map((el) => ({ system: el.dataset.system, code: el.value, display: el.dataset.display })),
+    confirmed_statements: confirmed.map((el) => el.value),
+  };
 }
 
 async function sign(ctx) {
@@ -274,9 +283,12 @@ function showSigned(ctx, item, body) {
   document.getElementById("signed-at").textContent = timeFormat().format(new Date());
   document.getElementById("signed-text").textContent = body.interpretation;
   const list = document.getElementById("signed-codes");
-  list.replaceChildren(...body.codes.map((c) => {
+  // As the server renders a signed report (ecg_page.py `_signed_html`): label, then code.
+  list.replaceChildren(...ticked(ctx.form, "code").map((el) => {
     const li = document.createElement("li");
-    li.textContent = `${c.display} (SNOMED CT ${c.code})`;
+    const code = document.createElement("code");
+    code.textContent = el.value;
+    li.append(`${el.dataset.label} `, code);
     return li;
   }));
   const link = document.getElementById("report-link");
