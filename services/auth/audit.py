@@ -3,7 +3,7 @@ becomes an `AccessRecorded` event on `audit.access` (key: the principal's subjec
 *before* the answer is sent, so nothing answered is unaudited; if the append fails the
 caller answers 503 (HTTP) or AE (MLLP) instead. Concurrent requests' records share one
 commit (group commit), so auditing costs one fsync / produce per batch, not per read; an
-ORU accepted over MLLP has its record in its ECG's own commit (`MllpExchange`). The audit projection
+ECG accepted over HTTP or MLLP has its record in the ECG's own commit (`Carried`). The audit projection
 (stream_processors/audit/) folds the events into FHIR AuditEvents, readable by admin only.
 
 There is no setting that turns the audit off: not for a role, not for the demo.
@@ -12,6 +12,7 @@ There is no setting that turns the audit off: not for a role, not for the demo.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +79,32 @@ def access_record(system: System, access: Access) -> NewRecord:
     # a derived id (a SMART jti, recorded once across instances) does.
     fresh = not access.event_id
     return NewRecord(event["agent_subject"], value, event["meta"]["event_id"], fresh)
+
+
+@dataclass
+class Carried:
+    """An exchange's audit record, offered to the one commit its write makes (an ECG
+    submission: `services/ingest/submit.py`), so that what the exchange wrote and the
+    record of it are durable together: one fsync (one wait for Kafka's acks), not a second
+    one for the audit. The entry point (HTTP middleware, MLLP listener) makes one per
+    exchange; the write path takes `record(status)`, the record as answered with the
+    status it is about to answer, and once its commit is durable sets `recorded` to that
+    status. The entry point records the answer on its own unless the status it sends is
+    the one `recorded` says (a refusal, another route, a failed append: as before), so what
+    went out is always recorded. An answer that changed after such a commit (an event id
+    reused for another ECG: 409, AE 205) is then recorded twice: as committed, as sent."""
+
+    record: Callable[[int], NewRecord | None]
+    recorded: int | None = None
+
+
+CARRIED_KEY = "audit_carried"  # the request's `Carried`, under this key of its state
+
+
+def carried_by(state: Any) -> Carried | None:
+    """The request's `Carried` (starlette `request.state`), None when nothing audits it."""
+    found = getattr(state, CARRIED_KEY, None)
+    return found if isinstance(found, Carried) else None
 
 
 def access_event(access: Access) -> dict[str, Any]:
@@ -148,9 +175,23 @@ MLLP_ROLE = "mllp-peer"
 _REFUSED_PEER = "|MSH^1^4|103^"  # ERR-2 and -3, whether or not ERR-1 (v2.3/2.4) is filled
 
 
+def mllp_carried(system: System, payload: bytes, address: str | None) -> Carried:
+    """The frame's audit record for the commit of the ORU it carries to take."""
+
+    def record(status: int) -> NewRecord | None:
+        access = _mllp_access(payload, address, status)
+        return None if access is None else access_record(system, access)
+
+    return Carried(record)
+
+
 def mllp_access(payload: bytes, address: str | None, reply: bytes) -> Access | None:
     """The access one MLLP frame made, or None when its header is unreadable (it was
     answered AR and nothing was written)."""
+    return _mllp_access(payload, address, _ack_status(reply.decode("utf-8", "replace")))
+
+
+def _mllp_access(payload: bytes, address: str | None, status: int) -> Access | None:
     try:
         header = er7.peek_header(payload)
     except Exception:  # noqa: BLE001 - any unreadable header: nothing to audit
@@ -164,27 +205,9 @@ def mllp_access(payload: bytes, address: str | None, reply: bytes) -> Access | N
         method=header.message_type.replace(header.separators.component, "^"),
         route="mllp",
         path=header.control_id,
-        status=_ack_status(reply.decode("utf-8", "replace")),
+        status=status,
         params={},
     )
-
-
-@dataclass
-class MllpExchange:
-    """One MLLP frame's audit, handed down to the one commit its message makes, so that an
-    ORU's ECG, its read request and the record of the exchange are durable together: one
-    fsync (one wait for Kafka's acks) for all, not a second one for the audit. `recorded`
-    says whether that commit carried it; if not (a refusal, an ADT, a batch, a failed
-    append) the listener appends it on its own before answering, as before."""
-
-    payload: bytes
-    address: str | None
-    recorded: bool = False
-
-    def record_for(self, system: System, reply: bytes) -> NewRecord | None:
-        """The exchange's record as answered with `reply`; None if its header is unreadable."""
-        access = mllp_access(self.payload, self.address, reply)
-        return None if access is None else access_record(system, access)
 
 
 def _ack_status(reply: str) -> int:

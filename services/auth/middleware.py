@@ -15,7 +15,8 @@ For each request, in order:
 6. audit: when the answer's status line is sent by the app (or the refusal is decided), an
    `AccessRecorded` event is appended *before* it goes out; if that append fails, the
    answer becomes a 503 OperationOutcome and the app's is dropped. Streams (SSE) are
-   audited once, when they open.
+   audited once, when they open. A write path may instead make the record durable in its
+   own commit (`audit.Carried`: an ECG submission), and then it is not appended again.
 """
 
 from __future__ import annotations
@@ -133,15 +134,22 @@ class AccessControl:
     async def _audited(self, exchange: Exchange) -> None:
         scope, receive, send = exchange.scope, exchange.receive, exchange.send
         state: dict[str, Any] = {"started": False, "dropped": False}
+        # A write path may carry the record in its own commit (an ECG submission).
+        carried = audit.Carried(
+            lambda status: audit.access_record(self.system, exchange.access(status, _reason(scope)))
+        )
+        scope["state"][audit.CARRIED_KEY] = carried
 
         async def audited_send(message: Message) -> None:
             if state["dropped"]:
                 return
             if message["type"] == "http.response.start":
                 state["started"] = True
-                reason = str(scope.get("state", {}).get(audit.REASON_KEY) or "")
-                reason = "; ".join(r for r in (reason, _withheld()) if r)
-                if not await self._record(exchange.access(message["status"], reason)):
+                if message["status"] == carried.recorded:  # durable with what it wrote
+                    await send(message)
+                    return
+                access = exchange.access(message["status"], _reason(scope))
+                if not await self._record(access):
                     state["dropped"] = True
                     await _audit_failed()(scope, receive, send)
                     return
@@ -176,6 +184,13 @@ def viewer_of(principal: Principal | None, enforced: bool) -> Viewer:
 
 
 WITHHELD_LISTED = 20  # refs named in one audit record; the count is always given
+
+
+def _reason(scope: Scope) -> str:
+    """The audit record's reason: the route's own (`audit.REASON_KEY`), then what the store
+    held back from this request."""
+    reason = str(scope.get("state", {}).get(audit.REASON_KEY) or "")
+    return "; ".join(r for r in (reason, _withheld()) if r)
 
 
 def _withheld() -> str:

@@ -32,7 +32,7 @@ import ipaddress
 import logging
 
 from eventlog.base import LogUnavailable
-from services.auth.audit import MllpExchange
+from services.auth.audit import Carried
 from services.auth.peers import Networks, peer_refusal
 from services.hl7_gateway import ack, batch, er7, profiles
 from services.hl7_gateway.adt_in import is_adt, to_adt
@@ -56,6 +56,7 @@ from services.system import System
 from stream_processors.registry.published import codes, is_known, registry_in_force
 
 log = logging.getLogger("goldenhour.hl7")
+ACCEPTED = 200  # AA, as the access audit records it (services/auth/audit.py)
 
 CHANNEL = "mllp"
 
@@ -70,7 +71,7 @@ class Origin:
     peers: Networks = dataclasses.field(default_factory=dict)
     required: bool = False
     # The frame's audit, for an accepted ORU's commit to carry (services/auth/audit.py).
-    exchange: MllpExchange | None = None
+    exchange: Carried | None = None
 
 
 def handle_frame(system: System, payload: bytes, origin: Origin | None = None) -> bytes:
@@ -119,7 +120,7 @@ def _dispatch(
     header: MessageHeader,
     segments: list[str],
     profile: PeerProfile,
-    exchange: MllpExchange | None,
+    exchange: Carried | None,
 ) -> bytes:
     # Read as the organization the peer speaks for; answered with the header as sent.
     reading = as_organization(header, profile)
@@ -245,13 +246,11 @@ def refuse_unknown_sender(system: System, facility: str, kind: str) -> None:
         )
 
 
-def _submit(
-    system: System, header: MessageHeader, ecg: EcgIn, exchange: MllpExchange | None
-) -> bytes:
+def _submit(system: System, header: MessageHeader, ecg: EcgIn, exchange: Carried | None) -> bytes:
     # The exchange's record as answered AA (a duplicate too), durable in the ECG's commit.
     # A sender that reused the control id for another ECG is answered AE 205 after that
-    # commit: `recorded` stays False and the listener records the AE as well.
-    carried = exchange.record_for(system, ack.accept(header, "")) if exchange else None
+    # commit: nothing is `recorded` and the listener records the AE as well.
+    carried = exchange.record(ACCEPTED) if exchange else None
     try:
         done = submit_ecg(system, ecg, CHANNEL, carried)
     except LogUnavailable as exc:
@@ -266,7 +265,7 @@ def _submit(
             Location("MSH", 1, 10),
         ) from exc
     if exchange is not None and carried is not None:
-        exchange.recorded = True
+        exchange.recorded = ACCEPTED
     log.info(
         "%s: AA ecg %s at %s/%d@%d%s",
         _name(header),

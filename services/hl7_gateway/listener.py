@@ -155,7 +155,7 @@ class MllpListener:
         hop from the event loop to a thread and back costs ~0.1 ms of the loop's time. An
         accepted ORU's commit carries the exchange's record; any other answer is audited
         here, on its own."""
-        exchange = audit.MllpExchange(payload, origin.address)
+        exchange = audit.mllp_carried(self.system, payload, origin.address)
         reply = handle_frame(self.system, payload, dataclasses.replace(origin, exchange=exchange))
         return reply if exchange.recorded else self._audited(payload, origin.address, reply)
 

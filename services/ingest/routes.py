@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from eventlog.base import LogUnavailable
+from services.auth.audit import carried_by
 from services.auth.context import acting_site
 from services.deps import SystemDep
 from services.ingest import ecg_files
@@ -21,28 +22,39 @@ from services.outcome import FhirError, log_unavailable
 from services.registry.checks import ecg_site_named, refuse_unknown
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
+ACCEPTED = 202
 
 
-@router.post("/ecg", status_code=202, response_model=EcgAccepted, openapi_extra=openapi_body(EcgIn))
+@router.post(
+    "/ecg", status_code=ACCEPTED, response_model=EcgAccepted, openapi_extra=openapi_body(EcgIn)
+)
 def post_ecg(
-    body: Annotated[EcgIn, Depends(json_body(EcgIn))], system: SystemDep, response: Response
+    body: Annotated[EcgIn, Depends(json_body(EcgIn))],
+    system: SystemDep,
+    request: Request,
+    response: Response,
 ) -> EcgAccepted:
     """Submit a 12-lead ECG for a remote read. Answers 202 once the event is durable in the
     log; the FHIR Observation and Patient follow from the projector. Resending with the same
     `event_id` returns the first answer with `Idempotent-Replayed: true`."""
     acting_site(body.site.id, "site.id")  # a clinic submits for itself only (403)
-    return _submit(system, body, response)
+    return _submit(system, body, request, response)
 
 
-def _submit(system: SystemDep, body: EcgIn, response: Response) -> EcgAccepted:
-    """The one write path of both routes: site known (422), appended (202), or 503/409."""
+def _submit(system: SystemDep, body: EcgIn, request: Request, response: Response) -> EcgAccepted:
+    """The one write path of both routes: site known (422), appended (202), or 503/409.
+    The request's audit record (202) is durable in the ECG's commit."""
     refuse_unknown(system.store, ecg_site_named(body.site.id, body.site.kind))  # 422
+    carried = carried_by(request.state)
+    record = carried.record(ACCEPTED) if carried else None
     try:
-        done = submit_ecg(system, body, "http")
+        done = submit_ecg(system, body, "http", record)
     except LogUnavailable as exc:
         raise log_unavailable(exc) from exc
     except EventIdReused as exc:
         raise FhirError(409, str(exc), "conflict", ["event_id"]) from exc
+    if carried is not None and record is not None:
+        carried.recorded = ACCEPTED
     response.headers["Location"] = f"/fhir/{done.answer.observation}"
     if done.duplicate:
         response.headers["Idempotent-Replayed"] = "true"
@@ -74,7 +86,7 @@ async def file_body(request: Request) -> bytes:
 
 @router.post(
     "/ecg-file",
-    status_code=202,
+    status_code=ACCEPTED,
     response_model=EcgAccepted,
     openapi_extra={
         "requestBody": {
@@ -86,6 +98,7 @@ async def file_body(request: Request) -> bytes:
 def post_ecg_file(
     data: Annotated[bytes, Depends(file_body)],
     system: SystemDep,
+    request: Request,
     response: Response,
     site_id: Annotated[
         str | None, Query(description="the clinic (from the token when auth is on)")
@@ -119,4 +132,4 @@ def post_ecg_file(
         raise FhirError(422, str(exc), "invalid") from exc
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from exc
-    return _submit(system, body, response)
+    return _submit(system, body, request, response)

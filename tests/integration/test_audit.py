@@ -249,3 +249,16 @@ def test_answers_resume_once_the_audit_log_takes_appends_again(server: Server) -
         outage.end()
         read_until(client, path, 200, "reads never came back after the outage", answers)
     assert_audited_exactly_what_went_out(server, path, answers)
+
+
+def test_each_ecg_submission_is_audited_exactly_once_with_its_answer(server: Server) -> None:
+    # An accepted ECG's record is durable in the ECG's own commit; a resend (a new request,
+    # nothing new stored) likewise; a refused body is recorded by the middleware. Each
+    # exactly once, none lost, none doubled.
+    path, answers = "/ingest/ecg", Counter[int]()
+    body = ecg_payload()
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        for sent in (body, body, {"not": "an ECG"}):
+            answers[client.post(path, json=sent).status_code] += 1
+    assert answers == Counter({202: 2, 422: 1})
+    assert audited_statuses(server, path) == answers
