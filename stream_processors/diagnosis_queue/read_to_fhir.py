@@ -10,6 +10,7 @@ from __future__ import annotations
 from kernel.codes import ECG_MEASUREMENTS, LOINC, SITE_ID
 from kernel.ids import ecg_observation_id, resource_id
 from kernel.jsontypes import Json
+from stream_processors.diagnosis_queue.addendum_text import addendum_line
 from stream_processors.diagnosis_queue.item import QueueItem
 from stream_processors.fhir_projector.measured_to_fhir import measurement_observation_id
 
@@ -107,7 +108,7 @@ def diagnostic_report(item: QueueItem) -> Json:
 def _with_addenda(report: Json, item: QueueItem) -> Json:
     """Addenda after the signed conclusion, each with its reader and time; the report is
     issued again at the latest addendum, and every addendum's reader interprets it too."""
-    texts = [f"Addendum {a['signed_at']} ({a['reader_id']}): {a['addendum']}" for a in item.addenda]
+    texts = [addendum_line(a["signed_at"], a["reader_id"], a["addendum"]) for a in item.addenda]
     readers = dict.fromkeys([item.report["reader_id"], *(a["reader_id"] for a in item.addenda)])
     return {
         **report,

@@ -24,6 +24,7 @@ from avro_schemas.events import (
 from kernel.ids import resource_id
 from kernel.jsontypes import Json, pick, state_document, state_fields
 from kernel.time import instant
+from stream_processors.diagnosis_queue.addendum_text import addendum_line
 from stream_processors.diagnosis_queue.fold import fold_item as fold_queue_item
 from stream_processors.diagnosis_queue.item import QueueItem
 
@@ -116,7 +117,7 @@ def _amended(item: OutboxItem, e: Json) -> OutboxItem:
     if item.status != "reported" or item.report.get("event_id") == e["meta"]["event_id"]:
         return item
     signed_text = item.report.get("signed_interpretation", item.report["interpretation"])
-    addendum = f"Addendum {instant(e['signed_at'])} ({e['reader_id']}): {e['addendum']}"
+    addendum = addendum_line(e["signed_at"], e["reader_id"], e["addendum"])
     report = {
         **item.report,
         "signed_interpretation": signed_text,

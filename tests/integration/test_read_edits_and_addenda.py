@@ -6,6 +6,7 @@ version of the same DiagnosticReport whose history keeps the signed one."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +30,12 @@ def wait(what: str, probe: Callable[[], Any]) -> Any:
         assert time.monotonic() < deadline, f"{what} within {WAIT_S:g} s"
         time.sleep(0.1)
     return seen
+
+
+def beijing(addendum: dict[str, Any]) -> str:
+    """The addendum's signing time as the clinic reads it: Beijing time, UTC+8 all year."""
+    signed = dt.datetime.fromisoformat(addendum["signed_at"].replace("Z", "+00:00"))
+    return f"{signed.astimezone(dt.UTC) + dt.timedelta(hours=8):%Y-%m-%d %H:%M} (+08:00)"
 
 
 def fhir(client: httpx.Client, headers: dict[str, str], path: str) -> Any:
@@ -108,8 +115,10 @@ def test_edit_and_addendum_reach_the_diagnostic_report_signed_by_the_token(
             lambda: (r := fhir(client, li, report_path)) and r["status"] == "amended" and r,
         )
         DiagnosticReport.model_validate(amended)
-        assert amended["conclusion"].startswith("Sinus rhythm. QT 440 ms.")
-        assert "QTc prolonged on review: 470 ms." in amended["conclusion"]
+        assert amended["conclusion"] == (
+            f"Sinus rhythm. QT 440 ms.\n\n补充报告 Addendum {beijing(one.json()['addenda'][0])} "
+            "dr-zhang: QTc prolonged on review: 470 ms."
+        )
         assert [r["identifier"]["value"] for r in amended["resultsInterpreter"]] == [
             "dr-li",
             "dr-zhang",

@@ -26,12 +26,17 @@ from services.hl7_gateway.er7 import split_segments, unescape
 from services.hl7_gateway.mllp import END_BLOCK, START_BLOCK, frame
 from services.hl7_gateway.report_sender import ReportSender, delivered_event_id
 from services.server import Server
+from services.settings import Settings
+from stream_processors.diagnosis_queue.published import diagnostic_report_id
 from stream_processors.report_outbox.fold import OutboxItem, outbox_item_id
 from stream_processors.report_outbox.processor import PENDING_INDEX, PROCESSOR
-from tests.conftest import free_port
+from tests.conftest import delete_topics, drop_keyspace, free_port
 from tests.ecg_payloads import ecg_payload
 from tests.hl7_messages import oru_r01
 from tests.integration.test_mllp_intake import exchange, msa
+from tests.integration.test_poison_and_rebuild import dump, latest
+from tests.integration.test_read_edits_and_addenda import beijing
+from tests.processes import run_rebuild
 from tests.waits import CEILING_S, wait_until
 
 SITE = "clinic-baiyang"
@@ -380,5 +385,59 @@ def test_addendum_goes_back_as_a_corrected_report_once(
     assert obr[25] == "C" and obr[32] == "dr-zhang"
     assert {o[11] for o in fields(corrected, "OBX")} == {"C"}
     assert fields(corrected, "MSH")[0][9] != fields(first, "MSH")[0][9]
-    text = unescape(fields(corrected, "OBX")[0][5])
-    assert INTERPRETATION in text.replace("\\.br\\", "\n") and "QTc 470 ms on review." in text
+    text = unescape(fields(corrected, "OBX")[0][5]).replace("\\.br\\", "\n")
+    line = (
+        f"补充报告 Addendum {beijing(amended.json()['addenda'][0])} dr-zhang: QTc 470 ms on review."
+    )
+    assert text == f"{INTERPRETATION}\n\n{line}"
+
+
+def test_rebuild_writes_the_same_addendum_in_the_report_and_the_outbox(settings: Settings) -> None:
+    """The addendum line depends on its event alone (no wall clock, no request language): a
+    rebuild from offset zero writes the same amended DiagnosticReport and the same report
+    owed to the clinic, byte for byte, both with the same line."""
+    try:
+        ecg_id, line = amend_a_signed_read(settings)
+        before = amended_views(settings)
+        report = json.loads(before["DiagnosticReport", diagnostic_report_id(ecg_id)])
+        owed = json.loads(before["OutboxItem", outbox_item_id(ecg_id)])
+        expected = f"{INTERPRETATION}\n\n{line}"
+        assert report["conclusion"] == owed["report"]["interpretation"] == expected
+
+        done = run_rebuild(settings)
+        assert done.returncode == 0, done.stderr
+        assert amended_views(settings) == before
+    finally:
+        drop_keyspace(settings.store_url)
+        delete_topics(settings.log_url)
+
+
+def amend_a_signed_read(settings: Settings) -> tuple[str, str]:
+    """An ECG over MLLP, signed by dr-li and amended by dr-zhang (whose page is in English);
+    every processor folds it all, then the server stops. The ECG's id and the addendum line
+    the clinic should read."""
+    server = Server(settings)
+    server.start()
+    try:
+        with httpx.Client(base_url=server.base_url, timeout=60) as client:
+            body = ecg_payload()
+            send_over_mllp(server, body)
+            sign(client, body["ecg_id"])
+            add = {"reader_id": "dr-zhang", "addendum": "QTc 470 ms on review."}
+            added = client.post(
+                f"/reading/ecg/{body['ecg_id']}/addendum",
+                json=add,
+                headers={"Accept-Language": "en"},
+            )
+            assert added.status_code == 200, added.text
+            wait_until(lambda: server.system.lag() == 0, "every processor folding the log's end")
+    finally:
+        server.stop()
+    when = beijing(added.json()["addenda"][0])
+    return body["ecg_id"], f"补充报告 Addendum {when} dr-zhang: QTc 470 ms on review."
+
+
+def amended_views(settings: Settings) -> dict[tuple[str, str], bytes]:
+    """The latest DiagnosticReport and OutboxItem bodies in the store."""
+    kinds = ("DiagnosticReport", "OutboxItem")
+    return {k: v for k, v in latest(dump(settings)).items() if k[0] in kinds}

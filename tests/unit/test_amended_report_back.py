@@ -47,8 +47,10 @@ def test_outbox__addendum_after_delivery_is_owed_again_as_a_correction() -> None
     item = amended_after_delivery()
     assert item.pending
     assert item.report["result_status"] == CORRECTED and item.report["event_id"] == "amend-1"
-    assert item.report["interpretation"].startswith("Sinus rhythm")
-    assert "QTc 470 ms" in item.report["interpretation"]
+    # The addendum signed at 10:30 UTC reads 18:30 Beijing time (UTC+8), Chinese label first.
+    assert item.report["interpretation"] == (
+        "Sinus rhythm\n\n补充报告 Addendum 2026-11-23 18:30 (+08:00) dr-zhang: QTc 470 ms"
+    )
 
 
 def test_outbox__addendum_before_signing_owes_nothing() -> None:
@@ -83,3 +85,25 @@ def test_oru__corrected_report_says_c_in_obr_25_and_obx_11_with_a_new_control_id
         build_oru(first, PATIENT, NOW), validation_level=VALIDATION_LEVEL.STRICT, find_groups=True
     ).oru_r01_patient_result.oru_r01_order_observation
     assert first_order.obr.obr_25.to_er7() == FINAL
+
+
+def test_oru_and_diagnostic_report__carry_the_same_addendum_line() -> None:
+    """Projected from the same events, the ORU back to the clinic and the FHIR DiagnosticReport
+    read alike: the signed text, then the addendum in Chinese first and Beijing time (UTC+8)."""
+    from stream_processors.diagnosis_queue.fold import fold_item as fold_queue_item
+    from stream_processors.diagnosis_queue.read_to_fhir import diagnostic_report
+
+    addendum = amended(30, "dr-zhang", "QTc 470 ms")
+    events = (requested(), claim(1, "dr-li"), report(2, "dr-li"), delivered(3), addendum)
+    queue = None
+    for name, e in events:
+        queue = fold_queue_item(queue, name, e)
+    assert queue is not None
+    line = "补充报告 Addendum 2026-11-23 18:30 (+08:00) dr-zhang: QTc 470 ms"
+    assert diagnostic_report(queue)["conclusion"] == f"Sinus rhythm\n\n{line}"
+    message = build_oru(run(*events), PATIENT, NOW)
+    parse_message(message, validation_level=VALIDATION_LEVEL.STRICT)  # still a valid ORU^R01
+    obx = next(seg.split("|") for seg in message.split("\r") if seg.startswith("OBX|1|"))
+    # HL7 v2 FT: `\.br\` breaks the line; an empty line between the two texts.
+    assert obx[2] == "FT"
+    assert obx[5] == "Sinus rhythm\\.br\\\\.br\\" + line

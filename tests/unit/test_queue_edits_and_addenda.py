@@ -104,7 +104,10 @@ def test_fhir__amended_report_keeps_the_signed_conclusion_and_adds_the_addendum(
     doc = diagnostic_report(item)
     DiagnosticReport.model_validate(doc)  # valid FHIR R4
     assert doc["status"] == "amended"
-    assert doc["conclusion"].startswith("Sinus bradycardia") and "QTc long" in doc["conclusion"]
+    # Signed 10:30 UTC: 18:30 Beijing time (UTC+8), the label Chinese first.
+    assert doc["conclusion"] == (
+        "Sinus bradycardia\n\n补充报告 Addendum 2026-11-23 18:30 (+08:00) dr-zhang: QTc long"
+    )
     assert doc["issued"].startswith("2026-11-23T10:30")
     interpreters = [r["identifier"]["value"] for r in doc["resultsInterpreter"]]
     assert interpreters == ["dr-li", "dr-zhang"]
