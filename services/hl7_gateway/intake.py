@@ -250,9 +250,8 @@ def _submit(system: System, header: MessageHeader, ecg: EcgIn, exchange: Carried
     # The exchange's record as answered AA (a duplicate too), durable in the ECG's commit.
     # A sender that reused the control id for another ECG is answered AE 205 after that
     # commit: nothing is `recorded` and the listener records the AE as well.
-    carried = exchange.record(ACCEPTED) if exchange else None
     try:
-        done = submit_ecg(system, ecg, CHANNEL, carried)
+        done = submit_ecg(system, ecg, CHANNEL, exchange, ACCEPTED)
     except LogUnavailable as exc:
         raise Hl7Error(
             APPLICATION_INTERNAL_ERROR,
@@ -264,8 +263,6 @@ def _submit(system: System, header: MessageHeader, ecg: EcgIn, exchange: Carried
             Msg("control id reused for another ECG: {reason}", reason=str(exc)),
             Location("MSH", 1, 10),
         ) from exc
-    if exchange is not None and carried is not None:
-        exchange.recorded = ACCEPTED
     log.info(
         "%s: AA ecg %s at %s/%d@%d%s",
         _name(header),

@@ -45,16 +45,12 @@ def _submit(system: SystemDep, body: EcgIn, request: Request, response: Response
     """The one write path of both routes: site known (422), appended (202), or 503/409.
     The request's audit record (202) is durable in the ECG's commit."""
     refuse_unknown(system.store, ecg_site_named(body.site.id, body.site.kind))  # 422
-    carried = carried_by(request.state)
-    record = carried.record(ACCEPTED) if carried else None
     try:
-        done = submit_ecg(system, body, "http", record)
+        done = submit_ecg(system, body, "http", carried_by(request.state), ACCEPTED)
     except LogUnavailable as exc:
         raise log_unavailable(exc) from exc
     except EventIdReused as exc:
         raise FhirError(409, str(exc), "conflict", ["event_id"]) from exc
-    if carried is not None and record is not None:
-        carried.recorded = ACCEPTED
     response.headers["Location"] = f"/fhir/{done.answer.observation}"
     if done.duplicate:
         response.headers["Idempotent-Replayed"] = "true"

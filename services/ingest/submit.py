@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from avro_schemas.catalogue import AUDIT, CLINIC_ECG, READING
 from avro_schemas.events import ECG_SUBMITTED, READ_REQUESTED
@@ -15,6 +15,9 @@ from eventlog.base import Appended, NewRecord
 from services.ingest.ecg_models import EcgAccepted, EcgIn, accepted, ecg_event
 from services.system import System
 from stream_processors.diagnosis_queue.published import read_request
+
+if TYPE_CHECKING:
+    from services.auth.audit import Carried
 
 _log = logging.getLogger("goldenhour.ingest")
 
@@ -41,12 +44,17 @@ def append_event(
 
 
 def submit_ecg(
-    system: System, body: EcgIn, channel: str, audit: NewRecord | None = None
+    system: System,
+    body: EcgIn,
+    channel: str,
+    audit: Carried | None = None,
+    status: int = 202,
 ) -> Submitted:
     """Append the ECG and its read request (durable together on return) and answer;
-    `channel` is http, mllp, tablet. `audit`: the exchange's access record, to be durable in
-    the same commit (MLLP: services/auth/audit.py `MllpExchange`). Raises `LogUnavailable`
-    as `append_event` does."""
+    `channel` is http, mllp, tablet. `audit`: the exchange's audit record, made durable in
+    the same commit as answered with `status` (services/auth/audit.py `Carried`; marked
+    `recorded` on return, not when the answer becomes an error). Raises `LogUnavailable` as
+    `append_event` does."""
     event = ecg_event(body, dt.datetime.now(dt.UTC), channel)
     settings = system.settings
     # Built from this submission's event, not the stored one, so that both go in one commit
@@ -63,8 +71,9 @@ def submit_ecg(
         CLINIC_ECG: [_record(system, body.ecg_id, ECG_SUBMITTED, event)],
         READING: [_record(system, body.ecg_id, READ_REQUESTED, request)],
     }
-    if audit is not None:
-        batches[AUDIT] = [audit]
+    record = audit.record(status) if audit else None
+    if record is not None:
+        batches[AUDIT] = [record]
     appended = system.log.append_together(batches)
     at, read_at = appended[CLINIC_ECG][0], appended[READING][0]
     if at.duplicate != read_at.duplicate:
@@ -75,6 +84,8 @@ def submit_ecg(
             raise EventIdReused(
                 f"event_id {body.event_id} was already used for ECG {event['ecg_id']}"
             )
+    if audit is not None and record is not None:
+        audit.recorded = status
     return Submitted(accepted(event, at.partition, at.offset), at.duplicate)
 
 
